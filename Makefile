@@ -1,0 +1,38 @@
+# VLSAE Bench — `make run` (the main job on the embedded default suite) and `make test`.
+SWIFT      ?= swift
+CONFIG     ?= release
+SYSTEM_PKGS = libopenblas-dev libpng-dev libjpeg-dev zlib1g-dev
+VLSAE       = .build/$(CONFIG)/vlsae
+
+.PHONY: all setup deps build run test bench clean
+
+all: build
+
+# Install the system libraries when missing (Debian/Ubuntu, needs root or sudo).
+deps:
+	@missing=""; for p in $(SYSTEM_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+setup: deps build
+
+build:
+	$(SWIFT) build -c $(CONFIG) --product vlsae
+
+run: setup
+	./scripts/main-job.sh $(VLSAE)
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+bench: setup
+	./scripts/bench.sh
+
+clean:
+	rm -rf .build Benchmarks/.build

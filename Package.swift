@@ -1,0 +1,60 @@
+// swift-tools-version:5.10
+// VLSAE Bench: data flows formats → data → model → eval → report, with jobs and a thin CLI on top.
+import PackageDescription
+
+let package = Package(
+    name: "vlsae-bench",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "vlsae", targets: ["vlsae"]),
+        .library(name: "VLSAEBench", targets: ["VLSAEJobs"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        // System libraries (installed by `make setup`).
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
+
+        // Stage 0: numeric primitives shared by every stage (matrices, BLAS, hashing, RNG, files).
+        .target(name: "VLSAECore", dependencies: ["CBLAS"]),
+        // Stage 1: file formats → tensors (.npy/.npz, safetensors, torch .pt/.pth).
+        .target(name: "VLSAEFormats", dependencies: ["VLSAECore", "CZlib"]),
+        // Stage 2: domain types: zero-shot datasets (manifests, catalog).
+        .target(name: "VLSAEData", dependencies: ["VLSAECore", "VLSAEFormats"]),
+        // Stage 3: sparse autoencoders, trainer, checkpoints.
+        .target(name: "VLSAEModel", dependencies: ["VLSAECore", "VLSAEFormats"]),
+        // Stage 4: zero-shot scoring, concept alignment, metrics and statistics.
+        .target(name: "VLSAEEval", dependencies: ["VLSAECore", "VLSAEData", "VLSAEModel"]),
+        // Stage 5: result documents, tables, regression comparison.
+        .target(name: "VLSAEReport", dependencies: ["VLSAECore"]),
+        // Figures drawn with libpng and a bitmap font of our own.
+        .target(name: "VLSAEPlot", dependencies: ["CPNG"]),
+        // The planted-concept synthetic suite.
+        .target(name: "VLSAESynth", dependencies: ["VLSAECore", "VLSAEFormats", "VLSAEData"]),
+        // Jobs: eval, train, sweep, regress — orchestrate the stages; the CLI only parses flags.
+        .target(name: "VLSAEJobs", dependencies: [
+            "VLSAECore", "VLSAEFormats", "VLSAEData", "VLSAEModel", "VLSAEEval",
+            "VLSAEReport", "VLSAEPlot", "VLSAESynth", .product(name: "Yams", package: "Yams"),
+        ]),
+        .executableTarget(name: "vlsae", dependencies: [
+            "VLSAEJobs", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "VLSAECoreTests", dependencies: ["VLSAECore"]),
+        .testTarget(name: "VLSAEFormatsTests", dependencies: ["VLSAEFormats"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "VLSAEDataTests", dependencies: ["VLSAEData"]),
+        .testTarget(name: "VLSAEModelTests", dependencies: ["VLSAEModel"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "VLSAEEvalTests", dependencies: ["VLSAEEval"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "VLSAEReportTests", dependencies: ["VLSAEReport"]),
+        .testTarget(name: "VLSAEPlotTests", dependencies: ["VLSAEPlot"]),
+        .testTarget(name: "VLSAESynthTests", dependencies: ["VLSAESynth"]),
+        .testTarget(name: "VLSAEJobsTests", dependencies: ["VLSAEJobs"]),
+    ]
+)

@@ -1,0 +1,123 @@
+import VLSAECore
+
+/// Element types the readers understand. Computation is float32; narrower floats convert
+/// exactly, wider ones round once.
+public enum DType: String, Sendable, CaseIterable {
+    case float16, bfloat16, float32, float64, int32, int64, uint8, bool
+
+    public var byteSize: Int {
+        switch self {
+        case .float16, .bfloat16: return 2
+        case .float32, .int32: return 4
+        case .float64, .int64: return 8
+        case .uint8, .bool: return 1
+        }
+    }
+
+    public var isFloatingPoint: Bool { [.float16, .bfloat16, .float32, .float64].contains(self) }
+}
+
+/// An n-dimensional array read from a file. Floating-point data is held as float32,
+/// integer data as Int64 so that labels are never rounded.
+public struct Tensor: Sendable, Equatable {
+    public enum Storage: Sendable, Equatable {
+        case float([Float])
+        case integer([Int64])
+    }
+
+    public let shape: [Int]
+    /// The element type in the file it came from.
+    public let dtype: DType
+    public let storage: Storage
+
+    public init(shape: [Int], dtype: DType, storage: Storage) {
+        self.shape = shape
+        self.dtype = dtype
+        self.storage = storage
+    }
+
+    public init(shape: [Int], floats: [Float]) {
+        precondition(shape.reduce(1, *) == floats.count)
+        self.init(shape: shape, dtype: .float32, storage: .float(floats))
+    }
+
+    public var count: Int { shape.reduce(1, *) }
+    public var shapeDescription: String { "(" + shape.map(String.init).joined(separator: ", ") + ")" }
+
+    /// Values as float32 (integers convert).
+    public var floats: [Float] {
+        switch storage {
+        case .float(let f): return f
+        case .integer(let i): return i.map { Float($0) }
+        }
+    }
+
+    /// The sub-tensor at `index` along the first axis.
+    public func slice(_ index: Int) throws -> Tensor {
+        guard let first = shape.first else {
+            throw VLSAEError.usage("cannot index a 0-dimensional array with [\(index)]")
+        }
+        guard index >= 0 && index < first else {
+            throw VLSAEError.usage("index [\(index)] is out of range for first axis of length \(first)")
+        }
+        let inner = Array(shape.dropFirst())
+        let n = inner.reduce(1, *)
+        let range = (index * n)..<((index + 1) * n)
+        switch storage {
+        case .float(let f): return Tensor(shape: inner, dtype: dtype, storage: .float(Array(f[range])))
+        case .integer(let i): return Tensor(shape: inner, dtype: dtype, storage: .integer(Array(i[range])))
+        }
+    }
+
+    /// A 2-D float view as a matrix (a 1-D array becomes one row).
+    public func matrix(name: String) throws -> Matrix {
+        guard dtype.isFloatingPoint else {
+            throw VLSAEError.mismatch("\(name): expected floating-point embeddings, found \(dtype.rawValue)")
+        }
+        switch shape.count {
+        case 2: return Matrix(rows: shape[0], cols: shape[1], values: floats)
+        case 1: return Matrix(rows: 1, cols: shape[0], values: floats)
+        default:
+            throw VLSAEError.mismatch("\(name): expected a 2-D array (rows × dim), found shape \(shapeDescription)")
+        }
+    }
+
+    /// A 1-D integer view (labels). Floating-point values are accepted only when integral.
+    public func integers(name: String) throws -> [Int] {
+        guard shape.count == 1 else {
+            throw VLSAEError.mismatch("\(name): expected a 1-D array of integers, found shape \(shapeDescription)")
+        }
+        switch storage {
+        case .integer(let i): return i.map { Int($0) }
+        case .float(let f):
+            var out: [Int] = []
+            out.reserveCapacity(f.count)
+            for (idx, v) in f.enumerated() {
+                guard v.isFinite, v == v.rounded(), abs(v) < 16_777_216 else {
+                    throw VLSAEError.mismatch("\(name): element \(idx) (\(v)) is not an integer")
+                }
+                out.append(Int(v))
+            }
+            return out
+        }
+    }
+}
+
+/// Exact half-precision conversions.
+public enum HalfFloat {
+    public static func float(fromHalf h: UInt16) -> Float {
+        let sign = UInt32(h & 0x8000) << 16
+        let exp = Int((h >> 10) & 0x1F)
+        let mant = UInt32(h & 0x3FF)
+        if exp == 0 {
+            if mant == 0 { return Float(bitPattern: sign) }
+            // Subnormal: value = mant · 2^-24, exactly representable in float32.
+            let v = Float(mant) * Float(sign: .plus, exponent: -24, significand: 1)
+            return sign != 0 ? -v : v
+        }
+        if exp == 31 { return Float(bitPattern: sign | 0x7F80_0000 | (mant << 13)) }
+        return Float(bitPattern: sign | UInt32(exp - 15 + 127) << 23 | (mant << 13))
+    }
+
+    public static func float(fromBFloat16 b: UInt16) -> Float { Float(bitPattern: UInt32(b) << 16) }
+}

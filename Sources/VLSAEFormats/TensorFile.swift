@@ -1,0 +1,135 @@
+import Foundation
+import VLSAECore
+
+/// One array inside a file, with its name in that file ("" for a bare array).
+public struct NamedTensor: Sendable, Equatable {
+    public let name: String
+    public let tensor: Tensor
+    public init(name: String, tensor: Tensor) {
+        self.name = name
+        self.tensor = tensor
+    }
+}
+
+/// A reference to an array: a file, optionally a member inside a container, optionally an index
+/// along the first axis.
+///
+///     features.npy            the array in a .npy file
+///     features.npy[0]         its first slice along axis 0
+///     x.npz:arr_0             a member of an .npz archive
+///     w.safetensors:image_embeddings
+///     dump.pt:embeddings      a tensor inside a torch.save'd object (dotted path for nesting)
+///     ckpt.pth:vision_decoder.weight[3]
+///
+/// The file part ends at the first known extension (.npy .npz .safetensors .pt .pth .bin) that is
+/// followed by `:`, `[` or the end of the string.
+public struct TensorAddress: Sendable, Equatable, CustomStringConvertible {
+    public var path: String
+    public var key: String?
+    public var index: Int?
+
+    public static let extensions = [".npy", ".npz", ".safetensors", ".pt", ".pth", ".bin"]
+
+    public init(path: String, key: String? = nil, index: Int? = nil) {
+        self.path = path
+        self.key = key
+        self.index = index
+    }
+
+    public init(parsing text: String) throws {
+        var rest = text
+        var index: Int? = nil
+        if rest.hasSuffix("]"), let open = rest.lastIndex(of: "[") {
+            let inner = rest[rest.index(after: open)..<rest.index(before: rest.endIndex)]
+            guard let i = Int(inner), i >= 0 else {
+                throw VLSAEError.usage("\(text): the index in [...] must be a non-negative integer")
+            }
+            index = i
+            rest = String(rest[..<open])
+        }
+        var path = rest
+        var key: String? = nil
+        let lower = rest.lowercased()
+        var best: String.Index? = nil
+        for ext in TensorAddress.extensions {
+            var searchStart = lower.startIndex
+            while let r = lower.range(of: ext, range: searchStart..<lower.endIndex) {
+                let end = r.upperBound
+                if end == lower.endIndex || lower[end] == ":" {
+                    if best == nil || end < best! { best = end }
+                    break
+                }
+                searchStart = r.upperBound
+            }
+        }
+        if let end = best, end != rest.endIndex {
+            path = String(rest[..<end])
+            key = String(rest[rest.index(after: end)...])
+            if key!.isEmpty { throw VLSAEError.usage("\(text): empty array name after ':'") }
+        }
+        guard !path.isEmpty else { throw VLSAEError.usage("empty tensor address") }
+        self.init(path: path, key: key, index: index)
+    }
+
+    /// The same address with a relative path resolved against `folder`.
+    public func resolved(relativeTo folder: String) -> TensorAddress {
+        var copy = self
+        if !path.hasPrefix("/") { copy.path = URL(fileURLWithPath: folder).appendingPathComponent(path).path }
+        return copy
+    }
+
+    public var description: String {
+        path + (key.map { ":" + $0 } ?? "") + (index.map { "[\($0)]" } ?? "")
+    }
+}
+
+/// Reads tensors from any supported file, dispatching on the extension (or magic bytes).
+public enum TensorFile {
+    public enum Format: String, Sendable { case npy, npz, safetensors, torch }
+
+    public static func format(of path: String, data: Data) throws -> Format {
+        let lower = path.lowercased()
+        if lower.hasSuffix(".npy") { return .npy }
+        if lower.hasSuffix(".npz") { return .npz }
+        if lower.hasSuffix(".safetensors") { return .safetensors }
+        if lower.hasSuffix(".pt") || lower.hasSuffix(".pth") || lower.hasSuffix(".bin") { return .torch }
+        // Unknown extension: sniff.
+        if data.starts(with: [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]) { return .npy }
+        throw VLSAEError.file(path, "unknown file type (expected .npy, .npz, .safetensors, .pt or .pth)")
+    }
+
+    /// Every array in the file, in file order.
+    public static func readAll(path: String) throws -> [NamedTensor] {
+        let data = try readFile(path)
+        switch try format(of: path, data: data) {
+        case .npy: return [NamedTensor(name: "", tensor: try NpyFormat.read(data, path: path))]
+        case .npz: return try NpzFormat.read(data, path: path)
+        case .safetensors: return try SafetensorsFormat.read(data, path: path).tensors
+        case .torch: return try TorchFormat.read(data, path: path)
+        }
+    }
+
+    /// The array an address names.
+    public static func load(_ address: TensorAddress) throws -> Tensor {
+        let all = try readAll(path: address.path)
+        let tensor: Tensor
+        if let key = address.key {
+            guard let hit = all.first(where: { $0.name == key }) else {
+                let names = all.map { $0.name.isEmpty ? "(unnamed)" : $0.name }.prefix(20).joined(separator: ", ")
+                throw VLSAEError.file(address.path, "no array named \"\(key)\"; it holds: \(names)")
+            }
+            tensor = hit.tensor
+        } else if all.count == 1 {
+            tensor = all[0].tensor
+        } else {
+            let names = all.map { $0.name }.prefix(20).joined(separator: ", ")
+            throw VLSAEError.file(address.path, "holds \(all.count) arrays; name one with \(address.path):NAME (one of: \(names))")
+        }
+        guard let i = address.index else { return tensor }
+        do { return try tensor.slice(i) } catch let VLSAEError.usage(msg) {
+            throw VLSAEError.file(address.description, msg)
+        }
+    }
+
+    public static func load(_ address: String) throws -> Tensor { try load(TensorAddress(parsing: address)) }
+}

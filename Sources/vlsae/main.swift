@@ -1,0 +1,3 @@
+import ArgumentParser
+import VLSAEJobs
+print("vlsae")
