@@ -57,7 +57,7 @@ final class ZeroShotTests: XCTestCase {
         // The fixture has an absent class and unequal class sizes, so these metrics must differ.
         let e = try EvalFixtures.expected("eval7")
         XCTAssertNil(e.per_class_recall[6])
-        XCTAssertNotEqual(e.acc1, e.mean_per_class_recall, accuracy: 1e-4)
+        XCTAssertNotEqual(e.acc1, e.mean_per_class_recall, accuracy: 0.01)
     }
 
     func testThreeClassFixtureHasNoAcc5() throws {
