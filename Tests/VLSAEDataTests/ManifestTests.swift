@@ -104,10 +104,10 @@ final class ManifestTests: XCTestCase {
 
     func testListHashIsSHA256OfLinesWithNewlines() {
         // Reference digests from `printf 'a\nb\n' | sha256sum` etc.
-        XCTAssertEqual(ListHash.sha256(["a", "b"]), "911169ddaaf146aff539f58c26c489af3b892dff0fe283c1c264c65ae5aa59a2")
-        XCTAssertEqual(ListHash.sha256(["café"]), "7b49b9e063bd91a4f9252b413261f5557b9c570aa61516989499f64a62dbcdd6")
-        XCTAssertEqual(ListHash.sha256([]), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        XCTAssertNotEqual(ListHash.sha256(["ab"]), ListHash.sha256(["a", "b"]))
+        XCTAssertEqual(Catalog.listSHA256(["a", "b"]), "911169ddaaf146aff539f58c26c489af3b892dff0fe283c1c264c65ae5aa59a2")
+        XCTAssertEqual(Catalog.listSHA256(["café"]), "7b49b9e063bd91a4f9252b413261f5557b9c570aa61516989499f64a62dbcdd6")
+        XCTAssertEqual(Catalog.listSHA256([]), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        XCTAssertNotEqual(Catalog.listSHA256(["ab"]), Catalog.listSHA256(["a", "b"]))
     }
 
     // MARK: manifest files
@@ -177,6 +177,27 @@ final class ManifestTests: XCTestCase {
             """, in: dir)
         let m = message { try ZeroShotDataset.load(manifestPath: p) }
         XCTAssertTrue(m.contains(p) && m.contains("classnames") && m.contains("no-such-dataset"), m)
+    }
+
+    func testCatalogNamedListsResolveAndAreHashed() throws {
+        let dir = try tempDir()
+        let entry = try Catalog.entry(named: "cifar10")
+        let c = entry.classnames.count
+        try NpyFormat.write(floats([4, 3]), to: dir.appendingPathComponent("i.npy").path)
+        try NpyFormat.write(ints([0, 9, 3, 3]), to: dir.appendingPathComponent("l.npy").path)
+        try NpyFormat.write(floats([c, 3]), to: dir.appendingPathComponent("c.npy").path)
+        let p = try write("""
+            {"name": "x", "model": "m", "pretrained": "p", "image_embeddings": "i.npy", "labels": "l.npy",
+             "classnames": "cifar10", "templates": "cifar10", "classifier": "c.npy"}
+            """, in: dir)
+        let ds = try ZeroShotDataset.load(manifestPath: p)
+        XCTAssertEqual(ds.classnames, entry.classnames)
+        XCTAssertEqual(ds.templates, entry.templates)
+        XCTAssertEqual(ds.numClasses, 10)
+        XCTAssertEqual(ds.classnamesSHA256, entry.classnamesSHA256)
+        XCTAssertEqual(ds.templatesSHA256, entry.templatesSHA256)
+        // The same lists given inline hash identically.
+        XCTAssertEqual(ds.classnamesSHA256, Catalog.listSHA256(Array(entry.classnames)))
     }
 
     /// The committed fixtures (written by Tests/VLSAEEvalTests/Fixtures/make_eval_fixtures.py).
