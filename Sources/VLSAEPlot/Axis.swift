@@ -69,10 +69,6 @@ public enum NiceTicks {
             a -= delta
             b += delta
         }
-        guard (b - a).isFinite else {
-            // The span overflows a Double; halve the bounds' reach so the arithmetic stays finite.
-            return (a / 4, b / 4)
-        }
         return (a, b)
     }
 
@@ -80,7 +76,8 @@ public enum NiceTicks {
     public static func linear(min lo: Double, max hi: Double, targetCount: Int = 6) -> Ticks {
         let (a, b) = padded(min: lo, max: hi)
         let target = Swift.min(Swift.max(targetCount, 2), 50)
-        let step = niceStep((b - a) / Double(target - 1))
+        // Divided before subtracting: b - a overflows for ranges near ±Double.greatestFiniteMagnitude.
+        let step = niceStep(b / Double(target - 1) - a / Double(target - 1))
         let first = (a / step + 1e-9).rounded(.down)
         let last = (b / step - 1e-9).rounded(.up)
         guard step.isFinite, first.isFinite, last.isFinite, last - first <= 200,
@@ -201,7 +198,8 @@ struct AxisMap {
     /// Pixel position of `v`, nil when the value cannot be drawn on this axis.
     func pixel(_ v: Double) -> Double? {
         guard let t = scale.transform(v) else { return nil }
-        let p = p0 + (t - t0) / (t1 - t0) * (p1 - p0)
+        // Halved so the differences cannot overflow for data near the limits of Double.
+        let p = p0 + (t / 2 - t0 / 2) / (t1 / 2 - t0 / 2) * (p1 - p0)
         return p.isFinite ? p : nil
     }
 

@@ -108,8 +108,10 @@ public struct Canvas: Equatable, Sendable {
     public init(width: Int, height: Int, background: Color = .white) {
         self.width = min(max(width, 1), Canvas.maxSide)
         self.height = min(max(height, 1), Canvas.maxSide)
-        pixels = [UInt8](repeating: 0, count: self.width * self.height * 3)
-        fill(background)
+        let count = self.width * self.height
+        pixels = background == .white || background == .black
+            ? [UInt8](repeating: background.r, count: count * 3)
+            : [UInt8]((0..<count).lazy.flatMap { _ in [background.r, background.g, background.b] })
     }
 
     // MARK: Pixels

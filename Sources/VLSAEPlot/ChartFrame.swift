@@ -66,6 +66,8 @@ struct ChartFrame {
     let text: ChartTextScales
     let plotArea: PixelRect
     let titleArea: PixelRect
+    /// Multiplier for line widths and marker sizes, so large figures do not look spidery.
+    let stroke: Double
     let xMap: AxisMap
     let yMap: AxisMap
 
@@ -77,11 +79,12 @@ struct ChartFrame {
         self.xLabel = xLabel
         self.yLabel = yLabel
         self.text = text
+        stroke = max(1, min(Double(width) / 800, Double(height) / 500))
         let m = ChartFrame.margin
         let titleHeight = title.isEmpty ? 0 : BitmapFont.lineHeight(scale: text.title) + 10
         let top = m + titleHeight
         let yTickWidth = yTicks.labels.map { BitmapFont.width(of: $0, scale: text.tickLabel) }.max() ?? 0
-        let yLabelBand = yLabel.isEmpty ? 0 : BitmapFont.lineHeight(scale: text.axisLabel) + 10
+        let yLabelBand = yLabel.isEmpty ? 0 : BitmapFont.lineHeight(scale: text.axisLabel) + 16
         let left = m + yLabelBand + yTickWidth + 6 + ChartFrame.tickLength
         let xLabelBand = xLabel.isEmpty ? 0 : BitmapFont.lineHeight(scale: text.axisLabel) + 8
         let bottom = m + xLabelBand + BitmapFont.lineHeight(scale: text.tickLabel) + 6 + ChartFrame.tickLength
@@ -131,7 +134,7 @@ struct ChartFrame {
         let py = ChartFrame.crisp(p)
         guard py > Double(plotArea.y), py < Double(plotArea.maxY) else { return }
         canvas.drawDashedLine(from: Point(Double(plotArea.x) + 1, py), to: Point(Double(plotArea.maxX) - 1, py),
-                              color: Color(hex: 0x666666), width: 1.5, dash: 7, gap: 5)
+                              color: Color(hex: 0x666666), width: 1.5 * stroke, dash: 7 * stroke, gap: 5 * stroke)
     }
 
     /// Frame, ticks, tick labels, axis labels and title.
@@ -171,7 +174,7 @@ struct ChartFrame {
         if !xLabel.isEmpty {
             let label = BitmapFont.truncate(xLabel, toWidth: width - 2 * ChartFrame.margin, scale: text.axisLabel)
             let w = BitmapFont.width(of: label, scale: text.axisLabel)
-            let x = min(max(plotArea.x + (plotArea.width - w) / 2, ChartFrame.margin), width - w)
+            let x = max(min(plotArea.x + (plotArea.width - w) / 2, width - ChartFrame.margin - w), ChartFrame.margin)
             canvas.drawText(label, x: x, y: height - ChartFrame.margin - BitmapFont.lineHeight(scale: text.axisLabel),
                             color: .black, scale: text.axisLabel)
         }
@@ -184,7 +187,7 @@ struct ChartFrame {
         if !title.isEmpty {
             let label = BitmapFont.truncate(title, toWidth: width - 2 * ChartFrame.margin, scale: text.title)
             let w = BitmapFont.width(of: label, scale: text.title)
-            let x = min(max(plotArea.x + (plotArea.width - w) / 2, ChartFrame.margin), width - w)
+            let x = max(min(plotArea.x + (plotArea.width - w) / 2, width - ChartFrame.margin - w), ChartFrame.margin)
             canvas.drawText(label, x: x, y: ChartFrame.margin, color: .black, scale: text.title)
         }
     }
@@ -203,8 +206,8 @@ struct ChartFrame {
 
     static let maxLegendRows = 12
 
-    private var legendRowHeight: Int { max(BitmapFont.lineHeight(scale: text.legend), 14) + 4 }
-    private static let swatchWidth = 30
+    private var legendRowHeight: Int { max(BitmapFont.lineHeight(scale: text.legend), clampInt(16 * stroke)) + 4 }
+    private var swatchWidth: Int { clampInt(30 * stroke) }
 
     /// Rows actually shown: at most `maxLegendRows`, the last one summarising the rest.
     private func legendRows(_ entries: [LegendEntry]) -> [LegendEntry] {
@@ -218,11 +221,11 @@ struct ChartFrame {
     func placeLegend(_ entries: [LegendEntry], avoiding obstacles: [Point]) -> PixelRect? {
         let rows = legendRows(entries)
         guard !rows.isEmpty else { return nil }
-        let maxText = max(plotArea.width / 2 - ChartFrame.swatchWidth - 24, 24)
+        let maxText = max(plotArea.width / 2 - swatchWidth - 24, 24)
         let textWidth = rows.map { BitmapFont.width(of: BitmapFont.truncate($0.name, toWidth: maxText,
                                                                             scale: text.legend),
                                                      scale: text.legend) }.max() ?? 0
-        let w = 8 + ChartFrame.swatchWidth + 8 + textWidth + 10
+        let w = 8 + swatchWidth + 8 + textWidth + 10
         let h = 6 + rows.count * legendRowHeight + 4
         let pad = 8
         let candidates = [
@@ -247,25 +250,25 @@ struct ChartFrame {
         let rows = legendRows(entries)
         canvas.fillRect(rect, color: .white)
         canvas.strokeRect(rect, color: Color(hex: 0x999999))
-        let maxText = rect.width - 8 - ChartFrame.swatchWidth - 8 - 10
+        let maxText = rect.width - 8 - swatchWidth - 8 - 10
         for (i, entry) in rows.enumerated() {
             let rowTop = rect.y + 6 + i * legendRowHeight
             let cy = Double(rowTop) + Double(legendRowHeight - 4) / 2
             let sx = Double(rect.x + 8)
-            let center = Point(sx + Double(ChartFrame.swatchWidth) / 2, cy)
+            let center = Point(sx + Double(swatchWidth) / 2, cy)
             if entry.line {
-                canvas.drawLine(from: Point(sx, cy), to: Point(sx + Double(ChartFrame.swatchWidth), cy),
-                                color: entry.color, width: 2)
+                canvas.drawLine(from: Point(sx, cy), to: Point(sx + Double(swatchWidth), cy),
+                                color: entry.color, width: 2 * stroke)
             }
             if let marker = entry.marker {
-                canvas.drawMarker(marker, at: center, size: 9, color: entry.color, outline: .white)
+                canvas.drawMarker(marker, at: center, size: 9 * stroke, color: entry.color, outline: .white)
             }
             if entry.ring {
-                canvas.strokeCircle(center: center, radius: 7, color: entry.color, width: 1.5)
+                canvas.strokeCircle(center: center, radius: 7 * stroke, color: entry.color, width: 1.5 * stroke)
             }
             let label = BitmapFont.truncate(entry.name, toWidth: maxText, scale: text.legend)
             let capHeight = BitmapFont.glyphRows * text.legend
-            canvas.drawText(label, x: rect.x + 8 + ChartFrame.swatchWidth + 8,
+            canvas.drawText(label, x: rect.x + 8 + swatchWidth + 8,
                             y: clampInt(cy.rounded(.down)) - capHeight / 2, color: .black, scale: text.legend)
         }
     }

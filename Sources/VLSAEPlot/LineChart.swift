@@ -85,7 +85,7 @@ public struct LineChart: Equatable, Sendable {
         if let r = usable(referenceY), hasData { ys.append(r) }
 
         let text = textScales ?? .automatic(width: w, height: h)
-        let targetX = max(3, min(8, w / 110)), targetY = max(3, min(8, h / 70))
+        let targetX = max(3, min(8, w / 110)), targetY = max(4, min(8, h / 65))
         let xTicks = AxisMap.ticks(scale: xScale, min: xs.min(), max: xs.max(), targetCount: targetX)
         let yTicks = AxisMap.ticks(scale: yScale, min: ys.min(), max: ys.max(), targetCount: targetY)
         let frame = ChartFrame(width: w, height: h, title: title, xLabel: xLabel, yLabel: yLabel,
@@ -98,11 +98,11 @@ public struct LineChart: Equatable, Sendable {
         var obstacles: [Point] = []
         var legend: [LegendEntry] = []
         let n = drawable.count
-        let capHalf = 4.0
+        let capHalf = 4 * frame.stroke, whisker = 1.5 * frame.stroke
         // Dodging only matters for whiskers, and the whole spread is capped so that many series
         // do not push points far from their x.
         let hasIntervals = drawable.contains { $0.contains { usable($0.low) != nil || usable($0.high) != nil } }
-        let dodgeStep = n > 1 && hasIntervals && dodge > 0 ? min(dodge, 24 / Double(n - 1)) : 0
+        let dodgeStep = n > 1 && hasIntervals && dodge > 0 ? min(dodge, 24 / Double(n - 1)) * frame.stroke : 0
         var placed: [[(Point, LinePoint)]] = []
         for (i, points) in drawable.enumerated() {
             let shift = (Double(i) - Double(n - 1) / 2) * dodgeStep
@@ -121,12 +121,12 @@ public struct LineChart: Equatable, Sendable {
                 else { continue }
                 // On pixel centres, so whiskers and caps are crisp.
                 let x = ChartFrame.crisp(pixel.x), pl = ChartFrame.crisp(rawLow), ph = ChartFrame.crisp(rawHigh)
-                canvas.drawLine(from: Point(x, pl), to: Point(x, ph), color: color, width: 1.5)
+                canvas.drawLine(from: Point(x, pl), to: Point(x, ph), color: color, width: whisker)
                 if low != nil {
-                    canvas.drawLine(from: Point(x - capHalf, pl), to: Point(x + capHalf, pl), color: color, width: 1.5)
+                    canvas.drawLine(from: Point(x - capHalf, pl), to: Point(x + capHalf, pl), color: color, width: whisker)
                 }
                 if high != nil {
-                    canvas.drawLine(from: Point(x - capHalf, ph), to: Point(x + capHalf, ph), color: color, width: 1.5)
+                    canvas.drawLine(from: Point(x - capHalf, ph), to: Point(x + capHalf, ph), color: color, width: whisker)
                 }
                 obstacles += ChartFrame.samples(along: [Point(x, pl), Point(x, ph)])
             }
@@ -134,13 +134,13 @@ public struct LineChart: Equatable, Sendable {
         for (i, points) in placed.enumerated() {
             let (color, _) = ChartFrame.style(i)
             let path = points.map(\.0)
-            canvas.drawPolyline(path, color: color, width: 2)
+            canvas.drawPolyline(path, color: color, width: 2 * frame.stroke)
             obstacles += ChartFrame.samples(along: path)
         }
         for (i, points) in placed.enumerated() {
             let (color, marker) = ChartFrame.style(i)
             for (pixel, _) in points {
-                canvas.drawMarker(marker, at: pixel, size: 9, color: color, outline: .white)
+                canvas.drawMarker(marker, at: pixel, size: 9 * frame.stroke, color: color, outline: .white)
             }
             legend.append(LegendEntry(name: series[i].name, color: color, marker: marker, line: true))
         }

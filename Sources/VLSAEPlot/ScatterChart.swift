@@ -116,7 +116,7 @@ public struct ScatterChart: Equatable, Sendable {
         for p in visible where !groups.contains(p.group) { groups.append(p.group) }
 
         let text = textScales ?? .automatic(width: w, height: h)
-        let targetX = max(3, min(8, w / 110)), targetY = max(3, min(8, h / 70))
+        let targetX = max(3, min(8, w / 110)), targetY = max(4, min(8, h / 65))
         let xTicks = AxisMap.ticks(scale: xScale, min: visible.map(\.x).min(), max: visible.map(\.x).max(),
                                    targetCount: targetX)
         let yTicks = AxisMap.ticks(scale: yScale, min: visible.map(\.y).min(), max: visible.map(\.y).max(),
@@ -133,7 +133,7 @@ public struct ScatterChart: Equatable, Sendable {
         let frontPixels = front.compactMap { frame.point(points[$0].x, points[$0].y) }
         if frontPixels.count > 1 {
             let path = ScatterChart.stepPath(frontPixels, xObjective: xObjective)
-            canvas.drawPolyline(path, color: frontColor, width: 1.5)
+            canvas.drawPolyline(path, color: frontColor, width: 1.5 * frame.stroke)
             obstacles += ChartFrame.samples(along: path)
         }
 
@@ -141,11 +141,11 @@ public struct ScatterChart: Equatable, Sendable {
         for p in visible {
             guard let pixel = frame.point(p.x, p.y), let g = groupIndex[p.group] else { continue }
             let (color, marker) = ChartFrame.style(g)
-            canvas.drawMarker(marker, at: pixel, size: 9, color: color, outline: .white)
+            canvas.drawMarker(marker, at: pixel, size: 9 * frame.stroke, color: color, outline: .white)
             obstacles.append(pixel)
         }
         for pixel in frontPixels {
-            canvas.strokeCircle(center: pixel, radius: 8, color: frontColor, width: 1.5)
+            canvas.strokeCircle(center: pixel, radius: 8 * frame.stroke, color: frontColor, width: 1.5 * frame.stroke)
         }
 
         // Point labels beside their markers, flipped to the left near the right edge.
@@ -154,9 +154,10 @@ public struct ScatterChart: Equatable, Sendable {
             guard let label = p.label, !label.isEmpty, let pixel = frame.point(p.x, p.y) else { continue }
             let shown = BitmapFont.truncate(label, toWidth: 120 * labelScale, scale: labelScale)
             let lw = BitmapFont.width(of: shown, scale: labelScale)
-            var lx = clampInt(pixel.x) + 11
-            if lx + lw > frame.plotArea.maxX - 2 { lx = clampInt(pixel.x) - 11 - lw }
-            let ly = clampInt(pixel.y) - 10 - BitmapFont.glyphRows * labelScale / 2
+            let offset = clampInt(11 * frame.stroke)
+            var lx = clampInt(pixel.x) + offset
+            if lx + lw > frame.plotArea.maxX - 2 { lx = clampInt(pixel.x) - offset - lw }
+            let ly = clampInt(pixel.y) - offset - BitmapFont.glyphRows * labelScale / 2
             canvas.drawText(shown, x: lx, y: max(ly, frame.plotArea.y + 2), color: .mutedText, scale: labelScale)
         }
 

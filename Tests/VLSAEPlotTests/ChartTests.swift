@@ -65,6 +65,10 @@ final class LineChartTests: XCTestCase {
     func testRenderEncodeDecode() throws {
         let rendered = Self.accuracyChart().renderWithLayout(width: 800, height: 500)
         saveSample(rendered.canvas, "line.png")
+        if ProcessInfo.processInfo.environment["VLSAE_PLOT_SAMPLES"] != nil {
+            saveSample(Self.accuracyChart().render(width: 1600, height: 1000), "line-large.png")
+            saveSample(Self.accuracyChart().render(width: 400, height: 260), "line-small.png")
+        }
         let image = try DecodedImage.decode(pngBytes: try rendered.canvas.pngData())
         XCTAssertEqual(image.width, 800)
         XCTAssertEqual(image.height, 500)
@@ -185,21 +189,23 @@ final class LineChartTests: XCTestCase {
                           LinePoint(x: Double(i), y: Double(i * i))]) }),
         ]
         for (i, chart) in charts.enumerated() {
-            for (w, h) in [(800, 500), (120, 80), (1, 1), (0, -3)] {
+            for (w, h) in [(400, 250), (120, 80), (1, 1), (0, -3)] {
                 let rendered = chart.renderWithLayout(width: w, height: h)
                 let image = try DecodedImage.decode(pngBytes: try rendered.canvas.pngData())
                 XCTAssertEqual(image.width, max(w, 1))
                 XCTAssertEqual(image.height, max(h, 1))
             }
-            saveSample(chart.render(), "line-edge-\(i).png")
+            if ProcessInfo.processInfo.environment["VLSAE_PLOT_SAMPLES"] != nil {
+                saveSample(chart.render(), "line-edge-\(i).png")
+            }
         }
         // The empty chart still shows its frame and says why it is empty.
-        let empty = charts[0].renderWithLayout()
+        let empty = charts[0].renderWithLayout(width: 400, height: 250)
         let probe = ImageProbe(image: try DecodedImage.decode(pngBytes: try empty.canvas.pngData()))
         XCTAssertGreaterThan(probe.nonWhite(in: inner(empty.layout.plotArea)), 100, "'no data' message")
         XCTAssertNil(empty.layout.legendArea)
         // NaN points are skipped, the valid ones still drawn.
-        let nan = charts[2].renderWithLayout()
+        let nan = charts[2].renderWithLayout(width: 400, height: 250)
         XCTAssertGreaterThan(ImageProbe(image: try DecodedImage.decode(pngBytes: try nan.canvas.pngData()))
             .exact(Color.palette[0], in: inner(nan.layout.plotArea)), 50)
     }
@@ -276,6 +282,15 @@ final class ScatterChartTests: XCTestCase {
     func testRenderEncodeDecode() throws {
         let rendered = Self.sweepChart().renderWithLayout(width: 800, height: 500)
         saveSample(rendered.canvas, "scatter.png")
+        if ProcessInfo.processInfo.environment["VLSAE_PLOT_SAMPLES"] != nil {
+            var accuracy = Self.sweepChart()
+            accuracy.yObjective = .maximize
+            accuracy.yLabel = "Accuracy"
+            accuracy.points = accuracy.points.map { p in
+                ScatterPoint(x: p.x, y: 1 - p.y, label: p.label, group: p.group)
+            }
+            saveSample(accuracy.render(), "scatter-max.png")
+        }
         let image = try DecodedImage.decode(pngBytes: try rendered.canvas.pngData())
         XCTAssertEqual(image.width, 800)
         XCTAssertEqual(image.height, 500)
@@ -319,12 +334,14 @@ final class ScatterChartTests: XCTestCase {
                 ScatterPoint(x: 0, y: 1, group: "a"), ScatterPoint(x: -1, y: 2, group: "a")], xScale: .log2),
         ]
         for (i, chart) in charts.enumerated() {
-            for (w, h) in [(800, 500), (60, 40), (1, 1)] {
+            for (w, h) in [(400, 250), (60, 40), (1, 1)] {
                 let image = try DecodedImage.decode(pngBytes: try chart.render(width: w, height: h).pngData())
                 XCTAssertEqual(image.width, w)
                 XCTAssertEqual(image.height, h)
             }
-            saveSample(chart.render(), "scatter-edge-\(i).png")
+            if ProcessInfo.processInfo.environment["VLSAE_PLOT_SAMPLES"] != nil {
+                saveSample(chart.render(), "scatter-edge-\(i).png")
+            }
         }
     }
 }
