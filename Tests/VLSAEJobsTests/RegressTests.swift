@@ -172,3 +172,48 @@ final class RegressTests: XCTestCase {
         XCTAssertThrowsError(try t.apply(["acc1"]))
     }
 }
+
+/// The built `vlsae regress` returns the documented exit statuses.
+final class RegressCommandTests: XCTestCase {
+    func testExitStatuses() throws {
+        let exe = SchemaLocations.repoRoot.appendingPathComponent(".build/debug/vlsae").path
+        guard FileManager.default.isExecutableFile(atPath: exe) else {
+            throw XCTSkip("\(exe) not built (run `swift build` first)")
+        }
+        let dir = try SweepTestFiles.tempDir(self, "regress-cli")
+        func doc(_ acc1: Double, sha: String = String(repeating: "a", count: 64)) throws -> String {
+            let d = ResultDocument(tool: ToolRecord(version: "0.1.0", gitCommit: "unknown"), command: ["vlsae"], seeds: [:],
+                                   inputs: [InputRecord(path: "m.json", sha256: sha, role: "manifest")],
+                                   results: [ResultRow(dataset: "d", model: "m", pretrained: "p",
+                                                       metrics: MetricValues(acc1: acc1, acc5: nil, meanPerClassRecall: acc1),
+                                                       method: "cosine", intervals: [:], nImages: 10, nClasses: 2, nTemplates: 1,
+                                                       templateLevel: true, classnamesSha256: "c", templatesSha256: "t")])
+            let path = dir.appendingPathComponent("\(acc1)-\(sha.prefix(1)).json").path
+            try d.write(to: path)
+            return path
+        }
+        func status(_ args: [String]) throws -> (Int32, String) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: exe)
+            p.arguments = ["regress"] + args
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = out
+            try p.run()
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            return (p.terminationStatus, text)
+        }
+        let golden = try doc(0.8)
+        XCTAssertEqual(try status(["--baseline", golden, "--candidate", try doc(0.8)]).0, 0)
+        let worse = try status(["--baseline", golden, "--candidate", try doc(0.7)])
+        XCTAssertEqual(worse.0, 1, worse.1)
+        XCTAssertTrue(worse.1.contains("REGRESSION"), worse.1)
+        XCTAssertEqual(try status(["--baseline", golden, "--candidate", try doc(0.7), "--tolerance", "acc1=0.2", "mean_per_class_recall=0.2"]).0, 0)
+        let other = try status(["--baseline", golden, "--candidate", try doc(0.8, sha: String(repeating: "b", count: 64))])
+        XCTAssertEqual(other.0, 2, other.1)
+        XCTAssertTrue(other.1.contains("NOT COMPARABLE"), other.1)
+        XCTAssertEqual(try status(["--baseline", golden, "--candidate", dir.appendingPathComponent("absent.json").path]).0, 2)
+        XCTAssertEqual(try status(["--baseline", golden, "--candidate", golden, "--tolerance", "bogus=1"]).0, 64)
+    }
+}
