@@ -204,25 +204,49 @@ final class StorageHost: TorchPickleHost {
     }
 
     private func decode(_ s: TorchStorageRef) throws -> Tensor.Storage {
-        if let d = decoded[s.key] { return d }
+        // Keyed by dtype too, and decoding the whole blob: a hostile file may name one blob with different
+        // types or counts, and every count was checked against the blob's size.
+        let cacheKey = s.key + "/" + s.dtype.rawValue
+        if let d = decoded[cacheKey] { return d }
         guard let blob = blobs[s.key] else { throw PickleError(message: "storage \(s.key) was never loaded") }
-        let n = s.count
+        let n = blob.count / s.dtype.byteSize
         let result: Tensor.Storage = blob.withUnsafeBytes { raw -> Tensor.Storage in
-            func le<T: FixedWidthInteger>(_ i: Int, _: T.Type) -> T {
-                T(littleEndian: raw.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self))
+            // Plain loops over typed values: closures per element are far too slow for 10⁷-element
+            // checkpoints in debug builds.
+            func load<T: FixedWidthInteger>(_: T.Type) -> [T] {
+                [T](unsafeUninitializedCapacity: n) { buffer, initialized in
+                    for i in 0..<n {
+                        buffer[i] = T(littleEndian: raw.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self))
+                    }
+                    initialized = n
+                }
+            }
+            func floats<T: FixedWidthInteger>(_ bits: [T], _ convert: (T) -> Float) -> [Float] {
+                [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
+                    bits.withUnsafeBufferPointer { src in for i in 0..<n { buffer[i] = convert(src[i]) } }
+                    initialized = n
+                }
             }
             switch s.dtype {
-            case .float32: return .float((0..<n).map { Float(bitPattern: le($0, UInt32.self)) })
-            case .float64: return .float((0..<n).map { Float(Double(bitPattern: le($0, UInt64.self))) })
-            case .float16: return .float((0..<n).map { HalfFloat.float(fromHalf: le($0, UInt16.self)) })
-            case .bfloat16: return .float((0..<n).map { HalfFloat.float(fromBFloat16: le($0, UInt16.self)) })
-            case .int64: return .integer((0..<n).map { le($0, Int64.self) })
-            case .int32: return .integer((0..<n).map { Int64(le($0, Int32.self)) })
-            case .uint8: return .integer((0..<n).map { Int64(le($0, UInt8.self)) })
-            case .bool: return .integer((0..<n).map { le($0, UInt8.self) != 0 ? 1 : 0 })
+            case .float32:
+                #if _endian(little)
+                return .float([Float](unsafeUninitializedCapacity: n) { buffer, initialized in
+                    if n > 0 { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<(n * 4)])) }
+                    initialized = n
+                })
+                #else
+                return .float(floats(load(UInt32.self)) { Float(bitPattern: $0) })
+                #endif
+            case .float64: return .float(floats(load(UInt64.self)) { Float(Double(bitPattern: $0)) })
+            case .float16: return .float(floats(load(UInt16.self)) { HalfFloat.float(fromHalf: $0) })
+            case .bfloat16: return .float(floats(load(UInt16.self)) { HalfFloat.float(fromBFloat16: $0) })
+            case .int64: return .integer(load(Int64.self))
+            case .int32: return .integer(load(Int32.self).map { Int64($0) })
+            case .uint8: return .integer(load(UInt8.self).map { Int64($0) })
+            case .bool: return .integer(load(UInt8.self).map { $0 != 0 ? 1 : 0 })
             }
         }
-        decoded[s.key] = result
+        decoded[cacheKey] = result
         return result
     }
 
@@ -236,7 +260,7 @@ final class StorageHost: TorchPickleHost {
             if strides[d] != expected { contiguous = false; break }
             expected *= shape[d]
         }
-        if contiguous { return Array(src[offset..<(offset + count)]) }
+        if contiguous { return offset == 0 && count == src.count ? src : Array(src[offset..<(offset + count)]) }
         var out: [T] = []
         out.reserveCapacity(count)
         let last = shape.count - 1

@@ -115,6 +115,11 @@ final class TorchMalformedTests: XCTestCase {
         XCTAssertEqual(t.shape, [2, 3])
         XCTAssertEqual(t.floats, [1, 5, 9, 2, 6, 10])
         XCTAssertEqual(try TorchFormat.flatten(root, path: "t.pkl").map(\.name), [""])
+
+        // One blob named twice with different element counts: each view is checked against its own count.
+        let twice = tensorPickle(offset: 0, size: [2], stride: [1], numel: 2) + tensorPickle(offset: 0, size: [12], stride: [1])
+        let pair = try TorchFormat.unpickle(Data(Self.proto + twice + [0x86] + Self.stop), storages: blob, path: "t.pkl")
+        XCTAssertEqual(try TorchFormat.flatten(pair, path: "t.pkl").map(\.tensor.floats), [[0, 1], (0..<12).map(Float.init)])
     }
 
     func testStorageBoundsAreChecked() {
@@ -124,5 +129,48 @@ final class TorchMalformedTests: XCTestCase {
         unpickleError(tensorPickle(offset: 0, size: [2], stride: [1], numel: 13), storages: blob, contains: "holds 48 bytes")
         unpickleError(tensorPickle(offset: 0, size: [2], stride: [1]), storages: [:], contains: "missing storage blob data/0")
         unpickleError(tensorPickle(offset: 13, size: [0], stride: [1]), storages: blob, contains: "offset")
+    }
+}
+
+/// Random corruption of real pickles must end in a value or a VLSAEError.file, never a crash or another error.
+final class TorchFuzzTests: XCTestCase {
+    func testCorruptedPicklesFailCleanly() throws {
+        var sources: [(pickle: Data, blobs: [String: Data])] = []
+        for name in ["vlsae_state_dict.pth", "views.pt", "module.pt", "nested.pt"] {
+            let zip = try ZipArchive(data: TorchFixtures.data(name), path: name)
+            var blobs: [String: Data] = [:]
+            var pickle = Data()
+            for e in zip.entries {
+                if e.name.hasSuffix("/data.pkl") { pickle = try zip.extract(e) }
+                if let r = e.name.range(of: "/data/") { blobs[String(e.name[r.upperBound...])] = try zip.extract(e) }
+            }
+            sources.append((pickle, blobs))
+        }
+        var rng = SeededRandom(seed: 0x70_7263_68)  // recorded: every run corrupts the same bytes
+        var failures = 0, successes = 0
+        for trial in 0..<1500 {
+            let (pickle, blobs) = sources[trial % sources.count]
+            var bytes = [UInt8](pickle)
+            switch rng.nextInt(below: 3) {
+            case 0: bytes = Array(bytes.prefix(rng.nextInt(below: bytes.count)))
+            case 1:
+                for _ in 0...rng.nextInt(below: 3) { bytes[rng.nextInt(below: bytes.count)] = UInt8(rng.nextInt(below: 256)) }
+            default:
+                let at = rng.nextInt(below: bytes.count)
+                bytes[at] = [0x28, 0x2E, 0x52, 0x51, 0x62, 0x68, 0x71, 0x4B, 0x61, 0x75][rng.nextInt(below: 10)]
+            }
+            do {
+                let root = try TorchFormat.unpickle(Data(bytes), storages: blobs, path: "fuzz")
+                _ = try TorchFormat.flatten(root, path: "fuzz")
+                successes += 1
+            } catch VLSAEError.file(let path, _) {
+                XCTAssertEqual(path, "fuzz")
+                failures += 1
+            } catch {
+                XCTFail("trial \(trial): unexpected error \(error)")
+            }
+        }
+        XCTAssertGreaterThan(failures, 1000, "most corruptions must be detected")
+        _ = successes
     }
 }
