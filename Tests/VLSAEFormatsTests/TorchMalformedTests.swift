@@ -5,7 +5,7 @@ import XCTest
 
 /// Bad input must give VLSAEError.file naming the file and the problem, and must never run pickled code.
 final class TorchMalformedTests: XCTestCase {
-    private func assertFileError(_ body: @autoclosure () throws -> Any, path: String, contains needle: String,
+    private func expectFileError(_ body: @autoclosure () throws -> Any, path: String, contains needle: String,
                                  file: StaticString = #filePath, line: UInt = #line) {
         do {
             _ = try body()
@@ -20,7 +20,7 @@ final class TorchMalformedTests: XCTestCase {
 
     private func fixture(_ name: String, contains needle: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let path = try TorchFixtures.url(name).path
-        assertFileError(try TorchFormat.read(TorchFixtures.data(name), path: path), path: path, contains: needle,
+        expectFileError(try TorchFormat.read(TorchFixtures.data(name), path: path), path: path, contains: needle,
                         file: file, line: line)
     }
 
@@ -31,9 +31,9 @@ final class TorchMalformedTests: XCTestCase {
         try fixture("missing_blob.pt", contains: "missing storage blob data/1")
         try fixture("short_blob.pt", contains: "holds 508 bytes")
         try fixture("protocol0.pt", contains: "opcode 0x70")
-        assertFileError(try TorchFormat.read(Data([0x80, 0x02, 0x8A, 0x0A]), path: "legacy.pt"), path: "legacy.pt",
+        expectFileError(try TorchFormat.read(Data([0x80, 0x02, 0x8A, 0x0A]), path: "legacy.pt"), path: "legacy.pt",
                         contains: "legacy")
-        assertFileError(try TorchFormat.read(Data("hello".utf8), path: "x.pt"), path: "x.pt", contains: "zip")
+        expectFileError(try TorchFormat.read(Data("hello".utf8), path: "x.pt"), path: "x.pt", contains: "zip")
     }
 
     func testOsSystemIsNeverCalled() throws {
@@ -59,7 +59,7 @@ final class TorchMalformedTests: XCTestCase {
 
     private func unpickleError(_ body: [UInt8], storages: [String: Data] = [:], contains needle: String,
                                file: StaticString = #filePath, line: UInt = #line) {
-        assertFileError(try TorchFormat.unpickle(Data(Self.proto + body + Self.stop), storages: storages, path: "t.pkl"),
+        expectFileError(try TorchFormat.unpickle(Data(Self.proto + body + Self.stop), storages: storages, path: "t.pkl"),
                         path: "t.pkl", contains: needle, file: file, line: line)
     }
 
@@ -72,9 +72,9 @@ final class TorchMalformedTests: XCTestCase {
         unpickleError([0x58, 0xFF, 0xFF, 0, 0, 0x61], contains: "truncated")
         unpickleError([0x4B], contains: "truncated")
         unpickleError([0x65], contains: "MARK")                          // APPENDS without MARK
-        assertFileError(try TorchFormat.unpickle(Data(Self.proto + [0x4E]), path: "t.pkl"), path: "t.pkl",
+        expectFileError(try TorchFormat.unpickle(Data(Self.proto + [0x4E]), path: "t.pkl"), path: "t.pkl",
                         contains: "truncated")                           // no STOP
-        assertFileError(try TorchFormat.unpickle(Data([0x80, 0x09, 0x4E, 0x2E]), path: "t.pkl"), path: "t.pkl",
+        expectFileError(try TorchFormat.unpickle(Data([0x80, 0x09, 0x4E, 0x2E]), path: "t.pkl"), path: "t.pkl",
                         contains: "protocol 9")
         unpickleError([0x4B, 1, 0x4B, 2, 0x52], contains: "not a class")  // REDUCE on an int
     }
