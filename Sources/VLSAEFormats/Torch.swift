@@ -342,12 +342,13 @@ private struct Flattener {
         budget -= 1
         guard budget >= 0 else { throw VLSAEError.file(path, "the object tree is too large to enumerate") }
         var transient = Set<String>()
-        if case .object(let set)? = state.value(forKey: "_non_persistent_buffers_set"), let first = set.args.first {
-            let names: [PickleValue]
-            switch first {
-            case .list(let l): names = l.items
-            case .tuple(let t): names = t.items
-            default: names = []
+        if case .object(let set)? = state.value(forKey: "_non_persistent_buffers_set") {
+            // Protocol 2 pickles a set as set([names]); protocol 4+ as EMPTY_SET + ADDITEMS.
+            var names = set.listItems
+            switch set.args.first {
+            case .list(let l)?: names += l.items
+            case .tuple(let t)?: names += t.items
+            default: break
             }
             transient = Set(names.compactMap { $0.string })
         }

@@ -191,7 +191,7 @@ enum TorchGlobals {
 /// The pickle virtual machine. Iterative (no recursion on input), bounds-checked, and it never calls code.
 final class Unpickler {
     /// Deepest container nesting accepted in the result.
-    static let maxDepth = 200
+    static let maxDepth = 1000
 
     private let bytes: [UInt8]
     private var pos = 0
@@ -359,6 +359,13 @@ final class Unpickler {
             case 0x87: // TUPLE3
                 let c = try pop(); let b = try pop(); let a = try pop()
                 stack.append(tuple([a, b, c]))
+            // Sets (protocol 4+, e.g. a module's _non_persistent_buffers_set) are kept as opaque set objects.
+            case 0x8F: stack.append(.object(make(PickleObject(className: "builtins.set", args: [])))) // EMPTY_SET
+            case 0x90: let vs = try popMark(); try append(vs, at: opAt) // ADDITEMS
+            case 0x91: // FROZENSET
+                let o = make(PickleObject(className: "builtins.frozenset", args: []))
+                o.listItems = try popMark()
+                stack.append(.object(o))
             case 0x61: let v = try pop(); try append([v], at: opAt) // APPEND
             case 0x65: let vs = try popMark(); try append(vs, at: opAt) // APPENDS
             case 0x73: // SETITEM

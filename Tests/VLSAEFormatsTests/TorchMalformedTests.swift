@@ -148,7 +148,7 @@ final class TorchFuzzTests: XCTestCase {
         }
         var rng = SeededRandom(seed: 0x70_7263_68)  // recorded: every run corrupts the same bytes
         var failures = 0, successes = 0
-        for trial in 0..<1500 {
+        for trial in 0..<1000 {
             let (pickle, blobs) = sources[trial % sources.count]
             var bytes = [UInt8](pickle)
             switch rng.nextInt(below: 3) {
@@ -170,7 +170,7 @@ final class TorchFuzzTests: XCTestCase {
                 XCTFail("trial \(trial): unexpected error \(error)")
             }
         }
-        XCTAssertGreaterThan(failures, 1000, "most corruptions must be detected")
+        XCTAssertGreaterThan(failures, 650, "most corruptions must be detected")
         _ = successes
     }
 }

@@ -119,9 +119,14 @@ def main():
 
     # 7. A whole pickled nn.Module: its classes (__main__.TinyVLSAE, torch.nn Linear) are never executed;
     #    the reader finds the parameters through the module's _parameters/_modules state.
+    #    A non-persistent buffer is left out, as state_dict() leaves it out; protocol 4 writes the set of
+    #    such names with EMPTY_SET/ADDITEMS instead of a call to set().
     model.register_buffer("steps", torch.tensor([42], dtype=torch.int64))
+    model.register_buffer("scratch", torch.zeros(2), persistent=False)
     module_named = dict(model.state_dict())
+    assert "scratch" not in module_named
     save("module.pt", model, module_named)
+    save("module_p4.pt", model, module_named, pickle_protocol=4)
 
     # 8. Malformed inputs.
     good = open(path("vlsae_state_dict.pth"), "rb").read()
