@@ -147,7 +147,7 @@ final class StorageHost: TorchPickleHost {
 
     /// `_rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])`
     /// (or the legacy 4-argument `_rebuild_tensor`): gathers the strided view into a C-order tensor.
-    func rebuildTensor(args: [PickleValue], legacy: Bool) throws -> Tensor {
+    func rebuildTensor(args: [PickleValue]) throws -> Tensor {
         guard args.count >= 4, case .storage(let s) = args[0] else {
             throw PickleError(message: "tensor rebuild without (storage, offset, size, stride)")
         }

@@ -158,7 +158,7 @@ struct PickleError: Error {
 /// that the VM stays about pickle and the torch rules live in Torch.swift.
 protocol TorchPickleHost: AnyObject {
     func storage(persistentID: PickleValue) throws -> PickleValue
-    func rebuildTensor(args: [PickleValue], legacy: Bool) throws -> Tensor
+    func rebuildTensor(args: [PickleValue]) throws -> Tensor
 }
 
 /// Names of callables the reader interprets as data. Anything else stays opaque.
@@ -201,7 +201,8 @@ final class Unpickler {
     /// Every container made, so that an error (or unreachable garbage) can be dismantled without deep
     /// recursive deinit chains, and cycles do not leak.
     private var arena: [PickleContainer] = []
-    private weak var host: TorchPickleHost?
+    // Strong: callers pass a fresh host and may drop their own reference right after.
+    private let host: TorchPickleHost?
     /// Classes/functions referenced that the reader does not interpret, in first-seen order.
     private(set) var unknownGlobals: [String] = []
 
@@ -492,7 +493,7 @@ final class Unpickler {
             }
             if TorchGlobals.rebuildTensor.contains(name) || TorchGlobals.rebuildTensorLegacy.contains(name) {
                 guard let host else { throw PickleError(message: "a tensor outside a torch archive") }
-                return .tensor(try host.rebuildTensor(args: args, legacy: TorchGlobals.rebuildTensorLegacy.contains(name)))
+                return .tensor(try host.rebuildTensor(args: args))
             }
             if TorchGlobals.rebuildParameter.contains(name) {
                 guard let data = args.first, case .tensor = data else {
