@@ -90,12 +90,12 @@ public enum NpyFormat {
         }
         let headerBytes = [UInt8](data[(data.startIndex + headerStart)..<(data.startIndex + headerStart + headerLength)])
         // Versions 1 and 2 are Latin-1, version 3 is UTF-8; only ASCII matters for what we accept.
-        var parser = PyLiteralParser(bytes: headerBytes, utf8: major == 3, path: path)
+        var parser = NpyHeaderParser(bytes: headerBytes, utf8: major == 3, path: path)
         let value = try parser.parseTopLevel()
         guard case .dict(let items) = value else {
             throw VLSAEError.file(path, "the .npy header is not a Python dict")
         }
-        func field(_ key: String) throws -> PyLiteral {
+        func field(_ key: String) throws -> NpyHeaderValue {
             guard let v = items.last(where: { $0.0 == key })?.1 else {
                 throw VLSAEError.file(path, "the .npy header has no '\(key)' entry")
             }
@@ -269,14 +269,14 @@ enum RawElements {
 
 /// The subset of Python literal syntax that `repr()` of an .npy header dict uses:
 /// dicts, tuples, lists, strings, ints (with an optional Python 2 `L`), True/False/None.
-enum PyLiteral {
+enum NpyHeaderValue {
     case string(String)
     case int(Int)
     case bool(Bool)
     case none
-    case tuple([PyLiteral])
-    case list([PyLiteral])
-    case dict([(String, PyLiteral)])
+    case tuple([NpyHeaderValue])
+    case list([NpyHeaderValue])
+    case dict([(String, NpyHeaderValue)])
 
     var repr: String {
         switch self {
@@ -291,7 +291,7 @@ enum PyLiteral {
     }
 }
 
-struct PyLiteralParser {
+struct NpyHeaderParser {
     let bytes: [UInt8]
     let utf8: Bool
     let path: String
@@ -304,7 +304,7 @@ struct PyLiteralParser {
         self.path = path
     }
 
-    mutating func parseTopLevel() throws -> PyLiteral {
+    mutating func parseTopLevel() throws -> NpyHeaderValue {
         let v = try parseValue()
         skipSpace()
         guard pos == bytes.count else { throw fail("unexpected text after the header dict") }
@@ -320,7 +320,7 @@ struct PyLiteralParser {
         while pos < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[pos]) { pos += 1 }
     }
 
-    private mutating func parseValue() throws -> PyLiteral {
+    private mutating func parseValue() throws -> NpyHeaderValue {
         skipSpace()
         guard pos < bytes.count else { throw fail("unexpected end") }
         depth += 1
@@ -329,7 +329,7 @@ struct PyLiteralParser {
         switch bytes[pos] {
         case UInt8(ascii: "{"):
             pos += 1
-            var items: [(String, PyLiteral)] = []
+            var items: [(String, NpyHeaderValue)] = []
             while true {
                 skipSpace()
                 guard pos < bytes.count else { throw fail("unterminated dict") }
@@ -345,7 +345,7 @@ struct PyLiteralParser {
             let isTuple = bytes[pos] == UInt8(ascii: "(")
             let close = isTuple ? UInt8(ascii: ")") : UInt8(ascii: "]")
             pos += 1
-            var items: [PyLiteral] = []
+            var items: [NpyHeaderValue] = []
             var sawComma = false
             while true {
                 skipSpace()
@@ -397,7 +397,7 @@ struct PyLiteralParser {
             if pos < bytes.count, bytes[pos] == UInt8(ascii: "L") || bytes[pos] == UInt8(ascii: "l") { pos += 1 }
             return .int(negative ? -value : value)
         default:
-            for (word, v) in [("True", PyLiteral.bool(true)), ("False", .bool(false)), ("None", .none)] {
+            for (word, v) in [("True", NpyHeaderValue.bool(true)), ("False", .bool(false)), ("None", .none)] {
                 let w = Array(word.utf8)
                 if pos + w.count <= bytes.count, Array(bytes[pos..<(pos + w.count)]) == w {
                     pos += w.count
