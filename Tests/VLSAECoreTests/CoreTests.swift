@@ -1,0 +1,118 @@
+import Foundation
+import XCTest
+import VLSAECore
+
+final class BLASTests: XCTestCase {
+    /// Naive triple loop in double as the independent reference.
+    private func naive(_ a: Matrix, _ b: Matrix, transA: Bool, transB: Bool) -> [Double] {
+        let m = transA ? a.cols : a.rows, k = transA ? a.rows : a.cols, n = transB ? b.rows : b.cols
+        var out = [Double](repeating: 0, count: m * n)
+        for i in 0..<m { for j in 0..<n {
+            var s = 0.0
+            for p in 0..<k {
+                let av = transA ? a[p, i] : a[i, p]
+                let bv = transB ? b[j, p] : b[p, j]
+                s += Double(av) * Double(bv)
+            }
+            out[i * n + j] = s
+        } }
+        return out
+    }
+
+    func testMatmulAllTransposeCombinationsAgreeWithNaiveProduct() {
+        var rng = SeededRandom(seed: 7)
+        func random(_ r: Int, _ c: Int) -> Matrix {
+            Matrix(rows: r, cols: c, values: (0..<(r * c)).map { _ in Float(rng.nextGaussian()) })
+        }
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            let a = ta ? random(13, 9) : random(9, 13)
+            let b = tb ? random(5, 13) : random(13, 5)
+            let c = BLAS.matmul(a, b, transA: ta, transB: tb)
+            XCTAssertEqual(c.rows, 9); XCTAssertEqual(c.cols, 5)
+            for (x, y) in zip(c.values, naive(a, b, transA: ta, transB: tb)) {
+                XCTAssertEqual(Double(x), y, accuracy: 1e-4 * max(1, abs(y)))
+            }
+        }
+    }
+
+    func testGemmAccumulatesWithBeta() {
+        let a = Matrix([[1, 2], [3, 4]]), b = Matrix([[5, 6], [7, 8]])
+        var c = Matrix([[1, 1], [1, 1]])
+        BLAS.gemm(a, b, into: &c, alpha: 2, beta: 3)
+        XCTAssertEqual(c.values, [41, 47, 89, 103])
+    }
+}
+
+final class MatrixTests: XCTestCase {
+    func testNormalizedRowsHaveUnitNormAndZeroRowsStayZero() {
+        let m = Matrix([[3, 4], [0, 0], [1e-20, 0]]).normalizedRows()
+        XCTAssertEqual(m.values[0], 0.6, accuracy: 1e-7)
+        XCTAssertEqual(m.values[1], 0.8, accuracy: 1e-7)
+        XCTAssertEqual(Array(m.row(1)), [0, 0])
+        XCTAssertEqual(m.values[4], 1, accuracy: 1e-6)
+    }
+
+    func testGatherTransposeAndNonFiniteRow() {
+        var m = Matrix([[1, 2, 3], [4, 5, 6]])
+        XCTAssertEqual(m.gatherRows([1, 0, 1]).values, [4, 5, 6, 1, 2, 3, 4, 5, 6])
+        XCTAssertEqual(m.transposed.values, [1, 4, 2, 5, 3, 6])
+        XCTAssertNil(m.firstNonFiniteRow())
+        m[1, 2] = .nan
+        XCTAssertEqual(m.firstNonFiniteRow(), 1)
+    }
+}
+
+final class RandomTests: XCTestCase {
+    func testSameSeedSameStreamDifferentSeedDifferentStream() {
+        var a = SeededRandom(seed: 42), b = SeededRandom(seed: 42), c = SeededRandom(seed: 43)
+        let xa = (0..<8).map { _ in a.next() }, xb = (0..<8).map { _ in b.next() }, xc = (0..<8).map { _ in c.next() }
+        XCTAssertEqual(xa, xb)
+        XCTAssertNotEqual(xa, xc)
+    }
+
+    func testUniformIntegersAreUnbiasedAndInRange() {
+        var r = SeededRandom(seed: 1)
+        var counts = [Int](repeating: 0, count: 6)
+        for _ in 0..<60_000 { counts[r.nextInt(below: 6)] += 1 }
+        // Each cell expects 10 000 with sd ≈ 91; 5 sd is a generous bound.
+        for c in counts { XCTAssertEqual(Double(c), 10_000, accuracy: 460) }
+    }
+
+    func testGaussianMomentsAndPermutation() {
+        var r = SeededRandom(seed: 3)
+        let xs = (0..<40_000).map { _ in r.nextGaussian() }
+        let mean = xs.reduce(0, +) / Double(xs.count)
+        let variance = xs.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(xs.count)
+        XCTAssertEqual(mean, 0, accuracy: 0.02)
+        XCTAssertEqual(variance, 1, accuracy: 0.03)
+        let p = r.permutation(100)
+        XCTAssertEqual(p.sorted(), Array(0..<100))
+        XCTAssertNotEqual(p, Array(0..<100))
+    }
+}
+
+final class FileTests: XCTestCase {
+    func testAtomicWriteReplacesAndLeavesNoTemporaryFiles() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vlsae-core-\(getpid())-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("sub/out.json").path
+        try AtomicFile.write("first", to: path)
+        try AtomicFile.write("second", to: path)
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "second")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("sub").path), ["out.json"])
+    }
+
+    func testReadFileNamesMissingFile() {
+        XCTAssertThrowsError(try readFile("/nonexistent/x.npy")) { error in
+            XCTAssertEqual("\(error)", "/nonexistent/x.npy: no such file")
+        }
+    }
+
+    func testSHA256KnownVectors() throws {
+        // FIPS 180-4 examples.
+        XCTAssertEqual(SHA256.hex(Data()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        XCTAssertEqual(SHA256.hex(Data("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(SHA256.hex(Data("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)),
+                       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+    }
+}
