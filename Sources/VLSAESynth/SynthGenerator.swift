@@ -187,24 +187,28 @@ public struct SynthWorld: Sendable {
         let d = parameters.dim
         let mapped = modality == .image ? imageConcepts : textConcepts
         var out = Matrix(rows: mixes.count, cols: d)
-        var plain = [Double](repeating: 0, count: d)
-        concepts.values.withUnsafeBufferPointer { cp in
-            mapped.values.withUnsafeBufferPointer { mp in
-                out.values.withUnsafeMutableBufferPointer { op in
-                    for (i, mix) in mixes.enumerated() {
-                        for j in 0..<d { plain[j] = 0 }
-                        let row = i * d
-                        for (k, w) in mix {
-                            let base = k * d
-                            for j in 0..<d {
-                                plain[j] += Double(w) * Double(cp[base + j])
-                                op[row + j] += w * mp[base + j]
+        var plainStore = [Double](repeating: 0, count: d)
+        concepts.values.withUnsafeBufferPointer { cb in
+            mapped.values.withUnsafeBufferPointer { mb in
+                out.values.withUnsafeMutableBufferPointer { ob in
+                    plainStore.withUnsafeMutableBufferPointer { pb in
+                        let cp = cb.baseAddress!, mp = mb.baseAddress!, op = ob.baseAddress!, plain = pb.baseAddress!
+                        for (i, mix) in mixes.enumerated() {
+                            plain.update(repeating: 0, count: d)
+                            let o = op + i * d
+                            for (k, w) in mix {
+                                let c = cp + k * d, m = mp + k * d
+                                let wd = Double(w)
+                                for j in 0..<d {
+                                    plain[j] += wd * Double(c[j])
+                                    o[j] += w * m[j]
+                                }
                             }
+                            var n2 = 0.0
+                            for j in 0..<d { n2 += plain[j] * plain[j] }
+                            let inv = n2 > 0 ? Float(1 / n2.squareRoot()) : 0
+                            for j in 0..<d { o[j] *= inv }
                         }
-                        var n2 = 0.0
-                        for j in 0..<d { n2 += plain[j] * plain[j] }
-                        let inv = n2 > 0 ? Float(1 / n2.squareRoot()) : 0
-                        for j in 0..<d { op[row + j] *= inv }
                     }
                 }
             }
@@ -223,8 +227,15 @@ public struct SynthWorld: Sendable {
         var out = signal
         let d = p.dim
         let scale = Float(p.noise)
-        for i in 0..<out.rows {
-            for j in 0..<d { out.values[i * d + j] += scale * noise.values[i * d + j] + offset[j] }
+        out.values.withUnsafeMutableBufferPointer { ob in
+            noise.values.withUnsafeBufferPointer { nb in
+                offset.withUnsafeBufferPointer { fb in
+                    let o = ob.baseAddress!, n = nb.baseAddress!, f = fb.baseAddress!
+                    for i in 0..<signal.rows {
+                        for j in 0..<d { o[i * d + j] += scale * n[i * d + j] + f[j] }
+                    }
+                }
+            }
         }
         out.normalizeRows()
         return out
@@ -258,14 +269,18 @@ public struct SynthWorld: Sendable {
     // MARK: - Random helpers
 
     static func gaussian(rows: Int, cols: Int, scale: Double, _ rng: inout SeededRandom) -> Matrix {
-        var m = Matrix(rows: rows, cols: cols)
-        for i in 0..<(rows * cols) { m.values[i] = Float(rng.nextGaussian() * scale) }
-        return m
+        var values = [Float](repeating: 0, count: rows * cols)
+        values.withUnsafeMutableBufferPointer { b in
+            for i in 0..<b.count { b[i] = Float(rng.nextGaussian() * scale) }
+        }
+        return Matrix(rows: rows, cols: cols, values: values)
     }
 
     static func scaleColumns(_ m: inout Matrix, _ s: [Float]) {
-        let c = m.cols
-        for r in 0..<m.rows { for j in 0..<c { m.values[r * c + j] *= s[j] } }
+        let c = m.cols, rows = m.rows
+        m.values.withUnsafeMutableBufferPointer { b in
+            for r in 0..<rows { for j in 0..<c { b[r * c + j] *= s[j] } }
+        }
     }
 
     static func unitVector(_ d: Int, _ rng: inout SeededRandom) -> [Float] {

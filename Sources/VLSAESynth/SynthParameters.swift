@@ -40,7 +40,7 @@ public struct SynthParameters: Codable, Equatable, Sendable {
     public var activeMin = 4
     public var activeMax = 12
     /// Probability that a concept of the image is also named by its caption.
-    public var captionKeep = 0.6
+    public var captionKeep = 0.65
     /// Up to this many extra concepts only the caption mentions.
     public var captionExtraMax = 2
     /// Length of the modality offset relative to the unit-norm concept signal.

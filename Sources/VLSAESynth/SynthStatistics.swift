@@ -64,14 +64,18 @@ public struct SynthStatistics: Codable, Equatable, Sendable {
         // so no n×n similarity matrix is needed for them.
         var sx = [Double](repeating: 0, count: d), sy = sx
         var diag = 0.0, selfX = 0.0, selfY = 0.0
-        for i in 0..<n {
-            var dot = 0.0, nx = 0.0, ny = 0.0
-            for j in 0..<d {
-                let a = Double(x.values[i * d + j]), b = Double(y.values[i * d + j])
-                sx[j] += a; sy[j] += b
-                dot += a * b; nx += a * a; ny += b * b
+        x.values.withUnsafeBufferPointer { xb in
+            y.values.withUnsafeBufferPointer { yb in
+                for i in 0..<n {
+                    var dot = 0.0, nx = 0.0, ny = 0.0
+                    for j in 0..<d {
+                        let a = Double(xb[i * d + j]), b = Double(yb[i * d + j])
+                        sx[j] += a; sy[j] += b
+                        dot += a * b; nx += a * a; ny += b * b
+                    }
+                    diag += dot; selfX += nx; selfY += ny
+                }
             }
-            diag += dot; selfX += nx; selfY += ny
         }
         var sxy = 0.0, sxx = 0.0, syy = 0.0, gap2 = 0.0
         for j in 0..<d {
@@ -102,9 +106,12 @@ public struct SynthStatistics: Codable, Equatable, Sendable {
     public static func effectiveRank(_ x: Matrix) throws -> Double {
         let n = x.rows, d = x.cols
         var mean = [Double](repeating: 0, count: d)
-        for i in 0..<n { for j in 0..<d { mean[j] += Double(x.values[i * d + j]) } }
         var centred = x
-        for i in 0..<n { for j in 0..<d { centred.values[i * d + j] = Float(Double(x.values[i * d + j]) - mean[j] / Double(n)) } }
+        centred.values.withUnsafeMutableBufferPointer { b in
+            for i in 0..<n { for j in 0..<d { mean[j] += Double(b[i * d + j]) } }
+            for j in 0..<d { mean[j] /= Double(n) }
+            for i in 0..<n { for j in 0..<d { b[i * d + j] = Float(Double(b[i * d + j]) - mean[j]) } }
+        }
         let cov = BLAS.matmul(centred, centred, transA: true)
         let eig = try SymmetricEigen.eigenvalues(cov.values.map(Double.init), n: d)
         return entropyRank(eig)
