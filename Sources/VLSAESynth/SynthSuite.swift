@@ -1,28 +1,6 @@
 import Foundation
 import VLSAECore
-
-/// The manifest of one zero-shot set, in the same shape as the manifests of real embedding
-/// sets: paths are relative to the manifest's folder.
-public struct SynthEvalManifest: Codable, Equatable, Sendable {
-    public var name: String
-    public var model: String
-    public var pretrained: String
-    public var imageEmbeddings: String
-    public var labels: String
-    public var classnames: [String]
-    public var templates: [String]
-    public var textEmbeddings: String
-    /// Ground truth: the dictionary indices that define each class (extra key, ignored by
-    /// readers that do not know it).
-    public var classConcepts: [[Int]]
-
-    enum CodingKeys: String, CodingKey {
-        case name, model, pretrained, labels, classnames, templates
-        case imageEmbeddings = "image_embeddings"
-        case textEmbeddings = "text_embeddings"
-        case classConcepts = "class_concepts"
-    }
-}
+import VLSAEData
 
 /// `suite.json`: everything needed to know what a suite folder holds and whether it is intact.
 public struct SynthSuiteDescription: Codable, Equatable, Sendable {
@@ -122,10 +100,17 @@ public enum SynthSuite {
             try store("\(dir)/text_embeddings.npy",
                       embeddings(set.classTexts.values, shape: [spec.classes, set.templateCount, d]),
                       dtype: embedDType, shape: [spec.classes, set.templateCount, d])
-            let manifest = SynthEvalManifest(
+            // Ground truth beside the manifest, not in it: manifests admit only their own keys.
+            try store("\(dir)/class_concepts.npy",
+                      SynthNpyWriter.int64(set.classConcepts.flatMap { $0.map(Int64.init) },
+                                           shape: [spec.classes, p.classConcepts]),
+                      dtype: "<i8", shape: [spec.classes, p.classConcepts])
+            // The same manifest type (and so the same JSON) that real embedding sets use.
+            let manifest = Manifest(
                 name: spec.name, model: "synthetic", pretrained: "\(generatorName), seed \(p.seed)",
-                imageEmbeddings: "image_embeddings.npy", labels: "labels.npy", classnames: set.classnames,
-                templates: set.templates, textEmbeddings: "text_embeddings.npy", classConcepts: set.classConcepts)
+                imageEmbeddings: "image_embeddings.npy", labels: "labels.npy",
+                classnames: .inline(set.classnames), templates: .inline(set.templates),
+                textEmbeddings: "text_embeddings.npy")
             let manifestData = try CanonicalJSON.encode(manifest)
             try store("\(dir)/manifest.json", manifestData, dtype: "json", shape: [])
             let top1 = try SynthZeroShot.top1(images: onDisk(set.images), labels: set.labels,

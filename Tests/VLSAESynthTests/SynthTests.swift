@@ -1,5 +1,7 @@
 import Foundation
 import VLSAECore
+import VLSAEData
+import VLSAEFormats
 import VLSAESynth
 import XCTest
 
@@ -216,6 +218,21 @@ final class SynthSuiteTests: XCTestCase {
         let labels = try NpyTestReader.read(dir + "/synth20/" + (json["labels"] as! String))
         XCTAssertEqual(labels.descr, "<i8"); XCTAssertEqual(labels.shape, [80])
         XCTAssertTrue(labels.ints.allSatisfy { (0..<20).contains($0) })
+
+        let classConcepts = try NpyTestReader.read(dir + "/synth20/class_concepts.npy")
+        XCTAssertEqual(classConcepts.shape, [20, p.classConcepts])
+        XCTAssertEqual(classConcepts.ints.map(Int.init), world.evalSet(p.evalSets[1], index: 1).classConcepts.flatMap { $0 })
+
+        // The project's own manifest loader accepts the set (float16 arrays, relative paths).
+        let dataset = try ZeroShotDataset.load(manifestPath: manifestPath)
+        XCTAssertEqual(dataset.count, 80)
+        XCTAssertEqual(dataset.dimension, 64)
+        XCTAssertEqual(dataset.numClasses, 20)
+        XCTAssertEqual(dataset.numTemplates, 4)
+        XCTAssertTrue(dataset.templateLevel)
+        XCTAssertEqual(dataset.labels.map(Int64.init), labels.ints)
+        XCTAssertEqual(try TensorFile.load(dir + "/train_text.npy").floats,
+                       try NpyTestReader.read(dir + "/train_text.npy").floats)
 
         // Recorded hashes are the files' hashes; the same parameters give the same bytes.
         let desc = try SynthSuite.load(folder: dir)

@@ -1,0 +1,109 @@
+import Foundation
+import VLSAECore
+
+/// One zero-shot dataset's class names and prompt templates, as CLIP_benchmark uses them.
+/// Class index i of the dataset's labels is `classnames[i]`; order is therefore part of the
+/// data and duplicates (imagenet1k has two) are kept.
+public struct CatalogEntry: Codable, Sendable, Equatable {
+    public let name: String
+    public let classnames: [String]
+    /// Prompt templates with `{c}` where the class name goes.
+    public let templates: [String]
+    /// Where the lists were taken from (repository, commit, file), for the result record.
+    public let source: String
+
+    public init(name: String, classnames: [String], templates: [String], source: String) {
+        self.name = name
+        self.classnames = classnames
+        self.templates = templates
+        self.source = source
+    }
+
+    /// Identifies the class list in result files: templates changing silently between
+    /// CLIP_benchmark releases is a known way numbers stop being comparable.
+    public var classnamesSHA256: String { Catalog.listSHA256(classnames) }
+    public var templatesSHA256: String { Catalog.listSHA256(templates) }
+
+    /// Every template filled with one class name, in template order.
+    public func prompts(forClassname classname: String) -> [String] {
+        templates.map { Catalog.fill(template: $0, classname: classname) }
+    }
+
+    /// Reads a user-supplied catalog file in the same JSON form as `Datasets/catalog/*.json`,
+    /// for class names or templates other than the embedded ones.
+    public static func load(path: String) throws -> CatalogEntry {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw VLSAEError.file(path, "cannot read catalog file")
+        }
+        return try decode(data, origin: path)
+    }
+
+    static func decode(_ data: Data, origin: String) throws -> CatalogEntry {
+        let entry: CatalogEntry
+        do {
+            entry = try JSONDecoder().decode(CatalogEntry.self, from: data)
+        } catch {
+            throw VLSAEError.file(origin, "not a catalog entry (expected JSON with name, classnames, templates, source): \(error)")
+        }
+        try entry.validate(origin: origin)
+        return entry
+    }
+
+    /// A classifier built from an empty list, or from a template that ignores the class, would
+    /// score every class alike without any error; refuse such entries up front.
+    func validate(origin: String) throws {
+        if classnames.isEmpty { throw VLSAEError.file(origin, "classnames is empty") }
+        if templates.isEmpty { throw VLSAEError.file(origin, "templates is empty") }
+        if let bad = templates.first(where: { !$0.contains(Catalog.placeholder) }) {
+            throw VLSAEError.file(origin, "template \"\(bad)\" has no \(Catalog.placeholder) placeholder")
+        }
+        // CLIP_benchmark fills templates with Python's str.format(c=...), which would also
+        // interpret any other brace; without other braces plain replacement is identical.
+        if let bad = templates.first(where: {
+            let rest = $0.replacingOccurrences(of: Catalog.placeholder, with: "")
+            return rest.contains("{") || rest.contains("}")
+        }) {
+            throw VLSAEError.file(origin, "template \"\(bad)\" has braces other than \(Catalog.placeholder)")
+        }
+    }
+}
+
+/// The embedded catalog (see Datasets/catalog/README.md): compiled into the binary so that
+/// zero-shot runs need no catalog files at run time.
+public enum Catalog {
+    public static let placeholder = "{c}"
+
+    /// Dataset names in the catalog, sorted.
+    public static var names: [String] { CatalogData.json.keys.sorted() }
+
+    public static func entry(named name: String) throws -> CatalogEntry {
+        guard let text = CatalogData.json[name] else {
+            throw VLSAEError.usage("unknown catalog dataset \"\(name)\"; known: \(names.joined(separator: ", "))")
+        }
+        let origin = "catalog:\(name)"
+        let entry = try CatalogEntry.decode(Data(text.utf8), origin: origin)
+        if entry.name != name { throw VLSAEError.file(origin, "entry is named \"\(entry.name)\"") }
+        return entry
+    }
+
+    /// The embedded JSON text of one entry, byte for byte as in Datasets/catalog/<name>.json.
+    public static func embeddedJSON(named name: String) -> String? { CatalogData.json[name] }
+
+    /// SHA-256 (hex) of the UTF-8 bytes of each string followed by "\n". Newline-terminating
+    /// every item keeps ["ab"] and ["a", "b"] apart and makes the value reproducible with
+    /// `printf '%s\n' ... | sha256sum`.
+    public static func listSHA256(_ list: [String]) -> String {
+        var hasher = SHA256()
+        for item in list {
+            hasher.update(Array(item.utf8))
+            hasher.update([UInt8(0x0A)])
+        }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Replaces every `{c}` in the template with the class name; for the templates entries
+    /// accept (no other braces) this equals CLIP_benchmark's `template.format(c=classname)`.
+    public static func fill(template: String, classname: String) -> String {
+        template.replacingOccurrences(of: placeholder, with: classname)
+    }
+}
