@@ -44,7 +44,7 @@ public enum Metrics {
 
     /// Seeded percentile-bootstrap interval for top-1 accuracy (images resampled with replacement).
     public static func acc1Interval(_ p: Predictions, resamples: Int = 1000, level: Double = 0.95,
-                                    seed: UInt64) -> ConfidenceInterval {
-        Bootstrap.accuracyInterval(correct: p.correct(topK: 1), resamples: resamples, level: level, seed: seed)
+                                    seed: UInt64) throws -> ConfidenceInterval {
+        try Bootstrap.accuracyInterval(correct: p.correct(topK: 1), resamples: resamples, level: level, seed: seed)
     }
 }

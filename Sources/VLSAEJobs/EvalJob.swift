@@ -100,7 +100,7 @@ public enum EvalJob {
             if options.progress {
                 Progress.note("\(note): \(dataset.name), \(dataset.count) images × \(dataset.numClasses) classes, d = \(dataset.dimension)")
             }
-            rows.append(evaluate(dataset, options: options))
+            rows.append(try evaluate(dataset, options: options))
             for f in dataset.inputs {
                 let r = InputRecord(path: f.path, sha256: f.sha256, role: f.role)
                 if seen.insert(r).inserted { inputs.append(r) }
@@ -117,11 +117,11 @@ public enum EvalJob {
     }
 
     /// The baseline (cosine) row for one dataset.
-    public static func evaluate(_ dataset: ZeroShotDataset, options: Options) -> ResultRow {
+    public static func evaluate(_ dataset: ZeroShotDataset, options: Options) throws -> ResultRow {
         let classifier = ZeroShotClassifier(dataset: dataset)
         let predictions = ZeroShot.predict(images: dataset.images, labels: dataset.labels, classifier: classifier)
         let m = Metrics.compute(predictions)
-        let ci = Metrics.acc1Interval(predictions, resamples: options.bootstrapResamples, level: options.level,
+        let ci = try Metrics.acc1Interval(predictions, resamples: options.bootstrapResamples, level: options.level,
                                       seed: options.seed)
         return ResultRow(
             dataset: dataset.name, model: dataset.model, pretrained: dataset.pretrained,
