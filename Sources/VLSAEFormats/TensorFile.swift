@@ -11,6 +11,18 @@ public struct NamedTensor: Sendable, Equatable {
     }
 }
 
+/// One array's description, without its values.
+public struct ArrayInfo: Sendable, Equatable {
+    public let name: String
+    public let shape: [Int]
+    public let dtype: DType
+    public init(name: String, shape: [Int], dtype: DType) {
+        self.name = name
+        self.shape = shape
+        self.dtype = dtype
+    }
+}
+
 /// A reference to an array: a file, optionally a member inside a container, optionally an index
 /// along the first axis.
 ///
@@ -95,6 +107,10 @@ public enum TensorFile {
         if lower.hasSuffix(".pt") || lower.hasSuffix(".pth") || lower.hasSuffix(".bin") { return .torch }
         // Unknown extension: sniff.
         if data.starts(with: [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]) { return .npy }
+        // Both .npz and torch.save files are zips; torch's members live under "<name>/data.pkl".
+        if ZipArchive.looksLikeZip(data), let zip = try? ZipArchive(data: data, path: path) {
+            return zip.entries.contains { $0.name.hasSuffix("data.pkl") } ? .torch : .npz
+        }
         throw VLSAEError.file(path, "unknown file type (expected .npy, .npz, .safetensors, .pt or .pth)")
     }
 
@@ -132,4 +148,12 @@ public enum TensorFile {
     }
 
     public static func load(_ address: String) throws -> Tensor { try load(TensorAddress(parsing: address)) }
+
+    /// What a file holds, for `vlsae inspect`: its SHA-256 and each array's name, shape and type.
+    public static func inspect(path: String) throws -> (sha256: String, arrays: [ArrayInfo]) {
+        let arrays = try readAll(path: path).map {
+            ArrayInfo(name: $0.name, shape: $0.tensor.shape, dtype: $0.tensor.dtype)
+        }
+        return (try SHA256.hex(fileAt: path), arrays)
+    }
 }

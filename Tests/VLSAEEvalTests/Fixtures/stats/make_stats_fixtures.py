@@ -108,6 +108,25 @@ def quantile_cases():
         xa = np.asarray(x, dtype=np.float64)
         expect = [float(np.quantile(xa, q)) for q in qs]
         out.append({"name": name, "sorted": x, "q": qs, "quantile": expect})
+    # q's at which numpy's two-sided lerp (a + d*g below g = 1/2, b - d*(1-g) from 1/2 on)
+    # rounds differently from either one-sided formula, so the test pins the exact rule.
+    x = np.sort(rng.normal(0.0, 1.0, size=11))
+    upper, lower = [], []
+    while len(upper) < 8 or len(lower) < 8:
+        q = float(rng.random())
+        h = (len(x) - 1) * q
+        j = int(np.floor(h))
+        g = h - j
+        a, b = x[j], x[j + 1]
+        d = b - a
+        ref = float(np.quantile(x, q))
+        if g >= 0.5 and len(upper) < 8 and a + d * g != ref:
+            upper.append(q)
+        if g < 0.5 and len(lower) < 8 and b - d * (1 - g) != ref:
+            lower.append(q)
+    qs_lerp = upper + lower
+    out.append({"name": "lerp_branches", "sorted": [float(v) for v in x], "q": qs_lerp,
+                "quantile": [float(np.quantile(x, q)) for q in qs_lerp]})
     dump("quantile.json", {"versions": VERSIONS, "levels": levels, "cases": out})
 
 
