@@ -115,20 +115,6 @@ public struct Manifest: Codable, Equatable, Sendable {
     }
 }
 
-/// SHA-256 of a list of strings, defined as the digest of the UTF-8 bytes of each string
-/// followed by a single "\n" (so `["a", "b"]` hashes the bytes `a\nb\n`). Recorded in every
-/// result so that a silently changed class-name or template list is visible.
-public enum ListHash {
-    public static func sha256(_ list: [String]) -> String {
-        var h = SHA256()
-        for s in list {
-            h.update(Array(s.utf8))
-            h.update([0x0A] as [UInt8])
-        }
-        return h.finalize().map { String(format: "%02x", $0) }.joined()
-    }
-}
-
 /// One input file of a run: its path as the user's working directory sees it, its digest and
 /// what it was used for.
 public struct InputFile: Equatable, Sendable, Hashable {
@@ -174,8 +160,10 @@ public struct ZeroShotDataset: Sendable {
         if case .perTemplate = classText { return true }
         return false
     }
-    public var classnamesSHA256: String { ListHash.sha256(classnames) }
-    public var templatesSHA256: String { ListHash.sha256(templates) }
+    /// `Catalog.listSHA256`: SHA-256 of the UTF-8 bytes of each string followed by "\n", so a
+    /// silently changed class-name or template list shows in every result.
+    public var classnamesSHA256: String { Catalog.listSHA256(classnames) }
+    public var templatesSHA256: String { Catalog.listSHA256(templates) }
 
     /// Builds a dataset from arrays in memory, applying every rule a manifest must satisfy.
     /// `source` names the manifest in messages; `addresses` names the array for each role.

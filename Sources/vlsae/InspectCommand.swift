@@ -25,7 +25,7 @@ struct InspectCommand: ParsableCommand {
             for (name, a) in zip(names, info.arrays) {
                 let shape = "(" + a.shape.map(String.init).joined(separator: ", ") + ")"
                 let padded = name.count >= width ? name + " " : name + String(repeating: " ", count: width - name.count)
-                print("  \(padded)\(shape)  \(a.dtype)")
+                print("  \(padded)\(shape)  \(a.dtype.rawValue)")
             }
         }
     }
