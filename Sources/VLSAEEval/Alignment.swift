@@ -1,6 +1,7 @@
 import Foundation
 import VLSAECore
 import VLSAEData
+import VLSAEModel
 
 // Concept-level alignment for zero-shot classification (the paper's Eq. 10, vlsae-facts §2):
 //
@@ -459,4 +460,23 @@ public enum Alignment {
                 + "(sha256 \(validation.classnamesSHA256) vs \(dataset.classnamesSHA256))")
         }
     }
+}
+
+// MARK: - The project's autoencoders
+
+extension SAEModel: ConceptMap {
+    public var inputDim: Int { config.inputDim }
+    public var trainedK: Int { config.topK }
+
+    public func hidden(_ x: Matrix, side: ConceptSide, k: Int) -> Matrix {
+        encode(x, modality: side.modality, k: k).dense()
+    }
+
+    public func reconstruction(_ x: Matrix, side: ConceptSide, k: Int) -> Matrix {
+        reconstruct(x, modality: side.modality, k: k)
+    }
+}
+
+extension ConceptSide {
+    var modality: Modality { self == .image ? .image : .text }
 }

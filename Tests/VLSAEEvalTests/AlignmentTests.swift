@@ -3,6 +3,7 @@ import XCTest
 import VLSAECore
 import VLSAEData
 import VLSAEFormats
+import VLSAEModel
 import VLSAEEval
 
 /// Concept-level alignment against an independent float64 numpy computation
@@ -88,7 +89,10 @@ final class AlignmentTests: XCTestCase {
 
     static let evalSet = try! dataset(fixture.eval, text: nil)
     static let validationSet = try! dataset(fixture.validation, text: nil)
-    static let model: ConceptMap = AlignmentFixtureModel.load(fixture)
+    /// The project's VL-SAE with the fixture's weights (official tensor names and layouts).
+    static let model: ConceptMap = try! SAEModel(
+        config: SAEConfig(arch: .vlsae, inputDim: fixture.d, hiddenRatio: fixture.hidden_ratio, topK: fixture.k),
+        tensors: fixture.model.mapValues(\.values))
 
     func spec(_ v: Variant, _ alpha: AlphaProtocol) -> AlignmentSpec {
         AlignmentSpec(representation: ConceptRepresentation(rawValue: v.representation)!,
