@@ -68,15 +68,16 @@ public struct AlignmentSpec: Equatable, Sendable {
     public var alpha: AlphaProtocol
     /// Inference-time sparsity; nil = the checkpoint's trained k.
     public var k: Int?
-    public var folds: Int
+    /// k-fold count when written explicitly; an explicit `folds` always means k-fold on the
+    /// evaluation set, even when --validation offers a manifest for the dataset.
+    public var folds: Int?
     /// A validation manifest named in the spec itself (`val=`).
     public var validation: String?
 
     public static let defaultFolds = 5
 
     public init(representation: ConceptRepresentation = .hidden, text: TextAggregation = .averageFirst,
-                alpha: AlphaProtocol, k: Int? = nil, folds: Int = AlignmentSpec.defaultFolds,
-                validation: String? = nil) {
+                alpha: AlphaProtocol, k: Int? = nil, folds: Int? = nil, validation: String? = nil) {
         self.representation = representation
         self.text = text
         self.alpha = alpha
@@ -134,9 +135,11 @@ public struct AlignmentSpec: Equatable, Sendable {
         if folds != nil && validation != nil {
             throw fail("give either val=<manifest> or folds=<n>, not both")
         }
-        self.init(representation: representation, text: text, alpha: alpha, k: k,
-                  folds: folds ?? AlignmentSpec.defaultFolds, validation: validation)
+        self.init(representation: representation, text: text, alpha: alpha, k: k, folds: folds,
+                  validation: validation)
     }
+
+    public var effectiveFolds: Int { folds ?? AlignmentSpec.defaultFolds }
 
     /// The part of the variant string that does not depend on α.
     func conceptPart(k effectiveK: Int) -> String {
@@ -340,8 +343,8 @@ public enum Alignment {
     ///
     /// - Parameters:
     ///   - validation: a validation dataset for `validated:` (from `val=` or `--validation`); it
-    ///     must have the same name and class names. Without one, `validated:` runs k-fold on
-    ///     `dataset`, each fold scored with the α chosen on the other folds.
+    ///     must have the same name and class names. Without one, or when the spec says `folds=`,
+    ///     `validated:` runs k-fold on `dataset`, each fold scored with the α chosen on the other folds.
     ///   - validationSource: how the validation set was named, recorded in the variant.
     ///   - seed: seed of the k-fold assignment.
     public static func evaluate(_ spec: AlignmentSpec, dataset: ZeroShotDataset, map: ConceptMap,
@@ -380,7 +383,7 @@ public enum Alignment {
                                    folds: nil, foldSeed: nil, tablePath: nil, tableSHA256: nil,
                                    validationInputs: nil)
         case .validated(let grid):
-            if let validation {
+            if let validation, spec.folds == nil {
                 try checkPairing(validation, dataset)
                 let vs = try ConceptScorer(dataset: validation, map: map, representation: spec.representation,
                                            text: spec.text, k: spec.k, blockRows: blockRows).score(alphas: grid)
@@ -395,14 +398,15 @@ public enum Alignment {
                                        folds: nil, foldSeed: nil, tablePath: nil, tableSHA256: nil,
                                        validationInputs: validation.inputs)
             } else {
-                guard spec.folds <= dataset.count else {
-                    throw VLSAEError.usage("dataset \(dataset.name) has \(dataset.count) images, fewer than folds=\(spec.folds)")
+                let folds = spec.effectiveFolds
+                guard folds <= dataset.count else {
+                    throw VLSAEError.usage("dataset \(dataset.name) has \(dataset.count) images, fewer than folds=\(folds)")
                 }
                 let s = scorer.score(alphas: grid)
-                let fold = AlphaSelection.foldAssignment(count: dataset.count, folds: spec.folds, seed: seed)
-                let result = kFold(s.combined, fold: fold, folds: spec.folds, grid: grid)
+                let fold = AlphaSelection.foldAssignment(count: dataset.count, folds: folds, seed: seed)
+                let result = kFold(s.combined, fold: fold, folds: folds, grid: grid)
                 (predictions, conceptOnly) = (result.predictions, s.conceptOnly)
-                variant += ",folds=\(spec.folds)"
+                variant += ",folds=\(folds)"
                 outcome = AlphaOutcome(protocolName: "validated", isOracle: false, alpha: nil, selection: .kFold,
                                        grid: grid, gridAcc1: nil, folds: result.folds, foldSeed: seed,
                                        tablePath: nil, tableSHA256: nil, validationInputs: nil)

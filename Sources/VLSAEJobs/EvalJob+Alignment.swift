@@ -36,9 +36,6 @@ extension EvalJob {
         let validationByPath: [String: ZeroShotDataset]
         let inputs: [InputRecord]
 
-        var usesKFold: Bool {
-            specs.contains { if case .validated = $0.alpha { return $0.validation == nil } else { return false } }
-        }
     }
 
     /// Parses specs and loads the checkpoint and validation manifests before any dataset is
@@ -106,7 +103,7 @@ extension EvalJob {
         var conceptOnlyDone = Set<String>()
         for spec in context.specs {
             var validation: ZeroShotDataset?, source: String?
-            if case .validated = spec.alpha {
+            if case .validated = spec.alpha, spec.folds == nil {
                 if let path = spec.validation {
                     validation = context.validationByPath[path]
                     source = path

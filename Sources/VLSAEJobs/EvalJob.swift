@@ -124,7 +124,7 @@ public enum EvalJob {
         if let alignment {
             try checkValidationPairing(alignment, datasetNames: names)
             for r in alignment.inputs where seen.insert(r).inserted { inputs.append(r) }
-            if alignment.usesKFold { seeds["folds"] = options.seed }
+            if rows.contains(where: { $0.alignment?.selection == "kfold" }) { seeds["folds"] = options.seed }
         }
         let doc = ResultDocument(tool: options.tool, command: options.command,
                                  seeds: seeds, inputs: inputs, results: rows)

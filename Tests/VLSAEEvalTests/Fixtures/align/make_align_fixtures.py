@@ -28,6 +28,7 @@ Writes:
   data/*.npy, *.json       the same eval/validation data as manifests for the job tests, an
                            averaged-classifier manifest (per-template must be refused), an α table
   data/sae.safetensors     the model in the official tensor names
+  data/expected.json       hashlib SHA-256 of the checkpoint and the α table
 """
 import json
 import os
@@ -275,6 +276,12 @@ def main():
         f.write("\n")
     from safetensors.numpy import save_file
     save_file({k: np.ascontiguousarray(v) for k, v in model.items()}, "data/sae.safetensors")
+    import hashlib
+    digest = lambda p: hashlib.sha256(open(p, "rb").read()).hexdigest()
+    with open("data/expected.json", "w") as f:
+        json.dump({"sae_sha256": digest("data/sae.safetensors"),
+                   "alpha_table_sha256": digest("data/alpha_table.json")}, f, indent=2)
+        f.write("\n")
 
 
 if __name__ == "__main__":
