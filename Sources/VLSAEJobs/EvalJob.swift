@@ -100,17 +100,24 @@ public enum EvalJob {
         var names = Set<String>()
         for (i, path) in options.manifests.enumerated() {
             let note = "[\(i + 1)/\(options.manifests.count)] \(path)"
-            if options.progress { Progress.note("\(note): loading") }
+            if options.progress { Progress.note("\(note): loading and hashing") }
+            let t0 = Date()
             let dataset = try ZeroShotDataset.load(manifestPath: path)
             if options.progress {
-                Progress.note("\(note): \(dataset.name), \(dataset.count) images × \(dataset.numClasses) classes, d = \(dataset.dimension)")
+                Progress.note("\(note): \(dataset.name), \(dataset.count) images × \(dataset.numClasses) classes, "
+                              + "d = \(dataset.dimension), loaded in \(seconds(since: t0))")
             }
+            let t1 = Date()
             rows.append(try evaluate(dataset, options: options))
             let baselineAcc1 = rows[rows.count - 1].metrics.acc1
             names.insert(dataset.name)
+            if options.progress { Progress.note("\(note): scored and bootstrapped in \(seconds(since: t1))") }
             if let alignment {
-                if options.progress { Progress.note("\(note): \(alignment.specs.count) alignment variant(s)") }
+                let t2 = Date()
                 rows += try alignmentRows(dataset, baseline: rows[rows.count - 1], context: alignment, options: options)
+                if options.progress {
+                    Progress.note("\(note): \(alignment.specs.count) alignment variant(s) in \(seconds(since: t2))")
+                }
             }
             for f in dataset.inputs {
                 let r = InputRecord(path: f.path, sha256: f.sha256, role: f.role)
@@ -164,6 +171,7 @@ public enum EvalJob {
         return lines.joined(separator: "\n")
     }
 
+    private static func seconds(since t: Date) -> String { String(format: "%.2f s", Date().timeIntervalSince(t)) }
     private static func format(_ x: Double) -> String { String(format: "%.4f", x) }
     private static func pad(_ s: String, _ w: Int) -> String {
         s.count >= w ? s + " " : s + String(repeating: " ", count: w - s.count)
