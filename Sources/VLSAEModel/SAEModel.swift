@@ -193,12 +193,13 @@ public struct SAEModel: Sendable {
         var norms: [Float] = []
         if enc.distance {
             norms = [Float](repeating: 1, count: h)
-            for j in 0..<h {
-                var s: Double = 0
-                for i in 0..<d { let v = Double(w[j * d + i]); s += v * v }
-                let n = max(Float(s.squareRoot()), 1e-12)
-                norms[j] = n
-                for i in 0..<d { w[j * d + i] /= n }
+            w.withUnsafeMutableBufferPointer { pw in
+                for j in 0..<h {
+                    let row = pw.baseAddress! + j * d
+                    let n = max(Kernel.dot(d, row, row).squareRoot(), 1e-12)
+                    norms[j] = n
+                    Kernel.scale(d, 1 / n, row)
+                }
             }
         }
         return PreparedEncoder(weight: w, norms: norms, distance: enc.distance, bias: enc.bias)
@@ -331,9 +332,7 @@ public struct SAEModel: Sendable {
                                 let o = out + r * d
                                 for i in 0..<d { o[i] = bias[i] }
                                 for t in 0..<Int(pn[r]) {
-                                    let v = pv![r * k + t]
-                                    let col = wT + Int(pi![r * k + t]) * d
-                                    for i in 0..<d { o[i] += v * col[i] }
+                                    Kernel.axpy(d, pv![r * k + t], wT + Int(pi![r * k + t]) * d, o)
                                 }
                             }
                         }
@@ -426,10 +425,7 @@ public struct SAEModel: Sendable {
                             for r in range {
                                 for t in 0..<Int(codes.counts[r]) {
                                     let col = wT + Int(codes.indices[r * k + t]) * d
-                                    let er = pe + r * d
-                                    var s: Float = 0
-                                    for i in 0..<d { s += er[i] * col[i] }
-                                    pd[r * k + t] = s * deriv[r * k + t]
+                                    pd[r * k + t] = Kernel.dot(d, pe + r * d, col) * deriv[r * k + t]
                                 }
                             }
                         }
@@ -477,9 +473,8 @@ public struct SAEModel: Sendable {
                                 for s in Int(starts[m][j])..<Int(starts[m][j + 1]) {
                                     let slot = Int(slots[m][s]), r = slot / k
                                     let v = codes.values[slot], dz = dpre[m][slot]
-                                    let er = pe.baseAddress! + r * d, xr = px.baseAddress! + r * d
-                                    for i in 0..<d { gD[i] += v * er[i] }
-                                    for i in 0..<d { gW[i] += dz * xr[i] }
+                                    Kernel.axpy(d, v, pe.baseAddress! + r * d, gD)
+                                    Kernel.axpy(d, dz, px.baseAddress! + r * d, gW)
                                     if let bias = enc.bias { pg[bias + j] += dz }
                                 }
                             }
@@ -491,12 +486,12 @@ public struct SAEModel: Sendable {
             for (e, enc) in lay.encoders.enumerated() where enc.distance {
                 let pe = prepared[e]
                 forEachBlock(h, threads: threads, minBlock: 16) { range in
-                    for j in range {
-                        let gw = pg + enc.weight + j * d
-                        var dot: Float = 0
-                        for i in 0..<d { dot += pe.weight[j * d + i] * gw[i] }
-                        let inv = 1 / pe.norms[j]
-                        for i in 0..<d { gw[i] = (gw[i] - pe.weight[j * d + i] * dot) * inv }
+                    pe.weight.withUnsafeBufferPointer { pw in
+                        for j in range {
+                            let gw = pg + enc.weight + j * d, w = pw.baseAddress! + j * d
+                            Kernel.axpy(d, -Kernel.dot(d, w, gw), w, gw)
+                            Kernel.scale(d, 1 / pe.norms[j], gw)
+                        }
                     }
                 }
             }
