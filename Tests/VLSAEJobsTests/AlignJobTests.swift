@@ -45,14 +45,14 @@ final class AlignJobTests: XCTestCase {
     }
 
     func run(_ specs: [String], manifest: String = "eval.json", validation: [String] = [], out: String,
-             perClass: Bool = false) throws -> ResultDocument {
+             perClass: Bool = false, checkpoint: String = "sae.safetensors") throws -> ResultDocument {
         let cwd = FileManager.default.currentDirectoryPath
         defer { FileManager.default.changeCurrentDirectoryPath(cwd) }
         FileManager.default.changeCurrentDirectoryPath(data.path)
         return try EvalJob.run(EvalJob.Options(
             manifests: [manifest], output: out, seed: 11, perClass: perClass, command: ["vlsae", "eval", "(test)"],
             tool: tool, progress: false,
-            alignment: AlignmentOptions(checkpoint: "sae.safetensors", checkpointK: 6, specs: specs,
+            alignment: AlignmentOptions(checkpoint: checkpoint, checkpointK: 6, specs: specs,
                                         validation: validation)))
     }
 
@@ -158,6 +158,23 @@ final class AlignJobTests: XCTestCase {
                 XCTAssertTrue(line.contains("ORACLE"), "\(format): \(line)")
             }
             XCTAssertEqual(text, try ReportTable(documents: [(a, ResultDocument.read(from: b))]).render(format))
+        }
+    }
+
+    /// The official torch.save state dict gives the same rows; only the checkpoint record differs.
+    func testOfficialPthCheckpointGivesTheSameRows() throws {
+        let expected = try JSONSerialization.jsonObject(with: Data(contentsOf: data.appendingPathComponent("expected.json"))) as! [String: String]
+        let a = try run(Self.specs, out: try tempFile("a.json"))
+        let b = try run(Self.specs, out: try tempFile("b.json"), checkpoint: "sae.pth")
+        XCTAssertEqual(b.results.count, a.results.count)
+        for (x, y) in zip(a.results, b.results) {
+            var y = y
+            if y.checkpoint != nil {
+                XCTAssertEqual(y.checkpoint?.sha256, expected["sae_pth_sha256"])
+                XCTAssertEqual(y.checkpoint?.path, "sae.pth")
+                y.checkpoint = x.checkpoint
+            }
+            XCTAssertEqual(x, y)
         }
     }
 

@@ -28,6 +28,7 @@ Writes:
   data/*.npy, *.json       the same eval/validation data as manifests for the job tests, an
                            averaged-classifier manifest (per-template must be refused), an α table
   data/sae.safetensors     the model in the official tensor names
+  data/sae.pth             the same state dict written by torch.save
   data/expected.json       hashlib SHA-256 of the checkpoint and the α table
 """
 import json
@@ -276,10 +277,13 @@ def main():
         f.write("\n")
     from safetensors.numpy import save_file
     save_file({k: np.ascontiguousarray(v) for k, v in model.items()}, "data/sae.safetensors")
+    # The same weights as an official torch.save(state_dict) file, as the released checkpoints are.
+    import torch
+    torch.save({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in model.items()}, "data/sae.pth")
     import hashlib
     digest = lambda p: hashlib.sha256(open(p, "rb").read()).hexdigest()
     with open("data/expected.json", "w") as f:
-        json.dump({"sae_sha256": digest("data/sae.safetensors"),
+        json.dump({"sae_sha256": digest("data/sae.safetensors"), "sae_pth_sha256": digest("data/sae.pth"),
                    "alpha_table_sha256": digest("data/alpha_table.json")}, f, indent=2)
         f.write("\n")
 
