@@ -41,8 +41,10 @@ public struct ReportTable: Equatable, Sendable {
     static let metrics = ["acc1", "acc5", "mean_per_class_recall"]
 
     /// Builds the table from result documents (path, document) in the given order.
+    /// `diagnostics: false` leaves out concept-only rows.
     /// - Throws: `VLSAEError.file` when two documents disagree on the same dataset and column.
-    public init(documents: [(path: String, document: ResultDocument)], metric: String = "acc1") throws {
+    public init(documents: [(path: String, document: ResultDocument)], metric: String = "acc1",
+                diagnostics: Bool = true) throws {
         guard Self.metrics.contains(metric) else {
             throw VLSAEError.usage("unknown metric \"\(metric)\"; use \(Self.metrics.joined(separator: ", "))")
         }
@@ -53,7 +55,7 @@ public struct ReportTable: Equatable, Sendable {
         var datasets: [String] = []
         var order = 0
         for (path, doc) in documents {
-            for row in doc.results {
+            for row in doc.results where diagnostics || row.alignment?.score != "concept-only" {
                 let key = Key(method: row.method, variant: row.variant ?? row.method,
                               checkpoint: row.checkpoint?.sha256 ?? "", model: row.model, pretrained: row.pretrained)
                 if !datasets.contains(row.dataset) { datasets.append(row.dataset) }

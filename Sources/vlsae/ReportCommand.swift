@@ -32,6 +32,9 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .customLong("metric"), help: "acc1, acc5 or mean_per_class_recall.")
     var metric: String = "acc1"
 
+    @Flag(name: .customLong("no-diagnostics"), help: "Leave out the concept-only diagnostic columns.")
+    var noDiagnostics = false
+
     @Option(name: .customLong("out"), help: ArgumentHelp("Write the table here (atomically) instead of stdout.", valueName: "file"))
     var out: String?
 
@@ -45,7 +48,7 @@ struct ReportCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let docs = try results.map { ($0, try ResultDocument.read(from: $0)) }
-            let text = try ReportTable(documents: docs, metric: metric).render(ReportTable.Format(rawValue: format)!)
+            let text = try ReportTable(documents: docs, metric: metric, diagnostics: !noDiagnostics).render(ReportTable.Format(rawValue: format)!)
             if let out { try AtomicFile.write(text, to: out) } else { print(text, terminator: "") }
         }
     }

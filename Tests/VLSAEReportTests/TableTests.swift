@@ -167,6 +167,19 @@ final class TableTests: XCTestCase {
         XCTAssertEqual(t.cells[0][3], "94.8 (+0.2 [-0.1, +0.5])")
     }
 
+    func testDiagnosticsCanBeLeftOut() throws {
+        var doc = Self.document()
+        var diag = doc.results[1]
+        diag.method = "concept-only"
+        diag.variant = "concept-only:representation=hidden,text=average-first,k=256"
+        diag.alignment = AlignmentRecord(score: "concept-only", representation: "hidden", text: "average-first",
+                                         k: 256, trainedK: 256, alpha: nil, alphaProtocol: "none", oracle: false)
+        doc.results.append(diag)
+        XCTAssertEqual(try ReportTable(documents: [("a.json", doc)]).columns.last?.header, "concept-only [3]")
+        XCTAssertEqual(try ReportTable(documents: [("a.json", doc)], diagnostics: false).render(.markdown),
+                       try table().render(.markdown))
+    }
+
     func testConflictingRowsNameBothFiles() throws {
         var second = Self.document()
         second.results[0].metrics.acc1 = 0.5
