@@ -141,6 +141,9 @@ final class TrainerTests: XCTestCase {
             let dense = full.dense()
             for (j, v) in zip(full.activeUnits(r), full.activeValues(r)) { XCTAssertEqual(dense[r, Int(j)], v) }
         }
+        let empty = m.encode(Matrix(rows: 0, cols: 16))
+        XCTAssertEqual(empty.rows, 0)
+        XCTAssertEqual(m.decode(empty, modality: .text).rows, 0)
         // decode(codes) = bias + codes · decoderᵀ, checked with a dense sgemm.
         let w = m.officialTensors().first { $0.name == "vision_decoder.weight" }!
         let b = m.officialTensors().first { $0.name == "vision_decoder.bias" }!
