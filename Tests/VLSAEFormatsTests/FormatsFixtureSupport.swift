@@ -1,0 +1,126 @@
+import Foundation
+import VLSAECore
+import VLSAEFormats
+import XCTest
+
+/// What Fixtures/make_fixtures.py recorded with numpy, safetensors, torch and hashlib.
+struct FormatsExpected: Decodable {
+    struct ArrayExpectation: Decodable {
+        let name: String
+        let shape: [Int]
+        let dtype: String
+        /// float32 bit patterns of the values (after numpy's own conversion to float32).
+        let f32bits: [UInt32]?
+        /// Integer values as decimal strings (int64-exact).
+        let ints: [String]?
+    }
+
+    struct FileExpectation: Decodable {
+        let sha256: String
+        let arrays: [ArrayExpectation]
+        let metadata: [String: String]?
+    }
+
+    struct ZipMember: Decodable {
+        let name: String
+        let method: Int
+        let size: Int
+        let crc32: UInt32
+        let sha256: String
+    }
+
+    let files: [String: FileExpectation]
+    let rejects: [String: String]
+    let zips: [String: [ZipMember]]
+    let sha256: [String: String]
+}
+
+enum Fixtures {
+    static var folder: String {
+        guard let url = Bundle.module.url(forResource: "Fixtures", withExtension: nil) else {
+            fatalError("test bundle is missing its Fixtures folder")
+        }
+        return url.path
+    }
+
+    static func path(_ name: String) -> String { folder + "/" + name }
+
+    static func data(_ name: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path(name))) }
+
+    static let expected: FormatsExpected = {
+        do {
+            return try JSONDecoder().decode(FormatsExpected.self, from: data("expected.json"))
+        } catch {
+            fatalError("cannot read Fixtures/expected.json: \(error)")
+        }
+    }()
+
+    /// A fresh temporary folder for files a test writes.
+    static func temporaryFolder() throws -> String {
+        let dir = FileManager.default.temporaryDirectory
+            .appendingPathComponent("vlsae-formats-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir.path
+    }
+}
+
+/// Asserts a tensor equals numpy's values exactly: same shape, dtype, and bit-identical float32
+/// values (any NaN matches any NaN) or identical integers.
+func assertTensor(_ tensor: Tensor, matches e: FormatsExpected.ArrayExpectation, _ label: String,
+                  file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(tensor.shape, e.shape, "\(label): shape", file: file, line: line)
+    XCTAssertEqual(tensor.dtype.rawValue, e.dtype, "\(label): dtype", file: file, line: line)
+    switch tensor.storage {
+    case .float(let values):
+        guard let bits = e.f32bits else {
+            return XCTFail("\(label): expected integer storage, got float", file: file, line: line)
+        }
+        XCTAssertEqual(values.count, bits.count, "\(label): element count", file: file, line: line)
+        for (i, (v, b)) in zip(values, bits).enumerated() {
+            let want = Float(bitPattern: b)
+            if want.isNaN {
+                XCTAssertTrue(v.isNaN, "\(label)[\(i)]: expected NaN, got \(v)", file: file, line: line)
+            } else {
+                XCTAssertEqual(v.bitPattern, b, "\(label)[\(i)]: got \(v), expected \(want)", file: file, line: line)
+            }
+        }
+    case .integer(let values):
+        guard let ints = e.ints else {
+            return XCTFail("\(label): expected float storage, got integer", file: file, line: line)
+        }
+        XCTAssertEqual(values, ints.map { Int64($0)! }, "\(label): values", file: file, line: line)
+    }
+}
+
+/// Asserts `body` throws `VLSAEError.file` whose path contains `path` and whose text contains
+/// every one of `words` (case-insensitive); returns the message.
+@discardableResult
+func assertFileError<T>(_ body: @autoclosure () throws -> T, path: String, _ words: [String],
+                        file: StaticString = #filePath, line: UInt = #line) -> String? {
+    do {
+        _ = try body()
+        XCTFail("expected an error mentioning \(words) for \(path)", file: file, line: line)
+        return nil
+    } catch let VLSAEError.file(p, message) {
+        XCTAssertTrue(p.contains(path), "error names \(p), expected \(path)", file: file, line: line)
+        for w in words {
+            XCTAssertTrue(message.lowercased().contains(w.lowercased()),
+                          "message \"\(message)\" lacks \"\(w)\"", file: file, line: line)
+        }
+        return message
+    } catch {
+        XCTFail("expected VLSAEError.file, got \(error)", file: file, line: line)
+        return nil
+    }
+}
+
+/// Replaces the first occurrence of `old` in `data` with `new` (same length unless `resize`).
+func replacing(_ old: String, with new: String, in data: Data) -> Data {
+    let bytes = [UInt8](data)
+    let o = Array(old.utf8), n = Array(new.utf8)
+    for i in 0...(bytes.count - o.count) where Array(bytes[i..<(i + o.count)]) == o {
+        return Data(bytes[..<i] + n + bytes[(i + o.count)...])
+    }
+    XCTFail("\"\(old)\" not found")
+    return data
+}

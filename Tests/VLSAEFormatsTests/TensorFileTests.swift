@@ -1,0 +1,102 @@
+import Foundation
+import VLSAECore
+import VLSAEFormats
+import XCTest
+
+final class TensorFileTests: XCTestCase {
+    func testAddressParsing() throws {
+        XCTAssertEqual(try TensorAddress(parsing: "x.npz:arr_0"), TensorAddress(path: "x.npz", key: "arr_0"))
+        XCTAssertEqual(try TensorAddress(parsing: "w.safetensors:image_embeddings"),
+                       TensorAddress(path: "w.safetensors", key: "image_embeddings"))
+        XCTAssertEqual(try TensorAddress(parsing: "features.npy[0]"), TensorAddress(path: "features.npy", index: 0))
+        XCTAssertEqual(try TensorAddress(parsing: "ckpt.pth:vision_decoder.weight"),
+                       TensorAddress(path: "ckpt.pth", key: "vision_decoder.weight"))
+        XCTAssertEqual(try TensorAddress(parsing: "ckpt.pth:vision_decoder.weight[3]"),
+                       TensorAddress(path: "ckpt.pth", key: "vision_decoder.weight", index: 3))
+        XCTAssertEqual(try TensorAddress(parsing: "/data/run.npy.d/f.npz:a"), TensorAddress(path: "/data/run.npy.d/f.npz", key: "a"))
+        XCTAssertEqual(try TensorAddress(parsing: "plain.npy"), TensorAddress(path: "plain.npy"))
+        XCTAssertEqual(try TensorAddress(parsing: "x.npz:arr_0[12]").description, "x.npz:arr_0[12]")
+        for bad in ["features.npy[-1]", "features.npy[x]", "features.npy[]", "x.npz:", ""] {
+            XCTAssertThrowsError(try TensorAddress(parsing: bad), bad) { error in
+                guard case VLSAEError.usage = error else { return XCTFail("\(bad): \(error)") }
+            }
+        }
+    }
+
+    func testLoadEndToEnd() throws {
+        let e = Fixtures.expected.files
+        let npy = try TensorFile.load(Fixtures.path("cube.npy"))
+        assertTensor(npy, matches: e["cube.npy"]!.arrays[0], "cube.npy")
+
+        let member = try TensorFile.load(Fixtures.path("compressed.npz") + ":labels")
+        assertTensor(member, matches: e["compressed.npz"]!.arrays[2], "labels")
+
+        let st = try TensorFile.load(Fixtures.path("mixed.safetensors") + ":image_embeddings")
+        assertTensor(st, matches: e["mixed.safetensors"]!.arrays.first { $0.name == "image_embeddings" }!, "image_embeddings")
+
+        // [i] slices the first axis: row 1 of the (2, 3, 4) cube is elements 12..<24.
+        let row = try TensorFile.load(Fixtures.path("cube.npy") + "[1]")
+        XCTAssertEqual(row.shape, [3, 4])
+        XCTAssertEqual(row.floats.map(\.bitPattern), Array(e["cube.npy"]!.arrays[0].f32bits![12..<24]))
+        let textRow = try TensorFile.load(Fixtures.path("compressed.npz") + ":text_embeddings[2]")
+        XCTAssertEqual(textRow.floats.map(\.bitPattern), Array(e["compressed.npz"]!.arrays[1].f32bits![8..<12]))
+    }
+
+    func testLoadErrorsNameFileAndChoices() throws {
+        let npz = Fixtures.path("compressed.npz")
+        let msg = assertFileError(try TensorFile.load(npz + ":missing"), path: npz, ["no array named \"missing\""])
+        for name in ["image_embeddings", "text_embeddings", "labels"] {
+            XCTAssertTrue(msg?.contains(name) ?? false, "error lists \(name)")
+        }
+        assertFileError(try TensorFile.load(npz), path: npz, ["holds 3 arrays", "image_embeddings"])
+        assertFileError(try TensorFile.load(Fixtures.path("cube.npy") + "[2]"), path: "cube.npy[2]", ["out of range"])
+        assertFileError(try TensorFile.load(Fixtures.path("scalar.npy") + "[0]"), path: "scalar.npy[0]", ["0-dimensional"])
+        assertFileError(try TensorFile.load(Fixtures.path("nothing-here.npy")), path: "nothing-here.npy", ["no such file"])
+        assertFileError(try TensorFile.load(Fixtures.path("bigendian.npy")), path: "bigendian.npy", [">f4"])
+    }
+
+    func testFormatSniffingForUnknownExtensions() throws {
+        let dir = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for (source, format) in [("f32.npy", TensorFile.Format.npy), ("plain.npz", .npz), ("small.pt", .torch)] {
+            let copy = dir + "/" + source + ".data"
+            try Fixtures.data(source).write(to: URL(fileURLWithPath: copy))
+            XCTAssertEqual(try TensorFile.format(of: copy, data: Fixtures.data(source)), format, source)
+        }
+        XCTAssertEqual(try TensorFile.readAll(path: dir + "/plain.npz.data").map(\.name), ["arr_0", "arr_1"])
+        assertFileError(try TensorFile.format(of: "x.weird", data: Data("hello".utf8)), path: "x.weird", ["unknown file type"])
+    }
+
+    func testInspect() throws {
+        for name in ["compressed.npz", "mixed.safetensors", "f16.npy"] {
+            let e = Fixtures.expected.files[name]!
+            let (sha, arrays) = try TensorFile.inspect(path: Fixtures.path(name))
+            XCTAssertEqual(sha, e.sha256, "\(name): SHA-256 agrees with hashlib")
+            XCTAssertEqual(arrays.map(\.name), e.arrays.map(\.name))
+            XCTAssertEqual(arrays.map(\.shape), e.arrays.map(\.shape))
+            XCTAssertEqual(arrays.map(\.dtype.rawValue), e.arrays.map(\.dtype))
+        }
+    }
+
+    /// The digests every result records, against hashlib.
+    func testSHA256AgainstHashlib() throws {
+        let e = Fixtures.expected.sha256
+        XCTAssertEqual(SHA256.hex(Data()), e["empty"])
+        XCTAssertEqual(SHA256.hex(Data("abc".utf8)), e["abc"])
+        XCTAssertEqual(SHA256.hex(Data(repeating: UInt8(ascii: "a"), count: 1000)), e["a_x_1000"])
+        let pattern = Data((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
+        XCTAssertEqual(SHA256.hex(pattern), e["pattern_1MiB"])
+        // Streaming in uneven pieces gives the same digest.
+        var h = SHA256()
+        var offset = 0
+        for size in [1, 63, 64, 65, 1000, 100_000] { h.update(pattern[offset..<(offset + size)]); offset += size }
+        h.update(pattern[offset...])
+        XCTAssertEqual(h.finalize().map { String(format: "%02x", $0) }.joined(), e["pattern_1MiB"])
+        // And from a file.
+        let dir = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try pattern.write(to: URL(fileURLWithPath: dir + "/p.bin"))
+        XCTAssertEqual(try SHA256.hex(fileAt: dir + "/p.bin"), e["pattern_1MiB"])
+        XCTAssertEqual(e["abc"], "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+}
