@@ -78,7 +78,7 @@ public struct StandardSweepBackend: SweepBackend {
         let doc = try EvalJob.run(EvalJob.Options(
             manifests: manifests, output: scratch, bootstrapResamples: evaluation.bootstrap, seed: evaluation.seed,
             level: evaluation.level, threads: threads, command: [], tool: ToolRecord(version: ToolIdentity.version, gitCommit: "unknown"),
-            progress: false))
+            progress: false, alignment: AlignmentOptions(checkpoint: path, specs: [alignment])))
         return doc.results
     }
 }

@@ -91,20 +91,10 @@ public struct SweepDatasetResult: Codable, Equatable, Sendable {
             throw VLSAEError.mismatch("evaluation returned no row for dataset \(dataset)")
         }
         return SweepDatasetResult(
-            dataset: dataset, method: row.method, variant: ResultRowFields.variant(row), nImages: row.nImages,
+            dataset: dataset, method: row.method, variant: row.variant, nImages: row.nImages,
             acc1: row.metrics.acc1, acc1Interval: row.intervals["acc1"], baselineAcc1: baseline?.metrics.acc1,
             deltaAcc1: row.comparison?.deltas["acc1"], deltaAcc1Interval: row.comparison?.intervals["acc1"],
             mcnemarP: row.comparison?.mcnemarP)
-    }
-}
-
-/// Fields that later schema versions add to result rows, read without depending on their Swift
-/// declaration (the JSON key is the contract).
-enum ResultRowFields {
-    static func variant(_ row: ResultRow) -> String? {
-        guard let data = try? JSONEncoder().encode(row),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
-        return object["variant"] as? String
     }
 }
 

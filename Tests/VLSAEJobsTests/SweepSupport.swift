@@ -106,7 +106,7 @@ final class FakeBackend: SweepBackend {
                 ResultRow(dataset: name, model: "tiny", pretrained: "x", metrics: MetricValues(acc1: acc, acc5: nil, meanPerClassRecall: acc),
                           method: method, intervals: ["acc1": IntervalRecord(low: acc - 0.05, high: acc + 0.05, level: 0.95, resamples: 1000, seed: 0)],
                           nImages: 72, nClasses: 6, nTemplates: 2, templateLevel: true, classnamesSha256: "c", templatesSha256: "t",
-                          checkpoint: method == "cosine" ? nil : CheckpointRecord(path: path, sha256: "s", inputDim: 16, hiddenDim: 64, k: Int(k)),
+                          checkpoint: method == "cosine" ? nil : CheckpointRecord(path: path, sha256: "s", arch: "vlsae", inputDim: 16, hiddenDim: 64, hiddenRatio: 4, k: Int(k)),
                           comparison: comparison)
             }
             let cmp = ComparisonRecord(baseline: "cosine", deltas: ["acc1": delta],
