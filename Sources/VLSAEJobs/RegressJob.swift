@@ -14,11 +14,17 @@ import VLSAECore
 /// another BLAS build or CPU flipping a few near-tied images (one image is 0.001 of a 1000-image
 /// set), while any real change of half a point or more fails.
 ///
+/// The autoencoder checkpoint (input role `sae_checkpoint`) is not part of comparability: it is
+/// the thing under test (retraining after a code change gives new bytes), so a changed checkpoint
+/// is listed as a note and judged by the numbers it produces.
+///
 /// Exit status: 0 within tolerance, 1 regression, 2 not comparable (or unreadable).
 public enum RegressJob {
     public static let defaultTolerance = 0.005
     public static let metricNames = ["acc1", "acc5", "mean_per_class_recall"]
     public static var toleranceKeys: [String] { metricNames + metricNames.map { "delta_" + $0 } }
+    /// Input roles that are products of the pipeline under test rather than its data.
+    public static let modelRoles: Set<String> = ["sae_checkpoint"]
 
     public enum Outcome: Int32, Sendable {
         case pass = 0, regression = 1, incomparable = 2
@@ -73,6 +79,8 @@ public enum RegressJob {
         public var lines: [Line]
         /// Rows only in the candidate (informational).
         public var newRows: [String]
+        /// Informational differences, e.g. a retrained checkpoint.
+        public var notes: [String] = []
         public var rowsCompared: Int
 
         public var regressions: [Line] { lines.filter { $0.status == .regression || $0.status == .disjointWorse } }
@@ -100,6 +108,7 @@ public enum RegressJob {
                 }
             }
             for r in newRows { out.append("new row (not in baseline): \(r)") }
+            out += notes.map { "note: " + $0 }
             switch outcome {
             case .pass:
                 out.append("OK: \(rowsCompared) rows, \(lines.filter { $0.status != .same }.count) values changed, all within tolerance")
@@ -160,18 +169,25 @@ public enum RegressJob {
         var problems: [String] = []
 
         // Inputs: the same content per role; paths may differ between machines.
-        let bSet = Set(b.inputs.map { "\($0.role)\u{0}\($0.sha256)" })
-        let cSet = Set(c.inputs.map { "\($0.role)\u{0}\($0.sha256)" })
+        var notes: [String] = []
+        let bModel = b.inputs.filter { modelRoles.contains($0.role) }, cModel = c.inputs.filter { modelRoles.contains($0.role) }
+        if Set(bModel.map(\.sha256)) != Set(cModel.map(\.sha256)) {
+            func list(_ l: [Input]) -> String { l.isEmpty ? "none" : l.map { "\($0.path) (\($0.sha256.prefix(12))…)" }.joined(separator: ", ") }
+            notes.append("checkpoint differs: \(list(bModel)) in baseline, \(list(cModel)) in candidate")
+        }
+        let bData = b.inputs.filter { !modelRoles.contains($0.role) }, cData = c.inputs.filter { !modelRoles.contains($0.role) }
+        let bSet = Set(bData.map { "\($0.role)\u{0}\($0.sha256)" })
+        let cSet = Set(cData.map { "\($0.role)\u{0}\($0.sha256)" })
         var reported = Set<String>()
-        for i in b.inputs where !cSet.contains("\(i.role)\u{0}\(i.sha256)") {
-            if let other = c.inputs.first(where: { $0.role == i.role && $0.path == i.path }) {
+        for i in bData where !cSet.contains("\(i.role)\u{0}\(i.sha256)") {
+            if let other = cData.first(where: { $0.role == i.role && $0.path == i.path }) {
                 problems.append("input \(i.role) \(i.path): sha256 \(i.sha256.prefix(12))… in baseline, \(other.sha256.prefix(12))… in candidate")
                 reported.insert(other.path + "\u{0}" + other.role)
             } else {
                 problems.append("input \(i.role) \(i.path) (sha256 \(i.sha256.prefix(12))…) is not among the candidate's inputs")
             }
         }
-        for i in c.inputs where !bSet.contains("\(i.role)\u{0}\(i.sha256)") && !reported.contains(i.path + "\u{0}" + i.role) {
+        for i in cData where !bSet.contains("\(i.role)\u{0}\(i.sha256)") && !reported.contains(i.path + "\u{0}" + i.role) {
             problems.append("candidate input \(i.role) \(i.path) (sha256 \(i.sha256.prefix(12))…) is not among the baseline's inputs")
         }
 
@@ -239,6 +255,7 @@ public enum RegressJob {
         if !problems.isEmpty { outcome = .incomparable }
         else if lines.contains(where: { $0.status == .regression || $0.status == .disjointWorse }) { outcome = .regression }
         else { outcome = .pass }
-        return Report(outcome: outcome, incomparable: problems, lines: lines, newRows: newRows, rowsCompared: compared)
+        return Report(outcome: outcome, incomparable: problems, lines: lines, newRows: newRows, notes: notes,
+                      rowsCompared: compared)
     }
 }

@@ -298,8 +298,9 @@ public struct SweepTable: Codable, Equatable, Sendable {
 
     public func deltaChart() -> LineChart {
         let ks = Set(cells.map(\.spec.k))
-        return LineChart(title: "Δacc1 vs k" + (name.map { " (\($0))" } ?? ""), xLabel: "k (active units)",
-                         yLabel: "Δacc1 vs cosine (points)", series: deltaSeries(),
+        // The figure font is ASCII-only, hence "delta" rather than Δ.
+        return LineChart(title: "delta acc1 vs k" + (name.map { " (\($0))" } ?? ""), xLabel: "k (active units)",
+                         yLabel: "acc1 - cosine acc1 (points)", series: deltaSeries(),
                          xScale: ks.count > 1 && ks.allSatisfy { $0 > 0 } ? .log2 : .linear, referenceY: 0)
     }
 
