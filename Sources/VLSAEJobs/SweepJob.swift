@@ -36,8 +36,9 @@ public protocol SweepBackend {
 ///   checkpoints/<hash>.safetensors    one per distinct training identity
 ///   cells/<id>.json                   one per finished cell
 ///   sweep.json, sweep.md, delta_vs_k.png, fvu_vs_l0.png   when complete
-/// Files are written as `.<name>.tmp-<pid>` and renamed; a killed run leaves only such hidden
-/// temporaries, which the next run removes (when their process is gone) and never reads.
+/// Files are written into the work folder `.tmp-<pid>/` and renamed into place; a killed run
+/// leaves only that hidden folder, which the next run removes (when its process is gone) and
+/// never reads.
 public enum SweepJob {
     /// Test hooks called with the temporary path just before it is renamed into place; throwing
     /// from one stops the sweep there, leaving the temporary behind as a kill would.
@@ -100,12 +101,12 @@ public enum SweepJob {
     public static func run(_ o: Options) throws -> Report {
         guard o.threads >= 1 else { throw VLSAEError.usage("--threads must be at least 1, got \(o.threads)") }
         let config = try SweepConfig.load(path: o.config)
-        let plan = try SweepPlan.make(config)
+        let plan = try SweepPlan.make(config, threads: o.threads)
         let folder = o.out ?? defaultFolder(config: o.config)
         let files = SweepFolder(folder)
         try files.prepare()
         let planData = try CanonicalJSON.encode(plan)
-        if (try? readFile(files.planPath)) != planData { try AtomicFile.write(planData, to: files.planPath) }
+        if (try? readFile(files.planPath)) != planData { try files.write(planData, to: files.planPath) }
 
         let assigned = o.shard.map { plan.shard($0.index, of: $0.count) } ?? plan.cells
         let done = files.finishedIDs(of: plan)
@@ -129,6 +130,7 @@ public enum SweepJob {
             }
         }
 
+        defer { files.removeWorkFolder() }
         var table: SweepTable? = nil
         let results = try files.results(of: plan)
         if results.count == plan.cells.count {
@@ -156,7 +158,8 @@ public enum SweepJob {
             let files = SweepFolder(f)
             let other = try CanonicalJSON.decode(SweepPlan.self, from: files.planPath)
             guard other == plan else {
-                throw VLSAEError.file(files.planPath, "belongs to another sweep than \(planPath) (plan SHA-256 \(other.sha256.prefix(12)) vs \(plan.sha256.prefix(12)))")
+                let why = other.threads != plan.threads ? "; it was run with --threads \(other.threads), \(planPath) with \(plan.threads)" : ""
+                throw VLSAEError.file(files.planPath, "belongs to another sweep than \(planPath) (plan SHA-256 \(other.sha256.prefix(12)) vs \(plan.sha256.prefix(12))\(why))")
             }
             for (id, r) in try files.results(of: plan) where results[id] == nil {
                 results[id] = r
@@ -167,12 +170,13 @@ public enum SweepJob {
         let target = SweepFolder(out ?? first)
         try target.prepare()
         if (try? readFile(target.planPath)) != (try CanonicalJSON.encode(plan)) {
-            try AtomicFile.write(try CanonicalJSON.encode(plan), to: target.planPath)
+            try target.write(try CanonicalJSON.encode(plan), to: target.planPath)
         }
         for c in plan.cells where !FileManager.default.fileExists(atPath: target.cellPath(c.id)) {
-            try AtomicFile.write(try readFile(sources[c.id]!), to: target.cellPath(c.id))
+            try target.write(try readFile(sources[c.id]!), to: target.cellPath(c.id))
         }
         try table.write(to: target.root)
+        target.removeWorkFolder()
         return table
     }
 
@@ -187,14 +191,14 @@ public enum SweepJob {
         let checkpoint = files.checkpointPath(cell.checkpointHash)
         var trained = false
         if !FileManager.default.fileExists(atPath: checkpoint) {
-            let tmp = SweepFolder.temporary(for: checkpoint)
+            let tmp = try files.temporary(for: checkpoint)
             try o.backend.train(request, to: tmp)
             try o.hooks.beforeCheckpointRename?(tmp)
             try SweepFolder.rename(tmp, to: checkpoint)
             trained = true
         }
         let facts = try o.backend.measure(checkpoint: checkpoint, request: request, k: cell.spec.k)
-        var rows = try o.backend.evaluate(checkpoint: checkpoint, alignment: cell.alignmentSpec,
+        var rows = try o.backend.evaluate(checkpoint: checkpoint, alignment: resolvedSpec(cell.alignmentSpec, config),
                                           manifests: config.datasets.map(config.resolve),
                                           evaluation: config.evaluation, threads: o.threads)
         // Rows name the checkpoint relative to the sweep folder, so every shard writes the same bytes.
@@ -206,14 +210,19 @@ public enum SweepJob {
             checkpoint: SweepCheckpointRef(hash: cell.checkpointHash, path: cell.checkpointRelativePath,
                                            sha256: try SHA256.hex(fileAt: checkpoint)),
             training: facts, datasets: try names.map { try SweepDatasetResult.summarize(rows, dataset: $0) }, rows: rows)
-        let path = files.cellPath(cell.id)
-        let tmp = SweepFolder.temporary(for: path)
-        guard FileManager.default.createFile(atPath: tmp, contents: try CanonicalJSON.encode(result)) else {
-            throw VLSAEError.file(tmp, "cannot write")
-        }
-        try o.hooks.beforeCellRename?(tmp)
-        try SweepFolder.rename(tmp, to: path)
+        try files.write(try CanonicalJSON.encode(result), to: files.cellPath(cell.id), beforeRename: o.hooks.beforeCellRename)
         return (result, trained)
+    }
+
+    /// The alignment spec with its file references (α table, validation manifest) resolved
+    /// against the config's folder, as evaluation reads them from the working directory.
+    static func resolvedSpec(_ spec: String, _ config: SweepConfig) -> String {
+        spec.split(separator: ",", omittingEmptySubsequences: false).map { part -> String in
+            let item = String(part)
+            if item.hasPrefix("alpha=table:") { return "alpha=table:" + config.resolve(String(item.dropFirst("alpha=table:".count))) }
+            if item.hasPrefix("val=") { return "val=" + config.resolve(String(item.dropFirst("val=".count))) }
+            return item
+        }.joined(separator: ",")
     }
 
     static func describe(_ c: SweepPlannedCell) -> String {
@@ -243,9 +252,17 @@ struct SweepFolder {
     func checkpointPath(_ hash: String) -> String { path("checkpoints/\(hash).safetensors") }
     func path(_ relative: String) -> String { (root as NSString).appendingPathComponent(relative) }
 
-    static func temporary(for path: String) -> String {
-        let folder = (path as NSString).deletingLastPathComponent
-        return (folder as NSString).appendingPathComponent(".\((path as NSString).lastPathComponent).tmp-\(getpid())")
+    /// This process's scratch folder, `<root>/.tmp-<pid>/`. Every file is written there first
+    /// (including the temporaries of writers that make their own, such as checkpoint saving) and
+    /// renamed into place, so a killed run leaves nothing but this folder, which the next run
+    /// removes and no run ever reads.
+    var workFolder: String { path(".tmp-\(getpid())") }
+
+    func temporary(for path: String) throws -> String {
+        do { try FileManager.default.createDirectory(atPath: workFolder, withIntermediateDirectories: true) } catch {
+            throw VLSAEError.file(workFolder, "cannot create folder: \(error.localizedDescription)")
+        }
+        return (workFolder as NSString).appendingPathComponent((path as NSString).lastPathComponent)
     }
 
     static func rename(_ from: String, to: String) throws {
@@ -254,6 +271,21 @@ struct SweepFolder {
             throw VLSAEError.file(to, "cannot move \(from) into place: \(reason)")
         }
     }
+
+    /// Writes `data` to the work folder (plain write, no hidden helper files), then renames it to `path`.
+    func write(_ data: Data, to path: String, beforeRename: ((String) throws -> Void)? = nil) throws {
+        let tmp = try temporary(for: path)
+        guard let f = fopen(tmp, "wb") else {
+            throw VLSAEError.file(tmp, "cannot write: \(String(cString: strerror(errno)))")
+        }
+        let written = data.withUnsafeBytes { fwrite($0.baseAddress, 1, data.count, f) }
+        let closed = fclose(f)
+        guard written == data.count, closed == 0 else { throw VLSAEError.file(tmp, "cannot write (disk full?)") }
+        try beforeRename?(tmp)
+        try SweepFolder.rename(tmp, to: path)
+    }
+
+    func removeWorkFolder() { try? FileManager.default.removeItem(atPath: workFolder) }
 
     func prepare() throws {
         for f in [root, cellsFolder, checkpointsFolder] {
@@ -264,16 +296,14 @@ struct SweepFolder {
         removeStaleTemporaries()
     }
 
-    /// Removes `.<name>.tmp-<pid>` files left by processes that no longer run (a killed sweep);
-    /// temporaries of a live process (another shard sharing the folder) are left alone.
+    /// Removes the work folders of processes that no longer run (a killed sweep); those of a live
+    /// process (another shard sharing the folder) are left alone.
     func removeStaleTemporaries() {
-        for folder in [root, cellsFolder, checkpointsFolder] {
-            guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { continue }
-            for name in names where name.hasPrefix(".") {
-                guard let r = name.range(of: ".tmp-", options: .backwards), let pid = Int32(name[r.upperBound...]) else { continue }
-                if pid == getpid() || (kill(pid, 0) != 0 && errno == ESRCH) {
-                    unlink((folder as NSString).appendingPathComponent(name))
-                }
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: root) else { return }
+        for name in names where name.hasPrefix(".tmp-") {
+            guard let pid = Int32(name.dropFirst(".tmp-".count)) else { continue }
+            if pid == getpid() || (kill(pid, 0) != 0 && errno == ESRCH) {
+                try? FileManager.default.removeItem(atPath: path(name))
             }
         }
     }

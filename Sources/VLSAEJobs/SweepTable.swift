@@ -168,13 +168,14 @@ public struct SweepTable: Codable, Equatable, Sendable {
     public var tool: ToolRecord
     public var planSHA256: String
     public var reuseK: Bool
+    public var threads: Int
     public var evaluation: SweepEvaluation
     public var datasets: [SweepDatasetInput]
     public var trainInputs: [InputRecord]
     public var cells: [SweepTableCell]
 
     enum CodingKeys: String, CodingKey {
-        case format, name, tool, evaluation, datasets, cells
+        case format, name, tool, evaluation, datasets, cells, threads
         case planSHA256 = "plan_sha256"
         case reuseK = "reuse_k"
         case trainInputs = "train_inputs"
@@ -196,6 +197,7 @@ public struct SweepTable: Codable, Equatable, Sendable {
         self.tool = tool
         self.planSHA256 = plan.sha256
         self.reuseK = plan.reuseK
+        self.threads = plan.threads
         self.evaluation = plan.evaluation
         self.datasets = plan.datasets
         self.trainInputs = plan.trainInputs
@@ -214,7 +216,7 @@ public struct SweepTable: Codable, Equatable, Sendable {
     public func markdown() -> String {
         var out = "# Sweep\(name.map { " \($0)" } ?? "")\n\n"
         out += "Plan SHA-256 `\(planSHA256)`, \(cells.count) cells, tool \(tool.name) \(tool.version) (\(tool.gitCommit)).\n"
-        out += "Bootstrap: \(evaluation.bootstrap) resamples, seed \(evaluation.seed), level \(fmt(evaluation.level, 2)).\n"
+        out += "Bootstrap: \(evaluation.bootstrap) resamples, seed \(evaluation.seed), level \(fmt(evaluation.level, 2)); training threads \(threads).\n"
         if reuseK {
             out += "k reuse: cells marked ↺ evaluate a checkpoint trained at a larger k with only k′ units kept.\n"
         }
@@ -313,17 +315,21 @@ public struct SweepTable: Codable, Equatable, Sendable {
     public static let figureWidth = 900
     public static let figureHeight = 560
 
-    /// Writes sweep.json, sweep.md, delta_vs_k.png and fvu_vs_l0.png into `folder`, each atomically.
-    public func write(to folder: String) throws {
-        try AtomicFile.write(try encoded(), to: (folder as NSString).appendingPathComponent("sweep.json"))
-        try AtomicFile.write(markdown(), to: (folder as NSString).appendingPathComponent("sweep.md"))
+    /// The output files: sweep.json, sweep.md, delta_vs_k.png, fvu_vs_l0.png.
+    public func outputs() throws -> [(name: String, data: Data)] {
         do {
-            try deltaChart().render(width: SweepTable.figureWidth, height: SweepTable.figureHeight)
-                .writePNG(to: (folder as NSString).appendingPathComponent("delta_vs_k.png"))
-            try fvuChart().render(width: SweepTable.figureWidth, height: SweepTable.figureHeight)
-                .writePNG(to: (folder as NSString).appendingPathComponent("fvu_vs_l0.png"))
+            return [("sweep.json", try encoded()), ("sweep.md", Data(markdown().utf8)),
+                    ("delta_vs_k.png", Data(try deltaChart().render(width: SweepTable.figureWidth, height: SweepTable.figureHeight).pngData())),
+                    ("fvu_vs_l0.png", Data(try fvuChart().render(width: SweepTable.figureWidth, height: SweepTable.figureHeight).pngData()))]
         } catch let e as PlotError {
-            throw VLSAEError.file(folder, "cannot write a figure: \(e)")
+            throw VLSAEError.usage("cannot draw a sweep figure: \(e)")
         }
+    }
+
+    /// Writes the outputs into the sweep folder `folder`, each through the folder's work area
+    /// and a rename.
+    public func write(to folder: String) throws {
+        let files = SweepFolder(folder)
+        for (name, data) in try outputs() { try files.write(data, to: files.path(name)) }
     }
 }

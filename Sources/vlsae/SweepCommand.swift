@@ -32,7 +32,7 @@ struct SweepRunCommand: ParsableCommand {
         Each finished cell is written atomically to <out>/cells/<id>.json, checkpoints to \
         <out>/checkpoints/<hash>.safetensors (hash: SHA-256 of the canonical training config and \
         input digests; an existing one is reused). A rerun skips finished cells; a killed run \
-        leaves only hidden temporaries, removed on the next run. With --shard i/n only the cells \
+        leaves only its hidden work folder .tmp-<pid>, removed on the next run. With --shard i/n only the cells \
         whose canonical index ≡ i (mod n) run. When all cells are present the folder gets \
         sweep.json, sweep.md, delta_vs_k.png and fvu_vs_l0.png.
         """)

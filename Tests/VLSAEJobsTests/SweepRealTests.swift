@@ -43,7 +43,8 @@ final class SweepRealTests: XCTestCase {
         var n = 0
         let hooks = SweepJob.Hooks(beforeCheckpointRename: { _ in n += 1; if n == 3 { throw SimulatedKill() } })
         XCTAssertThrowsError(try SweepJob.run(options(config, out: killed, hooks: hooks)))
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: killed + "/checkpoints").filter { $0.hasPrefix(".") }.count, 1)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: killed + "/checkpoints").count, 2)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: killed + "/.tmp-\(getpid())").count, 1)
         let resumed = try SweepJob.run(options(config, out: killed))
         XCTAssertEqual(resumed.skipped, 2)
         XCTAssertEqual(resumed.trained, 2)
@@ -88,10 +89,75 @@ final class SweepRealTests: XCTestCase {
         XCTAssertEqual(cell.datasets.map(\.nImages), [72, 120])
         for d in cell.datasets {
             XCTAssertEqual((d.acc1 * Double(d.nImages)).rounded(), d.acc1 * Double(d.nImages), accuracy: 1e-9)
+            XCTAssertEqual(d.method, "cosine+concept")
+            XCTAssertEqual(d.variant, "representation=hidden,text=average-first,k=4,alpha=fixed:0.5")
+            // Δacc1 is the paired difference to the same dataset's cosine row, inside its interval.
+            let delta = try XCTUnwrap(d.deltaAcc1), ci = try XCTUnwrap(d.deltaAcc1Interval)
+            XCTAssertEqual(delta, d.acc1 - (try XCTUnwrap(d.baselineAcc1)), accuracy: 1e-12)
+            XCTAssertTrue(ci.low <= delta + 1e-12 && delta <= ci.high + 1e-12)
+            XCTAssertEqual(ci.resamples, 1000)
+            XCTAssertEqual(ci.seed, 5)
+        }
+        // The baseline does not depend on the cell.
+        for c in table.cells {
+            XCTAssertEqual(c.datasets.map(\.baselineAcc1), cell.datasets.map(\.baselineAcc1))
         }
     }
 
     static func load(_ path: String) throws -> Matrix {
         try TensorFile.load(path).matrix(name: path)
+    }
+}
+
+/// The built `vlsae sweep`, killed with SIGKILL mid-run and run again, ends with the table of an
+/// uninterrupted run.
+final class SweepCommandTests: XCTestCase {
+    func testSIGKILLedSweepResumes() throws {
+        let exe = SchemaLocations.repoRoot.appendingPathComponent(".build/debug/vlsae").path
+        guard FileManager.default.isExecutableFile(atPath: exe) else {
+            throw XCTSkip("\(exe) not built (run `swift build` first)")
+        }
+        let s = try TinySuite.make(in: try SweepTestFiles.tempDir(self, "sweep-kill"))
+        let config = try s.config("""
+            datasets: [tiny6.json, tiny10.json]
+            train: {images: train_image.npy, texts: train_text.npy}
+            training: {lr: 0.01, epochs: 2, seed: 1, batch_size: 64, warmup_epochs: 0}
+            alpha: "fixed:0.5"
+            grid: {hidden_ratio: [2, 4, 8], k: [2, 4]}
+            """)
+        func sweep(_ out: String) throws -> Process {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: exe)
+            p.arguments = ["sweep", config, "--out", out, "--quiet"]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            return p
+        }
+        let reference = s.folder.appendingPathComponent("reference").path
+        let r = try sweep(reference)
+        r.waitUntilExit()
+        XCTAssertEqual(r.terminationStatus, 0)
+
+        let out = s.folder.appendingPathComponent("killed").path
+        let p = try sweep(out)
+        // Kill as soon as the first checkpoint or cell file (or its temporary) shows up.
+        let deadline = Date().addingTimeInterval(30)
+        func started() -> Bool {
+            ["cells", "checkpoints"].contains { !((try? FileManager.default.contentsOfDirectory(atPath: "\(out)/\($0)")) ?? []).isEmpty }
+        }
+        while !started() && p.isRunning && Date() < deadline { usleep(1000) }
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationReason, .uncaughtSignal, "the sweep was still running when killed")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/sweep.json"))
+
+        let again = try sweep(out)
+        again.waitUntilExit()
+        XCTAssertEqual(again.terminationStatus, 0)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out + "/sweep.json")),
+                       try Data(contentsOf: URL(fileURLWithPath: reference + "/sweep.json")))
+        let names = try SweepTestFiles.snapshot(out).keys.sorted()
+        XCTAssertEqual(names, try SweepTestFiles.snapshot(reference).keys.sorted(), "no temporaries left behind")
     }
 }

@@ -27,8 +27,9 @@ final class SweepTests: XCTestCase {
         """
 
     private func options(_ config: String, out: String, backend: SweepBackend, shard: SweepShard? = nil,
-                         hooks: SweepJob.Hooks = SweepJob.Hooks()) -> SweepJob.Options {
-        SweepJob.Options(config: config, out: out, shard: shard, progress: false, tool: tool, backend: backend, hooks: hooks)
+                         threads: Int = 1, hooks: SweepJob.Hooks = SweepJob.Hooks()) -> SweepJob.Options {
+        SweepJob.Options(config: config, out: out, shard: shard, threads: threads, progress: false, tool: tool,
+                         backend: backend, hooks: hooks)
     }
 
     // MARK: Config and plan
@@ -144,6 +145,20 @@ final class SweepTests: XCTestCase {
         XCTAssertTrue(table.markdown().contains("| 2 ↺ | 8 |"))
     }
 
+    func testCommittedExampleConfigsParse() throws {
+        let folder = SchemaLocations.repoRoot.appendingPathComponent("Datasets/sweeps")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+        XCTAssertTrue(files.contains("k-by-ratio.yaml"))
+        var counts: [String: Int] = [:]
+        for f in files where f.hasSuffix(".yaml") || f.hasSuffix(".json") {
+            let config = try SweepConfig.load(path: folder.appendingPathComponent(f).path)
+            counts[f] = try config.expand().count
+        }
+        XCTAssertEqual(counts["k-by-ratio.yaml"], 6)
+        XCTAssertEqual(counts["k-reuse.yaml"], 8)
+        XCTAssertEqual(counts["variants.json"], 5)
+    }
+
     // MARK: Resume, kill, shards
 
     func testKilledSweepResumesToTheSameTable() throws {
@@ -170,9 +185,11 @@ final class SweepTests: XCTestCase {
             }
             let cells = try FileManager.default.contentsOfDirectory(atPath: out + "/cells")
             XCTAssertEqual(cells.filter { !$0.hasPrefix(".") }.count, 2, "two cells finished before the kill")
-            let leftovers = try (FileManager.default.contentsOfDirectory(atPath: out + "/cells")
-                                 + FileManager.default.contentsOfDirectory(atPath: out + "/checkpoints")).filter { $0.hasPrefix(".") }
-            XCTAssertEqual(leftovers.count, 1, "the killed cell left only its hidden temporary: \(leftovers)")
+            let hidden = try (FileManager.default.contentsOfDirectory(atPath: out + "/cells")
+                              + FileManager.default.contentsOfDirectory(atPath: out + "/checkpoints")).filter { $0.hasPrefix(".") }
+            XCTAssertEqual(hidden, [], "nothing partial next to the results")
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: out + "/.tmp-\(getpid())")
+            XCTAssertEqual(leftovers.count, 1, "the killed cell left only its temporary in the work folder: \(leftovers)")
             XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/sweep.json"))
 
             let second = FakeBackend()
@@ -216,6 +233,12 @@ final class SweepTests: XCTestCase {
         // A missing shard is named, not silently dropped.
         XCTAssertThrowsError(try SweepJob.merge(folders: [f0], out: s.folder.appendingPathComponent("m2").path, tool: tool)) {
             XCTAssertTrue("\($0)".contains("3 of 6 cells have no result"), "\($0)")
+        }
+        // Training threads are part of the checkpoints' identity: shards must agree on them.
+        let f2 = s.folder.appendingPathComponent("shard1-2threads").path
+        try SweepJob.run(options(config, out: f2, backend: FakeBackend(), shard: try SweepShard(parsing: "1/2"), threads: 2))
+        XCTAssertThrowsError(try SweepJob.merge(folders: [f0, f2], out: s.folder.appendingPathComponent("m4").path, tool: tool)) {
+            XCTAssertTrue("\($0)".contains("run with --threads 2"), "\($0)")
         }
         // Folders of another sweep are refused.
         let other = try s.config(gridYAML.replacingOccurrences(of: "seed: 3", with: "seed: 4"), name: "other.yaml")
