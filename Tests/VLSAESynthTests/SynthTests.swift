@@ -311,6 +311,27 @@ final class ConceptRecoveryTests: XCTestCase {
         XCTAssertEqual(strict.encoderRecovered, 0)
     }
 
+    /// The comparison space matters: the image map M = I + 0.5·R turns c_k into M·c_k with
+    /// cos(c_k, M·c_k) ≈ 1/√(1 + 0.5²) ≈ 0.89, just under the 0.9 threshold. A perfect image
+    /// decoder (columns M·c_k, any order and scale) is fully recovered against
+    /// `imageConcepts`, but mostly missed against the shared-space `concepts`.
+    func testGeneratorSpacesAreNotInterchangeable() throws {
+        var p = SynthParameters()
+        p.concepts = 300
+        let world = try SynthWorld(parameters: p)
+        var rng = SeededRandom(seed: 1)
+        var decoder = world.imageConcepts.gatherRows(rng.permutation(300))
+        for i in decoder.values.indices { decoder.values[i] *= 0.25 }
+        let right = try ConceptRecovery.measure(concepts: world.imageConcepts, encoderRows: decoder, decoderColumns: decoder)
+        XCTAssertEqual(right.decoderRecovered, 1)
+        let wrong = try ConceptRecovery.measure(concepts: world.concepts, encoderRows: decoder, decoderColumns: decoder)
+        XCTAssertLessThan(wrong.decoderRecovered, 0.6)
+        XCTAssertEqual(wrong.decoderMeanBestCosine, 1 / 1.25.squareRoot(), accuracy: 0.02)
+        // The text map is a different distortion: image-space columns are not text concepts.
+        let cross = try ConceptRecovery.measure(concepts: world.textConcepts, encoderRows: decoder, decoderColumns: decoder)
+        XCTAssertLessThan(cross.decoderRecovered, 0.2)
+    }
+
     func testProjectingOutAndMismatch() throws {
         let m = randomMatrix(10, 32, seed: 8)
         let dir = Array(randomMatrix(1, 32, seed: 9).values)
