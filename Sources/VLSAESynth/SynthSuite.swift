@@ -53,6 +53,10 @@ public enum SynthSuite {
     public static func generate(_ p: SynthParameters, to folder: String, log: ((String) -> Void)? = nil) throws -> Report {
         let start = Date()
         try p.validate()
+        func note(_ message: String) {
+            log?(String(format: "%6.2f s  ", Date().timeIntervalSince(start)) + message)
+        }
+        note("dictionary: \(p.concepts) concepts in d = \(p.dim)")
         let world = try SynthWorld(parameters: p)
         var files: [String: SynthSuiteDescription.FileEntry] = [:]
         let embedDType = p.float16 ? "<f2" : "<f4"
@@ -80,17 +84,18 @@ public enum SynthSuite {
         try store("modality_offsets.npy", SynthNpyWriter.float32(world.imageOffset + world.textOffset, shape: [2, d]),
                   dtype: "<f4", shape: [2, d])
 
-        log?("train pairs: \(p.trainPairs)")
+        note("train pairs: \(p.trainPairs)")
         let pairs = world.trainPairs(count: p.trainPairs)
         try store("train_image.npy", embeddings(pairs.images.values, shape: [p.trainPairs, d]),
                   dtype: embedDType, shape: [p.trainPairs, d])
         try store("train_text.npy", embeddings(pairs.texts.values, shape: [p.trainPairs, d]),
                   dtype: embedDType, shape: [p.trainPairs, d])
+        note("statistics of the training pairs")
         let stats = try SynthStatistics.measure(images: onDisk(pairs.images), texts: onDisk(pairs.texts))
 
         var evalEntries: [SynthSuiteDescription.EvalEntry] = []
         for (i, spec) in p.evalSets.enumerated() {
-            log?("eval set \(spec.name): \(spec.classes) classes, \(spec.images) images")
+            note("eval set \(spec.name): \(spec.classes) classes, \(spec.images) images")
             let set = world.evalSet(spec, index: i)
             let dir = spec.name
             try store("\(dir)/image_embeddings.npy", embeddings(set.images.values, shape: [spec.images, d]),
@@ -119,6 +124,7 @@ public enum SynthSuite {
                                      images: spec.images, templates: set.templateCount, zeroShotTop1: top1))
         }
 
+        note("done")
         let description = SynthSuiteDescription(
             format: "vlsae-synth-suite", version: 1, generator: generatorName, seed: p.seed, parameters: p,
             files: files, evalSets: evalEntries, trainImage: "train_image.npy", trainText: "train_text.npy",
