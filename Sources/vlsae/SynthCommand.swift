@@ -19,18 +19,12 @@ struct SynthCommand: ParsableCommand {
     var evalSets: String = "synth10:10:2000,synth100:100:5000,synth1000:1000:10000"
     @Flag(name: .long, help: "Write embeddings as float32 instead of float16.") var float32 = false
     @Flag(name: .long, help: "Regenerate even when an identical, intact suite is already there.") var force = false
-    @Option(name: .long, help: "BLAS threads (default: OpenBLAS's own choice; the output does not depend on it).")
-    var threads: Int?
 
     func run() throws {
         try reportingErrors { try generate() }
     }
 
     private func generate() throws {
-        if let threads {
-            guard threads >= 1 else { throw VLSAEError.usage("--threads must be at least 1, got \(threads)") }
-            BLAS.setThreads(threads)
-        }
         var p = SynthParameters()
         p.seed = seed
         p.dim = dim
