@@ -47,6 +47,8 @@ public struct SynthWorld: Sendable {
 
     public init(parameters p: SynthParameters) throws {
         try p.validate()
+        let savedThreads = singleThreadBLAS()
+        defer { BLAS.setThreads(savedThreads) }
         parameters = p
         var rng = SeededRandom(seed: p.seed).derived(1)
         let d = p.dim, m = p.subspaceDim, k = p.concepts
@@ -101,6 +103,8 @@ public struct SynthWorld: Sendable {
     /// caption names each with probability captionKeep (at least one) plus a few of its own.
     public func trainPairs(count: Int, stream: UInt64 = 2) -> SynthPairs {
         let p = parameters
+        let savedThreads = singleThreadBLAS()
+        defer { BLAS.setThreads(savedThreads) }
         var rng = SeededRandom(seed: p.seed).derived(stream)
         var imageMix: [[(Int, Float)]] = []
         var textMix: [[(Int, Float)]] = []
@@ -131,6 +135,8 @@ public struct SynthWorld: Sendable {
     /// plus a per-template direction, through the text map, with per-prompt noise.
     public func evalSet(_ spec: SynthEvalSetSpec, index: Int) -> SynthEvalSet {
         let p = parameters
+        let savedThreads = singleThreadBLAS()
+        defer { BLAS.setThreads(savedThreads) }
         var rng = SeededRandom(seed: p.seed).derived(100 + UInt64(index))
         let d = p.dim, t = p.templates
         let defining: [[Int]] = (0..<spec.classes).map { _ in
@@ -312,6 +318,15 @@ public struct SynthWorld: Sendable {
         }
         return out
     }
+}
+
+/// OpenBLAS picks different kernels and partitions for different thread counts, which moves
+/// the last bits of some products; generating on one thread keeps every byte (and so every
+/// recorded hash) a function of the parameters alone. Returns the previous count to restore.
+func singleThreadBLAS() -> Int {
+    let saved = BLAS.threads
+    BLAS.setThreads(1)
+    return saved
 }
 
 /// Deterministic, pronounceable class names and CLIP-style prompt templates.

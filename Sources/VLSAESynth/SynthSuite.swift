@@ -53,9 +53,6 @@ public enum SynthSuite {
     public static func generate(_ p: SynthParameters, to folder: String, log: ((String) -> Void)? = nil) throws -> Report {
         let start = Date()
         try p.validate()
-        // OpenBLAS picks different kernels/partitions for different thread counts, which moves
-        // the last bits of some products; one thread keeps the bytes (and hashes) a function of
-        // the parameters alone.
         let savedThreads = BLAS.threads
         BLAS.setThreads(1)
         defer { BLAS.setThreads(savedThreads) }

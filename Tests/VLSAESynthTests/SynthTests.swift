@@ -144,6 +144,13 @@ final class SynthGeneratorTests: XCTestCase {
         let b = try SynthWorld(parameters: p).trainPairs(count: 50)
         XCTAssertEqual(a.images, b.images)
         XCTAssertEqual(a.texts, b.texts)
+        // The BLAS thread count of the caller does not leak into the bytes.
+        let saved = BLAS.threads
+        BLAS.setThreads(2)
+        let threaded = try SynthWorld(parameters: p).trainPairs(count: 50)
+        BLAS.setThreads(saved)
+        XCTAssertEqual(a.images, threaded.images)
+        XCTAssertEqual(a.texts, threaded.texts)
         p.seed = 12
         let c = try SynthWorld(parameters: p).trainPairs(count: 50)
         XCTAssertNotEqual(a.images, c.images)
