@@ -239,7 +239,7 @@ public struct SAEModel: Sendable {
                 }
             }
         }
-        let biasPtr: [Float]? = pe.bias.map { Array(parameters[$0..<($0 + h)]) }
+        let bias: [Float]? = pe.bias.map { Array(parameters[$0..<($0 + h)]) }
         let distance = pe.distance
         c.withUnsafeMutableBufferPointer { pcb in
             codes.indices.withUnsafeMutableBufferPointer { pib in
@@ -265,7 +265,7 @@ public struct SAEModel: Sendable {
                                         }
                                     } else {
                                         // SAE_D / SAE_V: Linear → ReLU, then top-k on the ReLU output.
-                                        for j in 0..<h { row[j] = max(0, row[j] + biasPtr![j]) }
+                                        for j in 0..<h { row[j] = max(0, row[j] + bias![j]) }
                                     }
                                     guard kk > 0, let pi = pi, let pv = pv, let pn = pn else { continue }
                                     let n = TopK.select(row, h: h, k: kk, scratch: scratch,
@@ -302,7 +302,7 @@ public struct SAEModel: Sendable {
         let chunk = max(1, min(4096, (1 << 22) / max(config.hidden, 1)))
         var out = SparseCodes(rows: x.rows, hidden: config.hidden, k: kk)
         var start = 0
-        while start < x.rows {
+        while start < x.rows && x.cols > 0 {
             let n = min(chunk, x.rows - start)
             let pass = x.values.withUnsafeBufferPointer { px in
                 encodePass(px.baseAddress! + start * x.cols, rows: n, prepared: pe, k: kk, training: false)
@@ -346,6 +346,7 @@ public struct SAEModel: Sendable {
     public func decode(_ codes: SparseCodes, modality: Modality) -> Matrix {
         precondition(codes.hidden == config.hidden, "decode: codes have \(codes.hidden) units, model has \(config.hidden)")
         var out = Matrix(rows: codes.rows, cols: config.inputDim)
+        if codes.rows == 0 { return out }
         out.values.withUnsafeMutableBufferPointer { po in
             decodeInto(codes, decoder: layout.decoderFor[modality == .image ? 0 : 1], out: po.baseAddress!)
         }
@@ -380,6 +381,7 @@ public struct SAEModel: Sendable {
     public func lossAndGradients(images: Matrix, texts: Matrix, gradients g: inout [Float]) -> StepLoss {
         let d = config.inputDim, h = config.hidden, k = config.topK
         precondition(images.cols == d && texts.cols == d, "training batch has the wrong dimension")
+        precondition(images.rows > 0 && texts.rows > 0, "training batch is empty")
         if g.count != layout.count { g = [Float](repeating: 0, count: layout.count) } else {
             g.withUnsafeMutableBufferPointer { p in p.update(repeating: 0) }
         }

@@ -60,6 +60,10 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(r1.summary, r2.summary)
         let r3 = try Trainer.train(images: xi, texts: xt, model: smallConfig(), train: smallTrain(seed: 8), progress: false)
         XCTAssertNotEqual(r1.model.parameters, r3.model.parameters)
+        var two = smallTrain(); two.threads = 2
+        let t1 = try Trainer.train(images: xi, texts: xt, model: smallConfig(), train: two, progress: false)
+        let t2 = try Trainer.train(images: xi, texts: xt, model: smallConfig(), train: two, progress: false)
+        XCTAssertEqual(t1.model.parameters, t2.model.parameters, "deterministic for a fixed thread count")
 
         XCTAssertEqual(reports.count, 6)
         XCTAssertEqual(r1.summary.trainRows, 128)
@@ -137,6 +141,9 @@ final class TrainerTests: XCTestCase {
             let dense = full.dense()
             for (j, v) in zip(full.activeUnits(r), full.activeValues(r)) { XCTAssertEqual(dense[r, Int(j)], v) }
         }
+        let empty = m.encode(Matrix(rows: 0, cols: 16))
+        XCTAssertEqual(empty.rows, 0)
+        XCTAssertEqual(m.decode(empty, modality: .text).rows, 0)
         // decode(codes) = bias + codes · decoderᵀ, checked with a dense sgemm.
         let w = m.officialTensors().first { $0.name == "vision_decoder.weight" }!
         let b = m.officialTensors().first { $0.name == "vision_decoder.bias" }!
@@ -160,7 +167,10 @@ final class TrainerTests: XCTestCase {
         XCTAssertThrowsError(try m.checkInputDim(512, source: "x.npy")) { XCTAssertTrue("\($0)".contains("x.npy")) }
     }
 
-    /// Real CLIP embeddings (400 train / 100 validation pairs of COCO captions).
+    /// Real CLIP embeddings (400 train / 100 validation pairs of COCO captions). With 80 Adam steps
+    /// from a random decoder the validation FVU is still near 1 (the same run in PyTorch, from the
+    /// fixture generator's formulas, gives 1.28 / 1.14 for image / text); the test asserts that
+    /// training makes steady progress, not a quality level this little data cannot reach.
     func testTrainsOnRealCLIPEmbeddings() throws {
         guard let path = sharedFile("data/coco500-clip/features_clip.npy") else {
             throw XCTSkip("../shared/data/coco500-clip/features_clip.npy not found (set VLSAE_SHARED to the shared folder)")
