@@ -47,8 +47,8 @@ final class AlignJobTests: XCTestCase {
     func run(_ specs: [String], manifest: String = "eval.json", validation: [String] = [], out: String,
              perClass: Bool = false, checkpoint: String = "sae.safetensors") throws -> ResultDocument {
         let cwd = FileManager.default.currentDirectoryPath
-        defer { FileManager.default.changeCurrentDirectoryPath(cwd) }
-        FileManager.default.changeCurrentDirectoryPath(data.path)
+        defer { _ = FileManager.default.changeCurrentDirectoryPath(cwd) }
+        _ = FileManager.default.changeCurrentDirectoryPath(data.path)
         return try EvalJob.run(EvalJob.Options(
             manifests: [manifest], output: out, seed: 11, perClass: perClass, command: ["vlsae", "eval", "(test)"],
             tool: tool, progress: false,
