@@ -54,7 +54,8 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "VLSAEReportTests", dependencies: ["VLSAEReport"]),
         .testTarget(name: "VLSAEPlotTests", dependencies: ["VLSAEPlot"]),
-        .testTarget(name: "VLSAESynthTests", dependencies: ["VLSAESynth"]),
+        .testTarget(name: "VLSAESynthTests", dependencies: ["VLSAESynth", "VLSAEData", "VLSAEFormats", "CBLAS"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "VLSAEJobsTests", dependencies: ["VLSAEJobs"]),
     ]
 )
