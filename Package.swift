@@ -26,7 +26,7 @@ let package = Package(
         // Stage 2: domain types: zero-shot datasets (manifests, catalog).
         .target(name: "VLSAEData", dependencies: ["VLSAECore", "VLSAEFormats"]),
         // Stage 3: sparse autoencoders, trainer, checkpoints.
-        .target(name: "VLSAEModel", dependencies: ["VLSAECore", "VLSAEFormats"]),
+        .target(name: "VLSAEModel", dependencies: ["VLSAECore", "VLSAEFormats", "CBLAS"]),
         // Stage 4: zero-shot scoring, concept alignment, metrics and statistics.
         .target(name: "VLSAEEval", dependencies: ["VLSAECore", "VLSAEData", "VLSAEModel"]),
         // Stage 5: result documents, tables, regression comparison.
@@ -54,7 +54,8 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "VLSAEReportTests", dependencies: ["VLSAEReport"]),
         .testTarget(name: "VLSAEPlotTests", dependencies: ["VLSAEPlot"]),
-        .testTarget(name: "VLSAESynthTests", dependencies: ["VLSAESynth"]),
+        .testTarget(name: "VLSAESynthTests", dependencies: ["VLSAESynth", "VLSAEData", "VLSAEFormats", "CBLAS"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "VLSAEJobsTests", dependencies: ["VLSAEJobs"]),
     ]
 )

@@ -17,6 +17,8 @@ import VLSAECore
 ///   column lacks a dataset;
 /// - `-` for a dataset the column has no row for.
 /// Columns whose α was chosen on the evaluation set carry `ORACLE` in the header and a footnote.
+/// When the table holds rows of more than one checkpoint, enhanced headers add `@` and the first
+/// 8 hex digits of the checkpoint's SHA-256.
 /// Output depends only on the documents and their order: same inputs, same bytes.
 public struct ReportTable: Equatable, Sendable {
     public enum Format: String, CaseIterable, Sendable {
@@ -80,6 +82,8 @@ public struct ReportTable: Equatable, Sendable {
             return b0 != b1 ? b0 : $0.order < $1.order
         }
         let baselineCount = ordered.filter { $0.rows.values.first!.row.alignment == nil }.count
+        // With several checkpoints in one table, headers carry a hash prefix as well as the footnote.
+        let checkpoints = Set(ordered.map(\.key.checkpoint).filter { !$0.isEmpty })
         var columns: [Column] = []
         var note = 0
         for entry in ordered {
@@ -90,7 +94,8 @@ public struct ReportTable: Equatable, Sendable {
             } else {
                 note += 1
                 let oracle = entry.rows.values.contains { $0.row.alignment?.oracle == true }
-                let header = "\(sample.method) [\(note)]" + (oracle ? " ORACLE" : "")
+                let tag = checkpoints.count > 1 ? " @\(entry.key.checkpoint.prefix(8))" : ""
+                let header = "\(sample.method) [\(note)]\(tag)" + (oracle ? " ORACLE" : "")
                 let text = Self.footnote(entry.key.variant, rows: datasets.compactMap { entry.rows[$0]?.row },
                                          metric: metric)
                 columns.append(Column(header: header, isBaseline: false, isOracle: oracle, footnote: "[\(note)] " + text))

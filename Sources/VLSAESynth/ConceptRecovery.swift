@@ -7,8 +7,8 @@ import VLSAECore
 /// semantic space (`concepts.npy`); an image is offset·μ_image + M_image·s, so the image
 /// decoder's columns point along M_image·c_k (`concepts_image.npy`) and the text decoder's
 /// along M_text·c_k (`concepts_text.npy`). Those files hold the maps' images of the concepts
-/// *without* the modality offset: a decoder that keeps the offset in its bias matches them
-/// directly. A decoder (or the distance-based encoder, whose rows sit near the normalised
+/// *without* the modality offset and the centring (`signal_means.npy`): a decoder that keeps
+/// offset − signal mean in its bias matches them directly. A decoder (or the distance-based encoder, whose rows sit near the normalised
 /// inputs and so carry the offset) may instead have absorbed the offset into its columns; for
 /// that case compare after `projectingOut(offset, from:)` on both sides
 /// (`modality_offsets.npy` row 0 = image, row 1 = text).

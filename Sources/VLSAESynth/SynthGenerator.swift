@@ -34,6 +34,9 @@ public struct SynthWorld: Sendable {
     /// offset · μ_image and offset · μ_text (d each).
     public let imageOffset: [Float]
     public let textOffset: [Float]
+    /// Mean of M·s/‖s‖ over training-like mixtures, per modality (removed before the offset).
+    public private(set) var imageSignalMean: [Float]
+    public private(set) var textSignalMean: [Float]
     /// d × d modality maps M = I + distortion · R, row-major.
     let imageMap: Matrix
     let textMap: Matrix
@@ -47,6 +50,8 @@ public struct SynthWorld: Sendable {
 
     public init(parameters p: SynthParameters) throws {
         try p.validate()
+        let savedThreads = singleThreadBLAS()
+        defer { BLAS.setThreads(savedThreads) }
         parameters = p
         var rng = SeededRandom(seed: p.seed).derived(1)
         let d = p.dim, m = p.subspaceDim, k = p.concepts
@@ -71,13 +76,17 @@ public struct SynthWorld: Sendable {
         var acc = 0.0
         cumulative = freq.map { acc += $0; return acc }
 
-        // Offsets: μ = a·common + b·own with a² + b² = 1 gives cos(μ_image, μ_text) = a² − b².
+        // Offsets: μ = a·u ± b·v with u ⟂ v unit and a² + b² = 1 gives exactly
+        // cos(μ_image, μ_text) = a² − b² = offsetCosine.
         let common = SynthWorld.unitVector(d, &rng)
-        let ownImage = SynthWorld.unitVector(d, &rng)
-        let ownText = SynthWorld.unitVector(d, &rng)
+        var own = SynthWorld.unitVector(d, &rng)
+        var overlap: Float = 0
+        for j in 0..<d { overlap += own[j] * common[j] }
+        for j in 0..<d { own[j] -= overlap * common[j] }
+        SynthWorld.normalize(&own)
         let a = ((1 + p.offsetCosine) / 2).squareRoot(), b = ((1 - p.offsetCosine) / 2).squareRoot()
-        var muI = (0..<d).map { Float(a) * common[$0] + Float(b) * ownImage[$0] }
-        var muT = (0..<d).map { Float(a) * common[$0] + Float(b) * ownText[$0] }
+        var muI = (0..<d).map { Float(a) * common[$0] + Float(b) * own[$0] }
+        var muT = (0..<d).map { Float(a) * common[$0] - Float(b) * own[$0] }
         SynthWorld.normalize(&muI); SynthWorld.normalize(&muT)
         imageOffset = muI.map { $0 * Float(p.modalityOffset) }
         textOffset = muT.map { $0 * Float(p.modalityOffset) }
@@ -93,7 +102,21 @@ public struct SynthWorld: Sendable {
         textNoiseBasis = SynthWorld.gaussian(rows: m, cols: d, scale: 1 / Double(d).squareRoot(), &rng)
         imageConcepts = BLAS.matmul(dict, imageMap, transB: true)
         textConcepts = BLAS.matmul(dict, textMap, transB: true)
+
+        // Centre the concept signal: non-negative mixes of popular concepts have a mean whose
+        // size and direction depend on which concepts the seed made popular. Removing it (as
+        // estimated once from a pilot draw of training-like mixtures) leaves the modality
+        // offsets alone to set the cone and the gap, so every seed lands on the same geometry.
+        imageSignalMean = [Float](repeating: 0, count: d)
+        textSignalMean = imageSignalMean
+        var pilotRng = SeededRandom(seed: p.seed).derived(9)
+        let pilot = trainMixtures(count: SynthWorld.pilotCount, &pilotRng)
+        imageSignalMean = SynthWorld.columnMeans(signal(pilot.image, modality: .image))
+        textSignalMean = SynthWorld.columnMeans(signal(pilot.text, modality: .text))
     }
+
+    /// Size of the pilot draw that estimates the signal means.
+    static let pilotCount = 4000
 
     // MARK: - Pairs and eval sets
 
@@ -101,26 +124,10 @@ public struct SynthWorld: Sendable {
     /// caption names each with probability captionKeep (at least one) plus a few of its own.
     public func trainPairs(count: Int, stream: UInt64 = 2) -> SynthPairs {
         let p = parameters
+        let savedThreads = singleThreadBLAS()
+        defer { BLAS.setThreads(savedThreads) }
         var rng = SeededRandom(seed: p.seed).derived(stream)
-        var imageMix: [[(Int, Float)]] = []
-        var textMix: [[(Int, Float)]] = []
-        imageMix.reserveCapacity(count); textMix.reserveCapacity(count)
-        for _ in 0..<count {
-            let n = p.activeMin + rng.nextInt(below: p.activeMax - p.activeMin + 1)
-            let active = drawConcepts(n, excluding: [], &rng)
-            let weights = active.map { _ in Float(SynthWorld.exponential(1, &rng) + 0.2) }
-            var caption: [(Int, Float)] = []
-            for (c, w) in zip(active, weights) where rng.nextDouble() < p.captionKeep { caption.append((c, w)) }
-            if caption.isEmpty { caption.append((active[0], weights[0])) }
-            let extra = rng.nextInt(below: p.captionExtraMax + 1)
-            if extra > 0 {
-                for c in drawConcepts(extra, excluding: [], &rng) {
-                    caption.append((c, Float(SynthWorld.exponential(1, &rng) + 0.2)))
-                }
-            }
-            imageMix.append(Array(zip(active, weights)))
-            textMix.append(caption)
-        }
+        let (imageMix, textMix) = trainMixtures(count: count, &rng)
         let images = embed(imageMix, modality: .image, &rng)
         let texts = embed(textMix, modality: .text, &rng)
         return SynthPairs(images: images, texts: texts)
@@ -131,6 +138,8 @@ public struct SynthWorld: Sendable {
     /// plus a per-template direction, through the text map, with per-prompt noise.
     public func evalSet(_ spec: SynthEvalSetSpec, index: Int) -> SynthEvalSet {
         let p = parameters
+        let savedThreads = singleThreadBLAS()
+        defer { BLAS.setThreads(savedThreads) }
         var rng = SeededRandom(seed: p.seed).derived(100 + UInt64(index))
         let d = p.dim, t = p.templates
         let defining: [[Int]] = (0..<spec.classes).map { _ in
@@ -171,7 +180,9 @@ public struct SynthWorld: Sendable {
             }
         }
         semantic.normalizeRows()
-        let texts = finish(BLAS.matmul(semantic, textMap, transB: true), modality: .text, &rng)
+        var mapped = BLAS.matmul(semantic, textMap, transB: true)
+        for i in 0..<mapped.rows { for j in 0..<d { mapped.values[i * d + j] -= textSignalMean[j] } }
+        let texts = finish(mapped, modality: .text, &rng)
         return SynthEvalSet(spec: spec, images: images, labels: labels, classTexts: texts, templateCount: t,
                             classnames: SynthNames.classnames(spec.classes, seed: p.seed, stream: 200 + UInt64(index)),
                             templates: SynthNames.templates(t), classConcepts: defining)
@@ -179,11 +190,48 @@ public struct SynthWorld: Sendable {
 
     // MARK: - Mixing
 
+    /// The concept mixes of `count` training pairs (image, caption).
+    func trainMixtures(count: Int, _ rng: inout SeededRandom) -> (image: [[(Int, Float)]], text: [[(Int, Float)]]) {
+        let p = parameters
+        var imageMix: [[(Int, Float)]] = []
+        var textMix: [[(Int, Float)]] = []
+        imageMix.reserveCapacity(count); textMix.reserveCapacity(count)
+        for _ in 0..<count {
+            let n = p.activeMin + rng.nextInt(below: p.activeMax - p.activeMin + 1)
+            let active = drawConcepts(n, excluding: [], &rng)
+            let weights = active.map { _ in Float(SynthWorld.exponential(1, &rng) + 0.2) }
+            var caption: [(Int, Float)] = []
+            for (c, w) in zip(active, weights) where rng.nextDouble() < p.captionKeep { caption.append((c, w)) }
+            if caption.isEmpty { caption.append((active[0], weights[0])) }
+            let extra = rng.nextInt(below: p.captionExtraMax + 1)
+            if extra > 0 {
+                for c in drawConcepts(extra, excluding: [], &rng) {
+                    caption.append((c, Float(SynthWorld.exponential(1, &rng) + 0.2)))
+                }
+            }
+            imageMix.append(Array(zip(active, weights)))
+            textMix.append(caption)
+        }
+        return (imageMix, textMix)
+    }
+
+
     enum Modality { case image, text }
 
     /// Mixes are sparse (≈ 4–14 of K concepts), so M·s/‖s‖ is accumulated from the pre-mapped
     /// dictionary rows instead of a dense N×K by K×d product that would be > 99 % zeros.
     func embed(_ mixes: [[(Int, Float)]], modality: Modality, _ rng: inout SeededRandom) -> Matrix {
+        var out = signal(mixes, modality: modality)
+        let mean = modality == .image ? imageSignalMean : textSignalMean
+        let d = parameters.dim
+        out.values.withUnsafeMutableBufferPointer { b in
+            for i in 0..<mixes.count { for j in 0..<d { b[i * d + j] -= mean[j] } }
+        }
+        return finish(out, modality: modality, &rng)
+    }
+
+    /// M·s/‖s‖ for every mix (no centring, offset or noise).
+    func signal(_ mixes: [[(Int, Float)]], modality: Modality) -> Matrix {
         let d = parameters.dim
         let mapped = modality == .image ? imageConcepts : textConcepts
         var out = Matrix(rows: mixes.count, cols: d)
@@ -213,7 +261,7 @@ public struct SynthWorld: Sendable {
                 }
             }
         }
-        return finish(out, modality: modality, &rng)
+        return out
     }
 
     /// Adds the modality's structured noise (unit rows × noise) and offset, then L2-normalises.
@@ -283,6 +331,14 @@ public struct SynthWorld: Sendable {
         }
     }
 
+    static func columnMeans(_ m: Matrix) -> [Float] {
+        var sums = [Double](repeating: 0, count: m.cols)
+        m.values.withUnsafeBufferPointer { b in
+            for i in 0..<m.rows { for j in 0..<m.cols { sums[j] += Double(b[i * m.cols + j]) } }
+        }
+        return sums.map { Float($0 / Double(max(m.rows, 1))) }
+    }
+
     static func unitVector(_ d: Int, _ rng: inout SeededRandom) -> [Float] {
         var v = (0..<d).map { _ in Float(rng.nextGaussian()) }
         normalize(&v)
@@ -312,6 +368,15 @@ public struct SynthWorld: Sendable {
         }
         return out
     }
+}
+
+/// OpenBLAS picks different kernels and partitions for different thread counts, which moves
+/// the last bits of some products; generating on one thread keeps every byte (and so every
+/// recorded hash) a function of the parameters alone. Returns the previous count to restore.
+func singleThreadBLAS() -> Int {
+    let saved = BLAS.threads
+    BLAS.setThreads(1)
+    return saved
 }
 
 /// Deterministic, pronounceable class names and CLIP-style prompt templates.

@@ -20,8 +20,9 @@ public struct SynthEvalSetSpec: Codable, Equatable, Sendable {
 /// The generative model, per modality m ∈ {image, text}:
 ///
 ///     s      = Σ_k w_k · c_k                       sparse, non-negative mix of unit concepts
-///     x_m    = normalise( offset · μ_m + M_m · s/‖s‖ + noise · n̂_m )
+///     x_m    = normalise( offset · μ_m + M_m · s/‖s‖ − E[M_m · s/‖s‖] + noise · n̂_m )
 ///
+/// (the expectation estimated once per world from a pilot draw of training-like mixes),
 /// with M_m = I + distortion · R_m (R_m Gaussian/√d, one per modality), μ_m a unit offset per
 /// modality (cos(μ_image, μ_text) = offsetCosine) and n̂_m a unit vector drawn from a
 /// modality-specific low-rank subspace with the same decaying spectrum as the concepts.
@@ -44,17 +45,17 @@ public struct SynthParameters: Codable, Equatable, Sendable {
     /// Up to this many extra concepts only the caption mentions.
     public var captionExtraMax = 2
     /// Length of the modality offset relative to the unit-norm concept signal.
-    public var modalityOffset = 1.45
-    public var offsetCosine = -0.5
+    public var modalityOffset = 1.5
+    public var offsetCosine = 0.3
     public var distortion = 0.5
-    public var noise = 0.9
+    public var noise = 0.95
     public var trainPairs = 30000
     public var templates = 6
     /// Length of each template's own direction added to the class meaning.
     public var templateWeight = 0.3
     public var classConcepts = 2
     /// Extra weight of a class's defining concepts in its images (lower is harder).
-    public var classBoost = 0.8
+    public var classBoost = 0.9
     public var distractorMin = 3
     public var distractorMax = 8
     public var evalSets: [SynthEvalSetSpec] = [

@@ -32,6 +32,9 @@ public struct SynthSuiteDescription: Codable, Equatable, Sendable {
     public var imageConcepts: String
     public var textConcepts: String
     public var modalityOffsets: String
+    /// Row 0 image, row 1 text: the centring removed from M·s/‖s‖ (a decoder's bias should
+    /// learn offset − signal mean, up to the final normalisation).
+    public var signalMeans: String
     /// Statistics of the training pairs next to `SynthStatistics.clipTargets`.
     public var statistics: SynthStatistics
     public var clipTargets: SynthStatistics
@@ -53,6 +56,13 @@ public enum SynthSuite {
     public static func generate(_ p: SynthParameters, to folder: String, log: ((String) -> Void)? = nil) throws -> Report {
         let start = Date()
         try p.validate()
+        let savedThreads = BLAS.threads
+        BLAS.setThreads(1)
+        defer { BLAS.setThreads(savedThreads) }
+        func note(_ message: String) {
+            log?(String(format: "%6.2f s  ", Date().timeIntervalSince(start)) + message)
+        }
+        note("dictionary: \(p.concepts) concepts in d = \(p.dim)")
         let world = try SynthWorld(parameters: p)
         var files: [String: SynthSuiteDescription.FileEntry] = [:]
         let embedDType = p.float16 ? "<f2" : "<f4"
@@ -79,18 +89,21 @@ public enum SynthSuite {
                   dtype: "<f4", shape: [p.concepts, d])
         try store("modality_offsets.npy", SynthNpyWriter.float32(world.imageOffset + world.textOffset, shape: [2, d]),
                   dtype: "<f4", shape: [2, d])
+        try store("signal_means.npy", SynthNpyWriter.float32(world.imageSignalMean + world.textSignalMean, shape: [2, d]),
+                  dtype: "<f4", shape: [2, d])
 
-        log?("train pairs: \(p.trainPairs)")
+        note("train pairs: \(p.trainPairs)")
         let pairs = world.trainPairs(count: p.trainPairs)
         try store("train_image.npy", embeddings(pairs.images.values, shape: [p.trainPairs, d]),
                   dtype: embedDType, shape: [p.trainPairs, d])
         try store("train_text.npy", embeddings(pairs.texts.values, shape: [p.trainPairs, d]),
                   dtype: embedDType, shape: [p.trainPairs, d])
+        note("statistics of the training pairs")
         let stats = try SynthStatistics.measure(images: onDisk(pairs.images), texts: onDisk(pairs.texts))
 
         var evalEntries: [SynthSuiteDescription.EvalEntry] = []
         for (i, spec) in p.evalSets.enumerated() {
-            log?("eval set \(spec.name): \(spec.classes) classes, \(spec.images) images")
+            note("eval set \(spec.name): \(spec.classes) classes, \(spec.images) images")
             let set = world.evalSet(spec, index: i)
             let dir = spec.name
             try store("\(dir)/image_embeddings.npy", embeddings(set.images.values, shape: [spec.images, d]),
@@ -119,11 +132,12 @@ public enum SynthSuite {
                                      images: spec.images, templates: set.templateCount, zeroShotTop1: top1))
         }
 
+        note("done")
         let description = SynthSuiteDescription(
             format: "vlsae-synth-suite", version: 1, generator: generatorName, seed: p.seed, parameters: p,
             files: files, evalSets: evalEntries, trainImage: "train_image.npy", trainText: "train_text.npy",
             concepts: "concepts.npy", imageConcepts: "concepts_image.npy", textConcepts: "concepts_text.npy",
-            modalityOffsets: "modality_offsets.npy", statistics: stats, clipTargets: SynthStatistics.clipTargets)
+            modalityOffsets: "modality_offsets.npy", signalMeans: "signal_means.npy", statistics: stats, clipTargets: SynthStatistics.clipTargets)
         let descData = try CanonicalJSON.encode(description)
         try AtomicFile.write(descData, to: (folder as NSString).appendingPathComponent(descriptionFile))
         let total = files.values.reduce(0) { $0 + $1.bytes } + descData.count
@@ -155,7 +169,7 @@ public enum SynthSuite {
         }
         if let p = parameters, p != desc.parameters { return "\(descriptionFile): generated with other parameters" }
         var required = [desc.trainImage, desc.trainText, desc.concepts, desc.imageConcepts, desc.textConcepts,
-                        desc.modalityOffsets]
+                        desc.modalityOffsets, desc.signalMeans]
         required += desc.evalSets.map(\.manifest)
         for name in required where desc.files[name] == nil { return "\(descriptionFile): \(name) is not listed" }
         for (name, entry) in desc.files.sorted(by: { $0.key < $1.key }) {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VLSAECore
+import VLSAEJobs
 import VLSAEReport
 
 struct ReportCommand: ParsableCommand {
@@ -47,9 +48,9 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let docs = try results.map { ($0, try ResultDocument.read(from: $0)) }
-            let text = try ReportTable(documents: docs, metric: metric, diagnostics: !noDiagnostics).render(ReportTable.Format(rawValue: format)!)
-            if let out { try AtomicFile.write(text, to: out) } else { print(text, terminator: "") }
+            let text = try ReportJob.run(results: results, format: ReportTable.Format(rawValue: format) ?? .markdown,
+                                         metric: metric, diagnostics: !noDiagnostics, output: out)
+            if out == nil { print(text, terminator: "") }
         }
     }
 }

@@ -19,10 +19,12 @@ struct SynthCommand: ParsableCommand {
     var evalSets: String = "synth10:10:2000,synth100:100:5000,synth1000:1000:10000"
     @Flag(name: .long, help: "Write embeddings as float32 instead of float16.") var float32 = false
     @Flag(name: .long, help: "Regenerate even when an identical, intact suite is already there.") var force = false
-    @Option(name: .long, help: "BLAS threads.") var threads: Int = 1
 
     func run() throws {
-        BLAS.setThreads(threads)
+        try reportingErrors { try generate() }
+    }
+
+    private func generate() throws {
         var p = SynthParameters()
         p.seed = seed
         p.dim = dim

@@ -23,7 +23,7 @@ struct VLSAE: ParsableCommand {
         """,
         version: ToolIdentity.version,
         subcommands: [EvalCommand.self, ReportCommand.self, InspectCommand.self, TrainCommand.self, EncodeCommand.self,
-                      SynthCommand.self, SweepCommand.self, RegressCommand.self]
+                      SynthCommand.self, RecoveryCommand.self, SweepCommand.self, RegressCommand.self]
     )
 }
 

@@ -47,8 +47,8 @@ final class AlignJobTests: XCTestCase {
     func run(_ specs: [String], manifest: String = "eval.json", validation: [String] = [], out: String,
              perClass: Bool = false, checkpoint: String = "sae.safetensors") throws -> ResultDocument {
         let cwd = FileManager.default.currentDirectoryPath
-        defer { FileManager.default.changeCurrentDirectoryPath(cwd) }
-        FileManager.default.changeCurrentDirectoryPath(data.path)
+        defer { _ = FileManager.default.changeCurrentDirectoryPath(cwd) }
+        _ = FileManager.default.changeCurrentDirectoryPath(data.path)
         return try EvalJob.run(EvalJob.Options(
             manifests: [manifest], output: out, seed: 11, perClass: perClass, command: ["vlsae", "eval", "(test)"],
             tool: tool, progress: false,
@@ -194,5 +194,45 @@ final class AlignJobTests: XCTestCase {
         XCTAssertTrue(m.hasPrefix(table) && m.contains("no entry for dataset \"toy\""), m)
         XCTAssertTrue(message { _ = try run(["alpha=sometimes"], out: out) }.contains("alignment spec \"alpha=sometimes\""))
         XCTAssertFalse(FileManager.default.fileExists(atPath: out), "nothing is written when a run fails")
+    }
+
+    /// The real CLI: eval with alignment, then report in every format (deterministic, oracle
+    /// labelled); a bad spec exits 64 with the spec quoted. Skips when the executable is not built.
+    func testCommandLine() throws {
+        let root = SchemaLocations.repoRoot
+        let exe = ProcessInfo.processInfo.environment["VLSAE_BIN"]
+            ?? [".build/debug/vlsae", ".build/release/vlsae"].map { root.appendingPathComponent($0).path }
+                .first { FileManager.default.isExecutableFile(atPath: $0) }
+        guard let exe else { throw XCTSkip("vlsae executable not built (swift build --product vlsae)") }
+        func vlsae(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: exe)
+            p.arguments = args
+            p.currentDirectoryURL = data
+            let out = Pipe(), err = Pipe()
+            p.standardOutput = out
+            p.standardError = err
+            try p.run()
+            let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        }
+        let result = try tempFile("cli.json")
+        let eval = try vlsae(["eval", "--data", "eval.json", "--sae", "sae.safetensors", "--sae-k", "6",
+                              "--alignment", "alpha=fixed:0.5", "--alignment", "alpha=oracle:0;1", "--out", result])
+        XCTAssertEqual(eval.status, 0, eval.err)
+        for format in ["markdown", "csv", "latex"] {
+            let a = try vlsae(["report", result, "--format", format]), b = try vlsae(["report", result, "--format", format])
+            XCTAssertEqual(a.status, 0, a.err)
+            XCTAssertEqual(a.out, b.out)
+            XCTAssertTrue(a.out.contains("ORACLE"), format)
+            for line in a.out.split(separator: "\n") where line.lowercased().contains("oracle") {
+                XCTAssertTrue(line.contains("ORACLE"), "\(format): \(line)")
+            }
+        }
+        let bad = try vlsae(["eval", "--data", "eval.json", "--sae", "sae.safetensors", "--alignment", "alpha=maybe:1",
+                             "--out", try tempFile("bad.json")])
+        XCTAssertEqual(bad.status, 64)
+        XCTAssertTrue(bad.err.contains("alignment spec \"alpha=maybe:1\""), bad.err)
     }
 }

@@ -162,7 +162,8 @@ final class TableTests: XCTestCase {
         }
         let t = try ReportTable(documents: [("a.json", Self.document()), ("b.json", second)])
         XCTAssertEqual(t.columns.map(\.header),
-                       ["cosine", "cosine+concept [1]", "cosine+concept-oracle [2] ORACLE", "cosine+concept [3]"])
+                       ["cosine", "cosine+concept [1] @41dff216", "cosine+concept-oracle [2] @41dff216 ORACLE",
+                        "cosine+concept [3] @abababab"])
         XCTAssertTrue(t.columns[3].footnote!.contains("checkpoint abababababab"))
         XCTAssertEqual(t.cells[0][3], "94.8 (+0.2 [-0.1, +0.5])")
     }
