@@ -23,7 +23,7 @@ echo "== 1/5 synthetic suite → $SUITE"
 echo "== 2/5 train VL-SAE (d 512, hidden ratio 4, k 32; Adam 1e-3, batch 512, 10 epochs, 2 warm-up)"
 "$V" train --pairs "$SUITE/train_image.npy" "$SUITE/train_text.npy" --out "$CKPT" \
   --arch vlsae --topk 32 --hidden-ratio 4 --lr 1e-3 --batch-size 512 --epochs 10 --warmup-epochs 2 \
-  --val-ratio 0.2 --seed 0 --threads "$THREADS" | tee "$OUT/.default-train.log"
+  --val-ratio 0.2 --seed 0 --threads "$THREADS" 2>&1 | tee "$OUT/.default-train.log"
 
 echo "== 3/5 zero-shot: baseline + concept alignment (alpha validated by 5-fold CV on grid $GRID)"
 "$V" eval --data "$SUITE/synth10/manifest.json" "$SUITE/synth100/manifest.json" "$SUITE/synth1000/manifest.json" \

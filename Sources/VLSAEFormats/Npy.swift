@@ -36,12 +36,13 @@ public enum NpyFormat {
         return Tensor(shape: shape, dtype: dtype, storage: storage)
     }
 
-    /// The bytes of a v1.0 `.npy` file: '<f4' for float storage, '<i8' for integer storage,
-    /// header laid out exactly as numpy lays it out.
-    public static func encode(_ tensor: Tensor) -> Data {
+    /// The bytes of a v1.0 `.npy` file: '<f4' (or '<f2' when `halfPrecision`, rounded to
+    /// nearest even) for float storage, '<i8' for integer storage, header laid out exactly as
+    /// numpy lays it out.
+    public static func encode(_ tensor: Tensor, halfPrecision: Bool = false) -> Data {
         let descr: String
         switch tensor.storage {
-        case .float: descr = "<f4"
+        case .float: descr = halfPrecision ? "<f2" : "<f4"
         case .integer: descr = "<i8"
         }
         let shapeText = tensor.shape.count == 1 ? "(\(tensor.shape[0]),)" : shapeString(tensor.shape)
@@ -56,14 +57,16 @@ public enum NpyFormat {
         out.append(contentsOf: [UInt8(n & 0xFF), UInt8(n >> 8)])
         out.append(contentsOf: Array(header.utf8))
         switch tensor.storage {
+        case .float(let f) where halfPrecision:
+            f.map { HalfFloat.bits(fromFloat: $0) }.withUnsafeBufferPointer { appendLittleEndian($0, to: &out) }
         case .float(let f): f.withUnsafeBufferPointer { appendLittleEndian($0, to: &out) }
         case .integer(let i): i.withUnsafeBufferPointer { appendLittleEndian($0, to: &out) }
         }
         return out
     }
 
-    public static func write(_ tensor: Tensor, to path: String) throws {
-        try AtomicFile.write(encode(tensor), to: path)
+    public static func write(_ tensor: Tensor, to path: String, halfPrecision: Bool = false) throws {
+        try AtomicFile.write(encode(tensor, halfPrecision: halfPrecision), to: path)
     }
 
     // MARK: - Header

@@ -1,6 +1,7 @@
 import Foundation
 import VLSAECore
 import VLSAEData
+import VLSAEFormats
 
 /// `suite.json`: everything needed to know what a suite folder holds and whether it is intact.
 public struct SynthSuiteDescription: Codable, Equatable, Sendable {
@@ -73,23 +74,27 @@ public enum SynthSuite {
             files[name] = .init(sha256: SHA256.hex(data), bytes: data.count, dtype: dtype, shape: shape)
         }
         func embeddings(_ values: [Float], shape: [Int]) -> Data {
-            p.float16 ? SynthNpyWriter.float16(values, shape: shape) : SynthNpyWriter.float32(values, shape: shape)
+            NpyFormat.encode(Tensor(shape: shape, floats: values), halfPrecision: p.float16)
+        }
+        func float32(_ values: [Float], shape: [Int]) -> Data { NpyFormat.encode(Tensor(shape: shape, floats: values)) }
+        func int64(_ values: [Int], shape: [Int]) -> Data {
+            NpyFormat.encode(Tensor(shape: shape, dtype: .int64, storage: .integer(values.map(Int64.init))))
         }
         // Measure what a reader will get back from the files.
         func onDisk(_ m: Matrix) -> Matrix {
-            p.float16 ? Matrix(rows: m.rows, cols: m.cols, values: SynthNpyWriter.roundedThroughHalf(m.values)) : m
+            p.float16 ? Matrix(rows: m.rows, cols: m.cols, values: HalfFloat.roundedThroughHalf(m.values)) : m
         }
 
         let d = p.dim
-        try store("concepts.npy", SynthNpyWriter.float32(world.concepts.values, shape: [p.concepts, d]),
+        try store("concepts.npy", float32(world.concepts.values, shape: [p.concepts, d]),
                   dtype: "<f4", shape: [p.concepts, d])
-        try store("concepts_image.npy", SynthNpyWriter.float32(world.imageConcepts.values, shape: [p.concepts, d]),
+        try store("concepts_image.npy", float32(world.imageConcepts.values, shape: [p.concepts, d]),
                   dtype: "<f4", shape: [p.concepts, d])
-        try store("concepts_text.npy", SynthNpyWriter.float32(world.textConcepts.values, shape: [p.concepts, d]),
+        try store("concepts_text.npy", float32(world.textConcepts.values, shape: [p.concepts, d]),
                   dtype: "<f4", shape: [p.concepts, d])
-        try store("modality_offsets.npy", SynthNpyWriter.float32(world.imageOffset + world.textOffset, shape: [2, d]),
+        try store("modality_offsets.npy", float32(world.imageOffset + world.textOffset, shape: [2, d]),
                   dtype: "<f4", shape: [2, d])
-        try store("signal_means.npy", SynthNpyWriter.float32(world.imageSignalMean + world.textSignalMean, shape: [2, d]),
+        try store("signal_means.npy", float32(world.imageSignalMean + world.textSignalMean, shape: [2, d]),
                   dtype: "<f4", shape: [2, d])
 
         note("train pairs: \(p.trainPairs)")
@@ -108,15 +113,15 @@ public enum SynthSuite {
             let dir = spec.name
             try store("\(dir)/image_embeddings.npy", embeddings(set.images.values, shape: [spec.images, d]),
                       dtype: embedDType, shape: [spec.images, d])
-            try store("\(dir)/labels.npy", SynthNpyWriter.int64(set.labels.map(Int64.init), shape: [spec.images]),
+            try store("\(dir)/labels.npy", int64(set.labels, shape: [spec.images]),
                       dtype: "<i8", shape: [spec.images])
             try store("\(dir)/text_embeddings.npy",
                       embeddings(set.classTexts.values, shape: [spec.classes, set.templateCount, d]),
                       dtype: embedDType, shape: [spec.classes, set.templateCount, d])
             // Ground truth beside the manifest, not in it: manifests admit only their own keys.
             try store("\(dir)/class_concepts.npy",
-                      SynthNpyWriter.int64(set.classConcepts.flatMap { $0.map(Int64.init) },
-                                           shape: [spec.classes, p.classConcepts]),
+                      int64(set.classConcepts.flatMap { $0 },
+                            shape: [spec.classes, p.classConcepts]),
                       dtype: "<i8", shape: [spec.classes, p.classConcepts])
             // The same manifest type (and so the same JSON) that real embedding sets use.
             let manifest = Manifest(

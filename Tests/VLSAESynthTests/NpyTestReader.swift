@@ -12,7 +12,7 @@ enum NpyTestReader {
         var ints: [Int64]
     }
 
-    /// binary16 → Float by the textbook formula (independent of SynthNpyWriter.floatFromHalf).
+    /// binary16 → Float by the textbook formula (independent of HalfFloat.float(fromHalf:)).
     static func half(_ h: UInt16) -> Float {
         let sign: Double = h >> 15 == 1 ? -1 : 1
         let e = Int(h >> 10 & 0x1F), m = Double(h & 0x3FF)

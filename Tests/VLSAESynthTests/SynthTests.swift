@@ -11,28 +11,28 @@ final class SynthFormatTests: XCTestCase {
     func testFloat16BitsMatchNumpy() {
         XCTAssertEqual(SynthFixtures.halfInputs.count, SynthFixtures.halfBits.count)
         for (x, bits) in zip(SynthFixtures.halfInputs, SynthFixtures.halfBits) {
-            XCTAssertEqual(SynthNpyWriter.halfBits(x), bits, "float16 of \(x)")
+            XCTAssertEqual(HalfFloat.bits(fromFloat: x), bits, "float16 of \(x)")
         }
-        XCTAssertTrue(SynthNpyWriter.floatFromHalf(SynthNpyWriter.halfBits(.nan)).isNaN)
+        XCTAssertTrue(HalfFloat.float(fromHalf: HalfFloat.bits(fromFloat: .nan)).isNaN)
     }
 
     /// Decoding is exact: every finite half round-trips through Float and back.
     func testFloat16DecodeRoundTrips() {
         for h in UInt16(0)...UInt16.max where (h >> 10) & 0x1F != 0x1F {
-            let f = SynthNpyWriter.floatFromHalf(h)
+            let f = HalfFloat.float(fromHalf: h)
             XCTAssertEqual(Double(f), Double(NpyTestReader.half(h)), "decode of \(h)")
-            XCTAssertEqual(SynthNpyWriter.halfBits(f), h, "round trip of \(h)")
+            XCTAssertEqual(HalfFloat.bits(fromFloat: f), h, "round trip of \(h)")
         }
     }
 
     func testNpyHeadersMatchNumpyBytes() {
         func hex(_ d: Data, upTo n: Int) -> String { d.prefix(n).map { String(format: "%02x", $0) }.joined() }
-        let f2 = SynthNpyWriter.float16([Float](repeating: 0, count: 6), shape: [3, 2])
+        let f2 = NpyFormat.encode(Tensor(shape: [3, 2], floats: [Float](repeating: 0, count: 6)), halfPrecision: true)
         XCTAssertEqual(hex(f2, upTo: SynthFixtures.headerF2x3x2.count / 2), SynthFixtures.headerF2x3x2)
         XCTAssertEqual(f2.count, SynthFixtures.headerF2x3x2.count / 2 + 12)
-        let i8 = SynthNpyWriter.int64([0, 0, 0, 0, 0], shape: [5])
+        let i8 = NpyFormat.encode(Tensor(shape: [5], dtype: .int64, storage: .integer([0, 0, 0, 0, 0])))
         XCTAssertEqual(hex(i8, upTo: SynthFixtures.headerI8x5.count / 2), SynthFixtures.headerI8x5)
-        let f4 = SynthNpyWriter.float32([Float](repeating: 0, count: 24), shape: [2, 3, 4])
+        let f4 = NpyFormat.encode(Tensor(shape: [2, 3, 4], floats: [Float](repeating: 0, count: 24)))
         XCTAssertEqual(hex(f4, upTo: SynthFixtures.headerF4x2x3x4.count / 2), SynthFixtures.headerF4x2x3x4)
     }
 }
@@ -210,7 +210,7 @@ final class SynthSuiteTests: XCTestCase {
         let pairs = world.trainPairs(count: p.trainPairs)
         let img = try NpyTestReader.read(dir + "/train_image.npy")
         XCTAssertEqual(img.descr, "<f2"); XCTAssertEqual(img.shape, [300, 64])
-        XCTAssertEqual(img.floats, SynthNpyWriter.roundedThroughHalf(pairs.images.values))
+        XCTAssertEqual(img.floats, HalfFloat.roundedThroughHalf(pairs.images.values))
         let concepts = try NpyTestReader.read(dir + "/concepts.npy")
         XCTAssertEqual(concepts.descr, "<f4"); XCTAssertEqual(concepts.floats, world.concepts.values)
         XCTAssertEqual(try NpyTestReader.read(dir + "/modality_offsets.npy").shape, [2, 64])
