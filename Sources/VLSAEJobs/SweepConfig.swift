@@ -192,7 +192,7 @@ public struct SweepConfig: Codable, Equatable, Sendable {
         guard let top = raw as? [String: Any] else {
             throw VLSAEError.file(path, "the config must be a mapping (keys datasets, train, training, grid, …)")
         }
-        try checkKeys(top, allowed: ["name", "datasets", "train", "training", "fixed_training", "alignment", "alpha",
+        try checkKeys(top, allowed: ["name", "datasets", "train", "training", "alignment", "alpha",
                                      "evaluation", "reuse_k", "grid", "cells"], at: "top level", path: path)
         // `training` mixes axis defaults and fixed settings in the file; they are split here.
         var trainingRaw = top["training"] as? [String: Any] ?? [:]

@@ -159,6 +159,30 @@ final class SweepTests: XCTestCase {
         XCTAssertEqual(counts["variants.json"], 5)
     }
 
+    func testAlphaTableIsResolvedAndPartOfTheCellIdentity() throws {
+        let s = try suite()
+        try FileManager.default.createDirectory(at: s.folder.appendingPathComponent("sweeps"), withIntermediateDirectories: true)
+        try #"{"tiny6": 0.5, "tiny10": 1}"#.write(to: s.folder.appendingPathComponent("alphas.json"), atomically: true, encoding: .utf8)
+        let body = """
+            datasets: [../tiny6.json]
+            train: {images: ../train_image.npy, texts: ../train_text.npy}
+            training: {k: 4, hidden_ratio: 2, epochs: 1, warmup_epochs: 0}
+            alpha: "table:../alphas.json"
+            """
+        let config = try s.config(body, name: "sweeps/table.yaml")
+        let before = try SweepPlan.make(try SweepConfig.load(path: config))
+        let backend = FakeBackend()
+        try SweepJob.run(options(config, out: s.folder.appendingPathComponent("t").path, backend: backend))
+        // Evaluation reads files from the working directory: the table path is resolved against the config.
+        XCTAssertEqual(backend.evaluated, ["representation=hidden,text=average-first,alpha=table:\(s.folder.path)/sweeps/../alphas.json"])
+        // The recorded spec stays as written.
+        XCTAssertEqual(before.cells[0].alignmentSpec, "representation=hidden,text=average-first,alpha=table:../alphas.json")
+        try #"{"tiny6": 0.25, "tiny10": 1}"#.write(to: s.folder.appendingPathComponent("alphas.json"), atomically: true, encoding: .utf8)
+        let after = try SweepPlan.make(try SweepConfig.load(path: config))
+        XCTAssertNotEqual(after.cells[0].id, before.cells[0].id, "editing the α table invalidates the cell")
+        XCTAssertEqual(after.cells[0].checkpointHash, before.cells[0].checkpointHash, "but not its checkpoint")
+    }
+
     // MARK: Resume, kill, shards
 
     func testKilledSweepResumesToTheSameTable() throws {
