@@ -58,6 +58,14 @@ final class SweepRealTests: XCTestCase {
         try SweepJob.merge(folders: [f0, f1], out: f0, tool: tool)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: f0 + "/sweep.json")), reference)
 
+        // A file in the checkpoint's place that is not that training's result is refused, by name.
+        let foreign = single + "/" + table.cells[0].checkpoint.path
+        try Checkpoint.save(try SAEModel(config: SAEConfig(arch: .vlsae, inputDim: 16, hiddenRatio: 2, topK: 2), seed: 9), to: foreign)
+        try FileManager.default.removeItem(atPath: single + "/cells/\(table.cells[0].id).json")
+        XCTAssertThrowsError(try SweepJob.run(options(config, out: single))) {
+            XCTAssertTrue("\($0)".hasPrefix("\(foreign): is not the checkpoint of training identity"), "\($0)")
+        }
+
         // The table's numbers are the checkpoint's: recompute FVU/L0 of one cell independently.
         let cell = table.cells[3]
         XCTAssertEqual(cell.spec.hiddenRatio, 4)
