@@ -33,8 +33,8 @@ let package = Package(
         .target(name: "VLSAEReport", dependencies: ["VLSAECore"]),
         // Figures drawn with libpng and a bitmap font of our own.
         .target(name: "VLSAEPlot", dependencies: ["CPNG"]),
-        // The planted-concept synthetic suite.
-        .target(name: "VLSAESynth", dependencies: ["VLSAECore", "VLSAEFormats", "VLSAEData"]),
+        // The planted-concept synthetic suite (its difficulty is measured with the real evaluator).
+        .target(name: "VLSAESynth", dependencies: ["VLSAECore", "VLSAEFormats", "VLSAEData", "VLSAEEval"]),
         // Jobs: eval, train, sweep, regress — orchestrate the stages; the CLI only parses flags.
         .target(name: "VLSAEJobs", dependencies: [
             "VLSAECore", "VLSAEFormats", "VLSAEData", "VLSAEModel", "VLSAEEval",

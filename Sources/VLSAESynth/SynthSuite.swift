@@ -2,6 +2,7 @@ import Foundation
 import VLSAECore
 import VLSAEData
 import VLSAEFormats
+import VLSAEEval
 
 /// `suite.json`: everything needed to know what a suite folder holds and whether it is intact.
 public struct SynthSuiteDescription: Codable, Equatable, Sendable {
@@ -131,8 +132,8 @@ public enum SynthSuite {
                 textEmbeddings: "text_embeddings.npy")
             let manifestData = try CanonicalJSON.encode(manifest)
             try store("\(dir)/manifest.json", manifestData, dtype: "json", shape: [])
-            let top1 = try SynthZeroShot.top1(images: onDisk(set.images), labels: set.labels,
-                                              classTexts: onDisk(set.classTexts), templates: set.templateCount)
+            let top1 = SynthSuite.top1(images: onDisk(set.images), labels: set.labels,
+                                       classTexts: onDisk(set.classTexts), templates: set.templateCount)
             evalEntries.append(.init(name: spec.name, manifest: "\(dir)/manifest.json", classes: spec.classes,
                                      images: spec.images, templates: set.templateCount, zeroShotTop1: top1))
         }
@@ -147,6 +148,14 @@ public enum SynthSuite {
         try AtomicFile.write(descData, to: (folder as NSString).appendingPathComponent(descriptionFile))
         let total = files.values.reduce(0) { $0 + $1.bytes } + descData.count
         return Report(description: description, seconds: Date().timeIntervalSince(start), totalBytes: total)
+    }
+
+    /// Baseline zero-shot top-1 of a generated set, by the project's own CLIP_benchmark evaluator.
+    /// `classTexts` holds C·T rows ordered class-major (row c·T + t).
+    public static func top1(images: Matrix, labels: [Int], classTexts: Matrix, templates: Int) -> Double {
+        let classifier = ZeroShotClassifier(templateEmbeddings: classTexts, classes: classTexts.rows / templates,
+                                            templates: templates)
+        return Metrics.topK(ZeroShot.predict(images: images, labels: labels, classifier: classifier), k: 1) ?? 0
     }
 
     /// Reads `suite.json` of `folder`.
