@@ -29,7 +29,7 @@ run: setup
 
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) test --skip-build --disable-swift-testing
 
 bench: setup
 	./scripts/bench.sh

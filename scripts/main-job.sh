@@ -67,3 +67,8 @@ mv "$tmp" "$OUT/default.md"
 cat "$OUT/default.md"
 echo
 echo "wrote $OUT/default.json and $OUT/default.md in $(( $(date +%s) - t0 )) s"
+echo
+echo "== against the committed golden result (Results/golden/default.json)"
+# Informational here: another CPU's BLAS kernels may move the last digits; `make test` guards the harness.
+"$V" regress --baseline "$OUT/golden/default.json" --candidate "$OUT/default.json" \
+  || echo "(differs from the golden result; see above)"
