@@ -12,8 +12,30 @@ public enum AtomicFile {
             throw VLSAEError.file(path, "cannot create folder \(dir.path): \(error.localizedDescription)")
         }
         let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-        guard FileManager.default.createFile(atPath: tmp.path, contents: data) else {
-            throw VLSAEError.file(path, "cannot write temporary file \(tmp.path)")
+        // Plain POSIX I/O: Foundation's own atomic writing stages data in TemporaryDirectory.*
+        // folders that it does not always remove.
+        let fd = open(tmp.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else {
+            throw VLSAEError.file(path, "cannot write temporary file \(tmp.path): \(String(cString: strerror(errno)))")
+        }
+        var failure: String? = nil
+        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            var offset = 0
+            while offset < raw.count {
+                let n = Foundation.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = String(cString: strerror(errno))
+                    return
+                }
+                offset += n
+            }
+        }
+        if failure == nil && fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
+        if close(fd) != 0 && failure == nil { failure = String(cString: strerror(errno)) }
+        if let failure {
+            unlink(tmp.path)
+            throw VLSAEError.file(path, "cannot write temporary file \(tmp.path): \(failure)")
         }
         if rename(tmp.path, url.path) != 0 {
             let reason = String(cString: strerror(errno))

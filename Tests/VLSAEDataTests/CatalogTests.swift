@@ -142,7 +142,7 @@ final class CatalogTests: XCTestCase {
         ]
         for (file, text, expected) in cases {
             let path = dir.appendingPathComponent(file).path
-            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            try text.write(toFile: path, atomically: false, encoding: .utf8)
             XCTAssertThrowsError(try CatalogEntry.load(path: path)) { error in
                 guard case let VLSAEError.file(p, message)? = error as? VLSAEError else {
                     return XCTFail("expected VLSAEError.file, got \(error)")

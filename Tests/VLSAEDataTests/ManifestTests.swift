@@ -121,7 +121,7 @@ final class ManifestTests: XCTestCase {
 
     private func write(_ json: String, in dir: URL, name: String = "m.json") throws -> String {
         let p = dir.appendingPathComponent(name).path
-        try json.write(toFile: p, atomically: true, encoding: .utf8)
+        try json.write(toFile: p, atomically: false, encoding: .utf8)
         return p
     }
 

@@ -69,7 +69,7 @@ struct TinySuite {
     /// Writes a sweep config (YAML) into the suite's folder and returns its path.
     func config(_ body: String, name: String = "sweep.yaml") throws -> String {
         let path = folder.appendingPathComponent(name).path
-        try body.write(toFile: path, atomically: true, encoding: .utf8)
+        try body.write(toFile: path, atomically: false, encoding: .utf8)
         return path
     }
 }

@@ -162,7 +162,7 @@ final class SweepTests: XCTestCase {
     func testAlphaTableIsResolvedAndPartOfTheCellIdentity() throws {
         let s = try suite()
         try FileManager.default.createDirectory(at: s.folder.appendingPathComponent("sweeps"), withIntermediateDirectories: true)
-        try #"{"tiny6": 0.5, "tiny10": 1}"#.write(to: s.folder.appendingPathComponent("alphas.json"), atomically: true, encoding: .utf8)
+        try #"{"tiny6": 0.5, "tiny10": 1}"#.write(to: s.folder.appendingPathComponent("alphas.json"), atomically: false, encoding: .utf8)
         let body = """
             datasets: [../tiny6.json]
             train: {images: ../train_image.npy, texts: ../train_text.npy}
@@ -177,7 +177,7 @@ final class SweepTests: XCTestCase {
         XCTAssertEqual(backend.evaluated, ["representation=hidden,text=average-first,alpha=table:\(s.folder.path)/sweeps/../alphas.json"])
         // The recorded spec stays as written.
         XCTAssertEqual(before.cells[0].alignmentSpec, "representation=hidden,text=average-first,alpha=table:../alphas.json")
-        try #"{"tiny6": 0.25, "tiny10": 1}"#.write(to: s.folder.appendingPathComponent("alphas.json"), atomically: true, encoding: .utf8)
+        try #"{"tiny6": 0.25, "tiny10": 1}"#.write(to: s.folder.appendingPathComponent("alphas.json"), atomically: false, encoding: .utf8)
         let after = try SweepPlan.make(try SweepConfig.load(path: config))
         XCTAssertNotEqual(after.cells[0].id, before.cells[0].id, "editing the α table invalidates the cell")
         XCTAssertEqual(after.cells[0].checkpointHash, before.cells[0].checkpointHash, "but not its checkpoint")
