@@ -7,7 +7,7 @@ import VLSAEReport
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Baseline zero-shot classification (CLIP_benchmark protocol) of one or more manifests.",
+        abstract: "Zero-shot classification of one or more manifests: the CLIP_benchmark baseline and concept-aligned variants.",
         discussion: """
         Each manifest is a JSON file describing one dataset by cached embeddings:
           {
