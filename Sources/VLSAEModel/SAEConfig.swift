@@ -1,0 +1,58 @@
+import Foundation
+import VLSAECore
+
+/// The three autoencoders of the official code (ssfgunner/VL-SAE, cvlms/sae_trainer/sae_model.py).
+public enum SAEArch: String, Codable, Sendable, CaseIterable {
+    /// VL_SAE: one bias-free, distance-based encoder shared by both modalities, two affine decoders.
+    case vlsae
+    /// SAE_D: a Linear(d, h) + ReLU + top-k encoder and a decoder per modality.
+    case saeD = "sae-d"
+    /// SAE_V: one Linear(d, h) + ReLU + top-k encoder and one decoder for both modalities.
+    case saeV = "sae-v"
+
+    /// The class name upstream uses in checkpoint file names (`--model_type`).
+    public var officialName: String {
+        switch self {
+        case .vlsae: return "VL_SAE"
+        case .saeD: return "SAE_D"
+        case .saeV: return "SAE_V"
+        }
+    }
+}
+
+public enum Modality: String, Codable, Sendable, CaseIterable {
+    case image, text
+}
+
+/// Shape and sparsity of an autoencoder: input dimension d, hidden size h = d · hiddenRatio, top-k.
+public struct SAEConfig: Codable, Equatable, Sendable {
+    public var arch: SAEArch
+    public var inputDim: Int
+    public var hiddenRatio: Int
+    public var topK: Int
+
+    public var hidden: Int { inputDim * hiddenRatio }
+
+    public init(arch: SAEArch = .vlsae, inputDim: Int, hiddenRatio: Int, topK: Int) {
+        self.arch = arch
+        self.inputDim = inputDim
+        self.hiddenRatio = hiddenRatio
+        self.topK = topK
+    }
+
+    /// Released checkpoints: k = 256, hidden ratio 8.
+    public static func released(inputDim: Int, arch: SAEArch = .vlsae) -> SAEConfig {
+        SAEConfig(arch: arch, inputDim: inputDim, hiddenRatio: 8, topK: 256)
+    }
+
+    public func validate() throws {
+        guard inputDim >= 1 else { throw VLSAEError.usage("input dimension must be at least 1 (got \(inputDim))") }
+        guard hiddenRatio >= 1 else { throw VLSAEError.usage("hidden ratio must be at least 1 (got \(hiddenRatio))") }
+        guard inputDim <= (1 << 20), hiddenRatio <= (1 << 10), inputDim * inputDim * hiddenRatio <= (1 << 31) else {
+            throw VLSAEError.usage("hidden size \(inputDim)×\(hiddenRatio) is too large")
+        }
+        guard topK >= 1 && topK <= hidden else {
+            throw VLSAEError.usage("top-k must be between 1 and the hidden size \(hidden) (got \(topK))")
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import XCTest
+import VLSAECore
+import VLSAEModel
+
+/// Reads the blobs written by Fixtures/make_model_fixtures.py (little-endian float32 + a JSON index).
+struct ModelFixtures {
+    let floats: [Float]
+    let index: [String: (offset: Int, shape: [Int])]
+    let scalars: [String: Any]
+
+    static func load() throws -> ModelFixtures {
+        guard let dir = Bundle.module.url(forResource: "Fixtures", withExtension: nil) else {
+            throw XCTSkip("fixtures folder missing from the test bundle")
+        }
+        let data = try Data(contentsOf: dir.appendingPathComponent("model_fixtures.bin"))
+        var floats = [Float](repeating: 0, count: data.count / 4)
+        _ = floats.withUnsafeMutableBytes { data.copyBytes(to: $0) }
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("model_fixtures.json"))) as! [String: Any]
+        var index: [String: (Int, [Int])] = [:]
+        for (name, v) in json["tensors"] as! [String: [String: Any]] {
+            index[name] = (v["offset"] as! Int, v["shape"] as! [Int])
+        }
+        return ModelFixtures(floats: floats, index: index, scalars: json["scalars"] as! [String: Any])
+    }
+
+    static var folder: URL? { Bundle.module.url(forResource: "Fixtures", withExtension: nil) }
+
+    func values(_ name: String) -> [Float] {
+        guard let e = index[name] else { XCTFail("fixture \(name) missing"); return [] }
+        let n = e.shape.reduce(1, *)
+        return Array(floats[e.offset..<(e.offset + n)])
+    }
+
+    func matrix(_ name: String) -> Matrix {
+        let e = index[name]!
+        return Matrix(rows: e.shape[0], cols: e.shape.count > 1 ? e.shape[1] : 1, values: values(name))
+    }
+
+    /// Official-layout parameters under `prefix` (e.g. "vl.param.").
+    func tensors(_ prefix: String) -> [String: [Float]] {
+        var out: [String: [Float]] = [:]
+        for name in index.keys where name.hasPrefix(prefix) { out[String(name.dropFirst(prefix.count))] = values(name) }
+        return out
+    }
+
+    func doubles(_ key: String) -> [Double] { (scalars[key] as! [NSNumber]).map { $0.doubleValue } }
+}
+
+/// max |actual − expected| ≤ rtol · max |expected| (relative to the tensor's scale, so entries
+/// that are exactly zero in both do not blow up the comparison).
+func assertClose(_ actual: [Float], _ expected: [Float], rtol: Double, _ what: String,
+                 file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(actual.count, expected.count, "\(what): sizes differ", file: file, line: line)
+    guard actual.count == expected.count else { return }
+    var maxDiff = 0.0, scale = 0.0
+    for i in 0..<actual.count {
+        maxDiff = max(maxDiff, abs(Double(actual[i]) - Double(expected[i])))
+        scale = max(scale, abs(Double(expected[i])))
+    }
+    XCTAssertLessThanOrEqual(maxDiff, rtol * max(scale, 1e-30),
+                             "\(what): max diff \(maxDiff) vs scale \(scale)", file: file, line: line)
+}
+
+func assertSameSupport(_ actual: [Float], _ expected: [Float], _ what: String,
+                       file: StaticString = #filePath, line: UInt = #line) {
+    let a = actual.map { $0 != 0 }, e = expected.map { $0 != 0 }
+    XCTAssertEqual(a, e, "\(what): active sets differ", file: file, line: line)
+}
