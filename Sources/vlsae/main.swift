@@ -1,3 +1,29 @@
 import ArgumentParser
 import VLSAEJobs
-print("vlsae")
+
+/// The root command: every stage of the harness is a subcommand.
+struct VLSAE: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vlsae",
+        abstract: "Zero-shot evaluation and concept alignment for vision-language sparse autoencoders.",
+        discussion: """
+        VLSAE Bench scores zero-shot classification from precomputed CLIP-style embeddings and \
+        writes reproducible JSON results (input SHA-256s, seeds, confidence intervals).
+
+        Arrays are named by tensor addresses:
+          features.npy              the array in a .npy file
+          features.npy[0]           its slice 0 along the first axis
+          x.npz:arr_0               a member of an .npz archive
+          w.safetensors:image_embeddings
+          dump.pt:embeddings        a tensor inside a torch.save'd object (dotted path for nesting)
+        The file part ends at the first known extension (.npy .npz .safetensors .pt .pth .bin) \
+        followed by ':', '[' or the end. Paths inside a manifest are relative to its folder.
+
+        Errors name the file at fault and exit with status 1 (usage errors: 64).
+        """,
+        version: ToolIdentity.version,
+        subcommands: [EvalCommand.self, InspectCommand.self]
+    )
+}
+
+VLSAE.main()

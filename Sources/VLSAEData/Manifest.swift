@@ -1,0 +1,320 @@
+import Foundation
+import VLSAECore
+import VLSAEFormats
+
+/// A list of strings given inline in a manifest, or by the name of a catalog entry.
+public enum StringListSource: Codable, Equatable, Sendable {
+    case inline([String])
+    case catalog(String)
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let name = try? c.decode(String.self) {
+            self = .catalog(name)
+        } else if let list = try? c.decode([String].self) {
+            self = .inline(list)
+        } else {
+            throw DecodingError.dataCorruptedError(
+                in: c, debugDescription: "expected an array of strings or the name of a catalog entry")
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .inline(let list): try c.encode(list)
+        case .catalog(let name): try c.encode(name)
+        }
+    }
+}
+
+/// A zero-shot dataset described by cached embeddings, as written in a manifest file (JSON):
+///
+///     {
+///       "name": "cifar10", "model": "ViT-B-32", "pretrained": "laion2b_s34b_b79k",
+///       "image_embeddings": "cifar10.npz:images",      // N × d
+///       "labels": "cifar10.npz:labels",                 // N integers in [0, C)
+///       "classnames": "cifar10",                        // C strings, or a catalog entry name
+///       "templates": "cifar10",                         // T strings, or a catalog entry name
+///       "text_embeddings": "cifar10_text.npy"           // C × T × d, one row per template
+///     }
+///
+/// Instead of `text_embeddings` a manifest may give `classifier` (C × d, already averaged over
+/// templates); template-level variants are then unavailable. Array paths are tensor addresses
+/// (`file.npy`, `file.npy[0]`, `archive.npz:name`) relative to the manifest's folder.
+public struct Manifest: Codable, Equatable, Sendable {
+    public var name: String
+    public var model: String
+    public var pretrained: String
+    public var imageEmbeddings: String
+    public var labels: String
+    public var classnames: StringListSource
+    public var templates: StringListSource
+    public var textEmbeddings: String?
+    public var classifier: String?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, model, pretrained, labels, classnames, templates, classifier
+        case imageEmbeddings = "image_embeddings"
+        case textEmbeddings = "text_embeddings"
+    }
+
+    public init(name: String, model: String, pretrained: String, imageEmbeddings: String, labels: String,
+                classnames: StringListSource, templates: StringListSource,
+                textEmbeddings: String? = nil, classifier: String? = nil) {
+        self.name = name
+        self.model = model
+        self.pretrained = pretrained
+        self.imageEmbeddings = imageEmbeddings
+        self.labels = labels
+        self.classnames = classnames
+        self.templates = templates
+        self.textEmbeddings = textEmbeddings
+        self.classifier = classifier
+    }
+
+    public init(from decoder: Decoder) throws {
+        // A misspelt key (say "text_embedding") must not silently turn into "absent".
+        let any = try decoder.container(keyedBy: AnyKey.self)
+        let known = Set(CodingKeys.allCases.map(\.stringValue))
+        let unknown = any.allKeys.map(\.stringValue).filter { !known.contains($0) }.sorted()
+        if !unknown.isEmpty {
+            throw DecodingError.dataCorrupted(.init(
+                codingPath: [], debugDescription: "unknown key(s) \(unknown.joined(separator: ", ")); "
+                    + "allowed: \(known.sorted().joined(separator: ", "))"))
+        }
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        model = try c.decode(String.self, forKey: .model)
+        pretrained = try c.decode(String.self, forKey: .pretrained)
+        imageEmbeddings = try c.decode(String.self, forKey: .imageEmbeddings)
+        labels = try c.decode(String.self, forKey: .labels)
+        classnames = try c.decode(StringListSource.self, forKey: .classnames)
+        templates = try c.decode(StringListSource.self, forKey: .templates)
+        textEmbeddings = try c.decodeIfPresent(String.self, forKey: .textEmbeddings)
+        classifier = try c.decodeIfPresent(String.self, forKey: .classifier)
+    }
+
+    private struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    /// Reads and decodes a manifest; structural problems name the file.
+    public static func load(path: String) throws -> Manifest {
+        let m = try CanonicalJSON.decode(Manifest.self, from: path)
+        switch (m.textEmbeddings, m.classifier) {
+        case (nil, nil):
+            throw VLSAEError.file(path, "needs one of \"text_embeddings\" (C × T × d) or \"classifier\" (C × d)")
+        case (.some, .some):
+            throw VLSAEError.file(path, "gives both \"text_embeddings\" and \"classifier\"; keep exactly one")
+        default: return m
+        }
+    }
+}
+
+/// One input file of a run: its path as the user's working directory sees it, its digest and
+/// what it was used for.
+public struct InputFile: Equatable, Sendable, Hashable {
+    public var path: String
+    public var sha256: String
+    public var role: String
+    public init(path: String, sha256: String, role: String) {
+        self.path = path
+        self.sha256 = sha256
+        self.role = role
+    }
+}
+
+/// A validated zero-shot dataset: images, labels and class text, with the digests of everything
+/// it was built from.
+public struct ZeroShotDataset: Sendable {
+    /// Class text embeddings: one per (class, template) or one per class, already averaged.
+    public enum ClassText: Sendable, Equatable {
+        /// (C·T) × d, row `c·T + t` is class c filled into template t.
+        case perTemplate(Matrix)
+        /// C × d, averaged over templates upstream.
+        case averaged(Matrix)
+    }
+
+    public let name: String
+    public let model: String
+    public let pretrained: String
+    /// N × d, as stored (not normalised).
+    public let images: Matrix
+    public let labels: [Int]
+    public let classnames: [String]
+    public let templates: [String]
+    public let classText: ClassText
+    /// Every file read, the manifest first.
+    public let inputs: [InputFile]
+
+    public var count: Int { images.rows }
+    public var dimension: Int { images.cols }
+    public var numClasses: Int { classnames.count }
+    public var numTemplates: Int { templates.count }
+    /// Whether per-template text embeddings are available (false for a precomputed classifier).
+    public var templateLevel: Bool {
+        if case .perTemplate = classText { return true }
+        return false
+    }
+    /// `Catalog.listSHA256`: SHA-256 of the UTF-8 bytes of each string followed by "\n", so a
+    /// silently changed class-name or template list shows in every result.
+    public var classnamesSHA256: String { Catalog.listSHA256(classnames) }
+    public var templatesSHA256: String { Catalog.listSHA256(templates) }
+
+    /// Builds a dataset from arrays in memory, applying every rule a manifest must satisfy.
+    /// `source` names the manifest in messages; `addresses` names the array for each role.
+    public init(name: String, model: String, pretrained: String,
+                images: Tensor, labels: Tensor, classnames: [String], templates: [String],
+                textEmbeddings: Tensor?, classifier: Tensor?,
+                source: String = "(in memory)", addresses: [String: String] = [:],
+                inputs: [InputFile] = []) throws {
+        func fail(_ role: String, _ message: String) -> VLSAEError {
+            let place = addresses[role].map { "\(role) (\($0))" } ?? role
+            return VLSAEError.file(source, "\(place): \(message)")
+        }
+        let c = classnames.count, t = templates.count
+        guard c >= 2 else { throw fail("classnames", "needs at least 2 classes, found \(c)") }
+        guard t >= 1 else { throw fail("templates", "needs at least 1 template, found 0") }
+
+        guard images.dtype.isFloatingPoint else {
+            throw fail("image_embeddings", "expected floating-point values, found \(images.dtype.rawValue)")
+        }
+        guard images.shape.count == 2 else {
+            throw fail("image_embeddings", "expected a 2-D array N × d, found shape \(images.shapeDescription)")
+        }
+        let n = images.shape[0], d = images.shape[1]
+        guard n >= 1 else { throw fail("image_embeddings", "holds no images (N = 0)") }
+        guard d >= 1 else { throw fail("image_embeddings", "has dimension d = 0") }
+        let imageMatrix = Matrix(rows: n, cols: d, values: images.floats)
+        if let r = imageMatrix.firstNonFiniteRow() {
+            throw fail("image_embeddings", "row \(r) contains NaN or infinity")
+        }
+
+        let labelValues: [Int]
+        do { labelValues = try labels.integers(name: "labels") } catch let e as VLSAEError {
+            throw fail("labels", Self.strip(e, prefix: "labels: "))
+        }
+        guard labelValues.count == n else {
+            throw fail("labels", "holds \(labelValues.count) labels but image_embeddings has \(n) rows")
+        }
+        if let i = labelValues.firstIndex(where: { $0 < 0 || $0 >= c }) {
+            throw fail("labels", "label \(labelValues[i]) at index \(i) is outside [0, \(c)) (C = \(c) classnames)")
+        }
+
+        let text: ClassText
+        switch (textEmbeddings, classifier) {
+        case let (te?, nil):
+            guard te.dtype.isFloatingPoint else {
+                throw fail("text_embeddings", "expected floating-point values, found \(te.dtype.rawValue)")
+            }
+            guard te.shape == [c, t, d] else {
+                throw fail("text_embeddings", "expected shape (C, T, d) = (\(c), \(t), \(d)) from \(c) classnames, "
+                    + "\(t) templates and image dimension \(d), found \(te.shapeDescription)")
+            }
+            let m = Matrix(rows: c * t, cols: d, values: te.floats)
+            if let r = m.firstNonFiniteRow() {
+                throw fail("text_embeddings", "row [\(r / t), \(r % t)] (class \(r / t), template \(r % t)) contains NaN or infinity")
+            }
+            text = .perTemplate(m)
+        case let (nil, cl?):
+            guard cl.dtype.isFloatingPoint else {
+                throw fail("classifier", "expected floating-point values, found \(cl.dtype.rawValue)")
+            }
+            guard cl.shape == [c, d] else {
+                throw fail("classifier", "expected shape (C, d) = (\(c), \(d)) from \(c) classnames and image "
+                    + "dimension \(d), found \(cl.shapeDescription)")
+            }
+            let m = Matrix(rows: c, cols: d, values: cl.floats)
+            if let r = m.firstNonFiniteRow() { throw fail("classifier", "row \(r) contains NaN or infinity") }
+            text = .averaged(m)
+        case (nil, nil):
+            throw VLSAEError.file(source, "needs one of \"text_embeddings\" or \"classifier\"")
+        case (.some, .some):
+            throw VLSAEError.file(source, "gives both \"text_embeddings\" and \"classifier\"; keep exactly one")
+        }
+
+        self.name = name
+        self.model = model
+        self.pretrained = pretrained
+        self.images = imageMatrix
+        self.labels = labelValues
+        self.classnames = classnames
+        self.templates = templates
+        self.classText = text
+        self.inputs = inputs
+    }
+
+    private static func strip(_ e: VLSAEError, prefix: String) -> String {
+        let s = e.description
+        return s.hasPrefix(prefix) ? String(s.dropFirst(prefix.count)) : s
+    }
+
+    /// Loads and validates the dataset a manifest describes. Relative array paths are resolved
+    /// against the manifest's folder; recorded paths keep the form the working directory sees
+    /// (relative when the manifest path was relative). `catalog` resolves named lists.
+    public static func load(manifestPath: String,
+                            catalog: (String) throws -> CatalogEntry = { try Catalog.entry(named: $0) },
+                            hashInputs: Bool = true) throws -> ZeroShotDataset {
+        let manifest = try Manifest.load(path: manifestPath)
+        let folder = (manifestPath as NSString).deletingLastPathComponent
+
+        func list(_ source: StringListSource, role: String, pick: (CatalogEntry) -> [String]) throws -> [String] {
+            switch source {
+            case .inline(let l): return l
+            case .catalog(let name):
+                do { return pick(try catalog(name)) } catch let e as VLSAEError {
+                    throw VLSAEError.file(manifestPath, "\(role): catalog entry \"\(name)\": \(e)")
+                }
+            }
+        }
+        let classnames = try list(manifest.classnames, role: "classnames") { $0.classnames }
+        let templates = try list(manifest.templates, role: "templates") { $0.templates }
+
+        var addresses: [String: String] = [:]
+        var inputs: [InputFile] = []
+        var hashed: [String: String] = [:]
+        func record(_ path: String, role: String) throws {
+            guard hashInputs else { return }
+            let digest: String
+            if let h = hashed[path] { digest = h } else {
+                digest = try SHA256.hex(fileAt: path)
+                hashed[path] = digest
+            }
+            inputs.append(InputFile(path: path, sha256: digest, role: role))
+        }
+        try record(manifestPath, role: "manifest")
+
+        func tensor(_ text: String, role: String) throws -> Tensor {
+            addresses[role] = text
+            let address: TensorAddress
+            do { address = try TensorAddress(parsing: text) } catch let e as VLSAEError {
+                throw VLSAEError.file(manifestPath, "\(role): invalid tensor address \"\(text)\": \(e)")
+            }
+            var resolved = address
+            if !address.path.hasPrefix("/") && !folder.isEmpty {
+                resolved.path = (folder as NSString).appendingPathComponent(address.path)
+            }
+            do {
+                let t = try TensorFile.load(resolved)
+                try record(resolved.path, role: role)
+                return t
+            } catch let e as VLSAEError {
+                throw VLSAEError.file(manifestPath, "\(role) (\(text)): \(e)")
+            }
+        }
+
+        let images = try tensor(manifest.imageEmbeddings, role: "image_embeddings")
+        let labels = try tensor(manifest.labels, role: "labels")
+        let text = try manifest.textEmbeddings.map { try tensor($0, role: "text_embeddings") }
+        let classifier = try manifest.classifier.map { try tensor($0, role: "classifier") }
+        return try ZeroShotDataset(
+            name: manifest.name, model: manifest.model, pretrained: manifest.pretrained,
+            images: images, labels: labels, classnames: classnames, templates: templates,
+            textEmbeddings: text, classifier: classifier,
+            source: manifestPath, addresses: addresses, inputs: inputs)
+    }
+}

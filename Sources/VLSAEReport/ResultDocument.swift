@@ -1,0 +1,292 @@
+import Foundation
+import VLSAECore
+
+/// One result file: what was run (tool, command, seeds), on what (inputs with SHA-256), and the
+/// result rows. It holds no timestamps or host names, so the same inputs, flags and tool commit
+/// give a byte-identical file. Keys are snake_case; the layout is pinned by
+/// `Results/schema/result.schema.json` (JSON Schema draft 2020-12).
+public struct ResultDocument: Codable, Equatable, Sendable {
+    public static let currentSchemaVersion = 1
+
+    public var schemaVersion: Int
+    public var tool: ToolRecord
+    /// The command line, program name first.
+    public var command: [String]
+    /// Every seed the run used, by purpose (e.g. "bootstrap").
+    public var seeds: [String: UInt64]
+    public var inputs: [InputRecord]
+    public var results: [ResultRow]
+
+    enum CodingKeys: String, CodingKey {
+        case tool, command, seeds, inputs, results
+        case schemaVersion = "schema_version"
+    }
+
+    public init(tool: ToolRecord, command: [String], seeds: [String: UInt64], inputs: [InputRecord],
+                results: [ResultRow]) {
+        self.schemaVersion = ResultDocument.currentSchemaVersion
+        self.tool = tool
+        self.command = command
+        self.seeds = seeds
+        self.inputs = inputs
+        self.results = results
+    }
+
+    /// Canonical bytes: sorted keys, fixed indentation, trailing newline; non-finite numbers refused.
+    public func encoded() throws -> Data {
+        do { return try CanonicalJSON.encode(self) } catch let e as EncodingError {
+            throw VLSAEError.usage("cannot encode result document: \(e)")
+        }
+    }
+
+    /// Encodes and writes atomically: the destination is either the old file or the whole new one.
+    public func write(to path: String) throws {
+        try AtomicFile.write(try encoded(), to: path)
+    }
+
+    public static func read(from path: String) throws -> ResultDocument {
+        try CanonicalJSON.decode(ResultDocument.self, from: path)
+    }
+}
+
+public struct ToolRecord: Codable, Equatable, Sendable {
+    public var name: String
+    public var version: String
+    /// `git rev-parse HEAD` of the checkout the executable was built in, or "unknown".
+    public var gitCommit: String
+
+    enum CodingKeys: String, CodingKey {
+        case name, version
+        case gitCommit = "git_commit"
+    }
+
+    public init(name: String = "vlsae", version: String, gitCommit: String) {
+        self.name = name
+        self.version = version
+        self.gitCommit = gitCommit
+    }
+}
+
+public struct InputRecord: Codable, Equatable, Sendable, Hashable {
+    /// As given on the command line or resolved from a manifest, relative to the working directory.
+    public var path: String
+    public var sha256: String
+    /// What the file was used for: manifest, image_embeddings, labels, text_embeddings, classifier, ...
+    public var role: String
+
+    public init(path: String, sha256: String, role: String) {
+        self.path = path
+        self.sha256 = sha256
+        self.role = role
+    }
+}
+
+/// The metrics block, with CLIP_benchmark's key names.
+public struct MetricValues: Codable, Equatable, Sendable {
+    public var acc1: Double
+    /// null (never NaN) when there are fewer than 5 classes.
+    public var acc5: Double?
+    public var meanPerClassRecall: Double
+
+    enum CodingKeys: String, CodingKey {
+        case acc1, acc5
+        case meanPerClassRecall = "mean_per_class_recall"
+    }
+
+    public init(acc1: Double, acc5: Double?, meanPerClassRecall: Double) {
+        self.acc1 = acc1
+        self.acc5 = acc5
+        self.meanPerClassRecall = meanPerClassRecall
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        acc1 = try c.decode(Double.self, forKey: .acc1)
+        acc5 = try c.decodeIfPresent(Double.self, forKey: .acc5)
+        meanPerClassRecall = try c.decode(Double.self, forKey: .meanPerClassRecall)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(acc1, forKey: .acc1)
+        // Always present: an undefined acc5 is an explicit null, not a missing key.
+        if let acc5 { try c.encode(acc5, forKey: .acc5) } else { try c.encodeNil(forKey: .acc5) }
+        try c.encode(meanPerClassRecall, forKey: .meanPerClassRecall)
+    }
+}
+
+/// A bootstrap confidence interval with everything needed to recompute it.
+public struct IntervalRecord: Codable, Equatable, Sendable {
+    public var low: Double
+    public var high: Double
+    public var level: Double
+    public var resamples: Int
+    public var seed: UInt64
+
+    public init(low: Double, high: Double, level: Double, resamples: Int, seed: UInt64) {
+        self.low = low
+        self.high = high
+        self.level = level
+        self.resamples = resamples
+        self.seed = seed
+    }
+}
+
+/// One evaluation of one method on one dataset. The first six keys are CLIP_benchmark's, so a
+/// row reads as a CLIP_benchmark result with provenance added.
+public struct ResultRow: Codable, Equatable, Sendable {
+    public var dataset: String
+    public var model: String
+    public var pretrained: String
+    public var task: String
+    public var language: String
+    public var metrics: MetricValues
+    /// "cosine" for the CLIP_benchmark baseline; alignment variants name themselves.
+    public var method: String
+    /// Intervals keyed by metric name ("acc1").
+    public var intervals: [String: IntervalRecord]
+    /// Recall per class in class order, null for classes without images (only with --per-class).
+    public var perClassRecall: [Double?]?
+    public var nImages: Int
+    public var nClasses: Int
+    public var nTemplates: Int
+    /// False when the manifest gave an averaged classifier, so per-template variants were impossible.
+    public var templateLevel: Bool
+    public var classnamesSha256: String
+    public var templatesSha256: String
+
+    // Extension points for concept-level alignment; absent (not null) for the baseline.
+    public var alignment: AlignmentRecord?
+    public var checkpoint: CheckpointRecord?
+    public var comparison: ComparisonRecord?
+
+    enum CodingKeys: String, CodingKey {
+        case dataset, model, pretrained, task, language, metrics, method, intervals
+        case alignment, checkpoint, comparison
+        case perClassRecall = "per_class_recall"
+        case nImages = "n_images"
+        case nClasses = "n_classes"
+        case nTemplates = "n_templates"
+        case templateLevel = "template_level"
+        case classnamesSha256 = "classnames_sha256"
+        case templatesSha256 = "templates_sha256"
+    }
+
+    public init(dataset: String, model: String, pretrained: String,
+                task: String = "zeroshot_classification", language: String = "en",
+                metrics: MetricValues, method: String, intervals: [String: IntervalRecord],
+                perClassRecall: [Double?]? = nil, nImages: Int, nClasses: Int, nTemplates: Int,
+                templateLevel: Bool, classnamesSha256: String, templatesSha256: String,
+                alignment: AlignmentRecord? = nil, checkpoint: CheckpointRecord? = nil,
+                comparison: ComparisonRecord? = nil) {
+        self.dataset = dataset
+        self.model = model
+        self.pretrained = pretrained
+        self.task = task
+        self.language = language
+        self.metrics = metrics
+        self.method = method
+        self.intervals = intervals
+        self.perClassRecall = perClassRecall
+        self.nImages = nImages
+        self.nClasses = nClasses
+        self.nTemplates = nTemplates
+        self.templateLevel = templateLevel
+        self.classnamesSha256 = classnamesSha256
+        self.templatesSha256 = templatesSha256
+        self.alignment = alignment
+        self.checkpoint = checkpoint
+        self.comparison = comparison
+    }
+}
+
+/// How concept-level similarity was added to the cosine logits (vlsae-facts §2): every choice
+/// that the paper leaves open is a recorded field. Minimal for now; the alignment work extends it
+/// together with the schema.
+public struct AlignmentRecord: Codable, Equatable, Sendable {
+    /// Weight of the concept similarity: logit = cos + alpha · sim(f(v), f(t)).
+    public var alpha: Double
+    /// f: "hidden" (sparse activations) or "reconstruction" (modality decoder output).
+    public var representation: String
+    /// sim: "cosine" or "dot".
+    public var similarity: String
+    /// "average_then_encode" (templates averaged before f) or "encode_then_average".
+    public var templateAggregation: String
+    /// How alpha was chosen, e.g. "fixed" or "validation_split".
+    public var alphaProtocol: String
+
+    enum CodingKeys: String, CodingKey {
+        case alpha, representation, similarity
+        case templateAggregation = "template_aggregation"
+        case alphaProtocol = "alpha_protocol"
+    }
+
+    public init(alpha: Double, representation: String, similarity: String, templateAggregation: String,
+                alphaProtocol: String) {
+        self.alpha = alpha
+        self.representation = representation
+        self.similarity = similarity
+        self.templateAggregation = templateAggregation
+        self.alphaProtocol = alphaProtocol
+    }
+}
+
+/// The SAE checkpoint used by an alignment row.
+public struct CheckpointRecord: Codable, Equatable, Sendable {
+    public var path: String
+    public var sha256: String
+    public var inputDim: Int
+    public var hiddenDim: Int
+    public var k: Int
+
+    enum CodingKeys: String, CodingKey {
+        case path, sha256, k
+        case inputDim = "input_dim"
+        case hiddenDim = "hidden_dim"
+    }
+
+    public init(path: String, sha256: String, inputDim: Int, hiddenDim: Int, k: Int) {
+        self.path = path
+        self.sha256 = sha256
+        self.inputDim = inputDim
+        self.hiddenDim = hiddenDim
+        self.k = k
+    }
+}
+
+/// A paired comparison of this row against another method on the same images.
+public struct ComparisonRecord: Codable, Equatable, Sendable {
+    /// The method compared against, usually "cosine".
+    public var baseline: String
+    /// This row's metric minus the baseline's, keyed by metric name (acc1, acc5, mean_per_class_recall).
+    public var deltas: [String: Double]
+    /// Paired-bootstrap intervals of the deltas, keyed by metric name.
+    public var intervals: [String: IntervalRecord]
+    /// Exact McNemar test on top-1 correctness (two-sided p-value).
+    public var mcnemarP: Double
+    /// Images that became correct (gained) and that became wrong (lost) relative to the baseline.
+    public var flips: FlipCounts
+
+    enum CodingKeys: String, CodingKey {
+        case baseline, deltas, intervals, flips
+        case mcnemarP = "mcnemar_p"
+    }
+
+    public init(baseline: String, deltas: [String: Double], intervals: [String: IntervalRecord],
+                mcnemarP: Double, flips: FlipCounts) {
+        self.baseline = baseline
+        self.deltas = deltas
+        self.intervals = intervals
+        self.mcnemarP = mcnemarP
+        self.flips = flips
+    }
+}
+
+public struct FlipCounts: Codable, Equatable, Sendable {
+    public var gained: Int
+    public var lost: Int
+    public init(gained: Int, lost: Int) {
+        self.gained = gained
+        self.lost = lost
+    }
+}

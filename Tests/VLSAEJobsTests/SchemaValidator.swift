@@ -1,0 +1,1 @@
+../VLSAEReportTests/SchemaValidator.swift

@@ -1,0 +1,131 @@
+import Foundation
+import VLSAEReport
+import XCTest
+
+final class SchemaTests: XCTestCase {
+    private let digest = String(repeating: "ab", count: 32)
+
+    private func interval(_ lo: Double, _ hi: Double) -> IntervalRecord {
+        IntervalRecord(low: lo, high: hi, level: 0.95, resamples: 1000, seed: 7)
+    }
+
+    /// A document using every field, optional extension objects included.
+    private func fullDocument() -> ResultDocument {
+        let baseline = ResultRow(
+            dataset: "cifar10", model: "ViT-B-32", pretrained: "laion2b_s34b_b79k",
+            metrics: MetricValues(acc1: 0.9356, acc5: 0.998, meanPerClassRecall: 0.9355), method: "cosine",
+            intervals: ["acc1": interval(0.93, 0.94)], perClassRecall: [0.9, nil, 1.0],
+            nImages: 10000, nClasses: 10, nTemplates: 18, templateLevel: true,
+            classnamesSha256: digest, templatesSha256: digest)
+        var aligned = baseline
+        aligned.method = "vlsae-hidden-cosine"
+        aligned.perClassRecall = nil
+        aligned.metrics = MetricValues(acc1: 0.5, acc5: nil, meanPerClassRecall: 0.5)
+        aligned.alignment = AlignmentRecord(alpha: 0.3, representation: "hidden", similarity: "cosine",
+                                            templateAggregation: "average_then_encode", alphaProtocol: "fixed")
+        aligned.checkpoint = CheckpointRecord(path: "ckpt.pth", sha256: digest, inputDim: 512, hiddenDim: 4096, k: 256)
+        aligned.comparison = ComparisonRecord(baseline: "cosine", deltas: ["acc1": 0.0023], intervals: ["acc1": interval(-0.001, 0.005)],
+                                              mcnemarP: 0.21, flips: FlipCounts(gained: 40, lost: 17))
+        return ResultDocument(tool: ToolRecord(version: "0.1.0", gitCommit: "unknown"), command: ["vlsae", "eval"],
+                              seeds: ["bootstrap": UInt64.max], inputs: [InputRecord(path: "a.npy", sha256: digest, role: "image_embeddings")],
+                              results: [baseline, aligned])
+    }
+
+    private func errors(_ text: String) throws -> [String] {
+        try SchemaLocations.loadValidator().validate(try JSON.parse(Data(text.utf8)))
+    }
+
+    func testFullDocumentIsValidAndRoundTrips() throws {
+        let doc = fullDocument()
+        let data = try doc.encoded()
+        let text = String(decoding: data, as: UTF8.self)
+        XCTAssertEqual(try errors(text), [])
+        XCTAssertTrue(text.contains("\"acc5\" : null"), "undefined acc5 is an explicit null")
+        XCTAssertTrue(text.contains("18446744073709551615"), "64-bit seeds are written exactly")
+        XCTAssertTrue(text.hasSuffix("}\n"))
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vlsae-schema-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("r.json").path
+        try doc.write(to: path)
+        XCTAssertEqual(try ResultDocument.read(from: path), doc)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), data)
+    }
+
+    func testEncodingIsCanonical() throws {
+        let a = try fullDocument().encoded()
+        let b = try fullDocument().encoded()
+        XCTAssertEqual(a, b)
+        // Keys sorted at every level: "command" before "inputs" before "results" before "schema_version".
+        let text = String(decoding: a, as: UTF8.self)
+        let order = ["\"command\"", "\"inputs\"", "\"results\"", "\"schema_version\"", "\"seeds\"", "\"tool\""]
+        let positions = order.map { text.range(of: $0)!.lowerBound }
+        XCTAssertEqual(positions, positions.sorted())
+    }
+
+    func testNonFiniteMetricIsRefusedNotWritten() {
+        var doc = fullDocument()
+        doc.results[0].metrics.acc1 = .nan
+        XCTAssertThrowsError(try doc.encoded())
+    }
+
+    func testValidatorRejectsViolations() throws {
+        let good = String(decoding: try fullDocument().encoded(), as: UTF8.self)
+        func mutated(_ from: String, _ to: String) -> String {
+            XCTAssertTrue(good.contains(from), "fixture lacks \(from)")
+            return good.replacingOccurrences(of: from, with: to)
+        }
+        let cases: [(String, String)] = [
+            (mutated("\"n_images\" : 10000,", ""), "missing required key n_images"),
+            (mutated("\"acc1\" : 0.9356", "\"acc1\" : \"0.9\""), "expected type number"),
+            (mutated("\"acc1\" : 0.9356", "\"acc1\" : 1.5"), "maximum"),
+            (mutated("\"n_classes\" : 10", "\"n_classes\" : 1"), "minimum"),
+            (mutated("\"n_images\" : 10000", "\"n_images\" : 10000.5"), "expected type integer"),
+            (mutated("\"task\" : \"zeroshot_classification\"", "\"task\" : \"retrieval\""), "allowed values"),
+            (mutated("\"schema_version\" : 1", "\"schema_version\" : 2"), "constant"),
+            (mutated("\"git_commit\" : \"unknown\"", "\"git_commit\" : \"HEAD\""), "does not match"),
+            (mutated("\"template_level\" : true", "\"template_level\" : true, \"extra\" : 1"), "unexpected key extra"),
+            (mutated("\"representation\" : \"hidden\"", "\"representation\" : \"both\""), "allowed values"),
+            (mutated("\"template_level\" : true", "\"template_level\" : null"), "expected type boolean"),
+        ]
+        for (text, expected) in cases {
+            let errs = try errors(text)
+            XCTAssertTrue(errs.contains { $0.contains(expected) }, "expected an error containing \"\(expected)\", got \(errs)")
+        }
+        XCTAssertTrue(try errors(mutated("\"results\" : [", "\"results\" : [], \"x\" : [")).contains { $0.contains("fewer than 1") })
+        XCTAssertThrowsError(try JSON.parse(Data(mutated("0.9356", "NaN").utf8)), "NaN is not JSON")
+    }
+
+    func testSchemaUsesOnlyKeywordsTheValidatorKnows() throws {
+        // Validate the schema against itself-as-data would be circular; instead walk it and make
+        // sure every object key in a schema position is supported (unsupported ones are reported).
+        let v = try SchemaLocations.loadValidator()
+        XCTAssertEqual(v.validate(try JSON.parse(try fullDocument().encoded())).filter { $0.contains("unsupported") }, [])
+    }
+
+    /// The real CLI's output on the committed evaluation fixtures validates against the schema.
+    func testCLIOutputValidates() throws {
+        let root = SchemaLocations.repoRoot
+        let exe = ProcessInfo.processInfo.environment["VLSAE_BIN"]
+            ?? [".build/debug/vlsae", ".build/release/vlsae"].map { root.appendingPathComponent($0).path }
+                .first { FileManager.default.isExecutableFile(atPath: $0) }
+        guard let exe else { throw XCTSkip("vlsae executable not built (swift build --product vlsae)") }
+        let fixtures = root.appendingPathComponent("Tests/VLSAEEvalTests/Fixtures")
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("vlsae-cli-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: exe)
+        p.arguments = ["eval", "--data", fixtures.appendingPathComponent("eval7/manifest.json").path,
+                       fixtures.appendingPathComponent("eval3/manifest_classifier.json").path,
+                       "--out", out, "--per-class", "--seed", "5"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+        let json = try JSON.parse(try Data(contentsOf: URL(fileURLWithPath: out)))
+        XCTAssertEqual(try SchemaLocations.loadValidator().validate(json), [])
+        guard case .array(let rows)? = json["results"] else { return XCTFail("no results") }
+        XCTAssertEqual(rows.count, 2)
+        XCTAssertEqual(rows[1]["metrics"]?["acc5"], .null)
+    }
+}
