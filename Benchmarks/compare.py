@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
-"""Comparison table of `make bench`: our benchmarks (ordo-one/benchmark JMH exports) against the dense
+"""Comparison table of `make bench`: our benchmarks (ordo-one/benchmark histogramSamples exports) against the dense
 PyTorch reference (reference/torch_reference.py JSON lines), printed as markdown and written as JSON.
 
 Throughput is items per second of each measured iteration (items per iteration: the benchmark's tags).
 Ratios over repeats: the median ratio is median(ours) / median(reference); the range is the widest any
 pairing of one of our repeats with one of the reference's could give, min(ours)/max(ref) to
 max(ours)/min(ref), so noise on this shared machine widens it rather than hiding in it.
-"Encoder efficiency" is the encoder product's FLOPs (2·d·h per encoded row) divided by the whole
-iteration's time, as a fraction of the GFLOP/s of the plain sgemm of the same shape: how close the
-whole training step or encode runs to its dense-product floor.
+"Dense product GFLOP/s" is the FLOPs of the one dense product each workload cannot avoid (the encoder
+product, 2·d·h per encoded row, for train_step and encode; the 1000-class product for zeroshot) divided
+by the whole iteration's time, and its share of the plain sgemm's GFLOP/s: how close the whole training
+step or encode runs to its dense-product floor.
 """
 import argparse
 import glob
@@ -23,19 +24,29 @@ def summary(values):
     return {"min": v[0], "median": statistics.median(v), "max": v[-1], "values": v}
 
 
+UNIT_SCALE = {"ns": 1e-9, "μs": 1e-6, "us": 1e-6, "ms": 1e-3, "s": 1.0, "#": 1.0, "K": 1e3, "M": 1e6, "G": 1e9}
+
+
+def read_samples(path):
+    """Values of one histogramSamples export (header 'Metric name (unit)', then one value a line) in base units."""
+    with open(path) as f:
+        lines = [line.strip() for line in f if line.strip()]
+    unit = lines[0].rsplit("(", 1)[-1].rstrip(")")
+    if unit not in UNIT_SCALE:
+        sys.exit(f"compare: unknown unit '{unit}' in {path}")
+    return [float(v) * UNIT_SCALE[unit] for v in lines[1:]]
+
+
 def load_ours(folder):
-    """name -> {throughput, gflops, peak_rss_mib, ...} from every *.jmh.json below `folder`."""
+    """name -> {seconds, peak_rss_mib} from the ordo-one/benchmark histogramSamples exports below `folder`
+    (files Current_run.<target>.<benchmark>.<metric>.histogram.samples.tsv, one sample per measured iteration)."""
     out = {}
-    for path in sorted(glob.glob(os.path.join(folder, "**", "*.jmh.json"), recursive=True)):
-        with open(path) as f:
-            for el in json.load(f):
-                name = el["benchmark"].rsplit(".", 1)[-1]
-                sec = el["secondaryMetrics"]
-                wall = sec["Time (wall clock)"]
-                # JMH export: wall-clock samples in microseconds, one per measured iteration.
-                seconds = [us / 1e6 for us in wall["rawData"][0]]
-                rss = [kib / 1024 for kib in sec.get("maxrss_kib", {}).get("rawData", [[0]])[0]]
-                out[name] = {"seconds": seconds, "peak_rss_mib": max(rss) if rss else None}
+    for path in sorted(glob.glob(os.path.join(folder, "**", "*.wallClock.histogram.samples.tsv"), recursive=True)):
+        base = os.path.basename(path)
+        name = base.split(".")[2]
+        rss_path = path.replace(".wallClock.", ".maxrss_bytes.")
+        rss = read_samples(rss_path) if os.path.exists(rss_path) else []
+        out[name] = {"seconds": read_samples(path), "peak_rss_mib": max(rss) / 2**20 if rss else None}
     return out
 
 
@@ -77,7 +88,7 @@ def fmt_range(s, f=fmt_rate):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--ours", required=True, help="folder with the JMH exports")
+    p.add_argument("--ours", required=True, help="folder with the histogramSamples exports")
     p.add_argument("--torch", required=True, help="JSON lines of the reference")
     p.add_argument("--json", required=True, help="where to write the table as JSON")
     p.add_argument("--threads", type=int, default=2)
@@ -126,7 +137,7 @@ def main():
         rows.append([name, tag["unit"], fmt_range(o_tp), fmt_range(r_tp) if r else "—", ratio_s, mem_o, mem_r, eff_s])
 
     head = ["benchmark", "unit", "ours: median (min–max)", "PyTorch: median (min–max)", "ratio",
-            "peak RSS ours (MiB)", "peak RSS PyTorch (MiB)", "encoder product vs plain sgemm"]
+            "peak RSS ours (MiB)", "peak RSS PyTorch (MiB)", "dense product GFLOP/s (share of plain sgemm)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     table = "\n".join(lines)

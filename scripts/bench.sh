@@ -50,7 +50,7 @@ for name in ${only//,/ }; do
     echo "bench: $name — ours"
     mkdir -p "$work/ours-$name"
     "$swift" package --package-path Benchmarks --allow-writing-to-directory "$work/ours-$name" \
-        benchmark --target VLSAEBenchmarks --filter "^$name\$" --format jmh --path "$work/ours-$name" \
+        benchmark --target VLSAEBenchmarks --filter "^$name\$" --format histogramSamples --path "$work/ours-$name" \
         --no-progress --quiet >"$work/ours-$name.log" 2>&1 || { cat "$work/ours-$name.log" >&2; exit 1; }
     echo "bench: $name — PyTorch"
     "$python" Benchmarks/reference/torch_reference.py --only "$name" --threads "$threads" --repeat "$repeat" \

@@ -24,9 +24,9 @@ let threads = max(1, Int(env["VLSAE_BENCH_THREADS"] ?? "") ?? 2)
 let repeats = max(1, Int(env["VLSAE_BENCH_REPEAT"] ?? "") ?? 5)
 let d = 512, h = 4096, k = 256
 
-/// Peak resident memory of the whole process (getrusage ru_maxrss, KiB), the measure the reference
+/// Peak resident memory of the whole process (getrusage ru_maxrss, in bytes), the measure the reference
 /// reports, setup included; the tool's own `.peakMemoryResident` only samples the measured region.
-let maxRSS = BenchmarkMetric.custom("maxrss_kib", polarity: .prefersSmaller, useScalingFactor: false)
+let maxRSS = BenchmarkMetric.custom("maxrss_bytes", polarity: .prefersSmaller, useScalingFactor: false)
 
 func recordMaxRSS(_ benchmark: Benchmark) {
     var usage = rusage()
@@ -35,14 +35,14 @@ func recordMaxRSS(_ benchmark: Benchmark) {
     #else
     getrusage(RUSAGE_SELF, &usage)
     #endif
-    benchmark.measurement(maxRSS, Int(usage.ru_maxrss))
+    benchmark.measurement(maxRSS, Int(usage.ru_maxrss) * 1024)
 }
 
 /// `items` and `flops` (the encoder product's FLOPs per iteration) document the workload; scripts/bench.sh
 /// (Benchmarks/compare.py) holds the same numbers to turn wall-clock samples into throughput and GFLOP/s.
 func configuration(items: Int, flops: Double = 0) -> Benchmark.Configuration {
     .init(metrics: [.throughput, .wallClock, .peakMemoryResident, maxRSS],
-          timeUnits: .milliseconds,
+          timeUnits: .microseconds,
           warmupIterations: 1,
           scalingFactor: .one,
           maxDuration: .seconds(600),
