@@ -114,6 +114,7 @@ public enum ZeroShot {
                                logits: (Range<Int>, UnsafeMutableBufferPointer<Float>) throws -> Void) rethrows -> Predictions {
         precondition(labels.count == count, "one label per image")
         precondition(numClasses >= 1)
+        precondition(labels.allSatisfy { $0 >= 0 && $0 < numClasses }, "labels must lie in [0, numClasses)")
         let step = max(1, blockRows)
         var ranks = [Int](repeating: 0, count: count)
         var top1 = [Int](repeating: 0, count: count)

@@ -95,12 +95,16 @@ public enum EvalJob {
         var seen = Set<InputRecord>()
         for (i, path) in options.manifests.enumerated() {
             let note = "[\(i + 1)/\(options.manifests.count)] \(path)"
-            if options.progress { Progress.note("\(note): loading") }
+            if options.progress { Progress.note("\(note): loading and hashing") }
+            let t0 = Date()
             let dataset = try ZeroShotDataset.load(manifestPath: path)
             if options.progress {
-                Progress.note("\(note): \(dataset.name), \(dataset.count) images × \(dataset.numClasses) classes, d = \(dataset.dimension)")
+                Progress.note("\(note): \(dataset.name), \(dataset.count) images × \(dataset.numClasses) classes, "
+                              + "d = \(dataset.dimension), loaded in \(seconds(since: t0))")
             }
+            let t1 = Date()
             rows.append(try evaluate(dataset, options: options))
+            if options.progress { Progress.note("\(note): scored and bootstrapped in \(seconds(since: t1))") }
             for f in dataset.inputs {
                 let r = InputRecord(path: f.path, sha256: f.sha256, role: f.role)
                 if seen.insert(r).inserted { inputs.append(r) }
@@ -148,6 +152,7 @@ public enum EvalJob {
         return lines.joined(separator: "\n")
     }
 
+    private static func seconds(since t: Date) -> String { String(format: "%.2f s", Date().timeIntervalSince(t)) }
     private static func format(_ x: Double) -> String { String(format: "%.4f", x) }
     private static func pad(_ s: String, _ w: Int) -> String {
         s.count >= w ? s + " " : s + String(repeating: " ", count: w - s.count)

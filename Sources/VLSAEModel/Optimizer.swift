@@ -37,13 +37,20 @@ public struct Adam: Sendable {
                     g.withUnsafeBufferPointer { pgb in
                         let pp = ppb.baseAddress!, pm = pmb.baseAddress!, pv = pvb.baseAddress!, pg = pgb.baseAddress!
                         forEachBlock(n, threads: threads, minBlock: 1 << 16) { range in
-                            for i in range {
+                            // A plain while loop over locals: this pass touches every parameter each
+                            // step and dominates small-batch training in debug builds.
+                            var i = range.lowerBound
+                            let end = range.upperBound
+                            while i < end {
+                                let p = pp[i]
                                 var gi = pg[i]
-                                if decay { gi += wd * pp[i] }
-                                pm[i] += b1w * (gi - pm[i])
-                                pv[i] = pv[i] * b2 + b2w * gi * gi
-                                let denom = pv[i].squareRoot() / inv + e
-                                pp[i] -= stepSize * (pm[i] / denom)
+                                if decay { gi += wd * p }
+                                let m1 = pm[i] + b1w * (gi - pm[i])
+                                let v1 = pv[i] * b2 + b2w * gi * gi
+                                pm[i] = m1
+                                pv[i] = v1
+                                pp[i] = p - stepSize * (m1 / (v1.squareRoot() / inv + e))
+                                i += 1
                             }
                         }
                     }

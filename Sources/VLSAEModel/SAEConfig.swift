@@ -2,6 +2,14 @@ import Foundation
 import VLSAECore
 
 /// The three autoencoders of the official code (ssfgunner/VL-SAE, cvlms/sae_trainer/sae_model.py).
+///
+/// What that code does, as checked there: only VL_SAE normalises its input (F.normalize on the
+/// embeddings and on the encoder rows, then 2 − cdist); SAE_D and SAE_V feed raw embeddings to
+/// nn.Linear(d, h) (with bias), apply ReLU, and sparsify the ReLU output with the same
+/// kthvalue(h − k) / strictly-above rule (so rows with fewer than k positive units keep fewer
+/// than k). None of them adds a non-linearity after the top-k. Decoders of SAE_D / SAE_V are
+/// nn.Sequential(nn.Linear(h, d)), hence state-dict keys like `vision_decoder.0.weight`; SAE_V
+/// decodes both modalities with its single `decoder`. Losses are unweighted sums of two MSEs.
 public enum SAEArch: String, Codable, Sendable, CaseIterable {
     /// VL_SAE: one bias-free, distance-based encoder shared by both modalities, two affine decoders.
     case vlsae

@@ -193,12 +193,13 @@ public struct SAEModel: Sendable {
         var norms: [Float] = []
         if enc.distance {
             norms = [Float](repeating: 1, count: h)
-            for j in 0..<h {
-                var s: Double = 0
-                for i in 0..<d { let v = Double(w[j * d + i]); s += v * v }
-                let n = max(Float(s.squareRoot()), 1e-12)
-                norms[j] = n
-                for i in 0..<d { w[j * d + i] /= n }
+            w.withUnsafeMutableBufferPointer { pw in
+                for j in 0..<h {
+                    let row = pw.baseAddress! + j * d
+                    let n = max(Kernel.dot(d, row, row).squareRoot(), 1e-12)
+                    norms[j] = n
+                    Kernel.scale(d, 1 / n, row)
+                }
             }
         }
         return PreparedEncoder(weight: w, norms: norms, distance: enc.distance, bias: enc.bias)
@@ -238,7 +239,7 @@ public struct SAEModel: Sendable {
                 }
             }
         }
-        let biasPtr: [Float]? = pe.bias.map { Array(parameters[$0..<($0 + h)]) }
+        let bias: [Float]? = pe.bias.map { Array(parameters[$0..<($0 + h)]) }
         let distance = pe.distance
         c.withUnsafeMutableBufferPointer { pcb in
             codes.indices.withUnsafeMutableBufferPointer { pib in
@@ -264,7 +265,7 @@ public struct SAEModel: Sendable {
                                         }
                                     } else {
                                         // SAE_D / SAE_V: Linear → ReLU, then top-k on the ReLU output.
-                                        for j in 0..<h { row[j] = max(0, row[j] + biasPtr![j]) }
+                                        for j in 0..<h { row[j] = max(0, row[j] + bias![j]) }
                                     }
                                     guard kk > 0, let pi = pi, let pv = pv, let pn = pn else { continue }
                                     let n = TopK.select(row, h: h, k: kk, scratch: scratch,
@@ -301,7 +302,7 @@ public struct SAEModel: Sendable {
         let chunk = max(1, min(4096, (1 << 22) / max(config.hidden, 1)))
         var out = SparseCodes(rows: x.rows, hidden: config.hidden, k: kk)
         var start = 0
-        while start < x.rows {
+        while start < x.rows && x.cols > 0 {
             let n = min(chunk, x.rows - start)
             let pass = x.values.withUnsafeBufferPointer { px in
                 encodePass(px.baseAddress! + start * x.cols, rows: n, prepared: pe, k: kk, training: false)
@@ -331,9 +332,7 @@ public struct SAEModel: Sendable {
                                 let o = out + r * d
                                 for i in 0..<d { o[i] = bias[i] }
                                 for t in 0..<Int(pn[r]) {
-                                    let v = pv![r * k + t]
-                                    let col = wT + Int(pi![r * k + t]) * d
-                                    for i in 0..<d { o[i] += v * col[i] }
+                                    Kernel.axpy(d, pv![r * k + t], wT + Int(pi![r * k + t]) * d, o)
                                 }
                             }
                         }
@@ -347,6 +346,7 @@ public struct SAEModel: Sendable {
     public func decode(_ codes: SparseCodes, modality: Modality) -> Matrix {
         precondition(codes.hidden == config.hidden, "decode: codes have \(codes.hidden) units, model has \(config.hidden)")
         var out = Matrix(rows: codes.rows, cols: config.inputDim)
+        if codes.rows == 0 { return out }
         out.values.withUnsafeMutableBufferPointer { po in
             decodeInto(codes, decoder: layout.decoderFor[modality == .image ? 0 : 1], out: po.baseAddress!)
         }
@@ -381,6 +381,7 @@ public struct SAEModel: Sendable {
     public func lossAndGradients(images: Matrix, texts: Matrix, gradients g: inout [Float]) -> StepLoss {
         let d = config.inputDim, h = config.hidden, k = config.topK
         precondition(images.cols == d && texts.cols == d, "training batch has the wrong dimension")
+        precondition(images.rows > 0 && texts.rows > 0, "training batch is empty")
         if g.count != layout.count { g = [Float](repeating: 0, count: layout.count) } else {
             g.withUnsafeMutableBufferPointer { p in p.update(repeating: 0) }
         }
@@ -426,10 +427,7 @@ public struct SAEModel: Sendable {
                             for r in range {
                                 for t in 0..<Int(codes.counts[r]) {
                                     let col = wT + Int(codes.indices[r * k + t]) * d
-                                    let er = pe + r * d
-                                    var s: Float = 0
-                                    for i in 0..<d { s += er[i] * col[i] }
-                                    pd[r * k + t] = s * deriv[r * k + t]
+                                    pd[r * k + t] = Kernel.dot(d, pe + r * d, col) * deriv[r * k + t]
                                 }
                             }
                         }
@@ -477,9 +475,8 @@ public struct SAEModel: Sendable {
                                 for s in Int(starts[m][j])..<Int(starts[m][j + 1]) {
                                     let slot = Int(slots[m][s]), r = slot / k
                                     let v = codes.values[slot], dz = dpre[m][slot]
-                                    let er = pe.baseAddress! + r * d, xr = px.baseAddress! + r * d
-                                    for i in 0..<d { gD[i] += v * er[i] }
-                                    for i in 0..<d { gW[i] += dz * xr[i] }
+                                    Kernel.axpy(d, v, pe.baseAddress! + r * d, gD)
+                                    Kernel.axpy(d, dz, px.baseAddress! + r * d, gW)
                                     if let bias = enc.bias { pg[bias + j] += dz }
                                 }
                             }
@@ -491,12 +488,12 @@ public struct SAEModel: Sendable {
             for (e, enc) in lay.encoders.enumerated() where enc.distance {
                 let pe = prepared[e]
                 forEachBlock(h, threads: threads, minBlock: 16) { range in
-                    for j in range {
-                        let gw = pg + enc.weight + j * d
-                        var dot: Float = 0
-                        for i in 0..<d { dot += pe.weight[j * d + i] * gw[i] }
-                        let inv = 1 / pe.norms[j]
-                        for i in 0..<d { gw[i] = (gw[i] - pe.weight[j * d + i] * dot) * inv }
+                    pe.weight.withUnsafeBufferPointer { pw in
+                        for j in range {
+                            let gw = pg + enc.weight + j * d, w = pw.baseAddress! + j * d
+                            Kernel.axpy(d, -Kernel.dot(d, w, gw), w, gw)
+                            Kernel.scale(d, 1 / pe.norms[j], gw)
+                        }
                     }
                 }
             }

@@ -17,9 +17,10 @@ struct EvalCommand: ParsableCommand {
             "templates": [...] or "<catalog entry>",     T strings
             "text_embeddings": "text.npy"                C × T × d, one per template
           }
-        or "classifier": "cls.npy" (C × d, already averaged; recorded as template_level false)
-        instead of "text_embeddings". Array paths are tensor addresses (file.npy, file.npy[0], \
-        archive.npz:name, file.safetensors:name) relative to the manifest's folder.
+        Instead of "text_embeddings" a manifest may give "classifier": "cls.npy" (C × d, already \
+        averaged over templates; recorded as template_level false; "templates" is still required \
+        and hashed). Array paths are tensor addresses (file.npy, file.npy[0], archive.npz:name, \
+        file.safetensors:name) relative to the manifest's folder.
 
         Classifier: each template embedding L2-normalised, averaged over templates, normalised \
         again; logits = 100 · normalise(image) · classifierᵀ. An image is correct at k when fewer \
@@ -27,7 +28,8 @@ struct EvalCommand: ParsableCommand {
         class). Metrics: acc1, acc5 (null when fewer than 5 classes), mean_per_class_recall \
         (balanced accuracy), and a seeded percentile-bootstrap 95% interval for acc1.
 
-        The result file (sorted keys, no timestamps) records the tool's git commit, the command, \
+        The result file (sorted keys, no timestamps) records the tool's git commit (git rev-parse \
+        HEAD in the executable's folder, "unknown" outside a checkout), the command, \
         the seed, and the path and SHA-256 of every input file, plus classnames_sha256 and \
         templates_sha256: SHA-256 of the UTF-8 bytes of each string followed by "\\n".
         """)

@@ -15,14 +15,14 @@ struct VLSAE: ParsableCommand {
           features.npy[0]           its slice 0 along the first axis
           x.npz:arr_0               a member of an .npz archive
           w.safetensors:image_embeddings
-          dump.pt:embeddings        a tensor inside a torch.save'd object (dotted path for nesting)
+          dump.pt:embeddings        a tensor in a torch.save'd object (dotted path)
         The file part ends at the first known extension (.npy .npz .safetensors .pt .pth .bin) \
         followed by ':', '[' or the end. Paths inside a manifest are relative to its folder.
 
         Errors name the file at fault and exit with status 1 (usage errors: 64).
         """,
         version: ToolIdentity.version,
-        subcommands: [EvalCommand.self, InspectCommand.self]
+        subcommands: [EvalCommand.self, InspectCommand.self, TrainCommand.self, EncodeCommand.self]
     )
 }
 

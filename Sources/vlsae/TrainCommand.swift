@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import VLSAECore
+import VLSAEJobs
+import VLSAEModel
+
+extension SAEArch: ExpressibleByArgument {}
+extension Modality: ExpressibleByArgument {}
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a VL-SAE (or the SAE_D / SAE_V baselines) on paired image and caption embeddings.",
+        discussion: """
+        Row i of the image array and row i of the text array must be a pair. Defaults follow the \
+        released checkpoints: Adam, lr 1e-3, batch 512, 10 epochs, linear warm-up over 2 epochs then \
+        cosine annealing (stepped once per epoch; the last epoch runs at lr 0, as upstream), an 80/20 \
+        train/validation split, the best-validation weights kept, early stopping after 10 epochs \
+        without improvement, k 256, hidden ratio 8. The split, the initial weights and the per-epoch \
+        shuffling come from --seed; the result is deterministic for a given seed and --threads.
+
+        The checkpoint is safetensors with the official state-dict names (encoder, \
+        vision_decoder.weight, ...), the config and a training summary (per-epoch losses, FVU, L0, \
+        dead fraction, image-caption consistency, input SHA-256s) in its metadata.
+        """)
+
+    @Option(name: .customLong("pairs"), parsing: .upToNextOption,
+            help: ArgumentHelp("Image and text embeddings (N × d each), as two tensor addresses.", valueName: "source"))
+    var pairs: [String] = []
+
+    @Option(name: .customLong("out"), help: ArgumentHelp("Checkpoint to write.", valueName: "ckpt.safetensors"))
+    var out: String
+
+    @Option(help: ArgumentHelp("vlsae, sae-d or sae-v (default vlsae, or the --init checkpoint's).", valueName: "arch"))
+    var arch: SAEArch?
+
+    @Option(help: ArgumentHelp("Active units per row (default 256, or the --init checkpoint's).", valueName: "k"))
+    var topk: Int?
+
+    @Option(name: .customLong("hidden-ratio"), help: ArgumentHelp("Hidden size / input dimension (default 8).", valueName: "r"))
+    var hiddenRatio: Int?
+
+    @Option(help: "Peak learning rate.") var lr: Double = 1e-3
+    @Option(help: "Epochs.") var epochs: Int = 10
+    @Option(name: .customLong("batch-size"), help: "Pairs per batch.") var batchSize: Int = 512
+    @Option(name: .customLong("warmup-epochs"), help: "Linear warm-up epochs.") var warmupEpochs: Int = 2
+    @Option(name: .customLong("val-ratio"), help: "Fraction of pairs held out for validation.") var valRatio: Double = 0.2
+    @Option(help: "Epochs without validation improvement before stopping.") var patience: Int = 10
+    @Option(name: .customLong("weight-decay"), help: "L2 weight decay added to the gradient (torch Adam).") var weightDecay: Double = 0
+    @Option(help: "Seed of the split, the initial weights and the shuffling.") var seed: UInt64 = 0
+    @Option(help: "Worker threads (results are reproducible for a fixed count).") var threads: Int = 1
+    @Flag(name: .customLong("no-shuffle"), help: "Keep the training rows in split order every epoch (as upstream).")
+    var noShuffle = false
+    @Option(name: .customLong("init"), help: ArgumentHelp("Warm start from this checkpoint (.safetensors or official .pth).", valueName: "ckpt"))
+    var initial: String?
+    @Flag(help: "No progress bar.") var quiet = false
+
+    func validate() throws {
+        guard pairs.count == 2 else {
+            throw ValidationError("--pairs takes exactly two sources: the image embeddings and the text embeddings")
+        }
+    }
+
+    func run() throws {
+        var t = TrainConfig()
+        t.lr = lr; t.epochs = epochs; t.batchSize = batchSize; t.warmupEpochs = warmupEpochs
+        t.valRatio = valRatio; t.patience = patience; t.weightDecay = weightDecay; t.seed = seed
+        t.threads = threads; t.shuffle = !noShuffle
+        let options = TrainJob.Options(images: pairs[0], texts: pairs[1], output: out, arch: arch, topK: topk,
+                                       hiddenRatio: hiddenRatio, train: t, initialCheckpoint: initial, progress: !quiet)
+        try reportingErrors {
+            let summary = try TrainJob.run(options) { Progress.note(TrainJob.describe($0)) }
+            Progress.note("best epoch \(summary.bestEpoch) of \(summary.epochsRun), validation loss \(summary.bestValLoss)\(summary.stoppedEarly ? " (stopped early)" : "")")
+            Progress.note("wrote \(out)")
+        }
+    }
+}
