@@ -26,15 +26,15 @@ let package = Package(
         // Stage 2: domain types: zero-shot datasets (manifests, catalog).
         .target(name: "VLSAEData", dependencies: ["VLSAECore", "VLSAEFormats"]),
         // Stage 3: sparse autoencoders, trainer, checkpoints.
-        .target(name: "VLSAEModel", dependencies: ["VLSAECore", "VLSAEFormats"]),
+        .target(name: "VLSAEModel", dependencies: ["VLSAECore", "VLSAEFormats", "CBLAS"]),
         // Stage 4: zero-shot scoring, concept alignment, metrics and statistics.
         .target(name: "VLSAEEval", dependencies: ["VLSAECore", "VLSAEData", "VLSAEModel"]),
         // Stage 5: result documents, tables, regression comparison.
         .target(name: "VLSAEReport", dependencies: ["VLSAECore"]),
         // Figures drawn with libpng and a bitmap font of our own.
         .target(name: "VLSAEPlot", dependencies: ["CPNG"]),
-        // The planted-concept synthetic suite.
-        .target(name: "VLSAESynth", dependencies: ["VLSAECore", "VLSAEFormats", "VLSAEData"]),
+        // The planted-concept synthetic suite (its difficulty is measured with the real evaluator).
+        .target(name: "VLSAESynth", dependencies: ["VLSAECore", "VLSAEFormats", "VLSAEData", "VLSAEEval"]),
         // Jobs: eval, train, sweep, regress — orchestrate the stages; the CLI only parses flags.
         .target(name: "VLSAEJobs", dependencies: [
             "VLSAECore", "VLSAEFormats", "VLSAEData", "VLSAEModel", "VLSAEEval",
@@ -54,7 +54,8 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "VLSAEReportTests", dependencies: ["VLSAEReport"]),
         .testTarget(name: "VLSAEPlotTests", dependencies: ["VLSAEPlot"]),
-        .testTarget(name: "VLSAESynthTests", dependencies: ["VLSAESynth"]),
+        .testTarget(name: "VLSAESynthTests", dependencies: ["VLSAESynth", "VLSAEData", "VLSAEFormats", "CBLAS"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "VLSAEJobsTests", dependencies: ["VLSAEJobs"]),
     ]
 )

@@ -120,4 +120,37 @@ public enum HalfFloat {
     }
 
     public static func float(fromBFloat16 b: UInt16) -> Float { Float(bitPattern: UInt32(b) << 16) }
+
+    /// IEEE 754 binary16 bits of `f`, rounded to nearest with ties to even (as numpy's
+    /// `astype(float16)`); overflow gives ±infinity, NaN stays NaN.
+    public static func bits(fromFloat f: Float) -> UInt16 {
+        let x = f.bitPattern
+        let sign = UInt16((x >> 16) & 0x8000)
+        let exponent = Int((x >> 23) & 0xFF)
+        var mantissa = x & 0x7F_FFFF
+        if exponent == 0xFF { return sign | 0x7C00 | (mantissa != 0 ? 0x200 : 0) }
+        let e = exponent - 127 + 15
+        if e >= 0x1F { return sign | 0x7C00 }
+        if e <= 0 {
+            if e < -10 { return sign }
+            mantissa |= 0x80_0000
+            let shift = UInt32(14 - e)
+            let kept = mantissa >> shift
+            let rest = mantissa & ((UInt32(1) << shift) - 1)
+            let midpoint = UInt32(1) << (shift - 1)
+            var r = kept
+            if rest > midpoint || (rest == midpoint && (kept & 1) == 1) { r += 1 }
+            return sign | UInt16(r)
+        }
+        var h = UInt32(e) << 10 | (mantissa >> 13)
+        let rest = mantissa & 0x1FFF
+        // A carry out of the mantissa correctly bumps the exponent (up to infinity).
+        if rest > 0x1000 || (rest == 0x1000 && (h & 1) == 1) { h += 1 }
+        return sign | UInt16(h)
+    }
+
+    /// `values` rounded through float16: what a reader of a `<f2` file gets back.
+    public static func roundedThroughHalf(_ values: [Float]) -> [Float] {
+        values.map { float(fromHalf: bits(fromFloat: $0)) }
+    }
 }

@@ -40,7 +40,7 @@ public struct ZipArchive: Sendable {
         // Re-base so that offsets from the file are offsets into `data` whatever slice we got.
         self.data = data.startIndex == 0 ? data : Data(data)
         self.path = path
-        let r = ByteReader(data: self.data, path: path)
+        let r = ZipByteReader(data: self.data, path: path)
         let size = self.data.count
 
         // The end-of-central-directory record is 22 bytes plus a comment of at most 65535.
@@ -48,18 +48,22 @@ public struct ZipArchive: Sendable {
             throw VLSAEError.file(path, "not a zip archive or truncated: \(size) bytes is shorter than the 22-byte end-of-central-directory record")
         }
         var eocd: Int? = nil
+        var fallback: Int? = nil
         let lowest = max(0, size - 22 - 0xFFFF)
         var pos = size - 22
         while pos >= lowest {
             if try r.u32(pos) == ZipArchive.eocdSignature {
                 // A real record's comment ends exactly at the end of the file; this rejects
                 // signature bytes that happen to appear inside the comment or member data.
+                // Some writers leave junk after the comment, so a record whose comment merely
+                // fits is kept as a fallback, as Python's zipfile does.
                 let commentLength = Int(try r.u16(pos + 20))
                 if pos + 22 + commentLength == size { eocd = pos; break }
+                if fallback == nil && pos + 22 + commentLength < size { fallback = pos }
             }
             pos -= 1
         }
-        guard let eocdOffset = eocd else {
+        guard let eocdOffset = eocd ?? fallback else {
             throw VLSAEError.file(path, "not a zip archive or truncated: end-of-central-directory record not found")
         }
 
@@ -170,7 +174,7 @@ public struct ZipArchive: Sendable {
 
     /// The member's bytes, decompressed and CRC-checked.
     public func extract(_ entry: Entry) throws -> Data {
-        let r = ByteReader(data: data, path: path)
+        let r = ZipByteReader(data: data, path: path)
         let what = "zip member \"\(entry.name)\""
         if entry.flags & 0x1 != 0 {
             throw VLSAEError.file(path, "\(what) is encrypted; encrypted zip members are not supported")
@@ -308,7 +312,7 @@ public struct ZipArchive: Sendable {
 }
 
 /// Bounds-checked little-endian reads from a zero-based Data.
-struct ByteReader {
+fileprivate struct ZipByteReader {
     let data: Data
     let path: String
 

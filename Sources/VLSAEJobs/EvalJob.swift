@@ -58,10 +58,12 @@ public enum EvalJob {
         public var command: [String]
         public var tool: ToolRecord
         public var progress: Bool
+        /// Concept-level alignment rows to add after each baseline row (nil: baseline only).
+        public var alignment: AlignmentOptions?
 
         public init(manifests: [String], output: String, bootstrapResamples: Int = 1000, seed: UInt64 = 0,
                     level: Double = 0.95, perClass: Bool = false, threads: Int? = nil,
-                    command: [String], tool: ToolRecord, progress: Bool = true) {
+                    command: [String], tool: ToolRecord, progress: Bool = true, alignment: AlignmentOptions? = nil) {
             self.manifests = manifests
             self.output = output
             self.bootstrapResamples = bootstrapResamples
@@ -72,6 +74,7 @@ public enum EvalJob {
             self.command = command
             self.tool = tool
             self.progress = progress
+            self.alignment = alignment
         }
     }
 
@@ -93,6 +96,8 @@ public enum EvalJob {
         var rows: [ResultRow] = []
         var inputs: [InputRecord] = []
         var seen = Set<InputRecord>()
+        let alignment = try options.alignment.map { try prepareAlignment($0, progress: options.progress) }
+        var names = Set<String>()
         for (i, path) in options.manifests.enumerated() {
             let note = "[\(i + 1)/\(options.manifests.count)] \(path)"
             if options.progress { Progress.note("\(note): loading and hashing") }
@@ -104,18 +109,32 @@ public enum EvalJob {
             }
             let t1 = Date()
             rows.append(try evaluate(dataset, options: options))
+            let baselineAcc1 = rows[rows.count - 1].metrics.acc1
+            names.insert(dataset.name)
             if options.progress { Progress.note("\(note): scored and bootstrapped in \(seconds(since: t1))") }
+            if let alignment {
+                let t2 = Date()
+                rows += try alignmentRows(dataset, baseline: rows[rows.count - 1], context: alignment, options: options)
+                if options.progress {
+                    Progress.note("\(note): \(alignment.specs.count) alignment variant(s) in \(seconds(since: t2))")
+                }
+            }
             for f in dataset.inputs {
                 let r = InputRecord(path: f.path, sha256: f.sha256, role: f.role)
                 if seen.insert(r).inserted { inputs.append(r) }
             }
             if options.progress {
-                let m = rows[rows.count - 1].metrics
-                Progress.note("\(note): acc1 \(format(m.acc1))")
+                Progress.note("\(note): baseline acc1 \(format(baselineAcc1))")
             }
         }
+        var seeds = ["bootstrap": options.seed]
+        if let alignment {
+            try checkValidationPairing(alignment, datasetNames: names)
+            for r in alignment.inputs where seen.insert(r).inserted { inputs.append(r) }
+            if rows.contains(where: { $0.alignment?.selection == "kfold" }) { seeds["folds"] = options.seed }
+        }
         let doc = ResultDocument(tool: options.tool, command: options.command,
-                                 seeds: ["bootstrap": options.seed], inputs: inputs, results: rows)
+                                 seeds: seeds, inputs: inputs, results: rows)
         try doc.write(to: options.output)
         return doc
     }
@@ -130,7 +149,7 @@ public enum EvalJob {
         return ResultRow(
             dataset: dataset.name, model: dataset.model, pretrained: dataset.pretrained,
             metrics: MetricValues(acc1: m.acc1, acc5: m.acc5, meanPerClassRecall: m.meanPerClassRecall),
-            method: "cosine",
+            method: Alignment.baselineMethod, variant: Alignment.baselineVariant,
             intervals: ["acc1": IntervalRecord(low: ci.low, high: ci.high, level: ci.level,
                                                resamples: ci.resamples, seed: ci.seed)],
             perClassRecall: options.perClass ? m.perClassRecall : nil,
@@ -141,11 +160,11 @@ public enum EvalJob {
 
     /// A short fixed-width table of the rows, for the terminal.
     public static func table(_ doc: ResultDocument) -> String {
-        var lines = [pad("dataset", 20) + pad("method", 10) + pad("images", 9) + pad("classes", 8)
+        var lines = [pad("dataset", 20) + pad("method", 22) + pad("images", 9) + pad("classes", 8)
                      + pad("acc1", 8) + pad("95% CI", 18) + pad("acc5", 8) + "mpcr"]
         for r in doc.results {
             let ci = r.intervals["acc1"].map { "[\(format($0.low)), \(format($0.high))]" } ?? "-"
-            lines.append(pad(r.dataset, 20) + pad(r.method, 10) + pad(String(r.nImages), 9)
+            lines.append(pad(r.dataset, 20) + pad(r.method, 22) + pad(String(r.nImages), 9)
                          + pad(String(r.nClasses), 8) + pad(format(r.metrics.acc1), 8) + pad(ci, 18)
                          + pad(r.metrics.acc5.map(format) ?? "n/a", 8) + format(r.metrics.meanPerClassRecall))
         }

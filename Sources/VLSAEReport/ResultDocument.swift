@@ -143,6 +143,9 @@ public struct ResultRow: Codable, Equatable, Sendable {
     public var metrics: MetricValues
     /// "cosine" for the CLIP_benchmark baseline; alignment variants name themselves.
     public var method: String
+    /// Canonical description of exactly what was scored ("cosine" for the baseline, the
+    /// normalised alignment spec otherwise), so rows can be matched across result files.
+    public var variant: String?
     /// Intervals keyed by metric name ("acc1").
     public var intervals: [String: IntervalRecord]
     /// Recall per class in class order, null for classes without images (only with --per-class).
@@ -161,7 +164,7 @@ public struct ResultRow: Codable, Equatable, Sendable {
     public var comparison: ComparisonRecord?
 
     enum CodingKeys: String, CodingKey {
-        case dataset, model, pretrained, task, language, metrics, method, intervals
+        case dataset, model, pretrained, task, language, metrics, method, variant, intervals
         case alignment, checkpoint, comparison
         case perClassRecall = "per_class_recall"
         case nImages = "n_images"
@@ -174,7 +177,8 @@ public struct ResultRow: Codable, Equatable, Sendable {
 
     public init(dataset: String, model: String, pretrained: String,
                 task: String = "zeroshot_classification", language: String = "en",
-                metrics: MetricValues, method: String, intervals: [String: IntervalRecord],
+                metrics: MetricValues, method: String, variant: String? = nil,
+                intervals: [String: IntervalRecord],
                 perClassRecall: [Double?]? = nil, nImages: Int, nClasses: Int, nTemplates: Int,
                 templateLevel: Bool, classnamesSha256: String, templatesSha256: String,
                 alignment: AlignmentRecord? = nil, checkpoint: CheckpointRecord? = nil,
@@ -186,6 +190,7 @@ public struct ResultRow: Codable, Equatable, Sendable {
         self.language = language
         self.metrics = metrics
         self.method = method
+        self.variant = variant
         self.intervals = intervals
         self.perClassRecall = perClassRecall
         self.nImages = nImages
@@ -201,33 +206,107 @@ public struct ResultRow: Codable, Equatable, Sendable {
 }
 
 /// How concept-level similarity was added to the cosine logits (vlsae-facts §2): every choice
-/// that the paper leaves open is a recorded field. Minimal for now; the alignment work extends it
-/// together with the schema.
+/// the paper leaves open is a recorded field.
+///
+///     logit = cos(v, t_c) + alpha · cos(f(v), f(t_c))      (score "cosine+concept")
+///     logit = cos(f(v), f(t_c))                            (score "concept-only", a diagnostic)
 public struct AlignmentRecord: Codable, Equatable, Sendable {
-    /// Weight of the concept similarity: logit = cos + alpha · sim(f(v), f(t)).
-    public var alpha: Double
+    /// "cosine+concept" or "concept-only".
+    public var score: String
     /// f: "hidden" (sparse activations) or "reconstruction" (modality decoder output).
     public var representation: String
-    /// sim: "cosine" or "dot".
+    /// "average-first" (f of the CLIP_benchmark class vector) or "per-template" (f per template
+    /// embedding, normalised, averaged, normalised).
+    public var text: String
+    /// sim: always "cosine" (of row-normalised f).
     public var similarity: String
-    /// "average_then_encode" (templates averaged before f) or "encode_then_average".
-    public var templateAggregation: String
-    /// How alpha was chosen, e.g. "fixed" or "validation_split".
+    /// Units kept per row at inference, and the checkpoint's trained k.
+    public var k: Int
+    public var trainedK: Int
+    /// The alpha applied to every image; absent for k-fold selection (see `folds`) and concept-only.
+    public var alpha: Double?
+    /// "fixed", "table", "validated", "oracle"; "none" for concept-only.
     public var alphaProtocol: String
+    /// True exactly when alpha was chosen on the evaluation images themselves.
+    public var oracle: Bool
+    /// The grid searched by validated/oracle, ascending.
+    public var alphaGrid: [Double]?
+    /// Where alpha was chosen: "validation-manifest", "kfold" or "evaluation-set" (oracle).
+    public var selection: String?
+    /// acc1 of each grid alpha on the selection data (validation set, or evaluation set for oracle).
+    public var selectionAcc1: [Double]?
+    /// k-fold selection: one entry per fold, and the seed of the fold assignment.
+    public var folds: [FoldRecord]?
+    public var foldSeed: UInt64?
+    /// The alpha table file (table protocol) or validation manifest (validated), with its SHA-256.
+    public var alphaTable: FileReference?
+    public var validation: FileReference?
 
     enum CodingKeys: String, CodingKey {
-        case alpha, representation, similarity
-        case templateAggregation = "template_aggregation"
+        case score, representation, text, similarity, k, alpha, oracle, selection, folds, validation
+        case trainedK = "trained_k"
         case alphaProtocol = "alpha_protocol"
+        case alphaGrid = "alpha_grid"
+        case selectionAcc1 = "selection_acc1"
+        case foldSeed = "fold_seed"
+        case alphaTable = "alpha_table"
     }
 
-    public init(alpha: Double, representation: String, similarity: String, templateAggregation: String,
-                alphaProtocol: String) {
-        self.alpha = alpha
+    public init(score: String, representation: String, text: String, similarity: String = "cosine",
+                k: Int, trainedK: Int, alpha: Double?, alphaProtocol: String, oracle: Bool,
+                alphaGrid: [Double]? = nil, selection: String? = nil, selectionAcc1: [Double]? = nil,
+                folds: [FoldRecord]? = nil, foldSeed: UInt64? = nil, alphaTable: FileReference? = nil,
+                validation: FileReference? = nil) {
+        self.score = score
         self.representation = representation
+        self.text = text
         self.similarity = similarity
-        self.templateAggregation = templateAggregation
+        self.k = k
+        self.trainedK = trainedK
+        self.alpha = alpha
         self.alphaProtocol = alphaProtocol
+        self.oracle = oracle
+        self.alphaGrid = alphaGrid
+        self.selection = selection
+        self.selectionAcc1 = selectionAcc1
+        self.folds = folds
+        self.foldSeed = foldSeed
+        self.alphaTable = alphaTable
+        self.validation = validation
+    }
+}
+
+/// One fold of a k-fold alpha selection: alpha chosen on the other folds, applied to this one.
+public struct FoldRecord: Codable, Equatable, Sendable {
+    public var fold: Int
+    public var nImages: Int
+    public var alpha: Double
+    /// acc1 of the chosen alpha on the other folds, and on this fold.
+    public var selectionAcc1: Double
+    public var heldOutAcc1: Double
+
+    enum CodingKeys: String, CodingKey {
+        case fold, alpha
+        case nImages = "n_images"
+        case selectionAcc1 = "selection_acc1"
+        case heldOutAcc1 = "held_out_acc1"
+    }
+
+    public init(fold: Int, nImages: Int, alpha: Double, selectionAcc1: Double, heldOutAcc1: Double) {
+        self.fold = fold
+        self.nImages = nImages
+        self.alpha = alpha
+        self.selectionAcc1 = selectionAcc1
+        self.heldOutAcc1 = heldOutAcc1
+    }
+}
+
+public struct FileReference: Codable, Equatable, Sendable {
+    public var path: String
+    public var sha256: String
+    public init(path: String, sha256: String) {
+        self.path = path
+        self.sha256 = sha256
     }
 }
 
@@ -235,55 +314,70 @@ public struct AlignmentRecord: Codable, Equatable, Sendable {
 public struct CheckpointRecord: Codable, Equatable, Sendable {
     public var path: String
     public var sha256: String
+    /// "vlsae", "sae-d" or "sae-v".
+    public var arch: String
     public var inputDim: Int
     public var hiddenDim: Int
+    public var hiddenRatio: Int
+    /// The trained k.
     public var k: Int
 
     enum CodingKeys: String, CodingKey {
-        case path, sha256, k
+        case path, sha256, arch, k
         case inputDim = "input_dim"
         case hiddenDim = "hidden_dim"
+        case hiddenRatio = "hidden_ratio"
     }
 
-    public init(path: String, sha256: String, inputDim: Int, hiddenDim: Int, k: Int) {
+    public init(path: String, sha256: String, arch: String, inputDim: Int, hiddenDim: Int, hiddenRatio: Int, k: Int) {
         self.path = path
         self.sha256 = sha256
+        self.arch = arch
         self.inputDim = inputDim
         self.hiddenDim = hiddenDim
+        self.hiddenRatio = hiddenRatio
         self.k = k
     }
 }
 
-/// A paired comparison of this row against another method on the same images.
+/// A paired comparison of this row against its baseline on the same images.
 public struct ComparisonRecord: Codable, Equatable, Sendable {
-    /// The method compared against, usually "cosine".
+    /// The variant compared against, "cosine".
     public var baseline: String
-    /// This row's metric minus the baseline's, keyed by metric name (acc1, acc5, mean_per_class_recall).
+    /// This row's metric minus the baseline's, keyed by metric name (acc1, acc5 when there are
+    /// at least 5 classes, mean_per_class_recall).
     public var deltas: [String: Double]
-    /// Paired-bootstrap intervals of the deltas, keyed by metric name.
+    /// Paired-bootstrap intervals of the deltas, keyed by metric name; all from the same resamples.
     public var intervals: [String: IntervalRecord]
-    /// Exact McNemar test on top-1 correctness (two-sided p-value).
+    /// Exact two-sided McNemar test on top-1 correctness.
     public var mcnemarP: Double
     /// Images that became correct (gained) and that became wrong (lost) relative to the baseline.
     public var flips: FlipCounts
+    /// Per-class recall of this row minus the baseline's, in class order; null for classes
+    /// without images (only with --per-class).
+    public var perClassRecallDelta: [Double?]?
 
     enum CodingKeys: String, CodingKey {
         case baseline, deltas, intervals, flips
         case mcnemarP = "mcnemar_p"
+        case perClassRecallDelta = "per_class_recall_delta"
     }
 
     public init(baseline: String, deltas: [String: Double], intervals: [String: IntervalRecord],
-                mcnemarP: Double, flips: FlipCounts) {
+                mcnemarP: Double, flips: FlipCounts, perClassRecallDelta: [Double?]? = nil) {
         self.baseline = baseline
         self.deltas = deltas
         self.intervals = intervals
         self.mcnemarP = mcnemarP
         self.flips = flips
+        self.perClassRecallDelta = perClassRecallDelta
     }
 }
 
 public struct FlipCounts: Codable, Equatable, Sendable {
+    /// Wrong for the baseline, right for this row.
     public var gained: Int
+    /// Right for the baseline, wrong for this row.
     public var lost: Int
     public init(gained: Int, lost: Int) {
         self.gained = gained

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import VLSAECore
 import VLSAEJobs
+import VLSAEReport
 
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -32,6 +33,33 @@ struct EvalCommand: ParsableCommand {
         HEAD in the executable's folder, "unknown" outside a checkout), the command, \
         the seed, and the path and SHA-256 of every input file, plus classnames_sha256 and \
         templates_sha256: SHA-256 of the UTF-8 bytes of each string followed by "\\n".
+
+        CONCEPT-LEVEL ALIGNMENT (--sae <checkpoint> --alignment <spec> ...). Each spec adds, per \
+        dataset, a row scored with
+          logit = cos(v, t_c) + alpha * cos(f(v), f(t_c))        method cosine+concept
+        and a diagnostic row with cos(f(v), f(t_c)) alone         method concept-only
+        (the factor 100 of the baseline is dropped: it changes no ranking). A spec is one string
+          representation=hidden|reconstruction,text=average-first|per-template,
+          alpha=fixed:<a>|table:<file>|validated:<grid>|oracle:<grid>[,k=<k'>][,folds=<n>][,val=<manifest>]
+        keys separated by ',', grid values by ';' (e.g. alpha=validated:0;0.25;0.5;1;2, quote it in \
+        the shell). Defaults: representation=hidden, text=average-first; alpha is required.
+          representation  hidden: the sparse code; reconstruction: images through the vision \
+        decoder, text through the text decoder.
+          text            average-first: f of the CLIP_benchmark class vector; per-template: f of \
+        every template embedding, normalised, averaged, normalised (needs "text_embeddings").
+          k               units kept per row at inference (at most the trained k; no retraining).
+          alpha           fixed:<a> the same alpha everywhere; table:<file> a JSON object \
+        {"dataset": alpha} (e.g. the paper's table A6); validated:<grid> the grid alpha with the best \
+        acc1 on held-out data: the validation manifest of the same dataset (val=<manifest> in the \
+        spec, or --validation paired by dataset name), otherwise seeded k-fold on the evaluation set \
+        (folds=<n>, default 5; fold f is scored with the alpha chosen on the other folds; seed = \
+        --seed); oracle:<grid> the best alpha on the evaluation set itself, an upper bound that is \
+        labelled oracle in every row and table. Ties go to the smallest alpha.
+        Every enhanced row records the canonical variant string, the checkpoint's SHA-256, \
+        architecture, trained k and hidden ratio, the alpha choice (per-fold alphas, grid accuracies), \
+        and a paired comparison with the baseline on the same images: differences in acc1, acc5 and \
+        mean_per_class_recall with paired-bootstrap intervals (same resamples), the exact McNemar \
+        p-value on top-1 correctness and the flip counts; --per-class adds per-class recall deltas.
         """)
 
     @Option(name: .customLong("data"), parsing: .upToNextOption,
@@ -53,22 +81,46 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .customLong("threads"), help: "BLAS threads (default: OpenBLAS's own choice).")
     var threads: Int?
 
+    @Option(name: .customLong("sae"), help: ArgumentHelp("Autoencoder checkpoint for --alignment.", valueName: "checkpoint"))
+    var sae: String?
+
+    @Option(name: .customLong("sae-k"), help: "Trained k of a checkpoint that does not record it (official .pth; default 256).")
+    var saeK: Int?
+
+    @Option(name: .customLong("alignment"),
+            help: ArgumentHelp("Alignment spec (repeatable); see the discussion above.", valueName: "spec"))
+    var alignment: [String] = []
+
+    @Option(name: .customLong("validation"), parsing: .upToNextOption,
+            help: ArgumentHelp("Validation manifest(s) for alpha=validated, paired with --data by dataset name.",
+                               valueName: "manifest"))
+    var validation: [String] = []
+
     func validate() throws {
         if data.isEmpty { throw ValidationError("give at least one manifest with --data") }
         if bootstrap < EvalJob.minimumResamples {
             throw ValidationError("--bootstrap must be at least \(EvalJob.minimumResamples), got \(bootstrap)")
         }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if sae == nil && (!alignment.isEmpty || !validation.isEmpty || saeK != nil) {
+            throw ValidationError("--alignment, --validation and --sae-k need an autoencoder checkpoint (--sae)")
+        }
+        if sae != nil && alignment.isEmpty { throw ValidationError("--sae needs at least one --alignment spec") }
     }
 
     func run() throws {
         let options = EvalJob.Options(
             manifests: data, output: out, bootstrapResamples: bootstrap, seed: seed, perClass: perClass,
             threads: threads, command: ["vlsae"] + CommandLine.arguments.dropFirst(),
-            tool: ToolIdentity.record())
+            tool: ToolIdentity.record(),
+            alignment: sae.map { AlignmentOptions(checkpoint: $0, checkpointK: saeK, specs: alignment, validation: validation) })
         try reportingErrors {
             let doc = try EvalJob.run(options)
             print(EvalJob.table(doc))
+            if options.alignment != nil {
+                print("")
+                print(try ReportTable(documents: [(out, doc)]).render(.markdown), terminator: "")
+            }
             Progress.note("wrote \(out)")
         }
     }

@@ -22,7 +22,8 @@ struct VLSAE: ParsableCommand {
         Errors name the file at fault and exit with status 1 (usage errors: 64).
         """,
         version: ToolIdentity.version,
-        subcommands: [EvalCommand.self, InspectCommand.self, TrainCommand.self, EncodeCommand.self]
+        subcommands: [EvalCommand.self, ReportCommand.self, InspectCommand.self, TrainCommand.self, EncodeCommand.self,
+                      SynthCommand.self, RecoveryCommand.self, SweepCommand.self, RegressCommand.self]
     )
 }
 

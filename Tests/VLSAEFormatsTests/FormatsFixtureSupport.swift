@@ -29,6 +29,19 @@ struct FormatsExpected: Decodable {
         let sha256: String
     }
 
+    /// Facts numpy measured on ../shared/data/coco500-clip/features_clip.npy (empty when the
+    /// generator ran without it).
+    struct Coco: Decodable {
+        let sha256: String?
+        let shape: [Int]?
+        let dtype: String?
+        let picks: [[Int]]?
+        let pick_bits: [UInt32]?
+        let sum_f64: Double?
+        let row1_norms_first3: [Double]?
+    }
+
+    let coco500: Coco
     let files: [String: FileExpectation]
     let rejects: [String: String]
     let zips: [String: [ZipMember]]
@@ -54,6 +67,22 @@ enum Fixtures {
             fatalError("cannot read Fixtures/expected.json: \(error)")
         }
     }()
+
+    /// The shared data folder: $VLSAE_SHARED_DIR, else a `shared` folder beside one of this
+    /// file's ancestors (the repository's sibling `../shared`).
+    static func sharedFolder() -> String? {
+        if let env = ProcessInfo.processInfo.environment["VLSAE_SHARED_DIR"], !env.isEmpty { return env }
+        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        while dir.path != "/" {
+            let candidate = dir.appendingPathComponent("shared")
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDir), isDir.boolValue {
+                return candidate.path
+            }
+            dir = dir.deletingLastPathComponent()
+        }
+        return nil
+    }
 
     /// A fresh temporary folder for files a test writes.
     static func temporaryFolder() throws -> String {

@@ -28,6 +28,53 @@ final class NpyTests: XCTestCase {
         XCTAssertEqual(v[11], -3 * Float(sign: .plus, exponent: -24, significand: 1))
     }
 
+    /// A .npy built in memory with every float16 bit pattern, repeated past the size at which
+    /// the reader converts in parallel chunks; each value must equal Swift's own Float16 → Float.
+    func testEveryHalfBitPatternSerialAndParallel() throws {
+        let reference = (0...0xFFFF).map { Float(Float16(bitPattern: UInt16($0))) }
+        for repeats in [1, 66] {  // 65536 elements (serial) and 4.3 M (parallel, > 4 Mi)
+            let n = 65536 * repeats
+            var header = "{'descr': '<f2', 'fortran_order': False, 'shape': (\(n),), }"
+            header += String(repeating: " ", count: 64 - (10 + header.utf8.count + 1) % 64) + "\n"
+            var file = Data([0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)])
+            file.append(contentsOf: Array(header.utf8))
+            var body = [UInt8](repeating: 0, count: 2 * n)
+            for i in 0..<n { body[2 * i] = UInt8(i & 0xFF); body[2 * i + 1] = UInt8((i >> 8) & 0xFF) }
+            file.append(contentsOf: body)
+            let t = try NpyFormat.read(file, path: "all-halves.npy")
+            XCTAssertEqual(t.shape, [n])
+            guard case .float(let v) = t.storage else { return XCTFail("float storage expected") }
+            var mismatches = 0
+            for i in 0..<n {
+                let want = reference[i & 0xFFFF]
+                if !(v[i].bitPattern == want.bitPattern || (v[i].isNaN && want.isNaN)) { mismatches += 1 }
+            }
+            XCTAssertEqual(mismatches, 0, "\(repeats)× all patterns")
+            // The lead's scalar HalfFloat agrees too (two independent conversions).
+            if repeats == 1 {
+                for i in 0..<65536 where !want(HalfFloat.float(fromHalf: UInt16(i)), equals: reference[i]) {
+                    XCTFail("HalfFloat differs at 0x\(String(i, radix: 16))")
+                }
+            }
+        }
+    }
+
+    private func want(_ a: Float, equals b: Float) -> Bool { a.bitPattern == b.bitPattern || (a.isNaN && b.isNaN) }
+
+    /// Data slices that do not start at index 0 (as from a container) read the same.
+    func testReadsFromOffsetDataSlices() throws {
+        let good = try Fixtures.data("cube.npy")
+        let padded = Data([7, 7, 7]) + good + Data([9])
+        let slice = padded[3..<(padded.count - 1)]
+        XCTAssertEqual(try NpyFormat.read(slice, path: "s"), try NpyFormat.read(good, path: "g"))
+        let zipBytes = try Fixtures.data("compressed.npz")
+        let zpad = Data([1, 2]) + zipBytes
+        XCTAssertEqual(try NpzFormat.read(zpad[2...], path: "z"), try NpzFormat.read(zipBytes, path: "z"))
+        let st = try Fixtures.data("mixed.safetensors")
+        let spad = Data([0]) + st
+        XCTAssertEqual(try SafetensorsFormat.read(spad[1...], path: "t").tensors, try SafetensorsFormat.read(st, path: "t").tensors)
+    }
+
     func testAllVersionsAgree() throws {
         let v1 = try NpyFormat.read(Fixtures.data("v1.npy"), path: "v1.npy")
         let v2 = try NpyFormat.read(Fixtures.data("v2.npy"), path: "v2.npy")

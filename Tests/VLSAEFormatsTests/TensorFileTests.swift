@@ -78,6 +78,36 @@ final class TensorFileTests: XCTestCase {
         }
     }
 
+    /// The real CLIP features the project ships beside the repository: shape, SHA-256, chosen
+    /// values, the float64 sum and row norms all agree with numpy.
+    func testRealCoco500Features() throws {
+        let c = Fixtures.expected.coco500
+        guard let shared = Fixtures.sharedFolder(),
+              FileManager.default.fileExists(atPath: shared + "/data/coco500-clip/features_clip.npy") else {
+            throw XCTSkip("../shared/data/coco500-clip/features_clip.npy is not present (set VLSAE_SHARED_DIR)")
+        }
+        guard let sha = c.sha256, let shape = c.shape, let picks = c.picks, let bits = c.pick_bits,
+              let sum = c.sum_f64, let norms = c.row1_norms_first3 else {
+            throw XCTSkip("expected.json was generated without the coco500 file")
+        }
+        let path = shared + "/data/coco500-clip/features_clip.npy"
+        let (digest, arrays) = try TensorFile.inspect(path: path)
+        XCTAssertEqual(digest, sha)
+        XCTAssertEqual(arrays, [ArrayInfo(name: "", shape: shape, dtype: .float32)])
+        let all = try TensorFile.load(path)
+        let f = all.floats
+        for (p, b) in zip(picks, bits) {
+            XCTAssertEqual(f[(p[0] * shape[1] + p[1]) * shape[2] + p[2]].bitPattern, b, "element \(p)")
+        }
+        XCTAssertEqual(f.reduce(0.0) { $0 + Double($1) }, sum, accuracy: 1e-6, "float64 sum (summation order only)")
+        let captions = try TensorFile.load(path + "[1]")
+        XCTAssertEqual(captions.shape, [500, 512])
+        for r in 0..<3 {
+            let row = captions.floats[(r * 512)..<((r + 1) * 512)]
+            XCTAssertEqual(row.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot(), norms[r], accuracy: 1e-9)
+        }
+    }
+
     /// The digests every result records, against hashlib.
     func testSHA256AgainstHashlib() throws {
         let e = Fixtures.expected.sha256

@@ -22,6 +22,15 @@ final class ZipNpzTests: XCTestCase {
         }
     }
 
+    /// Junk after the archive comment is tolerated (as Python's zipfile does); the fake
+    /// end-of-central-directory signature inside mixed.zip's comment is not mistaken for the real one.
+    func testTrailingJunkAfterComment() throws {
+        let good = try Fixtures.data("mixed.zip")
+        let zip = try ZipArchive(data: good + Data("trailing junk".utf8), path: "j.zip")
+        XCTAssertEqual(zip.entries.map(\.name), ["stored.txt", "dir/deflated.bin", "empty"])
+        XCTAssertEqual(SHA256.hex(try zip.extract(zip.entries[1])), Fixtures.expected.zips["mixed.zip"]![1].sha256)
+    }
+
     func testZipCRCMismatchIsReported() throws {
         // Flip one byte inside the stored member's data: only the CRC can notice.
         let good = try Fixtures.data("mixed.zip")

@@ -21,11 +21,18 @@ final class SchemaTests: XCTestCase {
         aligned.method = "vlsae-hidden-cosine"
         aligned.perClassRecall = nil
         aligned.metrics = MetricValues(acc1: 0.5, acc5: nil, meanPerClassRecall: 0.5)
-        aligned.alignment = AlignmentRecord(alpha: 0.3, representation: "hidden", similarity: "cosine",
-                                            templateAggregation: "average_then_encode", alphaProtocol: "fixed")
-        aligned.checkpoint = CheckpointRecord(path: "ckpt.pth", sha256: digest, inputDim: 512, hiddenDim: 4096, k: 256)
+        aligned.variant = "representation=hidden,text=average-first,k=128,alpha=validated:0;0.5,folds=2"
+        aligned.alignment = AlignmentRecord(
+            score: "cosine+concept", representation: "hidden", text: "average-first", k: 128, trainedK: 256,
+            alpha: nil, alphaProtocol: "validated", oracle: false, alphaGrid: [0, 0.5], selection: "kfold",
+            folds: [FoldRecord(fold: 0, nImages: 5000, alpha: 0.5, selectionAcc1: 0.6, heldOutAcc1: 0.5),
+                    FoldRecord(fold: 1, nImages: 5000, alpha: 0, selectionAcc1: 0.55, heldOutAcc1: 0.5)],
+            foldSeed: 3, validation: FileReference(path: "val.json", sha256: digest))
+        aligned.checkpoint = CheckpointRecord(path: "ckpt.pth", sha256: digest, arch: "vlsae", inputDim: 512,
+                                              hiddenDim: 4096, hiddenRatio: 8, k: 256)
         aligned.comparison = ComparisonRecord(baseline: "cosine", deltas: ["acc1": 0.0023], intervals: ["acc1": interval(-0.001, 0.005)],
-                                              mcnemarP: 0.21, flips: FlipCounts(gained: 40, lost: 17))
+                                              mcnemarP: 0.21, flips: FlipCounts(gained: 40, lost: 17),
+                                              perClassRecallDelta: [0.1, nil, -0.2])
         return ResultDocument(tool: ToolRecord(version: "0.1.0", gitCommit: "unknown"), command: ["vlsae", "eval"],
                               seeds: ["bootstrap": UInt64.max], inputs: [InputRecord(path: "a.npy", sha256: digest, role: "image_embeddings")],
                               results: [baseline, aligned])

@@ -227,8 +227,25 @@ sha_cases = {
     "a_x_1000": hashlib.sha256(b"a" * 1000).hexdigest(),
 }
 
+# ---------------------------------------------------------------- the real coco500-clip file (optional)
+# Not copied into the repository; only facts about it are recorded, for a test that skips
+# when ../shared is absent.
+coco = {}
+coco_path = os.path.normpath(os.path.join(HERE, "../../../../shared/data/coco500-clip/features_clip.npy"))
+if not os.path.exists(coco_path):
+    coco_path = "/work/shared/data/coco500-clip/features_clip.npy"
+if os.path.exists(coco_path):
+    c = np.load(coco_path)
+    with open(coco_path, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    picks = [[0, 0, 0], [0, 499, 511], [1, 0, 0], [1, 123, 45], [1, 499, 511]]
+    coco = {"sha256": digest, "shape": list(c.shape), "dtype": str(c.dtype),
+            "picks": picks, "pick_bits": [int(c[i, j, k].view(np.uint32)) for i, j, k in picks],
+            "sum_f64": float(c.astype(np.float64).sum()),
+            "row1_norms_first3": [float(np.linalg.norm(c[1, r].astype(np.float64))) for r in range(3)]}
+
 with open(path("expected.json"), "w") as f:
-    json.dump({"files": files, "rejects": rejects, "zips": zips, "sha256": sha_cases}, f, indent=1,
+    json.dump({"files": files, "rejects": rejects, "zips": zips, "sha256": sha_cases, "coco500": coco}, f, indent=1,
               sort_keys=True)
     f.write("\n")
 print("wrote", len(files), "array fixtures,", len(rejects), "reject fixtures,", len(zips), "zips")

@@ -1,0 +1,486 @@
+import Foundation
+import VLSAECore
+import VLSAEData
+import VLSAEModel
+
+// Concept-level alignment for zero-shot classification (the paper's Eq. 10, vlsae-facts §2):
+//
+//     logit(v, c) = cos(v, t_c) + α · cos(f(v), f(t_c))
+//
+// The paper does not publish the evaluation script, so every open choice is a parameter that is
+// recorded with the result: what f is, how the class text reaches f, which α and how it was
+// chosen, and the inference-time sparsity k′. Logits here are the sum above without
+// CLIP_benchmark's factor 100 (a positive scale changes no ranking); the baseline term cos(v, t_c)
+// uses exactly the CLIP_benchmark class vector.
+
+/// Which side of the autoencoder an embedding goes through: images through the vision decoder,
+/// text through the text decoder (and, for SAE-D, through the text encoder).
+public enum ConceptSide: String, Sendable, CaseIterable {
+    case image, text
+}
+
+/// f: the sparse hidden activations, or the modality decoder's reconstruction of the input.
+public enum ConceptRepresentation: String, Sendable, CaseIterable {
+    case hidden, reconstruction
+}
+
+/// How the class text reaches f.
+public enum TextAggregation: String, Sendable, CaseIterable {
+    /// f(t_c) with t_c the CLIP_benchmark class vector (templates averaged first).
+    case averageFirst = "average-first"
+    /// normalise(mean_t normalise(f(e[c, t]))): f on every template embedding, then averaged.
+    case perTemplate = "per-template"
+}
+
+/// What alignment needs from a trained autoencoder. Implementations must treat `k` as the number
+/// of units kept per row (k ≤ trainedK) without retraining.
+public protocol ConceptMap {
+    var inputDim: Int { get }
+    var trainedK: Int { get }
+    /// Hidden activations, rows × h (dense, zeros for inactive units).
+    func hidden(_ x: Matrix, side: ConceptSide, k: Int) -> Matrix
+    /// The side's decoder applied to the k-sparse code, rows × d.
+    func reconstruction(_ x: Matrix, side: ConceptSide, k: Int) -> Matrix
+}
+
+extension ConceptMap {
+    public func features(_ x: Matrix, side: ConceptSide, representation: ConceptRepresentation, k: Int) -> Matrix {
+        switch representation {
+        case .hidden: return hidden(x, side: side, k: k)
+        case .reconstruction: return reconstruction(x, side: side, k: k)
+        }
+    }
+}
+
+// MARK: - Spec
+
+/// One alignment variant as the user writes it:
+///
+///     representation=hidden|reconstruction,text=average-first|per-template,
+///     alpha=fixed:<a>|table:<file>|validated:<grid>|oracle:<grid>[,k=<k'>][,folds=<n>][,val=<manifest>]
+///
+/// Keys are separated by `,`, so grid values are separated by `;` (or `|`, which needs shell
+/// quoting). `representation` defaults to hidden, `text` to average-first; `alpha` is required.
+/// `folds` (default 5) and `val` apply to `validated` only.
+public struct AlignmentSpec: Equatable, Sendable {
+    public var representation: ConceptRepresentation
+    public var text: TextAggregation
+    public var alpha: AlphaProtocol
+    /// Inference-time sparsity; nil = the checkpoint's trained k.
+    public var k: Int?
+    /// k-fold count when written explicitly; an explicit `folds` always means k-fold on the
+    /// evaluation set, even when --validation offers a manifest for the dataset.
+    public var folds: Int?
+    /// A validation manifest named in the spec itself (`val=`).
+    public var validation: String?
+
+    public static let defaultFolds = 5
+
+    public init(representation: ConceptRepresentation = .hidden, text: TextAggregation = .averageFirst,
+                alpha: AlphaProtocol, k: Int? = nil, folds: Int? = nil, validation: String? = nil) {
+        self.representation = representation
+        self.text = text
+        self.alpha = alpha
+        self.k = k
+        self.folds = folds
+        self.validation = validation
+    }
+
+    public init(parsing spec: String) throws {
+        func fail(_ message: String) -> VLSAEError { .usage("alignment spec \"\(spec)\": \(message)") }
+        var representation = ConceptRepresentation.hidden
+        var text = TextAggregation.averageFirst
+        var alpha: AlphaProtocol?
+        var k: Int?
+        var folds: Int?
+        var validation: String?
+        var seen = Set<String>()
+        for part in spec.split(separator: ",", omittingEmptySubsequences: false) {
+            let item = part.trimmingCharacters(in: .whitespaces)
+            guard let eq = item.firstIndex(of: "=") else {
+                throw fail("\"\(item)\" is not key=value")
+            }
+            let key = String(item[..<eq]), value = String(item[item.index(after: eq)...])
+            guard seen.insert(key).inserted else { throw fail("key \"\(key)\" given twice") }
+            switch key {
+            case "representation":
+                guard let r = ConceptRepresentation(rawValue: value) else {
+                    throw fail("representation must be hidden or reconstruction, got \"\(value)\"")
+                }
+                representation = r
+            case "text":
+                guard let t = TextAggregation(rawValue: value) else {
+                    throw fail("text must be average-first or per-template, got \"\(value)\"")
+                }
+                text = t
+            case "alpha":
+                do { alpha = try AlphaProtocol(parsing: value) } catch let e as VLSAEError { throw fail("\(e)") }
+            case "k":
+                guard let v = Int(value), v >= 1 else { throw fail("k must be a positive integer, got \"\(value)\"") }
+                k = v
+            case "folds":
+                guard let v = Int(value), v >= 2 else { throw fail("folds must be an integer ≥ 2, got \"\(value)\"") }
+                folds = v
+            case "val":
+                guard !value.isEmpty else { throw fail("val= needs a manifest path") }
+                validation = value
+            default:
+                throw fail("unknown key \"\(key)\"; keys: representation, text, alpha, k, folds, val")
+            }
+        }
+        guard let alpha else { throw fail("alpha is required, e.g. alpha=fixed:1 or alpha=validated:0;0.5;1") }
+        if folds != nil || validation != nil, case .validated = alpha {} else if folds != nil || validation != nil {
+            throw fail("folds and val apply only to alpha=validated:<grid>")
+        }
+        if folds != nil && validation != nil {
+            throw fail("give either val=<manifest> or folds=<n>, not both")
+        }
+        self.init(representation: representation, text: text, alpha: alpha, k: k, folds: folds,
+                  validation: validation)
+    }
+
+    public var effectiveFolds: Int { folds ?? AlignmentSpec.defaultFolds }
+
+    /// The part of the variant string that does not depend on α.
+    func conceptPart(k effectiveK: Int) -> String {
+        "representation=\(representation.rawValue),text=\(text.rawValue),k=\(effectiveK)"
+    }
+}
+
+// MARK: - Scoring
+
+/// The two similarity terms of every image–class pair, computed block by block:
+/// `cosine = normalise(v) · t_cᵀ` with the CLIP_benchmark class vectors, and
+/// `concept = normalise(f(v)) · normalise(f(t_c))ᵀ`, both through sgemm.
+public struct ConceptScorer {
+    public let representation: ConceptRepresentation
+    public let text: TextAggregation
+    public let k: Int
+    public let labels: [Int]
+    public let numClasses: Int
+    /// C × d, the CLIP_benchmark classifier (unit rows).
+    public let classVectors: Matrix
+    /// C × m, normalised f(t_c).
+    public let classConcepts: Matrix
+    private let images: Matrix
+    private let map: ConceptMap
+    public let blockRows: Int
+
+    /// Checks and prepares everything that does not depend on the images.
+    /// - Throws: a usage error for k′ > trained k or a per-template variant on a dataset that only
+    ///   provides an averaged classifier; a mismatch for differing dimensions.
+    public init(dataset: ZeroShotDataset, map: ConceptMap, representation: ConceptRepresentation,
+                text: TextAggregation, k requested: Int?, blockRows: Int = ZeroShot.defaultBlockRows) throws {
+        let k = requested ?? map.trainedK
+        guard k >= 1, k <= map.trainedK else {
+            throw VLSAEError.usage("k=\(k) exceeds the checkpoint's trained k = \(map.trainedK); "
+                + "inference-time sparsity can only keep fewer units (1 ≤ k ≤ \(map.trainedK))")
+        }
+        guard dataset.dimension == map.inputDim else {
+            throw VLSAEError.mismatch("dataset \(dataset.name) has embeddings of dimension \(dataset.dimension) "
+                + "but the autoencoder expects \(map.inputDim)")
+        }
+        self.representation = representation
+        self.text = text
+        self.k = k
+        self.labels = dataset.labels
+        self.numClasses = dataset.numClasses
+        self.images = dataset.images
+        self.map = map
+        self.blockRows = max(1, blockRows)
+        classVectors = ZeroShotClassifier(dataset: dataset).weights
+
+        switch text {
+        case .averageFirst:
+            classConcepts = map.features(classVectors, side: .text, representation: representation, k: k)
+                .normalizedRows()
+        case .perTemplate:
+            guard case .perTemplate(let embeddings) = dataset.classText else {
+                throw VLSAEError.usage("dataset \(dataset.name) provides only an averaged classifier (C × d), "
+                    + "not per-template text embeddings, so text=per-template is impossible; use text=average-first "
+                    + "or a manifest with \"text_embeddings\" (C × T × d)")
+            }
+            let t = dataset.numTemplates
+            // f of every template embedding of a few classes at a time: C·T rows of h activations
+            // can be gigabytes (ImageNet: 80 000 × 4096).
+            let classesPerChunk = max(1, self.blockRows * 4 / t)
+            var out: Matrix?
+            var start = 0
+            while start < dataset.numClasses {
+                let end = min(dataset.numClasses, start + classesPerChunk)
+                let f = map.features(embeddings.rows((start * t)..<(end * t)), side: .text,
+                                     representation: representation, k: k)
+                let avg = ZeroShotClassifier.averageTemplates(f, classes: end - start, templates: t)
+                if out == nil { out = Matrix(rows: dataset.numClasses, cols: avg.cols) }
+                out!.values.replaceSubrange((start * avg.cols)..<(end * avg.cols), with: avg.values)
+                start = end
+            }
+            classConcepts = out!
+        }
+    }
+
+    public var count: Int { images.rows }
+
+    /// Both similarity blocks for images `range` (range.count × C each).
+    public func similarities(_ range: Range<Int>) -> (cosine: Matrix, concept: Matrix) {
+        let block = images.rows(range)
+        let cosine = BLAS.matmul(block.normalizedRows(), classVectors, transB: true)
+        let f = map.features(block, side: .image, representation: representation, k: k).normalizedRows()
+        let concept = BLAS.matmul(f, classConcepts, transB: true)
+        return (cosine, concept)
+    }
+
+    /// cos(v, t_c) + α · cos(f(v), f(t_c)) for images `range`, in float32 as used for ranking.
+    public func logits(alpha: Double, range: Range<Int>) -> Matrix {
+        let s = similarities(range)
+        return Self.combine(s.cosine, s.concept, alpha: Float(alpha))
+    }
+
+    static func combine(_ cosine: Matrix, _ concept: Matrix, alpha: Float) -> Matrix {
+        var out = cosine
+        for j in out.values.indices { out.values[j] += alpha * concept.values[j] }
+        return out
+    }
+
+    /// Ranks of the true class for every α of `alphas` and for the concept similarity alone, from
+    /// one pass over the images (f(v) is computed once per block). Ranking semantics are
+    /// `ZeroShot.predict`'s: ties favour the true class.
+    public func score(alphas: [Double]) -> (combined: [Predictions], conceptOnly: Predictions) {
+        let n = count, c = numClasses
+        var ranks = [[Int]](repeating: [Int](repeating: 0, count: n), count: alphas.count + 1)
+        var tops = ranks
+        var start = 0
+        while start < n {
+            let range = start..<min(n, start + blockRows)
+            let s = similarities(range)
+            let blockLabels = Array(labels[range])
+            for a in 0...alphas.count {
+                let logits = a < alphas.count ? Self.combine(s.cosine, s.concept, alpha: Float(alphas[a])) : s.concept
+                let p = ZeroShot.predict(count: range.count, labels: blockLabels, numClasses: c,
+                                         blockRows: range.count) { _, out in
+                    for j in 0..<(range.count * c) { out[j] = logits.values[j] }
+                }
+                ranks[a].replaceSubrange(range, with: p.trueRank)
+                tops[a].replaceSubrange(range, with: p.top1)
+            }
+            start = range.upperBound
+        }
+        let all = (0...alphas.count).map {
+            Predictions(labels: labels, numClasses: c, trueRank: ranks[$0], top1: tops[$0])
+        }
+        return (Array(all.dropLast()), all[alphas.count])
+    }
+}
+
+// MARK: - Evaluation of one spec on one dataset
+
+/// One fold of a k-fold α selection.
+public struct FoldChoice: Equatable, Sendable {
+    public let fold: Int
+    /// Images scored with this fold's α (the held-out fold).
+    public let nImages: Int
+    /// α chosen on the other folds.
+    public let alpha: Double
+    /// acc1 of that α on the other folds (where it was chosen).
+    public let selectionAcc1: Double
+    /// acc1 of that α on this fold (where it was applied).
+    public let heldOutAcc1: Double
+}
+
+/// How α was obtained for one dataset.
+public struct AlphaOutcome: Equatable, Sendable {
+    public enum Selection: String, Sendable {
+        case none
+        case validationManifest = "validation-manifest"
+        case kFold = "kfold"
+        case evaluationSet = "evaluation-set"
+    }
+    public let protocolName: String
+    public let isOracle: Bool
+    /// The α applied to every image; nil for k-fold (each fold has its own).
+    public let alpha: Double?
+    public let selection: Selection
+    public let grid: [Double]?
+    /// acc1 of each grid α on the data it was chosen on (validation set or, for oracle, the
+    /// evaluation set); nil for fixed, table and k-fold.
+    public let gridAcc1: [Double]?
+    public let folds: [FoldChoice]?
+    public let foldSeed: UInt64?
+    /// For `table:`: the file and its SHA-256.
+    public let tablePath: String?
+    public let tableSHA256: String?
+    /// For a validation manifest: its dataset's inputs (manifest first).
+    public let validationInputs: [InputFile]?
+}
+
+/// Everything one alignment spec produced on one dataset.
+public struct AlignmentOutcome: Sendable {
+    public let spec: AlignmentSpec
+    /// Effective inference-time k.
+    public let k: Int
+    public let trainedK: Int
+    /// Canonical variant of the combined score, e.g.
+    /// `representation=hidden,text=average-first,k=256,alpha=validated:0;0.5;1,folds=5`.
+    public let variant: String
+    /// Canonical variant of the concept-only diagnostic, `concept-only:representation=…,text=…,k=…`.
+    public let conceptOnlyVariant: String
+    public let enhanced: Predictions
+    public let conceptOnly: Predictions
+    public let alpha: AlphaOutcome
+
+    /// "cosine+concept", or "cosine+concept-oracle" when α was picked on the evaluation set.
+    public var method: String { alpha.isOracle ? Alignment.oracleMethod : Alignment.combinedMethod }
+}
+
+public enum Alignment {
+    public static let baselineMethod = "cosine"
+    public static let baselineVariant = "cosine"
+    public static let combinedMethod = "cosine+concept"
+    public static let oracleMethod = "cosine+concept-oracle"
+    public static let conceptOnlyMethod = "concept-only"
+
+    /// Scores one spec on one dataset.
+    ///
+    /// - Parameters:
+    ///   - validation: a validation dataset for `validated:` (from `val=` or `--validation`); it
+    ///     must have the same name and class names. Without one, or when the spec says `folds=`,
+    ///     `validated:` runs k-fold on `dataset`, each fold scored with the α chosen on the other folds.
+    ///   - validationSource: how the validation set was named, recorded in the variant.
+    ///   - seed: seed of the k-fold assignment.
+    public static func evaluate(_ spec: AlignmentSpec, dataset: ZeroShotDataset, map: ConceptMap,
+                                validation: ZeroShotDataset? = nil, validationSource: String? = nil,
+                                seed: UInt64, blockRows: Int = ZeroShot.defaultBlockRows) throws -> AlignmentOutcome {
+        let scorer = try ConceptScorer(dataset: dataset, map: map, representation: spec.representation,
+                                       text: spec.text, k: spec.k, blockRows: blockRows)
+        let k = scorer.k
+        var variant = spec.conceptPart(k: k) + ",alpha=\(spec.alpha.canonical)"
+        let conceptOnlyVariant = "concept-only:" + spec.conceptPart(k: k)
+
+        let predictions: Predictions, conceptOnly: Predictions, outcome: AlphaOutcome
+        switch spec.alpha {
+        case .fixed(let a):
+            let s = scorer.score(alphas: [a])
+            (predictions, conceptOnly) = (s.combined[0], s.conceptOnly)
+            outcome = AlphaOutcome(protocolName: "fixed", isOracle: false, alpha: a, selection: .none, grid: nil,
+                                   gridAcc1: nil, folds: nil, foldSeed: nil, tablePath: nil, tableSHA256: nil,
+                                   validationInputs: nil)
+        case .table(let path):
+            let table = try AlphaTable.load(path: path)
+            let a = try table.alpha(for: dataset.name)
+            let s = scorer.score(alphas: [a])
+            (predictions, conceptOnly) = (s.combined[0], s.conceptOnly)
+            outcome = AlphaOutcome(protocolName: "table", isOracle: false, alpha: a, selection: .none, grid: nil,
+                                   gridAcc1: nil, folds: nil, foldSeed: nil, tablePath: path,
+                                   tableSHA256: table.sha256, validationInputs: nil)
+        case .oracle(let grid):
+            let s = scorer.score(alphas: grid)
+            let counts = s.combined.map(correctCount)
+            let best = AlphaSelection.best(counts)
+            (predictions, conceptOnly) = (s.combined[best], s.conceptOnly)
+            outcome = AlphaOutcome(protocolName: "oracle", isOracle: true, alpha: grid[best],
+                                   selection: .evaluationSet, grid: grid,
+                                   gridAcc1: counts.map { Double($0) / Double(dataset.count) },
+                                   folds: nil, foldSeed: nil, tablePath: nil, tableSHA256: nil,
+                                   validationInputs: nil)
+        case .validated(let grid):
+            if let validation, spec.folds == nil {
+                try checkPairing(validation, dataset)
+                let vs = try ConceptScorer(dataset: validation, map: map, representation: spec.representation,
+                                           text: spec.text, k: spec.k, blockRows: blockRows).score(alphas: grid)
+                let counts = vs.combined.map(correctCount)
+                let best = AlphaSelection.best(counts)
+                let s = scorer.score(alphas: [grid[best]])
+                (predictions, conceptOnly) = (s.combined[0], s.conceptOnly)
+                variant += ",val=\(validationSource ?? validation.inputs.first?.path ?? validation.name)"
+                outcome = AlphaOutcome(protocolName: "validated", isOracle: false, alpha: grid[best],
+                                       selection: .validationManifest, grid: grid,
+                                       gridAcc1: counts.map { Double($0) / Double(validation.count) },
+                                       folds: nil, foldSeed: nil, tablePath: nil, tableSHA256: nil,
+                                       validationInputs: validation.inputs)
+            } else {
+                let folds = spec.effectiveFolds
+                guard folds <= dataset.count else {
+                    throw VLSAEError.usage("dataset \(dataset.name) has \(dataset.count) images, fewer than folds=\(folds)")
+                }
+                let s = scorer.score(alphas: grid)
+                let fold = AlphaSelection.foldAssignment(count: dataset.count, folds: folds, seed: seed)
+                let result = kFold(s.combined, fold: fold, folds: folds, grid: grid)
+                (predictions, conceptOnly) = (result.predictions, s.conceptOnly)
+                variant += ",folds=\(folds)"
+                outcome = AlphaOutcome(protocolName: "validated", isOracle: false, alpha: nil, selection: .kFold,
+                                       grid: grid, gridAcc1: nil, folds: result.folds, foldSeed: seed,
+                                       tablePath: nil, tableSHA256: nil, validationInputs: nil)
+            }
+        }
+        return AlignmentOutcome(spec: spec, k: k, trainedK: map.trainedK, variant: variant,
+                                conceptOnlyVariant: conceptOnlyVariant, enhanced: predictions,
+                                conceptOnly: conceptOnly, alpha: outcome)
+    }
+
+    /// Cross-validated scoring: images of fold f get the ranks of the grid α that has the most
+    /// top-1 hits on all other folds (ties → smallest α).
+    public static func kFold(_ perAlpha: [Predictions], fold: [Int], folds: Int, grid: [Double])
+        -> (predictions: Predictions, folds: [FoldChoice]) {
+        precondition(!perAlpha.isEmpty && perAlpha.count == grid.count)
+        let n = fold.count
+        // hits[a][f]: top-1 hits of α a inside fold f.
+        var hits = [[Int]](repeating: [Int](repeating: 0, count: folds), count: grid.count)
+        var size = [Int](repeating: 0, count: folds)
+        for i in 0..<n { size[fold[i]] += 1 }
+        for (a, p) in perAlpha.enumerated() {
+            for i in 0..<n where p.trueRank[i] == 0 { hits[a][fold[i]] += 1 }
+        }
+        var choice = [Int](repeating: 0, count: folds)
+        var records: [FoldChoice] = []
+        for f in 0..<folds {
+            let outside = hits.map { $0.reduce(0, +) - $0[f] }
+            let best = AlphaSelection.best(outside)
+            choice[f] = best
+            let rest = n - size[f]
+            records.append(FoldChoice(
+                fold: f, nImages: size[f], alpha: grid[best],
+                selectionAcc1: rest > 0 ? Double(outside[best]) / Double(rest) : 0,
+                heldOutAcc1: size[f] > 0 ? Double(hits[best][f]) / Double(size[f]) : 0))
+        }
+        let first = perAlpha[0]
+        var ranks = [Int](repeating: 0, count: n), top1 = ranks
+        for i in 0..<n {
+            let p = perAlpha[choice[fold[i]]]
+            ranks[i] = p.trueRank[i]
+            top1[i] = p.top1[i]
+        }
+        return (Predictions(labels: first.labels, numClasses: first.numClasses, trueRank: ranks, top1: top1), records)
+    }
+
+    static func correctCount(_ p: Predictions) -> Int { p.trueRank.lazy.filter { $0 == 0 }.count }
+
+    static func checkPairing(_ validation: ZeroShotDataset, _ dataset: ZeroShotDataset) throws {
+        let source = validation.inputs.first?.path ?? validation.name
+        guard validation.name == dataset.name else {
+            throw VLSAEError.file(source, "validation dataset is \"\(validation.name)\", not \"\(dataset.name)\"")
+        }
+        guard validation.classnames == dataset.classnames else {
+            throw VLSAEError.file(source, "validation class names differ from those of \(dataset.name) "
+                + "(sha256 \(validation.classnamesSHA256) vs \(dataset.classnamesSHA256))")
+        }
+    }
+}
+
+// MARK: - The project's autoencoders
+
+extension SAEModel: ConceptMap {
+    public var inputDim: Int { config.inputDim }
+    public var trainedK: Int { config.topK }
+
+    public func hidden(_ x: Matrix, side: ConceptSide, k: Int) -> Matrix {
+        encode(x, modality: side.modality, k: k).dense()
+    }
+
+    public func reconstruction(_ x: Matrix, side: ConceptSide, k: Int) -> Matrix {
+        reconstruct(x, modality: side.modality, k: k)
+    }
+}
+
+extension ConceptSide {
+    var modality: Modality { self == .image ? .image : .text }
+}

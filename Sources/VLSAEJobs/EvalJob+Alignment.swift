@@ -1,0 +1,177 @@
+import Foundation
+import VLSAECore
+import VLSAEData
+import VLSAEEval
+import VLSAEModel
+import VLSAEReport
+
+/// What `vlsae eval --sae … --alignment …` adds to the baseline evaluation.
+public struct AlignmentOptions: Sendable {
+    /// The autoencoder checkpoint (safetensors from `vlsae train`, or an official `.pth`).
+    public var checkpoint: String
+    /// Trained k for checkpoints that do not record it (official `.pth`); nil = the file's, or 256.
+    public var checkpointK: Int?
+    /// Alignment specs, each as the user wrote it (see `AlignmentSpec`).
+    public var specs: [String]
+    /// Validation manifests for `alpha=validated:`, paired with evaluation datasets by name.
+    public var validation: [String]
+
+    public init(checkpoint: String, checkpointK: Int? = nil, specs: [String], validation: [String] = []) {
+        self.checkpoint = checkpoint
+        self.checkpointK = checkpointK
+        self.specs = specs
+        self.validation = validation
+    }
+}
+
+extension EvalJob {
+    /// Everything loaded once per run: the model, parsed specs and validation datasets.
+    struct AlignmentContext {
+        let checkpoint: CheckpointRecord
+        let model: SAEModel
+        let specs: [AlignmentSpec]
+        /// Validation datasets from --validation, by dataset name, with their manifest path.
+        let validationByName: [String: (dataset: ZeroShotDataset, path: String)]
+        /// Validation datasets named by val= in a spec, by manifest path.
+        let validationByPath: [String: ZeroShotDataset]
+        let inputs: [InputRecord]
+
+    }
+
+    /// Parses specs and loads the checkpoint and validation manifests before any dataset is
+    /// scored, so that a bad spec or file fails fast.
+    static func prepareAlignment(_ a: AlignmentOptions, progress: Bool) throws -> AlignmentContext {
+        guard !a.specs.isEmpty else {
+            throw VLSAEError.usage("--sae given without --alignment; add e.g. --alignment alpha=fixed:1")
+        }
+        let specs = try a.specs.map { try AlignmentSpec(parsing: $0) }
+        if progress { Progress.note("loading autoencoder \(a.checkpoint)") }
+        let loaded = try Checkpoint.load(path: a.checkpoint, topK: a.checkpointK)
+        let c = loaded.model.config
+        for s in specs {
+            if let k = s.k, k > c.topK {
+                throw VLSAEError.usage("alignment spec k=\(k) exceeds the trained k = \(c.topK) of \(a.checkpoint) "
+                    + "(k from \(loaded.topKSource)); inference-time sparsity can only keep fewer units")
+            }
+        }
+        var inputs = [InputRecord(path: a.checkpoint, sha256: loaded.sha256, role: "sae_checkpoint")]
+        func record(_ d: ZeroShotDataset) {
+            for f in d.inputs { inputs.append(InputRecord(path: f.path, sha256: f.sha256, role: "validation_" + f.role)) }
+        }
+        var byName: [String: (dataset: ZeroShotDataset, path: String)] = [:]
+        for path in a.validation {
+            let d = try ZeroShotDataset.load(manifestPath: path)
+            if let previous = byName[d.name] {
+                throw VLSAEError.file(path, "second validation manifest for dataset \"\(d.name)\" (first: \(previous.path))")
+            }
+            byName[d.name] = (d, path)
+            record(d)
+        }
+        var byPath: [String: ZeroShotDataset] = [:]
+        for s in specs {
+            guard let path = s.validation, byPath[path] == nil else { continue }
+            let d = try ZeroShotDataset.load(manifestPath: path)
+            byPath[path] = d
+            record(d)
+        }
+        for s in specs {
+            guard case .table(let path) = s.alpha else { continue }
+            let t = try AlphaTable.load(path: path)
+            inputs.append(InputRecord(path: path, sha256: t.sha256, role: "alpha_table"))
+        }
+        let record = CheckpointRecord(path: a.checkpoint, sha256: loaded.sha256, arch: c.arch.rawValue,
+                                      inputDim: c.inputDim, hiddenDim: c.hidden, hiddenRatio: c.hiddenRatio, k: c.topK)
+        return AlignmentContext(checkpoint: record, model: loaded.model, specs: specs, validationByName: byName,
+                                validationByPath: byPath, inputs: inputs)
+    }
+
+    /// Checks that every --validation manifest pairs with an evaluated dataset.
+    static func checkValidationPairing(_ context: AlignmentContext, datasetNames: Set<String>) throws {
+        for (name, v) in context.validationByName.sorted(by: { $0.key < $1.key }) where !datasetNames.contains(name) {
+            throw VLSAEError.file(v.path, "validation dataset \"\(name)\" matches no --data dataset "
+                + "(\(datasetNames.sorted().joined(separator: ", ")))")
+        }
+    }
+
+    /// The enhanced rows of one dataset: per spec one cosine+concept row, plus one concept-only
+    /// diagnostic row per distinct (representation, text, k), each compared with the baseline.
+    static func alignmentRows(_ dataset: ZeroShotDataset, baseline: ResultRow, context: AlignmentContext,
+                              options: Options) throws -> [ResultRow] {
+        let base = ZeroShot.predict(images: dataset.images, labels: dataset.labels,
+                                    classifier: ZeroShotClassifier(dataset: dataset))
+        var rows: [ResultRow] = []
+        var conceptOnlyDone = Set<String>()
+        for spec in context.specs {
+            var validation: ZeroShotDataset?, source: String?
+            if case .validated = spec.alpha, spec.folds == nil {
+                if let path = spec.validation {
+                    validation = context.validationByPath[path]
+                    source = path
+                } else if let v = context.validationByName[dataset.name] {
+                    (validation, source) = (v.dataset, v.path)
+                }
+            }
+            let out = try Alignment.evaluate(spec, dataset: dataset, map: context.model, validation: validation,
+                                             validationSource: source, seed: options.seed)
+            let a = out.alpha
+            let record = AlignmentRecord(
+                score: "cosine+concept", representation: spec.representation.rawValue, text: spec.text.rawValue,
+                k: out.k, trainedK: out.trainedK, alpha: a.alpha, alphaProtocol: a.protocolName, oracle: a.isOracle,
+                alphaGrid: a.grid, selection: a.selection == .none ? nil : a.selection.rawValue,
+                selectionAcc1: a.gridAcc1,
+                folds: a.folds?.map { FoldRecord(fold: $0.fold, nImages: $0.nImages, alpha: $0.alpha,
+                                                 selectionAcc1: $0.selectionAcc1, heldOutAcc1: $0.heldOutAcc1) },
+                foldSeed: a.foldSeed,
+                alphaTable: a.tablePath.map { FileReference(path: $0, sha256: a.tableSHA256 ?? "") },
+                validation: a.validationInputs?.first.map { FileReference(path: source ?? $0.path, sha256: $0.sha256) })
+            rows.append(try row(dataset, baseline: baseline, basePredictions: base, predictions: out.enhanced,
+                                method: out.method, variant: out.variant, alignment: record,
+                                checkpoint: context.checkpoint, options: options))
+            if conceptOnlyDone.insert(out.conceptOnlyVariant).inserted {
+                let diag = AlignmentRecord(score: "concept-only", representation: spec.representation.rawValue,
+                                           text: spec.text.rawValue, k: out.k, trainedK: out.trainedK, alpha: nil,
+                                           alphaProtocol: "none", oracle: false)
+                rows.append(try row(dataset, baseline: baseline, basePredictions: base, predictions: out.conceptOnly,
+                                    method: Alignment.conceptOnlyMethod, variant: out.conceptOnlyVariant,
+                                    alignment: diag, checkpoint: context.checkpoint, options: options))
+            }
+        }
+        return rows
+    }
+
+    /// A result row for enhanced predictions, with the paired comparison against the baseline
+    /// (same images, same bootstrap resamples as the baseline's acc1 interval).
+    static func row(_ dataset: ZeroShotDataset, baseline: ResultRow, basePredictions: Predictions,
+                    predictions: Predictions, method: String, variant: String, alignment: AlignmentRecord,
+                    checkpoint: CheckpointRecord, options: Options) throws -> ResultRow {
+        let m = Metrics.compute(predictions)
+        let sample = try PairedSample(labels: dataset.labels, numClasses: dataset.numClasses,
+                                      baseRank: basePredictions.trueRank, enhancedRank: predictions.trueRank)
+        let p = try Bootstrap.paired(sample, resamples: options.bootstrapResamples, level: options.level,
+                                     seed: options.seed)
+        func interval(_ ci: ConfidenceInterval) -> IntervalRecord {
+            IntervalRecord(low: ci.low, high: ci.high, level: ci.level, resamples: ci.resamples, seed: ci.seed)
+        }
+        var deltas: [String: Double] = [:], intervals: [String: IntervalRecord] = [:]
+        for (metric, d) in p.delta { deltas[metric.rawValue] = d }
+        for (metric, ci) in p.intervals { intervals[metric.rawValue] = interval(ci) }
+        var perClassDelta: [Double?]?
+        if options.perClass {
+            let b = Metrics.compute(basePredictions).perClassRecall
+            perClassDelta = zip(m.perClassRecall, b).map { e, b in e.flatMap { e in b.map { e - $0 } } }
+        }
+        var row = baseline
+        row.metrics = MetricValues(acc1: m.acc1, acc5: m.acc5, meanPerClassRecall: m.meanPerClassRecall)
+        row.method = method
+        row.variant = variant
+        row.intervals = p.enhancedIntervals[.acc1].map { ["acc1": interval($0)] } ?? [:]
+        row.perClassRecall = options.perClass ? m.perClassRecall : nil
+        row.alignment = alignment
+        row.checkpoint = checkpoint
+        row.comparison = ComparisonRecord(
+            baseline: baseline.variant ?? baseline.method, deltas: deltas, intervals: intervals,
+            mcnemarP: p.mcnemarP, flips: FlipCounts(gained: p.wrongToRight, lost: p.rightToWrong),
+            perClassRecallDelta: perClassDelta)
+        return row
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import VLSAECore
+import VLSAEModel
+import VLSAEReport
+import VLSAESynth
+
+/// The reduced golden run that `make test` regenerates: a small planted-concept suite (fixed
+/// seed), one small VL-SAE trained on it, and the baseline plus two alignment variants evaluated
+/// on its two zero-shot sets. Every step is the same code as `vlsae synth`, `vlsae train` and
+/// `vlsae eval --sae … --alignment …`; only the sizes are small, so it runs in seconds in a
+/// debug build. Its result document is committed as `Results/golden/small-synth.json`.
+public enum RegressGolden {
+    public static let fileName = "small-synth.json"
+
+    public static var synthParameters: SynthParameters {
+        var p = SynthParameters()
+        p.seed = 20251125
+        p.dim = 32
+        p.subspaceDim = 24
+        p.concepts = 96
+        p.trainPairs = 2000
+        p.templates = 3
+        p.evalSets = [SynthEvalSetSpec(name: "small10", classes: 10, images: 1000),
+                      SynthEvalSetSpec(name: "small40", classes: 40, images: 1200)]
+        return p
+    }
+
+    public static var trainConfig: TrainConfig {
+        var t = TrainConfig()
+        t.lr = 0.004
+        t.epochs = 6
+        t.warmupEpochs = 1
+        t.batchSize = 128
+        t.seed = 7
+        return t
+    }
+
+    public static let hiddenRatio = 4
+    public static let topK = 12
+    public static let alignments = ["representation=hidden,text=average-first,alpha=fixed:1",
+                                    "representation=reconstruction,text=per-template,alpha=fixed:0.5"]
+
+    /// Generates the suite, trains and evaluates inside `folder`; paths in the document are
+    /// relative to `folder` (the working directory is switched there while the jobs run).
+    /// `mutateCheckpoint` may alter the trained checkpoint before evaluation (tests use it to
+    /// check that a worse model is caught).
+    public static func run(in folder: String, tool: ToolRecord,
+                           mutateCheckpoint: ((String) throws -> Void)? = nil) throws -> ResultDocument {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let cwd = FileManager.default.currentDirectoryPath
+        guard FileManager.default.changeCurrentDirectoryPath(folder) else {
+            throw VLSAEError.file(folder, "cannot enter folder")
+        }
+        defer { FileManager.default.changeCurrentDirectoryPath(cwd) }
+        let p = synthParameters
+        if !SynthSuite.verify(folder: "suite", parameters: p) { _ = try SynthSuite.generate(p, to: "suite") }
+        try TrainJob.run(TrainJob.Options(images: "suite/train_image.npy", texts: "suite/train_text.npy",
+                                          output: "sae.safetensors", arch: .vlsae, topK: topK, hiddenRatio: hiddenRatio,
+                                          train: trainConfig, progress: false))
+        try mutateCheckpoint?("sae.safetensors")
+        return try EvalJob.run(EvalJob.Options(
+            manifests: p.evalSets.map { "suite/\($0.name)/manifest.json" }, output: "result.json",
+            bootstrapResamples: 1000, seed: 0, command: ["vlsae", "(regress golden: small synthetic suite)"],
+            tool: tool, progress: false,
+            alignment: AlignmentOptions(checkpoint: "sae.safetensors", specs: alignments)))
+    }
+}

@@ -1,0 +1,261 @@
+import Foundation
+import VLSAECore
+
+/// `vlsae regress`: compares a candidate result document with a baseline (golden) one.
+///
+/// Rows are matched by (dataset, method, variant). The files are comparable only when they were
+/// computed from the same data: the same input digests (by role; paths may differ), the same
+/// class-name and template lists and image counts per row, and every baseline row present in the
+/// candidate. Then each metric may drop by at most its tolerance (absolute, in accuracy units):
+/// acc1, acc5, mean_per_class_recall, and the paired deltas of alignment rows (delta_acc1, …).
+///
+/// Default tolerance 0.005 (half a point) for every metric: the pipeline is deterministic, so on
+/// one platform a golden reproduces exactly; the slack absorbs floating-point summation order of
+/// another BLAS build or CPU flipping a few near-tied images (one image is 0.001 of a 1000-image
+/// set), while any real change of half a point or more fails.
+///
+/// The autoencoder checkpoint (input role `sae_checkpoint`) is not part of comparability: it is
+/// the thing under test (retraining after a code change gives new bytes), so a changed checkpoint
+/// is listed as a note and judged by the numbers it produces.
+///
+/// Exit status: 0 within tolerance, 1 regression, 2 not comparable (or unreadable).
+public enum RegressJob {
+    public static let defaultTolerance = 0.005
+    public static let metricNames = ["acc1", "acc5", "mean_per_class_recall"]
+    public static var toleranceKeys: [String] { metricNames + metricNames.map { "delta_" + $0 } }
+    /// Input roles that are products of the pipeline under test rather than its data.
+    public static let modelRoles: Set<String> = ["sae_checkpoint"]
+
+    public enum Outcome: Int32, Sendable {
+        case pass = 0, regression = 1, incomparable = 2
+    }
+
+    public struct Tolerances: Equatable, Sendable {
+        public var values: [String: Double]
+
+        public init(default value: Double = RegressJob.defaultTolerance) {
+            values = Dictionary(uniqueKeysWithValues: RegressJob.toleranceKeys.map { ($0, value) })
+        }
+
+        /// Applies `metric=value` items (comma-separated lists allowed); `all=value` sets every metric.
+        public mutating func apply(_ specs: [String]) throws {
+            for spec in specs.flatMap({ $0.split(separator: ",").map(String.init) }) {
+                let parts = spec.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard parts.count == 2, let v = Double(parts[1]), v >= 0, v.isFinite else {
+                    throw VLSAEError.usage("--tolerance expects metric=value with value ≥ 0, got \"\(spec)\"")
+                }
+                if parts[0] == "all" {
+                    for k in values.keys { values[k] = v }
+                } else {
+                    guard values[parts[0]] != nil else {
+                        throw VLSAEError.usage("--tolerance: unknown metric \"\(parts[0])\"; known: all, \(RegressJob.toleranceKeys.joined(separator: ", "))")
+                    }
+                    values[parts[0]] = v
+                }
+            }
+        }
+    }
+
+    public enum Status: String, Sendable {
+        case same, withinTolerance = "within tolerance", improved, regression, disjointWorse = "interval disjoint (worse)",
+             disjointBetter = "interval disjoint (better)"
+    }
+
+    /// One compared value.
+    public struct Line: Equatable, Sendable {
+        public var row: String
+        public var metric: String
+        public var baseline: Double
+        public var candidate: Double
+        public var tolerance: Double?
+        public var status: Status
+        public var change: Double { candidate - baseline }
+    }
+
+    public struct Report: Sendable {
+        public var outcome: Outcome
+        /// Why the files cannot be compared (empty unless `outcome == .incomparable`).
+        public var incomparable: [String]
+        public var lines: [Line]
+        /// Rows only in the candidate (informational).
+        public var newRows: [String]
+        /// Informational differences, e.g. a retrained checkpoint.
+        public var notes: [String] = []
+        public var rowsCompared: Int
+
+        public var regressions: [Line] { lines.filter { $0.status == .regression || $0.status == .disjointWorse } }
+
+        /// The human-readable report: what differs, then a verdict line.
+        public func text(showAll: Bool = false) -> String {
+            var out: [String] = []
+            if outcome == .incomparable {
+                out.append("not comparable:")
+                out += incomparable.map { "  - " + $0 }
+            }
+            let shown = lines.filter { showAll || $0.status != .same }
+            if !shown.isEmpty {
+                let header = ["row", "metric", "baseline", "candidate", "change", "tolerance", "status"]
+                var table = [header]
+                for l in shown {
+                    table.append([l.row, l.metric, String(format: "%.4f", l.baseline), String(format: "%.4f", l.candidate),
+                                  String(format: "%+.4f", l.change), l.tolerance.map { String(format: "%.4f", $0) } ?? "-",
+                                  l.status.rawValue])
+                }
+                let widths = header.indices.map { i in table.map { $0[i].count }.max()! }
+                for r in table {
+                    out.append(r.indices.map { i in r[i] + String(repeating: " ", count: widths[i] - r[i].count) }
+                        .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+                }
+            }
+            for r in newRows { out.append("new row (not in baseline): \(r)") }
+            out += notes.map { "note: " + $0 }
+            switch outcome {
+            case .pass:
+                out.append("OK: \(rowsCompared) rows, \(lines.filter { $0.status != .same }.count) values changed, all within tolerance")
+            case .regression:
+                out.append("REGRESSION: \(regressions.count) value(s) beyond tolerance in \(rowsCompared) rows")
+            case .incomparable:
+                out.append("NOT COMPARABLE: \(incomparable.count) difference(s) in inputs or rows")
+            }
+            return out.joined(separator: "\n")
+        }
+    }
+
+    // MARK: Minimal view of a result document (only the keys regress needs)
+
+    struct Interval: Decodable, Equatable { var low: Double; var high: Double }
+    struct Comparison: Decodable { var deltas: [String: Double]?; var intervals: [String: Interval]? }
+    struct Row: Decodable {
+        var dataset: String
+        var method: String
+        var variant: String?
+        var metrics: [String: Double?]
+        var intervals: [String: Interval]?
+        var nImages: Int?
+        var classnamesSha256: String?
+        var templatesSha256: String?
+        var comparison: Comparison?
+        enum CodingKeys: String, CodingKey {
+            case dataset, method, variant, metrics, intervals, comparison
+            case nImages = "n_images"
+            case classnamesSha256 = "classnames_sha256"
+            case templatesSha256 = "templates_sha256"
+        }
+        var key: String { "\(dataset) | \(method) | \(variant ?? "-")" }
+    }
+    struct Input: Decodable, Hashable { var path: String; var sha256: String; var role: String }
+    struct Document: Decodable { var inputs: [Input]; var results: [Row] }
+
+    static func load(_ path: String) throws -> Document {
+        let d = try CanonicalJSON.decode(Document.self, from: path)
+        return d
+    }
+
+    // MARK: Comparison
+
+    public static func run(baseline: String, candidate: String, tolerances: Tolerances = Tolerances(),
+                           requireOverlap: Bool = false) -> Report {
+        let b: Document, c: Document
+        do { b = try load(baseline) } catch {
+            return Report(outcome: .incomparable, incomparable: ["baseline \(error)"], lines: [], newRows: [], rowsCompared: 0)
+        }
+        do { c = try load(candidate) } catch {
+            return Report(outcome: .incomparable, incomparable: ["candidate \(error)"], lines: [], newRows: [], rowsCompared: 0)
+        }
+        return compare(b, c, tolerances: tolerances, requireOverlap: requireOverlap)
+    }
+
+    static func compare(_ b: Document, _ c: Document, tolerances: Tolerances, requireOverlap: Bool) -> Report {
+        var problems: [String] = []
+
+        // Inputs: the same content per role; paths may differ between machines.
+        var notes: [String] = []
+        let bModel = b.inputs.filter { modelRoles.contains($0.role) }, cModel = c.inputs.filter { modelRoles.contains($0.role) }
+        if Set(bModel.map(\.sha256)) != Set(cModel.map(\.sha256)) {
+            func list(_ l: [Input]) -> String { l.isEmpty ? "none" : l.map { "\($0.path) (\($0.sha256.prefix(12))…)" }.joined(separator: ", ") }
+            notes.append("checkpoint differs: \(list(bModel)) in baseline, \(list(cModel)) in candidate")
+        }
+        let bData = b.inputs.filter { !modelRoles.contains($0.role) }, cData = c.inputs.filter { !modelRoles.contains($0.role) }
+        let bSet = Set(bData.map { "\($0.role)\u{0}\($0.sha256)" })
+        let cSet = Set(cData.map { "\($0.role)\u{0}\($0.sha256)" })
+        var reported = Set<String>()
+        for i in bData where !cSet.contains("\(i.role)\u{0}\(i.sha256)") {
+            if let other = cData.first(where: { $0.role == i.role && $0.path == i.path }) {
+                problems.append("input \(i.role) \(i.path): sha256 \(i.sha256.prefix(12))… in baseline, \(other.sha256.prefix(12))… in candidate")
+                reported.insert(other.path + "\u{0}" + other.role)
+            } else {
+                problems.append("input \(i.role) \(i.path) (sha256 \(i.sha256.prefix(12))…) is not among the candidate's inputs")
+            }
+        }
+        for i in cData where !bSet.contains("\(i.role)\u{0}\(i.sha256)") && !reported.contains(i.path + "\u{0}" + i.role) {
+            problems.append("candidate input \(i.role) \(i.path) (sha256 \(i.sha256.prefix(12))…) is not among the baseline's inputs")
+        }
+
+        func index(_ rows: [Row], _ which: String) -> [String: Row] {
+            var m: [String: Row] = [:]
+            for r in rows {
+                if m[r.key] != nil { problems.append("\(which) has two rows for \(r.key)") }
+                m[r.key] = r
+            }
+            return m
+        }
+        let bRows = index(b.results, "baseline"), cRows = index(c.results, "candidate")
+        let newRows = c.results.map(\.key).filter { bRows[$0] == nil }
+        var lines: [Line] = []
+        var compared = 0
+        for br in b.results {
+            guard let cr = cRows[br.key] else {
+                problems.append("row \(br.key) is missing from the candidate")
+                continue
+            }
+            if br.classnamesSha256 != cr.classnamesSha256 {
+                problems.append("row \(br.key): class names differ (classnames_sha256 \(br.classnamesSha256?.prefix(12) ?? "none") vs \(cr.classnamesSha256?.prefix(12) ?? "none"))")
+            }
+            if br.templatesSha256 != cr.templatesSha256 {
+                problems.append("row \(br.key): templates differ (templates_sha256 \(br.templatesSha256?.prefix(12) ?? "none") vs \(cr.templatesSha256?.prefix(12) ?? "none"))")
+            }
+            if br.nImages != cr.nImages {
+                problems.append("row \(br.key): \(br.nImages.map(String.init) ?? "?") images in baseline, \(cr.nImages.map(String.init) ?? "?") in candidate")
+            }
+            compared += 1
+            func check(_ metric: String, _ bv: Double?, _ cv: Double?, tolerance: Double?) {
+                switch (bv, cv) {
+                case (nil, nil): return
+                case let (x?, y?):
+                    let status: Status
+                    if x == y { status = .same }
+                    else if let t = tolerance, x - y > t + 1e-12 { status = .regression }
+                    else if let t = tolerance, y - x > t + 1e-12 { status = .improved }
+                    else { status = .withinTolerance }
+                    lines.append(Line(row: br.key, metric: metric, baseline: x, candidate: y, tolerance: tolerance, status: status))
+                default:
+                    problems.append("row \(br.key): \(metric) is \(bv == nil ? "absent" : "present") in baseline but \(cv == nil ? "absent" : "present") in candidate")
+                }
+            }
+            for m in metricNames {
+                check(m, br.metrics[m] ?? nil, cr.metrics[m] ?? nil, tolerance: tolerances.values[m])
+                check("delta_" + m, br.comparison?.deltas?[m], cr.comparison?.deltas?[m], tolerance: tolerances.values["delta_" + m])
+            }
+            if requireOverlap {
+                func overlap(_ name: String, _ bi: Interval?, _ ci: Interval?) {
+                    guard let bi, let ci else { return }
+                    if ci.high < bi.low || ci.low > bi.high {
+                        lines.append(Line(row: br.key, metric: name + " interval",
+                                          baseline: (bi.low + bi.high) / 2, candidate: (ci.low + ci.high) / 2, tolerance: nil,
+                                          status: ci.high < bi.low ? .disjointWorse : .disjointBetter))
+                    }
+                }
+                for (k, bi) in (br.intervals ?? [:]).sorted(by: { $0.key < $1.key }) { overlap(k, bi, cr.intervals?[k]) }
+                for (k, bi) in (br.comparison?.intervals ?? [:]).sorted(by: { $0.key < $1.key }) {
+                    overlap("delta_" + k, bi, cr.comparison?.intervals?[k])
+                }
+            }
+        }
+        let outcome: Outcome
+        if !problems.isEmpty { outcome = .incomparable }
+        else if lines.contains(where: { $0.status == .regression || $0.status == .disjointWorse }) { outcome = .regression }
+        else { outcome = .pass }
+        return Report(outcome: outcome, incomparable: problems, lines: lines, newRows: newRows, notes: notes,
+                      rowsCompared: compared)
+    }
+}

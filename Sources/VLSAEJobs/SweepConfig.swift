@@ -1,0 +1,424 @@
+import Foundation
+import VLSAECore
+import VLSAEFormats
+import Yams
+
+// A sweep config (JSON or YAML) names the datasets, the training pairs, fixed settings and the
+// axes to vary. Every cell of the sweep is one fully resolved `SweepCellSpec`.
+//
+//     datasets: [synth10.json, synth100.json]           # manifests, relative to this file
+//     train: {images: train_image.npy, texts: train_text.npy}
+//     training: {arch: vlsae, k: 64, hidden_ratio: 8, lr: 0.001, epochs: 10, seed: 0,
+//                batch_size: 512, warmup_epochs: 2, val_ratio: 0.2, patience: 10, weight_decay: 0}
+//     alignment: "representation=hidden,text=average-first"
+//     alpha: "fixed:1"
+//     evaluation: {bootstrap: 1000, seed: 0, level: 0.95}
+//     reuse_k: true
+//     grid: {k: [16, 32, 64], hidden_ratio: [4, 8]}      # cartesian product, or
+//     cells: [{k: 16}, {k: 64, lr: 0.0005}]              # an explicit list (overrides per cell)
+
+/// One source of training pairs: tensor addresses of the image and text embeddings (row i of each
+/// is a pair), relative to the config file.
+public struct SweepPairs: Codable, Hashable, Sendable {
+    public var images: String
+    public var texts: String
+    public init(images: String, texts: String) {
+        self.images = images
+        self.texts = texts
+    }
+}
+
+/// Training settings that no axis varies (defaults: the released checkpoints' recipe).
+public struct SweepFixedTraining: Codable, Hashable, Sendable {
+    public var batchSize: Int = 512
+    public var warmupEpochs: Int = 2
+    public var valRatio: Double = 0.2
+    public var patience: Int = 10
+    public var weightDecay: Double = 0
+    public var shuffle: Bool = true
+
+    enum CodingKeys: String, CodingKey {
+        case shuffle
+        case batchSize = "batch_size"
+        case warmupEpochs = "warmup_epochs"
+        case valRatio = "val_ratio"
+        case patience
+        case weightDecay = "weight_decay"
+    }
+    public init() {}
+}
+
+/// Bootstrap settings of every evaluation in the sweep.
+public struct SweepEvaluation: Codable, Hashable, Sendable {
+    public var bootstrap: Int = 1000
+    public var seed: UInt64 = 0
+    public var level: Double = 0.95
+    public init() {}
+}
+
+/// One point of the sweep, before defaults are filled in: every field optional.
+public struct SweepPoint: Codable, Equatable, Sendable {
+    public var arch: String?
+    public var k: Int?
+    public var hiddenRatio: Int?
+    public var lr: Double?
+    public var epochs: Int?
+    public var seed: UInt64?
+    public var alignment: String?
+    public var alpha: String?
+    public var train: SweepPairs?
+
+    enum CodingKeys: String, CodingKey {
+        case arch, k, lr, epochs, seed, alignment, alpha, train
+        case hiddenRatio = "hidden_ratio"
+    }
+    public init() {}
+}
+
+/// The axes of a cartesian grid: each a list of values (absent = the default alone).
+public struct SweepGrid: Codable, Equatable, Sendable {
+    public var arch: [String]?
+    public var k: [Int]?
+    public var hiddenRatio: [Int]?
+    public var lr: [Double]?
+    public var epochs: [Int]?
+    public var seed: [UInt64]?
+    public var alignment: [String]?
+    public var alpha: [String]?
+    public var train: [SweepPairs]?
+
+    enum CodingKeys: String, CodingKey {
+        case arch, k, lr, epochs, seed, alignment, alpha, train
+        case hiddenRatio = "hidden_ratio"
+    }
+    public init() {}
+}
+
+/// A fully resolved cell: what is trained and how it is evaluated.
+public struct SweepCellSpec: Codable, Hashable, Sendable {
+    public var arch: String
+    /// The sparsity the cell is evaluated at (k′ when the checkpoint is reused at a larger k).
+    public var k: Int
+    public var hiddenRatio: Int
+    public var lr: Double
+    public var epochs: Int
+    public var seed: UInt64
+    /// Alignment variant without α and k: "representation=…,text=…".
+    public var alignment: String
+    /// α protocol: fixed:<a> | table:<file> | validated:<grid> | oracle:<grid>.
+    public var alpha: String
+    public var train: SweepPairs
+
+    enum CodingKeys: String, CodingKey {
+        case arch, k, lr, epochs, seed, alignment, alpha, train
+        case hiddenRatio = "hidden_ratio"
+    }
+}
+
+/// A parsed sweep config. Relative paths are relative to `baseFolder` (the config's folder).
+public struct SweepConfig: Codable, Equatable, Sendable {
+    public var name: String?
+    public var datasets: [String]
+    public var train: SweepPairs?
+    public var training: SweepPoint
+    public var fixed: SweepFixedTraining
+    public var alignment: String
+    public var alpha: String
+    public var evaluation: SweepEvaluation
+    public var reuseK: Bool
+    public var grid: SweepGrid?
+    public var cells: [SweepPoint]?
+
+    /// Not part of the config's identity: where relative paths start.
+    public var baseFolder: String = "."
+
+    enum CodingKeys: String, CodingKey {
+        case name, datasets, train, training, alignment, alpha, evaluation, grid, cells
+        case reuseK = "reuse_k"
+        case fixed = "fixed_training"
+    }
+
+    public static let defaultAlignment = "representation=hidden,text=average-first"
+    public static let defaultAlpha = "fixed:1"
+    static let defaultArch = "vlsae"
+    static let defaultK = 256
+    static let defaultHiddenRatio = 8
+    static let defaultLR = 1e-3
+    static let defaultEpochs = 10
+
+    public init(datasets: [String], train: SweepPairs?, training: SweepPoint = SweepPoint(),
+                fixed: SweepFixedTraining = SweepFixedTraining(), alignment: String = SweepConfig.defaultAlignment,
+                alpha: String = SweepConfig.defaultAlpha, evaluation: SweepEvaluation = SweepEvaluation(),
+                reuseK: Bool = false, grid: SweepGrid? = nil, cells: [SweepPoint]? = nil, name: String? = nil,
+                baseFolder: String = ".") {
+        self.name = name
+        self.datasets = datasets
+        self.train = train
+        self.training = training
+        self.fixed = fixed
+        self.alignment = alignment
+        self.alpha = alpha
+        self.evaluation = evaluation
+        self.reuseK = reuseK
+        self.grid = grid
+        self.cells = cells
+        self.baseFolder = baseFolder
+    }
+
+    // MARK: Loading
+
+    /// Reads a config file, JSON or YAML (by extension; `.json` is JSON, anything else is tried as
+    /// YAML, of which JSON is a subset). Unknown keys are errors, so a misspelt axis cannot
+    /// silently fall back to its default.
+    public static func load(path: String) throws -> SweepConfig {
+        let data = try readFile(path)
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw VLSAEError.file(path, "not UTF-8 text")
+        }
+        return try parse(text, path: path, baseFolder: (path as NSString).deletingLastPathComponent)
+    }
+
+    public static func parse(_ text: String, path: String, baseFolder: String) throws -> SweepConfig {
+        let raw: Any?
+        if text.drop(while: { $0.isWhitespace }).first == "{" {
+            do { raw = try JSONSerialization.jsonObject(with: Data(text.utf8)) } catch {
+                throw VLSAEError.file(path, "not valid JSON: \(error.localizedDescription)")
+            }
+        } else {
+            do { raw = try Yams.load(yaml: text) } catch {
+                throw VLSAEError.file(path, "not valid YAML: \(error)")
+            }
+        }
+        guard let top = raw as? [String: Any] else {
+            throw VLSAEError.file(path, "the config must be a mapping (keys datasets, train, training, grid, …)")
+        }
+        try checkKeys(top, allowed: ["name", "datasets", "train", "training", "alignment", "alpha",
+                                     "evaluation", "reuse_k", "grid", "cells"], at: "top level", path: path)
+        // `training` mixes axis defaults and fixed settings in the file; they are split here.
+        var trainingRaw = top["training"] as? [String: Any] ?? [:]
+        if top["training"] != nil && !(top["training"] is [String: Any]) {
+            throw VLSAEError.file(path, "\"training\" must be a mapping")
+        }
+        let pointKeys: Set<String> = ["arch", "k", "hidden_ratio", "lr", "epochs", "seed"]
+        let fixedKeys: Set<String> = ["batch_size", "warmup_epochs", "val_ratio", "patience", "weight_decay", "shuffle"]
+        try checkKeys(trainingRaw, allowed: pointKeys.union(fixedKeys), at: "training", path: path)
+        var fixedRaw: [String: Any] = [:]
+        for key in fixedKeys { if let v = trainingRaw.removeValue(forKey: key) { fixedRaw[key] = v } }
+        if let t = top["train"] as? [String: Any] { try checkKeys(t, allowed: ["images", "texts"], at: "train", path: path) }
+        if let e = top["evaluation"] as? [String: Any] {
+            try checkKeys(e, allowed: ["bootstrap", "seed", "level"], at: "evaluation", path: path)
+        }
+        let axisKeys: Set<String> = pointKeys.union(["alignment", "alpha", "train"])
+        if let g = top["grid"] as? [String: Any] { try checkKeys(g, allowed: axisKeys, at: "grid", path: path) }
+        if let list = top["cells"] as? [Any] {
+            for (i, c) in list.enumerated() {
+                guard let m = c as? [String: Any] else { throw VLSAEError.file(path, "cells[\(i)] must be a mapping") }
+                try checkKeys(m, allowed: axisKeys, at: "cells[\(i)]", path: path)
+            }
+        }
+        var normalized = top
+        normalized["training"] = trainingRaw
+        normalized["fixed_training"] = fixedRaw
+        let json: Data
+        do { json = try JSONSerialization.data(withJSONObject: jsonSafe(normalized)) } catch {
+            throw VLSAEError.file(path, "cannot read the config's values: \(error)")
+        }
+        var config: SweepConfig
+        do {
+            config = try JSONDecoder().decode(Wire.self, from: json).config
+        } catch let DecodingError.typeMismatch(_, ctx) {
+            throw VLSAEError.file(path, "wrong type at \(keyPath(ctx.codingPath)): \(ctx.debugDescription)")
+        } catch let DecodingError.keyNotFound(key, ctx) {
+            throw VLSAEError.file(path, "missing key \"\(key.stringValue)\" at \(keyPath(ctx.codingPath))")
+        } catch let DecodingError.valueNotFound(_, ctx) {
+            throw VLSAEError.file(path, "missing value at \(keyPath(ctx.codingPath))")
+        } catch {
+            throw VLSAEError.file(path, "invalid config: \(error)")
+        }
+        config.baseFolder = baseFolder.isEmpty ? "." : baseFolder
+        do { try config.validate() } catch let VLSAEError.usage(message) {
+            throw VLSAEError.file(path, message)
+        }
+        return config
+    }
+
+    /// The wire form: optional fields with defaults applied.
+    private struct Wire: Decodable {
+        var config: SweepConfig
+        enum K: String, CodingKey {
+            case name, datasets, train, training, alignment, alpha, evaluation, grid, cells
+            case reuseK = "reuse_k"
+            case fixed = "fixed_training"
+        }
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: K.self)
+            let datasets: [String]
+            if let one = try? c.decode(String.self, forKey: .datasets) { datasets = [one] }
+            else { datasets = try c.decode([String].self, forKey: .datasets) }
+            var fixed = SweepFixedTraining()
+            if let f = try c.decodeIfPresent(FixedWire.self, forKey: .fixed) { fixed = f.apply(to: fixed) }
+            var evaluation = SweepEvaluation()
+            if let e = try c.decodeIfPresent(EvaluationWire.self, forKey: .evaluation) {
+                evaluation.bootstrap = e.bootstrap ?? evaluation.bootstrap
+                evaluation.seed = e.seed ?? evaluation.seed
+                evaluation.level = e.level ?? evaluation.level
+            }
+            config = SweepConfig(
+                datasets: datasets,
+                train: try c.decodeIfPresent(SweepPairs.self, forKey: .train),
+                training: try c.decodeIfPresent(SweepPoint.self, forKey: .training) ?? SweepPoint(),
+                fixed: fixed,
+                alignment: try c.decodeIfPresent(String.self, forKey: .alignment) ?? SweepConfig.defaultAlignment,
+                alpha: try c.decodeIfPresent(String.self, forKey: .alpha) ?? SweepConfig.defaultAlpha,
+                evaluation: evaluation,
+                reuseK: try c.decodeIfPresent(Bool.self, forKey: .reuseK) ?? false,
+                grid: try c.decodeIfPresent(SweepGrid.self, forKey: .grid),
+                cells: try c.decodeIfPresent([SweepPoint].self, forKey: .cells),
+                name: try c.decodeIfPresent(String.self, forKey: .name))
+        }
+    }
+
+    private struct FixedWire: Decodable {
+        var batchSize: Int?, warmupEpochs: Int?, valRatio: Double?, patience: Int?, weightDecay: Double?, shuffle: Bool?
+        enum CodingKeys: String, CodingKey {
+            case shuffle, patience
+            case batchSize = "batch_size"
+            case warmupEpochs = "warmup_epochs"
+            case valRatio = "val_ratio"
+            case weightDecay = "weight_decay"
+        }
+        func apply(to f: SweepFixedTraining) -> SweepFixedTraining {
+            var f = f
+            f.batchSize = batchSize ?? f.batchSize
+            f.warmupEpochs = warmupEpochs ?? f.warmupEpochs
+            f.valRatio = valRatio ?? f.valRatio
+            f.patience = patience ?? f.patience
+            f.weightDecay = weightDecay ?? f.weightDecay
+            f.shuffle = shuffle ?? f.shuffle
+            return f
+        }
+    }
+
+    private struct EvaluationWire: Decodable {
+        var bootstrap: Int?, seed: UInt64?, level: Double?
+    }
+
+    private static func checkKeys(_ map: [String: Any], allowed: Set<String>, at place: String, path: String) throws {
+        let unknown = map.keys.filter { !allowed.contains($0) }.sorted()
+        guard unknown.isEmpty else {
+            throw VLSAEError.file(path, "unknown key\(unknown.count > 1 ? "s" : "") \(unknown.map { "\"\($0)\"" }.joined(separator: ", ")) in \(place); allowed: \(allowed.sorted().joined(separator: ", "))")
+        }
+    }
+
+    /// YAML scalars arrive as Int/Double/Bool/String; dates and other types are refused by
+    /// JSONSerialization, so they are turned into strings (and then fail type checks clearly).
+    private static func jsonSafe(_ value: Any) -> Any {
+        switch value {
+        case let m as [String: Any]: return m.mapValues(jsonSafe)
+        case let a as [Any]: return a.map(jsonSafe)
+        case let s as String:
+            // YAML 1.1 reads 1e-3 (no dot) as a string; numbers in exponent form are meant as numbers.
+            if s.range(of: #"^[-+]?[0-9]+(\.[0-9]*)?[eE][-+]?[0-9]+$"#, options: .regularExpression) != nil,
+               let d = Double(s) { return d }
+            return s
+        case is Int, is Double, is Bool, is NSNull: return value
+        case let u as UInt64: return u
+        default: return "\(value)"
+        }
+    }
+
+    private static func keyPath(_ path: [CodingKey]) -> String {
+        path.isEmpty ? "top level" : path.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+    }
+
+    // MARK: Validation and expansion
+
+    public func validate() throws {
+        guard !datasets.isEmpty else { throw VLSAEError.usage("\"datasets\" lists no manifest") }
+        guard Set(datasets).count == datasets.count else { throw VLSAEError.usage("\"datasets\" lists a manifest twice") }
+        if grid != nil && cells != nil {
+            throw VLSAEError.usage("give either \"grid\" (cartesian product) or \"cells\" (explicit list), not both")
+        }
+        guard evaluation.bootstrap >= EvalJob.minimumResamples else {
+            throw VLSAEError.usage("evaluation.bootstrap must be at least \(EvalJob.minimumResamples), got \(evaluation.bootstrap)")
+        }
+        guard evaluation.level > 0 && evaluation.level < 1 else {
+            throw VLSAEError.usage("evaluation.level must be in (0, 1), got \(evaluation.level)")
+        }
+        if let g = grid {
+            let axes: [(String, Int?)] = [("arch", g.arch?.count), ("k", g.k?.count), ("hidden_ratio", g.hiddenRatio?.count),
+                                          ("lr", g.lr?.count), ("epochs", g.epochs?.count), ("seed", g.seed?.count),
+                                          ("alignment", g.alignment?.count), ("alpha", g.alpha?.count),
+                                          ("train", g.train?.count)]
+            for (name, n) in axes where n == 0 { throw VLSAEError.usage("grid axis \"\(name)\" is an empty list") }
+        }
+        if let c = cells, c.isEmpty { throw VLSAEError.usage("\"cells\" is an empty list") }
+        let specs = try expand()
+        var seen: [SweepCellSpec: Int] = [:]
+        for (i, s) in specs.enumerated() {
+            if let j = seen[s] { throw VLSAEError.usage("cells \(j) and \(i) are the same configuration") }
+            seen[s] = i
+            guard ["vlsae", "sae-d", "sae-v"].contains(s.arch) else {
+                throw VLSAEError.usage("cell \(i): arch must be vlsae, sae-d or sae-v, got \"\(s.arch)\"")
+            }
+            guard s.k >= 1 else { throw VLSAEError.usage("cell \(i): k must be at least 1, got \(s.k)") }
+            guard s.hiddenRatio >= 1 else { throw VLSAEError.usage("cell \(i): hidden_ratio must be at least 1, got \(s.hiddenRatio)") }
+            guard s.lr > 0, s.lr.isFinite else { throw VLSAEError.usage("cell \(i): lr must be positive, got \(s.lr)") }
+            guard s.epochs >= 1 else { throw VLSAEError.usage("cell \(i): epochs must be at least 1, got \(s.epochs)") }
+            guard fixed.warmupEpochs <= s.epochs else {
+                throw VLSAEError.usage("cell \(i): warmup_epochs \(fixed.warmupEpochs) exceeds epochs \(s.epochs)")
+            }
+            for forbidden in ["alpha=", "k="] where s.alignment.split(separator: ",").contains(where: {
+                $0.trimmingCharacters(in: .whitespaces).hasPrefix(forbidden)
+            }) {
+                throw VLSAEError.usage("cell \(i): alignment \"\(s.alignment)\" must not set \(forbidden.dropLast()); use the \(forbidden.dropLast()) axis")
+            }
+        }
+    }
+
+    /// The cells in canonical order: the explicit list as written, or the grid expanded with the
+    /// axes nested train › arch › hidden_ratio › lr › epochs › seed › k › alignment › alpha
+    /// (the last varies fastest), so cells that share a checkpoint are adjacent.
+    public func expand() throws -> [SweepCellSpec] {
+        func resolve(_ p: SweepPoint) throws -> SweepCellSpec {
+            guard let pairs = p.train ?? train else {
+                throw VLSAEError.usage("no training pairs: give \"train\": {images: …, texts: …}")
+            }
+            return SweepCellSpec(arch: p.arch ?? training.arch ?? SweepConfig.defaultArch,
+                                 k: p.k ?? training.k ?? SweepConfig.defaultK,
+                                 hiddenRatio: p.hiddenRatio ?? training.hiddenRatio ?? SweepConfig.defaultHiddenRatio,
+                                 lr: p.lr ?? training.lr ?? SweepConfig.defaultLR,
+                                 epochs: p.epochs ?? training.epochs ?? SweepConfig.defaultEpochs,
+                                 seed: p.seed ?? training.seed ?? 0,
+                                 alignment: p.alignment ?? alignment, alpha: p.alpha ?? alpha, train: pairs)
+        }
+        if let cells { return try cells.map(resolve) }
+        let g = grid ?? SweepGrid()
+        func axis<T>(_ values: [T]?) -> [T?] { values.map { $0.map(Optional.some) } ?? [nil] }
+        var points: [SweepPoint] = []
+        for tr in axis(g.train) { for ar in axis(g.arch) { for hr in axis(g.hiddenRatio) { for lr in axis(g.lr) {
+            for ep in axis(g.epochs) { for sd in axis(g.seed) { for k in axis(g.k) { for al in axis(g.alignment) {
+                for a in axis(g.alpha) {
+                    var p = SweepPoint()
+                    p.train = tr; p.arch = ar; p.hiddenRatio = hr; p.lr = lr; p.epochs = ep; p.seed = sd
+                    p.k = k; p.alignment = al; p.alpha = a
+                    points.append(p)
+                }
+            } } } }
+        } } } }
+        return try points.map(resolve)
+    }
+
+    /// Resolves a path written in the config against the config's folder.
+    public func resolve(_ path: String) -> String {
+        if path.hasPrefix("/") || baseFolder == "." || baseFolder.isEmpty { return path }
+        return (baseFolder as NSString).appendingPathComponent(path)
+    }
+
+    /// Resolves the file part of a tensor address against the config's folder.
+    public func resolveAddress(_ address: String) throws -> String {
+        var a = try TensorAddress(parsing: address)
+        a.path = resolve(a.path)
+        return a.description
+    }
+}

@@ -1,0 +1,237 @@
+import Foundation
+import VLSAECore
+import VLSAEData
+import VLSAEFormats
+import VLSAEReport
+
+/// A tensor address reduced to what identifies its content: the file's SHA-256 plus the key and
+/// index inside it, so the same data reached through another relative path is the same input.
+public struct SweepContentAddress: Codable, Hashable, Sendable {
+    public var sha256: String
+    public var key: String?
+    public var index: Int?
+}
+
+/// Everything a trained checkpoint depends on. Its canonical JSON's SHA-256 names the checkpoint
+/// file, so a checkpoint is reused exactly when training would redo the same computation. The
+/// training thread count is part of it: training is reproducible for a fixed count only.
+public struct SweepCheckpointIdentity: Codable, Hashable, Sendable {
+    public var format = "vlsae-sweep-checkpoint/1"
+    public var arch: String
+    public var hiddenRatio: Int
+    /// The k the checkpoint is trained at (the largest k of its reuse group with `reuse_k`).
+    public var k: Int
+    public var lr: Double
+    public var epochs: Int
+    public var seed: UInt64
+    public var fixed: SweepFixedTraining
+    public var threads: Int
+    public var images: SweepContentAddress
+    public var texts: SweepContentAddress
+
+    enum CodingKeys: String, CodingKey {
+        case format, arch, k, lr, epochs, seed, images, texts, threads
+        case hiddenRatio = "hidden_ratio"
+        case fixed = "fixed_training"
+    }
+
+    public var hash: String { SHA256.hex((try? CanonicalJSON.encode(self)) ?? Data()) }
+}
+
+/// One dataset as the sweep sees it: the manifest as written in the config and the digests of the
+/// manifest and every array it names.
+public struct SweepDatasetInput: Codable, Hashable, Sendable {
+    public var manifest: String
+    public var inputs: [InputRecord]
+}
+
+/// Everything a cell's result depends on; its hash (first 16 hex digits) is the cell id.
+struct SweepCellIdentity: Codable {
+    var format = "vlsae-sweep-cell/1"
+    var checkpoint: String
+    var k: Int
+    var alignment: String
+    var alpha: String
+    /// SHA-256 of an α table file (`table:<file>`), so editing the table invalidates the cell.
+    var alphaTableSHA256: String?
+    var datasets: [SweepDatasetInput]
+    var evaluation: SweepEvaluation
+
+    enum CodingKeys: String, CodingKey {
+        case format, checkpoint, k, alignment, alpha, datasets, evaluation
+        case alphaTableSHA256 = "alpha_table_sha256"
+    }
+}
+
+/// A cell placed in the sweep: its canonical position, identity and checkpoint.
+public struct SweepPlannedCell: Codable, Equatable, Sendable {
+    public var index: Int
+    public var id: String
+    public var spec: SweepCellSpec
+    /// The k the checkpoint is trained at; `spec.k` is the k the cell is evaluated at.
+    public var trainedK: Int
+    /// True when the cell evaluates a checkpoint trained at a larger k at inference-time k′ = spec.k.
+    public var inferenceKReuse: Bool
+    public var checkpointHash: String
+    /// The full alignment spec handed to evaluation (variant, α protocol and, with reuse, k).
+    public var alignmentSpec: String
+
+    enum CodingKeys: String, CodingKey {
+        case index, id, spec
+        case trainedK = "trained_k"
+        case inferenceKReuse = "inference_k_reuse"
+        case checkpointHash = "checkpoint_hash"
+        case alignmentSpec = "alignment_spec"
+    }
+
+    /// Where the cell's checkpoint lives inside a sweep folder.
+    public var checkpointRelativePath: String { "checkpoints/\(checkpointHash).safetensors" }
+    public var cellRelativePath: String { "cells/\(id).json" }
+}
+
+/// The resolved sweep: every cell with its identity, plus the digests of every input. Written as
+/// `plan.json` into the sweep folder; every shard of one sweep writes the same bytes.
+public struct SweepPlan: Codable, Equatable, Sendable {
+    public var format = "vlsae-sweep-plan/1"
+    public var name: String?
+    public var reuseK: Bool
+    /// Training threads (`--threads`): part of every checkpoint's identity, so shards to be
+    /// merged must use the same count.
+    public var threads: Int
+    public var evaluation: SweepEvaluation
+    public var datasets: [SweepDatasetInput]
+    /// Training pair files (config-relative address → digest).
+    public var trainInputs: [InputRecord]
+    public var cells: [SweepPlannedCell]
+
+    enum CodingKeys: String, CodingKey {
+        case format, name, evaluation, datasets, cells, threads
+        case reuseK = "reuse_k"
+        case trainInputs = "train_inputs"
+    }
+
+    public var sha256: String { SHA256.hex((try? CanonicalJSON.encode(self)) ?? Data()) }
+
+    /// Hashes the inputs and resolves every cell of `config`.
+    public static func make(_ config: SweepConfig, threads: Int = 1) throws -> SweepPlan {
+        guard threads >= 1 else { throw VLSAEError.usage("threads must be at least 1, got \(threads)") }
+        let specs = try config.expand()
+        var digests: [String: String] = [:]
+        func digest(_ resolvedPath: String) throws -> String {
+            if let d = digests[resolvedPath] { return d }
+            let d = try SHA256.hex(fileAt: resolvedPath)
+            digests[resolvedPath] = d
+            return d
+        }
+        func content(_ address: String) throws -> SweepContentAddress {
+            let a = try TensorAddress(parsing: address)
+            return SweepContentAddress(sha256: try digest(config.resolve(a.path)), key: a.key, index: a.index)
+        }
+
+        var datasets: [SweepDatasetInput] = []
+        for manifest in config.datasets {
+            datasets.append(SweepDatasetInput(manifest: manifest, inputs: try datasetInputs(
+                manifest, resolve: config.resolve, digest: digest)))
+        }
+        var trainInputs: [InputRecord] = []
+        var seenTrain = Set<String>()
+        for s in specs {
+            for (address, role) in [(s.train.images, "train_images"), (s.train.texts, "train_texts")] {
+                let path = try TensorAddress(parsing: address).path
+                if seenTrain.insert(role + "\u{0}" + path).inserted {
+                    trainInputs.append(InputRecord(path: path, sha256: try digest(config.resolve(path)), role: role))
+                }
+            }
+        }
+
+        // With reuse_k, cells that differ only in k share one checkpoint trained at their largest k.
+        struct GroupKey: Hashable { var spec: SweepCellSpec }
+        func groupKey(_ s: SweepCellSpec) -> GroupKey {
+            var g = s
+            g.k = 0; g.alignment = ""; g.alpha = ""
+            return GroupKey(spec: g)
+        }
+        var maxK: [GroupKey: Int] = [:]
+        for s in specs { maxK[groupKey(s), default: 0] = max(maxK[groupKey(s), default: 0], s.k) }
+
+        var cells: [SweepPlannedCell] = []
+        var ids = Set<String>()
+        for (i, s) in specs.enumerated() {
+            let trainedK = config.reuseK ? maxK[groupKey(s)]! : s.k
+            let identity = SweepCheckpointIdentity(
+                arch: s.arch, hiddenRatio: s.hiddenRatio, k: trainedK, lr: s.lr, epochs: s.epochs, seed: s.seed,
+                fixed: config.fixed, threads: threads, images: try content(s.train.images),
+                texts: try content(s.train.texts))
+            var alignmentSpec = s.alignment.isEmpty ? "alpha=\(s.alpha)" : "\(s.alignment),alpha=\(s.alpha)"
+            if config.reuseK { alignmentSpec += ",k=\(s.k)" }
+            var tableDigest: String? = nil
+            if s.alpha.hasPrefix("table:") {
+                let file = String(s.alpha.dropFirst("table:".count))
+                tableDigest = try digest(config.resolve(file))
+            }
+            let cellIdentity = SweepCellIdentity(checkpoint: identity.hash, k: s.k, alignment: s.alignment,
+                                                 alpha: s.alpha, alphaTableSHA256: tableDigest, datasets: datasets,
+                                                 evaluation: config.evaluation)
+            let id = String(SHA256.hex(try CanonicalJSON.encode(cellIdentity)).prefix(16))
+            guard ids.insert(id).inserted else {
+                throw VLSAEError.usage("cell \(i) repeats an earlier cell's training and evaluation")
+            }
+            cells.append(SweepPlannedCell(index: i, id: id, spec: s, trainedK: trainedK,
+                                          inferenceKReuse: s.k < trainedK, checkpointHash: identity.hash,
+                                          alignmentSpec: alignmentSpec))
+        }
+        return SweepPlan(name: config.name, reuseK: config.reuseK, threads: threads, evaluation: config.evaluation,
+                         datasets: datasets, trainInputs: trainInputs, cells: cells)
+    }
+
+    /// The manifest and the files it names, hashed, without loading the arrays. Paths are recorded
+    /// relative to the config's folder (as the config writes them), so the plan is the same from
+    /// any working directory.
+    static func datasetInputs(_ manifest: String, resolve: (String) -> String,
+                              digest: (String) throws -> String) throws -> [InputRecord] {
+        let manifestPath = resolve(manifest)
+        let m = try Manifest.load(path: manifestPath)
+        let folder = (manifest as NSString).deletingLastPathComponent
+        var records = [InputRecord(path: manifest, sha256: try digest(manifestPath), role: "manifest")]
+        let named: [(String?, String)] = [(m.imageEmbeddings, "image_embeddings"), (m.labels, "labels"),
+                                          (m.textEmbeddings, "text_embeddings"), (m.classifier, "classifier")]
+        for case let (address?, role) in named {
+            let a: TensorAddress
+            do { a = try TensorAddress(parsing: address) } catch let e as VLSAEError {
+                throw VLSAEError.file(manifestPath, "\(role): invalid tensor address \"\(address)\": \(e)")
+            }
+            let path = a.path.hasPrefix("/") || folder.isEmpty ? a.path : (folder as NSString).appendingPathComponent(a.path)
+            records.append(InputRecord(path: path, sha256: try digest(resolve(path)), role: role))
+        }
+        return records
+    }
+
+    /// Cells of shard `index` of `count`: canonical index mod count.
+    public func shard(_ index: Int, of count: Int) -> [SweepPlannedCell] {
+        cells.filter { $0.index % count == index }
+    }
+}
+
+/// `i/n` as given to `--shard`.
+public struct SweepShard: Equatable, Sendable, CustomStringConvertible {
+    public var index: Int
+    public var count: Int
+
+    public init(index: Int, count: Int) throws {
+        guard count >= 1, index >= 0, index < count else {
+            throw VLSAEError.usage("--shard \(index)/\(count): need 0 ≤ i < n")
+        }
+        self.index = index
+        self.count = count
+    }
+
+    public init(parsing text: String) throws {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]) else {
+            throw VLSAEError.usage("--shard must be i/n (e.g. 0/4), got \"\(text)\"")
+        }
+        try self.init(index: i, count: n)
+    }
+
+    public var description: String { "\(index)/\(count)" }
+}

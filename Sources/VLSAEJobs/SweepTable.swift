@@ -1,0 +1,335 @@
+import Foundation
+import VLSAECore
+import VLSAEPlot
+import VLSAEReport
+
+/// Reconstruction quality of a cell's checkpoint on the validation split, at the cell's k.
+/// FVU is null when the validation rows have no variance.
+public struct SweepTrainingFacts: Codable, Equatable, Sendable {
+    public var fvuImage: Double?
+    public var fvuText: Double?
+    public var l0Image: Double
+    public var l0Text: Double
+    public var deadFraction: Double
+    /// MSE(image) + MSE(text) at the measured k.
+    public var valLoss: Double
+    /// The k the facts were measured at (the cell's k, also when reusing a larger-k checkpoint).
+    public var measuredK: Int
+    public var bestEpoch: Int
+    public var epochsRun: Int
+    public var trainRows: Int
+    public var valRows: Int
+
+    enum CodingKeys: String, CodingKey {
+        case fvuImage = "fvu_image"
+        case fvuText = "fvu_text"
+        case l0Image = "l0_image"
+        case l0Text = "l0_text"
+        case deadFraction = "dead_fraction"
+        case valLoss = "val_loss"
+        case measuredK = "measured_k"
+        case bestEpoch = "best_epoch"
+        case epochsRun = "epochs_run"
+        case trainRows = "train_rows"
+        case valRows = "val_rows"
+    }
+
+    public init(fvuImage: Double?, fvuText: Double?, l0Image: Double, l0Text: Double, deadFraction: Double,
+                valLoss: Double, measuredK: Int, bestEpoch: Int, epochsRun: Int, trainRows: Int, valRows: Int) {
+        self.fvuImage = fvuImage.flatMap { $0.isFinite ? $0 : nil }
+        self.fvuText = fvuText.flatMap { $0.isFinite ? $0 : nil }
+        self.l0Image = l0Image
+        self.l0Text = l0Text
+        self.deadFraction = deadFraction
+        self.valLoss = valLoss
+        self.measuredK = measuredK
+        self.bestEpoch = bestEpoch
+        self.epochsRun = epochsRun
+        self.trainRows = trainRows
+        self.valRows = valRows
+    }
+
+    /// Mean FVU of the two modalities (nil when either is undefined).
+    public var fvu: Double? {
+        guard let i = fvuImage, let t = fvuText else { return nil }
+        return (i + t) / 2
+    }
+    public var l0: Double { (l0Image + l0Text) / 2 }
+}
+
+/// The summary of one dataset in one cell: the alignment row's acc1 and its paired Δacc1 against
+/// the cosine baseline.
+public struct SweepDatasetResult: Codable, Equatable, Sendable {
+    public var dataset: String
+    public var method: String
+    public var variant: String?
+    public var nImages: Int
+    public var acc1: Double
+    public var acc1Interval: IntervalRecord?
+    public var baselineAcc1: Double?
+    public var deltaAcc1: Double?
+    public var deltaAcc1Interval: IntervalRecord?
+    public var mcnemarP: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case dataset, method, variant, acc1
+        case nImages = "n_images"
+        case acc1Interval = "acc1_interval"
+        case baselineAcc1 = "baseline_acc1"
+        case deltaAcc1 = "delta_acc1"
+        case deltaAcc1Interval = "delta_acc1_interval"
+        case mcnemarP = "mcnemar_p"
+    }
+
+    /// Picks the alignment row (the one with a paired comparison, other than concept-only) and the
+    /// baseline row of one dataset out of an evaluation's rows.
+    public static func summarize(_ rows: [ResultRow], dataset: String) throws -> SweepDatasetResult {
+        let mine = rows.filter { $0.dataset == dataset }
+        let baseline = mine.first { $0.method == "cosine" }
+        let aligned = mine.first { $0.comparison != nil && $0.method != "concept-only" } ?? baseline
+        guard let row = aligned else {
+            throw VLSAEError.mismatch("evaluation returned no row for dataset \(dataset)")
+        }
+        return SweepDatasetResult(
+            dataset: dataset, method: row.method, variant: row.variant, nImages: row.nImages,
+            acc1: row.metrics.acc1, acc1Interval: row.intervals["acc1"], baselineAcc1: baseline?.metrics.acc1,
+            deltaAcc1: row.comparison?.deltas["acc1"], deltaAcc1Interval: row.comparison?.intervals["acc1"],
+            mcnemarP: row.comparison?.mcnemarP)
+    }
+}
+
+/// Where a cell's checkpoint is, relative to the sweep folder, and its content digest.
+public struct SweepCheckpointRef: Codable, Equatable, Sendable {
+    /// SHA-256 of the canonical training identity (names the file).
+    public var hash: String
+    public var path: String
+    /// SHA-256 of the file's bytes.
+    public var sha256: String
+}
+
+/// One finished cell: the file `cells/<id>.json` in the sweep folder.
+public struct SweepCellResult: Codable, Equatable, Sendable {
+    public var format = "vlsae-sweep-cell/1"
+    public var id: String
+    public var spec: SweepCellSpec
+    public var trainedK: Int
+    public var inferenceKReuse: Bool
+    public var checkpoint: SweepCheckpointRef
+    public var training: SweepTrainingFacts
+    public var datasets: [SweepDatasetResult]
+    /// The evaluation's full rows (baseline, alignment and concept-only), checkpoint paths
+    /// relative to the sweep folder.
+    public var rows: [ResultRow]
+
+    enum CodingKeys: String, CodingKey {
+        case format, id, spec, checkpoint, training, datasets, rows
+        case trainedK = "trained_k"
+        case inferenceKReuse = "inference_k_reuse"
+    }
+
+    public init(id: String, spec: SweepCellSpec, trainedK: Int, inferenceKReuse: Bool, checkpoint: SweepCheckpointRef,
+                training: SweepTrainingFacts, datasets: [SweepDatasetResult], rows: [ResultRow]) {
+        self.id = id
+        self.spec = spec
+        self.trainedK = trainedK
+        self.inferenceKReuse = inferenceKReuse
+        self.checkpoint = checkpoint
+        self.training = training
+        self.datasets = datasets
+        self.rows = rows
+    }
+}
+
+/// A table row: the planned cell and its result.
+public struct SweepTableCell: Codable, Equatable, Sendable {
+    public var index: Int
+    public var id: String
+    public var spec: SweepCellSpec
+    public var trainedK: Int
+    public var inferenceKReuse: Bool
+    public var alignmentSpec: String
+    public var checkpoint: SweepCheckpointRef
+    public var training: SweepTrainingFacts
+    public var datasets: [SweepDatasetResult]
+
+    enum CodingKeys: String, CodingKey {
+        case index, id, spec, checkpoint, training, datasets
+        case trainedK = "trained_k"
+        case inferenceKReuse = "inference_k_reuse"
+        case alignmentSpec = "alignment_spec"
+    }
+}
+
+/// `sweep.json`: every cell of the plan in canonical order. Holds no timings, host names or
+/// command lines, so a sharded run merged gives the same bytes as a single run.
+public struct SweepTable: Codable, Equatable, Sendable {
+    public var format = "vlsae-sweep-table/1"
+    public var name: String?
+    public var tool: ToolRecord
+    public var planSHA256: String
+    public var reuseK: Bool
+    public var threads: Int
+    public var evaluation: SweepEvaluation
+    public var datasets: [SweepDatasetInput]
+    public var trainInputs: [InputRecord]
+    public var cells: [SweepTableCell]
+
+    enum CodingKeys: String, CodingKey {
+        case format, name, tool, evaluation, datasets, cells, threads
+        case planSHA256 = "plan_sha256"
+        case reuseK = "reuse_k"
+        case trainInputs = "train_inputs"
+    }
+
+    public init(plan: SweepPlan, results: [String: SweepCellResult], tool: ToolRecord) throws {
+        var cells: [SweepTableCell] = []
+        var missing: [Int] = []
+        for c in plan.cells {
+            guard let r = results[c.id] else { missing.append(c.index); continue }
+            cells.append(SweepTableCell(index: c.index, id: c.id, spec: c.spec, trainedK: c.trainedK,
+                                        inferenceKReuse: c.inferenceKReuse, alignmentSpec: c.alignmentSpec,
+                                        checkpoint: r.checkpoint, training: r.training, datasets: r.datasets))
+        }
+        guard missing.isEmpty else {
+            throw VLSAEError.usage("the sweep is incomplete: \(missing.count) of \(plan.cells.count) cells have no result (cells \(missing.prefix(10).map(String.init).joined(separator: ", "))\(missing.count > 10 ? ", …" : ""))")
+        }
+        self.name = plan.name
+        self.tool = tool
+        self.planSHA256 = plan.sha256
+        self.reuseK = plan.reuseK
+        self.threads = plan.threads
+        self.evaluation = plan.evaluation
+        self.datasets = plan.datasets
+        self.trainInputs = plan.trainInputs
+        self.cells = cells
+    }
+
+    public func encoded() throws -> Data { try CanonicalJSON.encode(self) }
+
+    public static func read(from path: String) throws -> SweepTable {
+        try CanonicalJSON.decode(SweepTable.self, from: path)
+    }
+
+    // MARK: Markdown
+
+    /// One line per cell and dataset; the axes that vary are listed first.
+    public func markdown() -> String {
+        var out = "# Sweep\(name.map { " \($0)" } ?? "")\n\n"
+        out += "Plan SHA-256 `\(planSHA256)`, \(cells.count) cells, tool \(tool.name) \(tool.version) (\(tool.gitCommit)).\n"
+        out += "Bootstrap: \(evaluation.bootstrap) resamples, seed \(evaluation.seed), level \(fmt(evaluation.level, 2)); training threads \(threads).\n"
+        if reuseK {
+            out += "k reuse: cells marked ↺ evaluate a checkpoint trained at a larger k with only k′ units kept.\n"
+        }
+        out += "\nΔacc1 is the paired difference to the cosine baseline on the same images (bootstrap interval in brackets).\n\n"
+        out += "| # | arch | k | trained k | ratio | lr | epochs | seed | alignment | α | FVU img | FVU txt | L0 | dead | dataset | acc1 | Δacc1 | interval | McNemar p |\n"
+        out += "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+        for c in cells {
+            for d in c.datasets {
+                let ci = d.deltaAcc1Interval.map { "[\(signed($0.low)), \(signed($0.high))]" } ?? "–"
+                let cols: [String] = [
+                    String(c.index), c.spec.arch, c.inferenceKReuse ? "\(c.spec.k) ↺" : String(c.spec.k),
+                    String(c.trainedK), String(c.spec.hiddenRatio), SweepTable.number(c.spec.lr), String(c.spec.epochs),
+                    String(c.spec.seed), c.spec.alignment, c.spec.alpha,
+                    c.training.fvuImage.map { fmt($0, 4) } ?? "–", c.training.fvuText.map { fmt($0, 4) } ?? "–",
+                    fmt(c.training.l0, 1), fmt(c.training.deadFraction, 3), d.dataset, fmt(d.acc1, 4),
+                    d.deltaAcc1.map(signed) ?? "–", ci, d.mcnemarP.map { fmt($0, 3) } ?? "–",
+                ]
+                out += "| " + cols.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |\n"
+            }
+        }
+        return out
+    }
+
+    static func number(_ x: Double) -> String {
+        var s = String(format: "%.6g", x)
+        if s.contains("e") { return s }
+        if s.contains(".") { while s.hasSuffix("0") { s.removeLast() }; if s.hasSuffix(".") { s.removeLast() } }
+        return s
+    }
+    private func fmt(_ x: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", x) }
+    private func signed(_ x: Double) -> String { String(format: "%+.4f", x) }
+
+    // MARK: Figures
+
+    /// The axes other than k (and dataset) whose values differ between cells, for series names.
+    func varyingLabel(_ spec: SweepCellSpec, includeK: Bool = false) -> String {
+        let all = cells.map(\.spec)
+        var parts: [String] = []
+        func add<T: Hashable>(_ name: String, _ key: KeyPath<SweepCellSpec, T>, _ show: (T) -> String) {
+            if Set(all.map { $0[keyPath: key] }).count > 1 { parts.append("\(name)=\(show(spec[keyPath: key]))") }
+        }
+        add("arch", \.arch) { $0 }
+        if includeK { add("k", \.k) { String($0) } }
+        add("ratio", \.hiddenRatio) { String($0) }
+        add("lr", \.lr) { SweepTable.number($0) }
+        add("epochs", \.epochs) { String($0) }
+        add("seed", \.seed) { String($0) }
+        add("align", \.alignment) { $0 }
+        add("alpha", \.alpha) { $0 }
+        add("train", \.train) { $0.images }
+        return parts.joined(separator: " ")
+    }
+
+    /// Δacc1 (percentage points) against k, one series per dataset and combination of the other
+    /// varying axes, with the paired-bootstrap interval as bars.
+    public func deltaSeries() -> [LineSeries] {
+        var order: [String] = []
+        var points: [String: [LinePoint]] = [:]
+        for c in cells {
+            let label = varyingLabel(c.spec)
+            for d in c.datasets {
+                guard let delta = d.deltaAcc1 else { continue }
+                let name = label.isEmpty ? d.dataset : "\(d.dataset) \(label)"
+                if points[name] == nil { order.append(name) }
+                points[name, default: []].append(LinePoint(
+                    x: Double(c.spec.k), y: 100 * delta,
+                    low: d.deltaAcc1Interval.map { 100 * $0.low }, high: d.deltaAcc1Interval.map { 100 * $0.high }))
+            }
+        }
+        return order.map { LineSeries(name: $0, points: points[$0]!.sorted { $0.x < $1.x }) }
+    }
+
+    /// Mean FVU against mean L0 of every cell, grouped by the varying axes other than k.
+    public func fvuPoints() -> [ScatterPoint] {
+        cells.compactMap { c in
+            guard let fvu = c.training.fvu else { return nil }
+            let group = varyingLabel(c.spec)
+            return ScatterPoint(x: c.training.l0, y: fvu, label: "k=\(c.spec.k)", group: group.isEmpty ? "cells" : group)
+        }
+    }
+
+    public func deltaChart() -> LineChart {
+        let ks = Set(cells.map(\.spec.k))
+        // The figure font is ASCII-only, hence "delta" rather than Δ.
+        return LineChart(title: "delta acc1 vs k" + (name.map { " (\($0))" } ?? ""), xLabel: "k (active units)",
+                         yLabel: "acc1 - cosine acc1 (points)", series: deltaSeries(),
+                         xScale: ks.count > 1 && ks.allSatisfy { $0 > 0 } ? .log2 : .linear, referenceY: 0)
+    }
+
+    public func fvuChart() -> ScatterChart {
+        ScatterChart(title: "FVU vs L0" + (name.map { " (\($0))" } ?? ""), xLabel: "L0 (mean active units)",
+                     yLabel: "FVU (mean of image, text)", points: fvuPoints(),
+                     xObjective: .minimize, yObjective: .minimize, showParetoFront: true)
+    }
+
+    public static let figureWidth = 900
+    public static let figureHeight = 560
+
+    /// The output files: sweep.json, sweep.md, delta_vs_k.png, fvu_vs_l0.png.
+    public func outputs() throws -> [(name: String, data: Data)] {
+        do {
+            return [("sweep.json", try encoded()), ("sweep.md", Data(markdown().utf8)),
+                    ("delta_vs_k.png", Data(try deltaChart().render(width: SweepTable.figureWidth, height: SweepTable.figureHeight).pngData())),
+                    ("fvu_vs_l0.png", Data(try fvuChart().render(width: SweepTable.figureWidth, height: SweepTable.figureHeight).pngData()))]
+        } catch let e as PlotError {
+            throw VLSAEError.usage("cannot draw a sweep figure: \(e)")
+        }
+    }
+
+    /// Writes the outputs into the sweep folder `folder`, each through the folder's work area
+    /// and a rename.
+    public func write(to folder: String) throws {
+        let files = SweepFolder(folder)
+        for (name, data) in try outputs() { try files.write(data, to: files.path(name)) }
+    }
+}

@@ -1,0 +1,159 @@
+import Foundation
+
+/// One point of a line series, with an optional interval (e.g. a 95 % confidence interval).
+public struct LinePoint: Equatable, Sendable {
+    public var x: Double
+    public var y: Double
+    public var low: Double?
+    public var high: Double?
+
+    public init(x: Double, y: Double, low: Double? = nil, high: Double? = nil) {
+        self.x = x
+        self.y = y
+        self.low = low
+        self.high = high
+    }
+}
+
+public struct LineSeries: Equatable, Sendable {
+    public var name: String
+    public var points: [LinePoint]
+
+    public init(name: String, points: [LinePoint]) {
+        self.name = name
+        self.points = points
+    }
+}
+
+/// Lines with markers and interval whiskers, e.g. accuracy change against k.
+///
+/// Points with a non-finite x or y (or x ≤ 0 on a log axis) are skipped; a non-finite interval
+/// end drops just the whisker. Series are drawn in the order given, later ones on top.
+public struct LineChart: Equatable, Sendable {
+    public var title: String
+    public var xLabel: String
+    public var yLabel: String
+    public var series: [LineSeries]
+    public var xScale: AxisScale
+    public var yScale: AxisScale
+    /// A dashed horizontal line at this y (e.g. 0 for "no change"); nil for none. It is always
+    /// kept inside the y range so the reader can see which side of it the data lies on.
+    public var referenceY: Double?
+    /// Horizontal pixel offset between neighbouring series when any series has intervals, so
+    /// whiskers at shared x values do not hide each other (the total spread is capped at 24 px);
+    /// 0 draws every series at its exact x.
+    public var dodge: Double
+    public var showLegend: Bool
+    /// nil: chosen from the image size (`ChartTextScales.automatic`).
+    public var textScales: ChartTextScales?
+
+    public init(title: String, xLabel: String, yLabel: String, series: [LineSeries],
+                xScale: AxisScale = .linear, yScale: AxisScale = .linear, referenceY: Double? = 0,
+                dodge: Double = 4, showLegend: Bool = true, textScales: ChartTextScales? = nil) {
+        self.title = title
+        self.xLabel = xLabel
+        self.yLabel = yLabel
+        self.series = series
+        self.xScale = xScale
+        self.yScale = yScale
+        self.referenceY = referenceY
+        self.dodge = dodge
+        self.showLegend = showLegend
+        self.textScales = textScales
+    }
+
+    public func render(width: Int = 800, height: Int = 500) -> Canvas {
+        renderWithLayout(width: width, height: height).canvas
+    }
+
+    public func renderWithLayout(width: Int = 800, height: Int = 500) -> RenderedChart {
+        var canvas = Canvas(width: width, height: height)
+        let w = canvas.width, h = canvas.height
+
+        // Drawable points per series, sorted by x so lines run left to right.
+        let drawable: [[LinePoint]] = series.map { s in
+            s.points.filter { xScale.transform($0.x) != nil && yScale.transform($0.y) != nil }
+                .enumerated().sorted { ($0.element.x, $0.offset) < ($1.element.x, $1.offset) }.map(\.element)
+        }
+        func usable(_ v: Double?) -> Double? {
+            guard let v, yScale.transform(v) != nil else { return nil }
+            return v
+        }
+        let xs = drawable.flatMap { $0.map(\.x) }
+        var ys = drawable.flatMap { $0.flatMap { [$0.y, usable($0.low), usable($0.high)].compactMap { $0 } } }
+        let hasData = !xs.isEmpty
+        if let r = usable(referenceY), hasData { ys.append(r) }
+
+        let text = textScales ?? .automatic(width: w, height: h)
+        let targetX = max(3, min(8, w / 110)), targetY = max(4, min(8, h / 65))
+        let xTicks = AxisMap.ticks(scale: xScale, min: xs.min(), max: xs.max(), targetCount: targetX)
+        let yTicks = AxisMap.ticks(scale: yScale, min: ys.min(), max: ys.max(), targetCount: targetY)
+        let frame = ChartFrame(width: w, height: h, title: title, xLabel: xLabel, yLabel: yLabel,
+                               xScale: xScale, xTicks: xTicks, yScale: yScale, yTicks: yTicks, text: text)
+
+        frame.drawGrid(on: &canvas)
+        canvas.clip = frame.dataClip
+        if hasData, let r = usable(referenceY) { frame.drawReference(y: r, on: &canvas) }
+
+        var obstacles: [Point] = []
+        var legend: [LegendEntry] = []
+        let n = drawable.count
+        let capHalf = 4 * frame.stroke, whisker = 1.5 * frame.stroke
+        // Dodging only matters for whiskers, and the whole spread is capped so that many series
+        // do not push points far from their x.
+        let hasIntervals = drawable.contains { $0.contains { usable($0.low) != nil || usable($0.high) != nil } }
+        let dodgeStep = n > 1 && hasIntervals && dodge > 0 ? min(dodge, 24 / Double(n - 1)) * frame.stroke : 0
+        var placed: [[(Point, LinePoint)]] = []
+        for (i, points) in drawable.enumerated() {
+            let shift = (Double(i) - Double(n - 1) / 2) * dodgeStep
+            placed.append(points.compactMap { p in
+                frame.point(p.x, p.y).map { (Point($0.x + shift, $0.y), p) }
+            })
+        }
+        // Whiskers first, then lines, then markers, so markers stay visible on top of both.
+        for (i, points) in placed.enumerated() {
+            let (color, _) = ChartFrame.style(i)
+            for (pixel, p) in points {
+                // A one-sided interval still gets its whisker, from the point to that end.
+                let low = usable(p.low), high = usable(p.high)
+                guard low != nil || high != nil,
+                      let rawLow = frame.yMap.pixel(low ?? p.y), let rawHigh = frame.yMap.pixel(high ?? p.y)
+                else { continue }
+                // On pixel centres, so whiskers and caps are crisp.
+                let x = ChartFrame.crisp(pixel.x), pl = ChartFrame.crisp(rawLow), ph = ChartFrame.crisp(rawHigh)
+                canvas.drawLine(from: Point(x, pl), to: Point(x, ph), color: color, width: whisker)
+                if low != nil {
+                    canvas.drawLine(from: Point(x - capHalf, pl), to: Point(x + capHalf, pl), color: color, width: whisker)
+                }
+                if high != nil {
+                    canvas.drawLine(from: Point(x - capHalf, ph), to: Point(x + capHalf, ph), color: color, width: whisker)
+                }
+                obstacles += ChartFrame.samples(along: [Point(x, pl), Point(x, ph)])
+            }
+        }
+        for (i, points) in placed.enumerated() {
+            let (color, _) = ChartFrame.style(i)
+            let path = points.map(\.0)
+            canvas.drawPolyline(path, color: color, width: 2 * frame.stroke)
+            obstacles += ChartFrame.samples(along: path)
+        }
+        for (i, points) in placed.enumerated() {
+            let (color, marker) = ChartFrame.style(i)
+            for (pixel, _) in points {
+                canvas.drawMarker(marker, at: pixel, size: 9 * frame.stroke, color: color, outline: .white)
+            }
+            legend.append(LegendEntry(name: series[i].name, color: color, marker: marker, line: true))
+        }
+
+        canvas.clip = nil
+        frame.drawAxes(on: &canvas)
+        if !hasData { frame.drawMessage("no data to plot", on: &canvas) }
+        var legendArea: PixelRect?
+        if showLegend, hasData, let rect = frame.placeLegend(legend, avoiding: obstacles) {
+            frame.drawLegend(legend, in: rect, on: &canvas)
+            legendArea = rect
+        }
+        return RenderedChart(canvas: canvas, layout: ChartLayout(plotArea: frame.plotArea, titleArea: frame.titleArea,
+                                                                 legendArea: legendArea))
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import XCTest
+import VLSAECore
+import VLSAEFormats
+import VLSAEJobs
+import VLSAEModel
+
+/// `vlsae train` then `vlsae encode`, through files only: the checkpoint written by training must
+/// be readable as plain tensors under the official names, and the activations and reconstructions
+/// written by encode must agree with a decoder applied by hand to those tensors.
+final class TrainEncodeRoundTripTests: XCTestCase {
+    private var folder: URL!
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("vlsae-roundtrip-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
+
+    private func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+
+    /// The coco500 file beside the repository, if this checkout has one.
+    private func cocoFile() -> String? {
+        var dir = URL(fileURLWithPath: #filePath)
+        for _ in 0..<6 {
+            dir.deleteLastPathComponent()
+            let candidate = dir.appendingPathComponent("../shared/data/coco500-clip/features_clip.npy").standardized.path
+            if FileManager.default.fileExists(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+
+    private func roundTrip(images: String, texts: String, k: Int, ratio: Int) throws {
+        var train = TrainConfig()
+        train.epochs = 3; train.warmupEpochs = 1; train.batchSize = 64; train.lr = 3e-3; train.seed = 5
+        let ckpt = path("sae.safetensors")
+        let summary = try TrainJob.run(.init(images: images, texts: texts, output: ckpt, topK: k,
+                                             hiddenRatio: ratio, train: train, progress: false))
+        XCTAssertEqual(summary.epochs.count, 3)
+
+        let z = path("z.npy"), rec = path("rec.npy")
+        try EncodeJob.run(.init(checkpoint: ckpt, input: images, output: z))
+        try EncodeJob.run(.init(checkpoint: ckpt, input: images, output: rec, reconstruct: .image))
+
+        let x = try TensorFile.load(images).matrix(name: images)
+        let codes = try TensorFile.load(z).matrix(name: z)
+        let reconstruction = try TensorFile.load(rec).matrix(name: rec)
+        let weight = try TensorFile.load(ckpt + ":vision_decoder.weight")   // d × h, as nn.Linear stores it
+        let bias = try TensorFile.load(ckpt + ":vision_decoder.bias")
+        let d = x.cols, h = d * ratio
+        XCTAssertEqual(weight.shape, [d, h])
+        XCTAssertEqual(try TensorFile.load(ckpt + ":encoder").shape, [h, d])
+        XCTAssertEqual(codes.rows, x.rows); XCTAssertEqual(codes.cols, h)
+        XCTAssertEqual(reconstruction.rows, x.rows); XCTAssertEqual(reconstruction.cols, d)
+
+        let w = weight.floats, b = bias.floats
+        for r in 0..<x.rows {
+            let row = Array(codes.row(r))
+            let active = row.enumerated().filter { $0.element != 0 }
+            XCTAssertLessThanOrEqual(active.count, k, "row \(r) keeps more than k units")
+            XCTAssertTrue(active.allSatisfy { $0.element > 0 && $0.element <= 2 }, "distance activations lie in (0, 2]")
+            // Decoder by hand, in double: x̂ = W z + b.
+            for j in 0..<d {
+                var s = Double(b[j])
+                for (i, v) in active { s += Double(w[j * h + i]) * Double(v) }
+                XCTAssertEqual(Double(reconstruction[r, j]), s, accuracy: 1e-5 * max(1, abs(s)))
+            }
+        }
+    }
+
+    func testRoundTripOnSyntheticPairs() throws {
+        // Low-rank paired data with a per-modality offset, written as one .npy of shape 2 × N × d.
+        var rng = SeededRandom(seed: 11)
+        let n = 300, d = 24, rank = 6
+        let basis = (0..<(rank * d)).map { _ in Float(rng.nextGaussian()) }
+        var both = [Float]()
+        var coefficients = [[Float]]()
+        for _ in 0..<n { coefficients.append((0..<rank).map { _ in Float(rng.nextGaussian()) }) }
+        for modality in 0..<2 {
+            for c in coefficients {
+                for j in 0..<d {
+                    var v: Float = modality == 0 ? 0.5 : -0.5
+                    for q in 0..<rank { v += c[q] * basis[q * d + j] }
+                    both.append(v + 0.05 * Float(rng.nextGaussian()))
+                }
+            }
+        }
+        let file = path("pairs.npy")
+        try NpyFormat.write(Tensor(shape: [2, n, d], floats: both), to: file)
+        try roundTrip(images: file + "[0]", texts: file + "[1]", k: 8, ratio: 4)
+    }
+
+    func testRoundTripOnRealCLIPPairs() throws {
+        guard let coco = cocoFile() else {
+            throw XCTSkip("../shared/data/coco500-clip/features_clip.npy is absent; real-data round trip skipped")
+        }
+        try roundTrip(images: coco + "[0]", texts: coco + "[1]", k: 16, ratio: 2)
+    }
+}
