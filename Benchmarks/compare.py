@@ -144,7 +144,9 @@ def main():
     print(table)
     reps = len(next(iter(ours.values()))["seconds"])
     print(f"\n{reps} measured repeats each after one warm-up, {args.threads} threads"
-          + (f", torch {doc['torch']}" if doc["torch"] else "") + ".")
+          + (f", torch {doc['torch']}" if doc["torch"] else "") + ". Ratio: median(ours) / median(PyTorch), "
+          "range min(ours)/max(PyTorch) to max(ours)/min(PyTorch). Peak RSS: getrusage ru_maxrss of each "
+          "benchmark's own process.")
     doc["markdown"] = table
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     with open(args.json, "w") as f:
