@@ -46,7 +46,11 @@ def load_ours(folder):
         name = base.split(".")[2]
         rss_path = path.replace(".wallClock.", ".maxrss_bytes.")
         rss = read_samples(rss_path) if os.path.exists(rss_path) else []
-        out[name] = {"seconds": read_samples(path), "peak_rss_mib": max(rss) / 2**20 if rss else None}
+        # Several rounds of the same benchmark pool their samples; peak memory is the largest seen.
+        entry = out.setdefault(name, {"seconds": [], "peak_rss_mib": None})
+        entry["seconds"] += read_samples(path)
+        if rss:
+            entry["peak_rss_mib"] = max(entry["peak_rss_mib"] or 0, max(rss) / 2**20)
     return out
 
 
@@ -70,7 +74,9 @@ def load_torch(path):
             line = line.strip()
             if line.startswith("{"):
                 r = json.loads(line)
-                out[r["name"]] = {"seconds": r["seconds"], "peak_rss_mib": r["peak_rss_mib"], "torch": r.get("torch")}
+                entry = out.setdefault(r["name"], {"seconds": [], "peak_rss_mib": 0, "torch": r.get("torch")})
+                entry["seconds"] += r["seconds"]
+                entry["peak_rss_mib"] = max(entry["peak_rss_mib"], r["peak_rss_mib"])
     return out
 
 
@@ -143,7 +149,7 @@ def main():
     table = "\n".join(lines)
     print(table)
     reps = len(next(iter(ours.values()))["seconds"])
-    print(f"\n{reps} measured repeats each after one warm-up, {args.threads} threads"
+    print(f"\n{reps} measured repeats of each side (pooled over rounds, each after one warm-up), {args.threads} threads"
           + (f", torch {doc['torch']}" if doc["torch"] else "") + ". Ratio: median(ours) / median(PyTorch), "
           "range min(ours)/max(PyTorch) to max(ours)/min(PyTorch). Peak RSS: getrusage ru_maxrss of each "
           "benchmark's own process.")

@@ -4,7 +4,9 @@
 # back to back so that both sides see the same load, then a comparison table on stdout and
 # Results/bench.json.
 #
-# Environment: VLSAE_BENCH_THREADS (2), VLSAE_BENCH_REPEAT (5 measured repeats after one warm-up),
+# Environment: VLSAE_BENCH_THREADS (2), VLSAE_BENCH_REPEAT (5 measured repeats after one warm-up, per
+# round), VLSAE_BENCH_ROUNDS (2: ours then PyTorch, twice, samples pooled, so a burst of load on this
+# shared machine lands on both sides),
 # VLSAE_BENCH_ONLY (comma list of train_step,encode,zeroshot,load_f16,sgemm),
 # VLSAE_BENCH_NPY (the 1M × 512 float16 file for load_f16; written once if missing), PYTHON (python3).
 set -euo pipefail
@@ -13,6 +15,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 threads="${VLSAE_BENCH_THREADS:-2}"
 repeat="${VLSAE_BENCH_REPEAT:-5}"
+rounds="${VLSAE_BENCH_ROUNDS:-2}"
 only="${VLSAE_BENCH_ONLY:-sgemm,train_step,encode,zeroshot,load_f16}"
 npy="${VLSAE_BENCH_NPY:-${TMPDIR:-/tmp}/vlsae-bench-1m-f16.npy}"
 python="${PYTHON:-python3}"
@@ -47,14 +50,17 @@ export VLSAE_BENCH_THREADS="$threads" VLSAE_BENCH_REPEAT="$repeat" VLSAE_BENCH_N
 export OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads"
 : >"$work/torch.jsonl"
 for name in ${only//,/ }; do
-    echo "bench: $name — ours"
-    mkdir -p "$work/ours-$name"
-    "$swift" package --package-path Benchmarks --allow-writing-to-directory "$work/ours-$name" \
-        benchmark --target VLSAEBenchmarks --filter "^$name\$" --format histogramSamples --path "$work/ours-$name" \
-        --no-progress --quiet >"$work/ours-$name.log" 2>&1 || { cat "$work/ours-$name.log" >&2; exit 1; }
-    echo "bench: $name — PyTorch"
-    "$python" Benchmarks/reference/torch_reference.py --only "$name" --threads "$threads" --repeat "$repeat" \
-        --npy "$npy" >>"$work/torch.jsonl"
+    for round in $(seq 1 "$rounds"); do
+        echo "bench: $name (round $round of $rounds) — ours"
+        out="$work/ours-$name-$round"
+        mkdir -p "$out"
+        "$swift" package --package-path Benchmarks --allow-writing-to-directory "$out" \
+            benchmark --target VLSAEBenchmarks --filter "^$name\$" --format histogramSamples --path "$out" \
+            --no-progress --quiet >"$out.log" 2>&1 || { cat "$out.log" >&2; exit 1; }
+        echo "bench: $name (round $round of $rounds) — PyTorch"
+        "$python" Benchmarks/reference/torch_reference.py --only "$name" --threads "$threads" --repeat "$repeat" \
+            --npy "$npy" >>"$work/torch.jsonl"
+    done
 done
 
 echo
