@@ -89,6 +89,17 @@ def run_one(name, args):
                     hits1 += int(eq[:, 0].sum())
                     hits5 += int(eq.any(dim=1).sum())
         work = zs
+    elif name == "sgemm":
+        # The encoder's dense product alone (x̂ · Ŵᵀ for one half-batch), 20 per iteration as ours.
+        a = torch.randn(512, d)
+        b = torch.randn(h, d)
+        c = torch.empty(512, h)
+        items = 20
+
+        def mm():
+            for _ in range(20):
+                torch.mm(a, b.t(), out=c)
+        work = mm
     elif name == "load_f16":
         path = args.npy
         items = 1_000_000
@@ -112,23 +123,39 @@ def run_one(name, args):
     }))
 
 
+def make_npy(path):
+    """1,000,000 × 512 standard-normal float16 rows, written slice by slice then renamed into place."""
+    import numpy as np
+    rng = np.random.default_rng(0)
+    out = np.lib.format.open_memmap(path + ".tmp", mode="w+", dtype=np.float16, shape=(1_000_000, 512))
+    for s in range(0, 1_000_000, 100_000):
+        out[s:s + 100_000] = rng.standard_normal((100_000, 512), dtype=np.float32)
+    out.flush()
+    del out
+    os.replace(path + ".tmp", path)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeat", type=int, default=5)
-    p.add_argument("--only", default="train_step,encode,zeroshot,load_f16")
+    p.add_argument("--only", default="train_step,encode,zeroshot,load_f16,sgemm")
     p.add_argument("--npy", help="1M×512 float16 .npy for load_f16 (created if missing)")
     p.add_argument("--child", help=argparse.SUPPRESS)
+    p.add_argument("--make-npy", help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.make_npy:
+        make_npy(args.make_npy)
+        return
     if args.child:
         run_one(args.child, args)
         return
     if "load_f16" in args.only and not args.npy:
         args.npy = os.path.join(tempfile.gettempdir(), "vlsae-bench-1m-f16.npy")
-    if args.npy and not os.path.exists(args.npy):
-        import numpy as np
-        rng = np.random.default_rng(0)
-        np.save(args.npy, rng.standard_normal((1_000_000, 512), dtype=np.float32).astype(np.float16))
+    if "load_f16" in args.only and not os.path.exists(args.npy):
+        # In a process of its own and in slices: a child inherits its parent's peak RSS as the floor
+        # of its own ru_maxrss, so this parent must stay small.
+        subprocess.run([sys.executable, __file__, "--make-npy", args.npy], check=True)
     for name in args.only.split(","):
         cmd = [sys.executable, __file__, "--child", name, "--threads", str(args.threads),
                "--repeat", str(args.repeat)] + (["--npy", args.npy] if args.npy else [])

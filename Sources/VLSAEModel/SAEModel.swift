@@ -193,12 +193,18 @@ public struct SAEModel: Sendable {
         var norms: [Float] = []
         if enc.distance {
             norms = [Float](repeating: 1, count: h)
-            w.withUnsafeMutableBufferPointer { pw in
-                for j in 0..<h {
-                    let row = pw.baseAddress! + j * d
-                    let n = max(Kernel.dot(d, row, row).squareRoot(), 1e-12)
-                    norms[j] = n
-                    Kernel.scale(d, 1 / n, row)
+            w.withUnsafeMutableBufferPointer { pwb in
+                norms.withUnsafeMutableBufferPointer { pnb in
+                    let pw = pwb.baseAddress!, pn = pnb.baseAddress!
+                    // Rows are independent: the split over threads does not change any value.
+                    forEachBlock(h, threads: threads, minBlock: 64) { range in
+                        for j in range {
+                            let row = pw + j * d
+                            let n = max(Kernel.dot(d, row, row).squareRoot(), 1e-12)
+                            pn[j] = n
+                            Kernel.scale(d, 1 / n, row)
+                        }
+                    }
                 }
             }
         }
@@ -213,74 +219,69 @@ public struct SAEModel: Sendable {
         var input: [Float]
     }
 
+    /// Rows per encoder product. The rows are cut into fixed chunks whatever the thread count and each
+    /// chunk's product is one single-threaded sgemm, so every activation is computed by the same
+    /// arithmetic for any number of threads. Each call repacks W (h × d), so chunks are large (512
+    /// rows for big inputs, ~5 % repacking) but small enough that a training batch of 512 still
+    /// splits over two workers; a chunk's rows × h block stays in the last-level cache.
+    static func encoderChunk(rows: Int) -> Int { rows >= 2048 ? 512 : 256 }
+
     func encodePass(_ x: UnsafePointer<Float>, rows: Int, prepared pe: PreparedEncoder, k: Int,
                     training: Bool) -> EncoderPass {
         let h = config.hidden, d = config.inputDim
         let kk = max(0, min(k, h))
         var codes = SparseCodes(rows: rows, hidden: h, k: kk)
         var deriv = [Float](repeating: 0, count: training ? rows * kk : 0)
-        var input = Array(UnsafeBufferPointer(start: x, count: rows * d))
-        if pe.distance {
-            // F.normalize(x, dim=1): x / max(‖x‖, 1e-12).
-            for r in 0..<rows {
-                var s: Double = 0
-                for i in 0..<d { let v = Double(input[r * d + i]); s += v * v }
-                let n = max(Float(s.squareRoot()), 1e-12)
-                for i in 0..<d { input[r * d + i] /= n }
-            }
-        }
-        var c = [Float](repeating: 0, count: rows * h)
-        input.withUnsafeBufferPointer { pin in
-            pe.weight.withUnsafeBufferPointer { pw in
-                c.withUnsafeMutableBufferPointer { pc in
-                    BLAS.sgemm(transA: false, transB: true, m: rows, n: h, k: d, alpha: 1,
-                               a: pin.baseAddress!, lda: d, b: pw.baseAddress!, ldb: d,
-                               beta: 0, c: pc.baseAddress!, ldc: h)
-                }
-            }
-        }
-        let bias: [Float]? = pe.bias.map { Array(parameters[$0..<($0 + h)]) }
+        var input = [Float](repeating: 0, count: training ? rows * d : 0)
+        guard rows > 0 else { return EncoderPass(codes: codes, deriv: deriv, input: input) }
+        let biasValues: [Float] = pe.bias.map { Array(parameters[$0..<($0 + h)]) } ?? []
         let distance = pe.distance
-        c.withUnsafeMutableBufferPointer { pcb in
-            codes.indices.withUnsafeMutableBufferPointer { pib in
-                codes.values.withUnsafeMutableBufferPointer { pvb in
-                    codes.counts.withUnsafeMutableBufferPointer { pnb in
-                        deriv.withUnsafeMutableBufferPointer { pdb in
-                            let pc = pcb.baseAddress!, pi = pib.baseAddress, pv = pvb.baseAddress
-                            let pn = pnb.baseAddress, pd = pdb.baseAddress
-                            forEachBlock(rows, threads: threads) { range in
-                                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(h, 1))
-                                // Distances kept separately: recovering them as 2 − a would lose
-                                // precision exactly where 1/distance is large.
-                                let dist = UnsafeMutablePointer<Float>.allocate(capacity: distance && training ? h : 1)
-                                defer { scratch.deallocate(); dist.deallocate() }
-                                for r in range {
-                                    let row = pc + r * h
-                                    if distance {
-                                        // a = 2 − ‖x̂ − ŵ‖ = 2 − √(2 − 2 x̂·ŵ) for unit vectors.
-                                        if training {
-                                            for j in 0..<h { dist[j] = max(0, 2 - 2 * row[j]).squareRoot(); row[j] = 2 - dist[j] }
-                                        } else {
-                                            for j in 0..<h { row[j] = 2 - max(0, 2 - 2 * row[j]).squareRoot() }
-                                        }
-                                    } else {
-                                        // SAE_D / SAE_V: Linear → ReLU, then top-k on the ReLU output.
-                                        for j in 0..<h { row[j] = max(0, row[j] + bias![j]) }
-                                    }
-                                    guard kk > 0, let pi = pi, let pv = pv, let pn = pn else { continue }
-                                    let n = TopK.select(row, h: h, k: kk, scratch: scratch,
-                                                        indices: pi + r * kk, values: pv + r * kk)
-                                    pn[r] = Int32(n)
-                                    guard training, let pd = pd else { continue }
-                                    for t in 0..<n {
-                                        if distance {
-                                            // da/dc = 1/√(2 − 2c); at c → 1 the distance is 0 and its
-                                            // gradient is taken as 0 (as torch.cdist's backward does).
-                                            let u = dist[Int(pi[r * kk + t])]
-                                            pd[r * kk + t] = u > 0 ? 1 / u : 0
-                                        } else {
-                                            // Kept ReLU outputs are > 0, where ReLU's slope is 1.
-                                            pd[r * kk + t] = 1
+        let chunk = SAEModel.encoderChunk(rows: rows)
+        let chunks = (rows + chunk - 1) / chunk
+        withSingleThreadedBLAS {
+            pe.weight.withUnsafeBufferPointer { pwb in
+                biasValues.withUnsafeBufferPointer { pbb in
+                    codes.indices.withUnsafeMutableBufferPointer { pib in
+                        codes.values.withUnsafeMutableBufferPointer { pvb in
+                            codes.counts.withUnsafeMutableBufferPointer { pnb in
+                                deriv.withUnsafeMutableBufferPointer { pdb in
+                                    input.withUnsafeMutableBufferPointer { pxb in
+                                        let pw = pwb.baseAddress!, pb = pbb.baseAddress
+                                        let pi = pib.baseAddress, pv = pvb.baseAddress, pn = pnb.baseAddress!
+                                        let pd = pdb.baseAddress, px = pxb.baseAddress
+                                        forEachBlock(chunks, threads: threads, minBlock: 1) { chunkRange in
+                                            let c = UnsafeMutablePointer<Float>.allocate(capacity: min(chunk, rows) * h)
+                                            let own = UnsafeMutablePointer<Float>.allocate(capacity: training ? 1 : chunk * d)
+                                            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * h)
+                                            let candIndices = UnsafeMutablePointer<Int32>.allocate(capacity: h)
+                                            defer { c.deallocate(); own.deallocate(); scratch.deallocate(); candIndices.deallocate() }
+                                            for ci in chunkRange {
+                                                let start = ci * chunk, n = min(chunk, rows - start)
+                                                // The rows the encoder multiplies: x̂ (distance encoder) or x.
+                                                let a = training ? px! + start * d : own
+                                                a.update(from: x + start * d, count: n * d)
+                                                if distance {
+                                                    // F.normalize(x, dim=1): x / max(‖x‖, 1e-12).
+                                                    for r in 0..<n {
+                                                        let row = a + r * d
+                                                        var s: Double = 0
+                                                        for i in 0..<d { let v = Double(row[i]); s += v * v }
+                                                        let norm = max(Float(s.squareRoot()), 1e-12)
+                                                        for i in 0..<d { row[i] /= norm }
+                                                    }
+                                                }
+                                                BLAS.sgemm(transA: false, transB: true, m: n, n: h, k: d, alpha: 1,
+                                                           a: a, lda: d, b: pw, ldb: d, beta: 0, c: c, ldc: h)
+                                                guard kk > 0, let pi, let pv else { continue }
+                                                for r in 0..<n {
+                                                    let g = start + r
+                                                    let count = encodeRow(c + r * h, h: h, k: kk, distance: distance, bias: pb,
+                                                                          scratch: scratch, candIndices: candIndices, dist: scratch + h,
+                                                                          indices: pi + g * kk, values: pv + g * kk,
+                                                                          deriv: training ? pd! + g * kk : nil)
+                                                    pn[g] = Int32(count)
+                                                }
+                                            }
                                         }
                                     }
                                 }
@@ -290,7 +291,65 @@ public struct SAEModel: Sendable {
                 }
             }
         }
-        return EncoderPass(codes: codes, deriv: deriv, input: training ? input : [])
+        return EncoderPass(codes: codes, deriv: deriv, input: input)
+    }
+
+    /// Activation and top-k of one row of encoder products `c` (overwritten), writing the kept units in
+    /// ascending order, their values and (training) da/dpre; returns how many were kept. `scratch` holds h
+    /// floats, `candIndices` and `dist` h entries each.
+    @inline(__always)
+    func encodeRow(_ c: UnsafeMutablePointer<Float>, h: Int, k: Int, distance: Bool, bias: UnsafePointer<Float>?,
+                   scratch: UnsafeMutablePointer<Float>, candIndices: UnsafeMutablePointer<Int32>,
+                   dist: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Int32>, values: UnsafeMutablePointer<Float>,
+                   deriv: UnsafeMutablePointer<Float>?) -> Int {
+        if !distance {
+            // SAE_D / SAE_V: Linear → ReLU, then top-k on the ReLU output (already ≥ 0, so |a| = a).
+            for j in 0..<h { c[j] = max(0, c[j] + bias![j]) }
+            let n = TopK.selectNonNegative(c, h: h, k: k, scratch: scratch, candIndices: candIndices,
+                                           indices: indices, values: values)
+            // Kept ReLU outputs are > 0, where ReLU's slope is 1.
+            if let deriv { for t in 0..<n { deriv[t] = 1 } }
+            return n
+        }
+        // a = 2 − ‖x̂ − ŵ‖ = 2 − √(2 − 2c) is non-decreasing in c (each float step is monotone), so the
+        // upstream threshold on |a| is f(t) for t the (h−k)-th smallest c, and only the entries with
+        // c > t can pass it: the transform runs on those few instead of on all h. When t is near −1
+        // (k close to h), a can dip below 0 and |a| stops being monotone: fall back to the full form.
+        if k < h {
+            let cand = TopK.thresholdAndCandidates(c, h: h, k: k, scratch: scratch, candIndices: candIndices)
+            let t = cand.threshold
+            if t > -0.5 {
+                let at = 2 - max(0, 2 - 2 * t).squareRoot()
+                // Distances of all candidates first, in a loop free of branches (square roots are the
+                // slow part); kept separately because recovering them as 2 − a would lose precision
+                // exactly where 1/distance is large.
+                let dists = scratch
+                for q in 0..<cand.count { dists[q] = max(0, 2 - 2 * c[Int(candIndices[q])]).squareRoot() }
+                var n = 0
+                for q in 0..<cand.count {
+                    let u = dists[q]
+                    let a = 2 - u
+                    guard c[Int(candIndices[q])] > t, a > at else { continue }
+                    if n == k { break }
+                    indices[n] = candIndices[q]
+                    values[n] = a
+                    // da/dc = 1/√(2 − 2c); at c → 1 the distance is 0 and its gradient is taken as 0
+                    // (as torch.cdist's backward does).
+                    deriv?[n] = u > 0 ? 1 / u : 0
+                    n += 1
+                }
+                return n
+            }
+        }
+        for j in 0..<h { dist[j] = max(0, 2 - 2 * c[j]).squareRoot(); c[j] = 2 - dist[j] }
+        let n = TopK.select(c, h: h, k: k, scratch: scratch, indices: indices, values: values)
+        if let deriv {
+            for t in 0..<n {
+                let u = dist[Int(indices[t])]
+                deriv[t] = u > 0 ? 1 / u : 0
+            }
+        }
+        return n
     }
 
     /// Hidden activations of rows of `x`. `modality` picks the encoder of SAE_D (VL-SAE and
@@ -298,25 +357,16 @@ public struct SAEModel: Sendable {
     public func encode(_ x: Matrix, modality: Modality = .image, k: Int? = nil) -> SparseCodes {
         precondition(x.cols == config.inputDim, "encode: input has \(x.cols) columns, model expects \(config.inputDim)")
         let kk = max(0, min(k ?? config.topK, config.hidden))
+        if x.rows == 0 { return SparseCodes(rows: 0, hidden: config.hidden, k: kk) }
         let pe = prepare(layout.encoderFor[modality == .image ? 0 : 1])
-        let chunk = max(1, min(4096, (1 << 22) / max(config.hidden, 1)))
-        var out = SparseCodes(rows: x.rows, hidden: config.hidden, k: kk)
-        var start = 0
-        while start < x.rows && x.cols > 0 {
-            let n = min(chunk, x.rows - start)
-            let pass = x.values.withUnsafeBufferPointer { px in
-                encodePass(px.baseAddress! + start * x.cols, rows: n, prepared: pe, k: kk, training: false)
-            }
-            out.indices.replaceSubrange((start * kk)..<((start + n) * kk), with: pass.codes.indices)
-            out.values.replaceSubrange((start * kk)..<((start + n) * kk), with: pass.codes.values)
-            out.counts.replaceSubrange(start..<(start + n), with: pass.codes.counts)
-            start += n
+        return x.values.withUnsafeBufferPointer { px in
+            encodePass(px.baseAddress!, rows: x.rows, prepared: pe, k: kk, training: false).codes
         }
-        return out
     }
 
     // MARK: decoder
 
+    /// out[r] = bias + Σ over the active units of row r (ascending) of value · decoder column.
     func decodeInto(_ codes: SparseCodes, decoder dIndex: Int, out: UnsafeMutablePointer<Float>) {
         let d = config.inputDim, k = codes.k
         let dec = layout.decoders[dIndex]
@@ -329,17 +379,22 @@ public struct SAEModel: Sendable {
                         let pi = pib.baseAddress, pv = pvb.baseAddress, pn = pnb.baseAddress!
                         forEachBlock(codes.rows, threads: threads) { range in
                             for r in range {
-                                let o = out + r * d
-                                for i in 0..<d { o[i] = bias[i] }
-                                for t in 0..<Int(pn[r]) {
-                                    Kernel.axpy(d, pv![r * k + t], wT + Int(pi![r * k + t]) * d, o)
-                                }
+                                SAEModel.decodeRow(out + r * d, d: d, bias: bias, wT: wT, count: Int(pn[r]),
+                                                   indices: pi.map { $0 + r * k }, values: pv.map { $0 + r * k })
                             }
                         }
                     }
                 }
             }
         }
+    }
+
+    @inline(__always)
+    static func decodeRow(_ o: UnsafeMutablePointer<Float>, d: Int, bias: UnsafePointer<Float>, wT: UnsafePointer<Float>,
+                          count: Int, indices: UnsafePointer<Int32>?, values: UnsafePointer<Float>?) {
+        o.update(from: bias, count: d)
+        guard count > 0, let indices, let values else { return }
+        for t in 0..<count { Kernel.axpy(d, values[t], wT + Int(indices[t]) * d, o) }
     }
 
     /// The `modality` decoder applied to codes: bias + Σ over active units of value · column.
@@ -378,65 +433,69 @@ public struct SAEModel: Sendable {
     /// The top-k mask is treated as a constant, so gradients flow only through kept units. (The
     /// official `sparsify` builds its mask from `torch.maximum`/`torch.where` and leaks a half
     /// gradient to entries exactly tied with the threshold; for untied inputs the two agree.)
+    ///
+    /// Cost: the encoder product (one sgemm per 256-row chunk) plus O(B·k·d) for everything else:
+    /// decoding gathers the k active decoder columns of each row, and the backward pass visits each
+    /// unit once with the rows it is active on, so its encoder row and decoder columns stay in L1 while
+    /// dL/dpre, the decoder gradient, the encoder gradient and the normalisation backward are formed
+    /// together. No rows × h buffer is kept beyond one chunk of encoder products per thread.
     public func lossAndGradients(images: Matrix, texts: Matrix, gradients g: inout [Float]) -> StepLoss {
         let d = config.inputDim, h = config.hidden, k = config.topK
         precondition(images.cols == d && texts.cols == d, "training batch has the wrong dimension")
         precondition(images.rows > 0 && texts.rows > 0, "training batch is empty")
-        if g.count != layout.count { g = [Float](repeating: 0, count: layout.count) } else {
-            g.withUnsafeMutableBufferPointer { p in p.update(repeating: 0) }
-        }
+        // Every entry is overwritten below (unit slices are zeroed as they are visited).
+        if g.count != layout.count { g = [Float](repeating: 0, count: layout.count) }
         let prepared = (0..<layout.encoders.count).map { prepare($0) }
         var passes: [EncoderPass] = []
         var errors: [[Float]] = []
-        var dpre: [[Float]] = []
         var loss = StepLoss(image: 0, text: 0)
 
         for m in 0..<2 {
             let x = m == 0 ? images : texts
             let b = x.rows
-            let dec = layout.decoders[layout.decoderFor[m]]
             let pass = x.values.withUnsafeBufferPointer { px in
                 encodePass(px.baseAddress!, rows: b, prepared: prepared[layout.encoderFor[m]], k: k, training: true)
             }
+            // Decode, then turn each row into dL/drecon = 2 (recon − x) / (B·d) for the mean-over-elements
+            // MSE, keeping each row's squared error (summed in row order afterwards).
             var e = [Float](repeating: 0, count: b * d)
-            e.withUnsafeMutableBufferPointer { pe in decodeInto(pass.codes, decoder: layout.decoderFor[m], out: pe.baseAddress!) }
-            // dL/drecon = 2 (recon − x) / (B·d) for the mean-over-elements MSE.
-            let scale = Float(2 / Double(max(b * d, 1)))
             var rowSums = [Double](repeating: 0, count: b)
-            for r in 0..<b {
-                var s: Double = 0
-                for i in 0..<d {
-                    let diff = e[r * d + i] - x.values[r * d + i]
-                    s += Double(diff) * Double(diff)
-                    e[r * d + i] = scale * diff
-                }
-                rowSums[r] = s
-            }
-            let mse = b == 0 ? 0 : rowSums.reduce(0, +) / Double(b * d)
-            if m == 0 { loss.image = mse } else { loss.text = mse }
-            for r in 0..<b { for i in 0..<d { g[dec.bias + i] += e[r * d + i] } }
-
-            // dL/dpre for each kept unit: (E_r · decoder column j) · da/dpre.
-            var dp = [Float](repeating: 0, count: b * k)
+            let scale = Float(2 / Double(max(b * d, 1)))
+            let dec = layout.decoders[layout.decoderFor[m]]
             parameters.withUnsafeBufferPointer { ppb in
-                e.withUnsafeBufferPointer { peb in
-                    dp.withUnsafeMutableBufferPointer { pdb in
-                        let wT = ppb.baseAddress! + dec.weightT, pe = peb.baseAddress!, pd = pdb.baseAddress!
-                        let codes = pass.codes, deriv = pass.deriv
-                        forEachBlock(b, threads: threads) { range in
-                            for r in range {
-                                for t in 0..<Int(codes.counts[r]) {
-                                    let col = wT + Int(codes.indices[r * k + t]) * d
-                                    pd[r * k + t] = Kernel.dot(d, pe + r * d, col) * deriv[r * k + t]
+                x.values.withUnsafeBufferPointer { pxb in
+                    e.withUnsafeMutableBufferPointer { peb in
+                        rowSums.withUnsafeMutableBufferPointer { psb in
+                            pass.codes.indices.withUnsafeBufferPointer { pib in
+                                pass.codes.values.withUnsafeBufferPointer { pvb in
+                                    let pp = ppb.baseAddress!, px = pxb.baseAddress!, pe = peb.baseAddress!
+                                    let ps = psb.baseAddress!, pi = pib.baseAddress, pv = pvb.baseAddress
+                                    let counts = pass.codes.counts
+                                    forEachBlock(b, threads: threads) { range in
+                                        for r in range {
+                                            let er = pe + r * d, xr = px + r * d
+                                            SAEModel.decodeRow(er, d: d, bias: pp + dec.bias, wT: pp + dec.weightT,
+                                                               count: Int(counts[r]), indices: pi.map { $0 + r * k },
+                                                               values: pv.map { $0 + r * k })
+                                            var s: Double = 0
+                                            for i in 0..<d {
+                                                let diff = er[i] - xr[i]
+                                                s += Double(diff) * Double(diff)
+                                                er[i] = scale * diff
+                                            }
+                                            ps[r] = s
+                                        }
+                                    }
                                 }
                             }
                         }
                     }
                 }
             }
+            let mse = b == 0 ? 0 : rowSums.reduce(0, +) / Double(b * d)
+            if m == 0 { loss.image = mse } else { loss.text = mse }
             passes.append(pass)
             errors.append(e)
-            dpre.append(dp)
         }
 
         // Group the active (row, slot) pairs by unit (counting sort in row order) so that each unit's
@@ -462,42 +521,74 @@ public struct SAEModel: Sendable {
             slots.append(list)
         }
         let lay = layout
+        // Parameters that are not per-unit slices (decoder biases) are zeroed here; the rest per unit.
+        for dec in lay.decoders { for i in 0..<d { g[dec.bias + i] = 0 } }
+        for enc in lay.encoders { if let bias = enc.bias { for j in 0..<h { g[bias + j] = 0 } } }
+        for m in 0..<2 {
+            let dec = lay.decoders[lay.decoderFor[m]]
+            let b = passes[m].codes.rows
+            for r in 0..<b { for i in 0..<d { g[dec.bias + i] += errors[m][r * d + i] } }
+        }
+        parameters.withUnsafeBufferPointer { ppb in
         g.withUnsafeMutableBufferPointer { pgb in
-            let pg = pgb.baseAddress!
+        withBaseAddresses(errors) { pe in
+        withBaseAddresses(passes.map(\.input)) { px in
+        withBaseAddresses(passes.map(\.codes.values)) { pv in
+        withBaseAddresses(passes.map(\.deriv)) { pd in
+        withBaseAddresses(starts) { pst in
+        withBaseAddresses(slots) { psl in
+        withBaseAddresses(prepared.map(\.weight)) { pw in
+            let pg = pgb.baseAddress!, pp = ppb.baseAddress!
             forEachBlock(h, threads: threads, minBlock: 16) { range in
                 for j in range {
+                    for enc in lay.encoders { (pg + enc.weight + j * d).update(repeating: 0, count: d) }
+                    for dec in lay.decoders { (pg + dec.weightT + j * d).update(repeating: 0, count: d) }
                     for m in 0..<2 {
                         let dec = lay.decoders[lay.decoderFor[m]], enc = lay.encoders[lay.encoderFor[m]]
+                        let col = pp + dec.weightT + j * d
                         let gD = pg + dec.weightT + j * d, gW = pg + enc.weight + j * d
-                        let codes = passes[m].codes
-                        errors[m].withUnsafeBufferPointer { pe in
-                            passes[m].input.withUnsafeBufferPointer { px in
-                                for s in Int(starts[m][j])..<Int(starts[m][j + 1]) {
-                                    let slot = Int(slots[m][s]), r = slot / k
-                                    let v = codes.values[slot], dz = dpre[m][slot]
-                                    Kernel.axpy(d, v, pe.baseAddress! + r * d, gD)
-                                    Kernel.axpy(d, dz, px.baseAddress! + r * d, gW)
-                                    if let bias = enc.bias { pg[bias + j] += dz }
-                                }
-                            }
+                        let start = Int(pst[m]![j]), end = Int(pst[m]![j + 1])
+                        // Non-empty lists imply non-empty buffers for this modality.
+                        guard start < end else { continue }
+                        let e = pe[m]!, x = px[m]!, values = pv[m]!, deriv = pd[m]!, list = psl[m]!
+                        for s in start..<end {
+                            let slot = Int(list[s]), r = slot / k
+                            // dL/dpre = (E_r · decoder column j) · da/dpre, while E_r and the column are hot.
+                            let dz = Kernel.dot(d, e + r * d, col) * deriv[slot]
+                            Kernel.axpy(d, values[slot], e + r * d, gD)
+                            Kernel.axpy(d, dz, x + r * d, gW)
+                            if let bias = enc.bias { pg[bias + j] += dz }
                         }
+                    }
+                    // Back through ŵ = W/‖W‖: dW = (dŵ − ŵ (ŵ·dŵ)) / ‖W‖.
+                    for (ei, enc) in lay.encoders.enumerated() where enc.distance {
+                        let gw = pg + enc.weight + j * d, w = pw[ei]! + j * d
+                        Kernel.axpy(d, -Kernel.dot(d, w, gw), w, gw)
+                        Kernel.scale(d, 1 / prepared[ei].norms[j], gw)
                     }
                 }
             }
-            // Back through ŵ = W/‖W‖: dW = (dŵ − ŵ (ŵ·dŵ)) / ‖W‖.
-            for (e, enc) in lay.encoders.enumerated() where enc.distance {
-                let pe = prepared[e]
-                forEachBlock(h, threads: threads, minBlock: 16) { range in
-                    pe.weight.withUnsafeBufferPointer { pw in
-                        for j in range {
-                            let gw = pg + enc.weight + j * d, w = pw.baseAddress! + j * d
-                            Kernel.axpy(d, -Kernel.dot(d, w, gw), w, gw)
-                            Kernel.scale(d, 1 / pe.norms[j], gw)
-                        }
-                    }
-                }
-            }
-        }
+        }}}}}}}}}
         return loss
     }
+}
+
+/// Runs `body` with the base addresses of several arrays (nil for an empty one), each valid for the
+/// duration of the call: nested `withUnsafeBufferPointer` for a list whose length is known only at run time.
+func withBaseAddresses<T, R>(_ arrays: [[T]], _ body: ([UnsafePointer<T>?]) -> R) -> R {
+    guard let first = arrays.first else { return body([]) }
+    return first.withUnsafeBufferPointer { p in
+        withBaseAddresses(Array(arrays.dropFirst())) { rest in body([p.baseAddress] + rest) }
+    }
+}
+
+/// Runs `body` with OpenBLAS pinned to one thread, restoring the previous count afterwards: the
+/// model parallelises its products itself (fixed row chunks, one per worker), which keeps results
+/// independent of the thread count and leaves no idle OpenBLAS workers spinning against the sparse
+/// passes that follow.
+func withSingleThreadedBLAS<T>(_ body: () throws -> T) rethrows -> T {
+    let saved = BLAS.threads
+    if saved != 1 { BLAS.setThreads(1) }
+    defer { if saved != 1 { BLAS.setThreads(saved) } }
+    return try body()
 }
