@@ -1,3 +1,4 @@
+import Dispatch
 import VLSAECore
 import VLSAEData
 
@@ -88,22 +89,58 @@ public enum ZeroShot {
     public static let defaultBlockRows = 1024
 
     /// Baseline cosine scoring: logits = 100 · normalise(image) · classifierᵀ, block by block.
+    ///
+    /// Blocks are shared out over `BLAS.threads` workers, each normalising its rows into its own
+    /// buffer and running a single-threaded sgemm. Every logit is the same sgemm arithmetic on the
+    /// same normalised rows whatever the block-to-worker split, so results do not depend on the
+    /// thread count.
     public static func predict(images: Matrix, labels: [Int], classifier: ZeroShotClassifier,
                                blockRows: Int = defaultBlockRows) -> Predictions {
         precondition(images.cols == classifier.dimension, "image and class dimensions differ")
-        let w = classifier.weights
-        return predict(count: images.rows, labels: labels, numClasses: classifier.numClasses,
-                       blockRows: blockRows) { range, logits in
-            let block = images.rows(range).normalizedRows()
-            block.values.withUnsafeBufferPointer { pa in
-                w.values.withUnsafeBufferPointer { pw in
-                    BLAS.sgemm(transA: false, transB: true, m: range.count, n: w.rows, k: w.cols,
-                               alpha: logitScale, a: pa.baseAddress!, lda: block.cols,
-                               b: pw.baseAddress!, ldb: w.cols, beta: 0,
-                               c: logits.baseAddress!, ldc: w.rows)
+        let n = images.rows, d = images.cols, c = classifier.numClasses
+        checkLabels(labels, count: n, numClasses: c)
+        let step = max(1, blockRows)
+        let blocks = (n + step - 1) / step
+        let workers = max(1, min(BLAS.threads, blocks))
+        var ranks = [Int](repeating: 0, count: n)
+        var top1 = [Int](repeating: 0, count: n)
+        let saved = BLAS.threads
+        if workers > 1 { BLAS.setThreads(1) }
+        defer { if workers > 1 { BLAS.setThreads(saved) } }
+        images.values.withUnsafeBufferPointer { px in
+            classifier.weights.values.withUnsafeBufferPointer { pw in
+                labels.withUnsafeBufferPointer { pl in
+                    ranks.withUnsafeMutableBufferPointer { pr in
+                        top1.withUnsafeMutableBufferPointer { pt in
+                            let x = px.baseAddress, w = pw.baseAddress, lab = pl.baseAddress!
+                            let rk = pr.baseAddress!, t1 = pt.baseAddress!
+                            let rowsPerBlock = min(step, n)
+                            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                                let a = UnsafeMutablePointer<Float>.allocate(capacity: max(1, rowsPerBlock * d))
+                                let out = UnsafeMutablePointer<Float>.allocate(capacity: rowsPerBlock * c)
+                                defer { a.deallocate(); out.deallocate() }
+                                var b = worker
+                                while b < blocks {
+                                    let start = b * step, m = min(step, n - start)
+                                    if d > 0 { normalizeRows(x! + start * d, into: a, rows: m, cols: d) }
+                                    if d > 0 {
+                                        BLAS.sgemm(transA: false, transB: true, m: m, n: c, k: d,
+                                                   alpha: logitScale, a: a, lda: d, b: w!, ldb: d,
+                                                   beta: 0, c: out, ldc: c)
+                                    } else {
+                                        out.initialize(repeating: 0, count: m * c)
+                                    }
+                                    rankRows(out, rows: m, numClasses: c, labels: lab + start,
+                                             ranks: rk + start, top1: t1 + start)
+                                    b += workers
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }
+        return Predictions(labels: labels, numClasses: c, trueRank: ranks, top1: top1)
     }
 
     /// Generic scoring driver: `logits(range, out)` fills `out` (range.count × numClasses,
@@ -112,36 +149,108 @@ public enum ZeroShot {
     public static func predict(count: Int, labels: [Int], numClasses: Int,
                                blockRows: Int = defaultBlockRows,
                                logits: (Range<Int>, UnsafeMutableBufferPointer<Float>) throws -> Void) rethrows -> Predictions {
-        precondition(labels.count == count, "one label per image")
-        precondition(numClasses >= 1)
-        precondition(labels.allSatisfy { $0 >= 0 && $0 < numClasses }, "labels must lie in [0, numClasses)")
+        checkLabels(labels, count: count, numClasses: numClasses)
         let step = max(1, blockRows)
         var ranks = [Int](repeating: 0, count: count)
         var top1 = [Int](repeating: 0, count: count)
         var buffer = [Float](repeating: 0, count: min(step, max(count, 1)) * numClasses)
-        var start = 0
-        while start < count {
-            let range = start..<min(count, start + step)
-            try buffer.withUnsafeMutableBufferPointer { buf in
-                let out = UnsafeMutableBufferPointer(rebasing: buf[0..<(range.count * numClasses)])
-                try logits(range, out)
-                for (r, i) in range.enumerated() {
-                    let row = r * numClasses
-                    let truth = buf[row + labels[i]]
-                    var greater = 0
-                    var best = 0
-                    var bestValue = buf[row]
-                    for c in 0..<numClasses {
-                        let v = buf[row + c]
-                        if v > truth { greater += 1 }
-                        if v > bestValue { bestValue = v; best = c }
+        try labels.withUnsafeBufferPointer { pl in
+            try ranks.withUnsafeMutableBufferPointer { pr in
+                try top1.withUnsafeMutableBufferPointer { pt in
+                    try buffer.withUnsafeMutableBufferPointer { buf in
+                        var start = 0
+                        while start < count {
+                            let range = start..<min(count, start + step)
+                            let out = UnsafeMutableBufferPointer(rebasing: buf[0..<(range.count * numClasses)])
+                            try logits(range, out)
+                            rankRows(buf.baseAddress!, rows: range.count, numClasses: numClasses,
+                                     labels: pl.baseAddress! + start, ranks: pr.baseAddress! + start,
+                                     top1: pt.baseAddress! + start)
+                            start = range.upperBound
+                        }
                     }
-                    ranks[i] = greater
-                    top1[i] = greater == 0 ? labels[i] : best
                 }
             }
-            start = range.upperBound
         }
         return Predictions(labels: labels, numClasses: numClasses, trueRank: ranks, top1: top1)
+    }
+
+    private static func checkLabels(_ labels: [Int], count: Int, numClasses: Int) {
+        precondition(labels.count == count, "one label per image")
+        precondition(numClasses >= 1)
+        precondition(labels.allSatisfy { $0 >= 0 && $0 < numClasses }, "labels must lie in [0, numClasses)")
+    }
+
+    /// `Matrix.normalizeRows` (double-accumulated norm, rows scaled by Float(1/‖x‖), zero or NaN
+    /// norms left unscaled) fused with the copy out of the source, so the values are identical.
+    @inline(__always)
+    private static func normalizeRows(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>,
+                                      rows: Int, cols: Int) {
+        for r in 0..<rows {
+            let s = src + r * cols, o = dst + r * cols
+            var acc: Double = 0
+            for j in 0..<cols { let v = Double(s[j]); acc += v * v }
+            let norm = acc.squareRoot()
+            if norm > 0 {
+                let inv = Float(1 / norm)
+                for j in 0..<cols { o[j] = s[j] * inv }
+            } else {
+                o.update(from: s, count: cols)
+            }
+        }
+    }
+
+    /// Ranks each logit row: the count of classes strictly above the true class, and the top-1
+    /// class (the true class at rank 0, else the lowest-indexed maximum, as a sequential
+    /// `v > best` scan from class 0 would pick it). Both come from one 16-wide pass; the maximum
+    /// is kept lane-wise with the same strict comparison, which gives the sequential result: NaN
+    /// logits never win, and a NaN at class 0 wins everything, as it does sequentially.
+    @inline(__always)
+    private static func rankRows(_ logits: UnsafePointer<Float>, rows: Int, numClasses c: Int,
+                                 labels: UnsafePointer<Int>, ranks: UnsafeMutablePointer<Int>,
+                                 top1: UnsafeMutablePointer<Int>) {
+        let one = SIMD8<Int32>(repeating: 1), zero = SIMD8<Int32>(repeating: 0)
+        for r in 0..<rows {
+            let row = logits + r &* c
+            let label = labels[r]
+            let truth = row[label]
+            var best = row[0]
+            var greater = 0
+            var j = 0
+            if c >= 16 {
+                let raw = UnsafeRawPointer(row)
+                let t = SIMD8<Float>(repeating: truth)
+                var m0 = SIMD8<Float>(repeating: best), m1 = m0
+                var n0 = zero, n1 = zero
+                while j &+ 16 <= c {
+                    let v0 = raw.loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self)
+                    let v1 = raw.loadUnaligned(fromByteOffset: (j &+ 8) &* 4, as: SIMD8<Float>.self)
+                    n0 &+= zero.replacing(with: one, where: v0 .> t)
+                    n1 &+= zero.replacing(with: one, where: v1 .> t)
+                    m0.replace(with: v0, where: v0 .> m0)
+                    m1.replace(with: v1, where: v1 .> m1)
+                    j &+= 16
+                }
+                greater = Int((n0 &+ n1).wrappedSum())
+                m0.replace(with: m1, where: m1 .> m0)
+                for l in 0..<8 where m0[l] > best { best = m0[l] }
+            }
+            while j < c {
+                let v = row[j]
+                if v > truth { greater &+= 1 }
+                if v > best { best = v }
+                j &+= 1
+            }
+            ranks[r] = greater
+            top1[r] = greater == 0 ? label : firstIndex(of: best, in: row, count: c)
+        }
+    }
+
+    /// The first class whose logit equals `best`; 0 when none does (a NaN maximum).
+    @inline(__always)
+    private static func firstIndex(of best: Float, in row: UnsafePointer<Float>, count c: Int) -> Int {
+        var k = 0
+        while k < c { if row[k] == best { return k }; k &+= 1 }
+        return 0
     }
 }
