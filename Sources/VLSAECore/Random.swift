@@ -1,7 +1,8 @@
 /// A small, fully specified PRNG (xoshiro256**, seeded through SplitMix64) so that every
 /// random choice is reproducible from a recorded seed on any platform and Swift version.
 public struct SeededRandom: RandomNumberGenerator, Sendable {
-    private var s: (UInt64, UInt64, UInt64, UInt64)
+    // Visible to inlinable code so that hot loops (the bootstrap's 10⁸ draws) inline next().
+    @usableFromInline var s: (UInt64, UInt64, UInt64, UInt64)
 
     public init(seed: UInt64) {
         var x = seed
@@ -22,6 +23,7 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
         return SeededRandom(seed: base ^ (stream &* 0xD1B5_4A32_D192_ED03))
     }
 
+    @inlinable
     public mutating func next() -> UInt64 {
         @inline(__always) func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
         let result = rotl(s.1 &* 5, 7) &* 9
@@ -36,6 +38,7 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
     public mutating func nextDouble() -> Double { Double(next() >> 11) * 0x1.0p-53 }
 
     /// Uniform integer in [0, n) without modulo bias (Lemire's method).
+    @inlinable
     public mutating func nextInt(below n: Int) -> Int {
         precondition(n > 0)
         let bound = UInt64(n)
