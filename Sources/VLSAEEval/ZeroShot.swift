@@ -91,9 +91,10 @@ public enum ZeroShot {
     /// Baseline cosine scoring: logits = 100 · normalise(image) · classifierᵀ, block by block.
     ///
     /// Blocks are shared out over `BLAS.threads` workers, each normalising its rows into its own
-    /// buffer and running a single-threaded sgemm. Every logit is the same sgemm arithmetic on the
-    /// same normalised rows whatever the block-to-worker split, so results do not depend on the
-    /// thread count.
+    /// buffer and running a single-threaded sgemm. OpenBLAS's threaded sgemm does not give
+    /// bitwise the same logits as its single-threaded one, so every block's product is always
+    /// single-threaded: each logit is then the same arithmetic whatever the number of threads or
+    /// the block-to-worker split, and results depend on `blockRows` only through float rounding.
     public static func predict(images: Matrix, labels: [Int], classifier: ZeroShotClassifier,
                                blockRows: Int = defaultBlockRows) -> Predictions {
         precondition(images.cols == classifier.dimension, "image and class dimensions differ")
@@ -105,8 +106,8 @@ public enum ZeroShot {
         var ranks = [Int](repeating: 0, count: n)
         var top1 = [Int](repeating: 0, count: n)
         let saved = BLAS.threads
-        if workers > 1 { BLAS.setThreads(1) }
-        defer { if workers > 1 { BLAS.setThreads(saved) } }
+        if saved != 1 { BLAS.setThreads(1) }
+        defer { if saved != 1 { BLAS.setThreads(saved) } }
         images.values.withUnsafeBufferPointer { px in
             classifier.weights.values.withUnsafeBufferPointer { pw in
                 labels.withUnsafeBufferPointer { pl in
