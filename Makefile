@@ -31,7 +31,7 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-swift-testing
 
-bench: setup
+bench: deps
 	./scripts/bench.sh
 
 clean:
