@@ -70,7 +70,7 @@ struct TrainCommand: ParsableCommand {
                                        hiddenRatio: hiddenRatio, train: t, initialCheckpoint: initial, progress: !quiet)
         try reportingErrors {
             let summary = try TrainJob.run(options) { Progress.note(TrainJob.describe($0)) }
-            Progress.note("best epoch \(summary.bestEpoch) of \(summary.epochsRun), validation loss \(summary.bestValLoss)\(summary.stoppedEarly ? " (stopped early)" : "")")
+            Progress.note("best epoch \(summary.bestEpoch) of \(summary.epochsRun), validation loss \(String(format: "%.6g", summary.bestValLoss))\(summary.stoppedEarly ? " (stopped early)" : "")")
             Progress.note("wrote \(out)")
         }
     }
