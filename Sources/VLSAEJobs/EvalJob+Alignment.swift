@@ -149,12 +149,9 @@ extension EvalJob {
                                       baseRank: basePredictions.trueRank, enhancedRank: predictions.trueRank)
         let p = try Bootstrap.paired(sample, resamples: options.bootstrapResamples, level: options.level,
                                      seed: options.seed)
-        func interval(_ ci: ConfidenceInterval) -> IntervalRecord {
-            IntervalRecord(low: ci.low, high: ci.high, level: ci.level, resamples: ci.resamples, seed: ci.seed)
-        }
         var deltas: [String: Double] = [:], intervals: [String: IntervalRecord] = [:]
         for (metric, d) in p.delta { deltas[metric.rawValue] = d }
-        for (metric, ci) in p.intervals { intervals[metric.rawValue] = interval(ci) }
+        for (metric, ci) in p.intervals { intervals[metric.rawValue] = IntervalRecord(ci) }
         var perClassDelta: [Double?]?
         if options.perClass {
             let b = Metrics.compute(basePredictions).perClassRecall
@@ -164,7 +161,7 @@ extension EvalJob {
         row.metrics = MetricValues(acc1: m.acc1, acc5: m.acc5, meanPerClassRecall: m.meanPerClassRecall)
         row.method = method
         row.variant = variant
-        row.intervals = p.enhancedIntervals[.acc1].map { ["acc1": interval($0)] } ?? [:]
+        row.intervals = p.enhancedIntervals[.acc1].map { ["acc1": IntervalRecord($0)] } ?? [:]
         row.perClassRecall = options.perClass ? m.perClassRecall : nil
         row.alignment = alignment
         row.checkpoint = checkpoint

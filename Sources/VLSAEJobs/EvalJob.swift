@@ -150,8 +150,7 @@ public enum EvalJob {
             dataset: dataset.name, model: dataset.model, pretrained: dataset.pretrained,
             metrics: MetricValues(acc1: m.acc1, acc5: m.acc5, meanPerClassRecall: m.meanPerClassRecall),
             method: Alignment.baselineMethod, variant: Alignment.baselineVariant,
-            intervals: ["acc1": IntervalRecord(low: ci.low, high: ci.high, level: ci.level,
-                                               resamples: ci.resamples, seed: ci.seed)],
+            intervals: ["acc1": IntervalRecord(ci)],
             perClassRecall: options.perClass ? m.perClassRecall : nil,
             nImages: m.nImages, nClasses: m.nClasses, nTemplates: dataset.numTemplates,
             templateLevel: dataset.templateLevel,
@@ -175,5 +174,13 @@ public enum EvalJob {
     private static func format(_ x: Double) -> String { String(format: "%.4f", x) }
     private static func pad(_ s: String, _ w: Int) -> String {
         s.count >= w ? s + " " : s + String(repeating: " ", count: w - s.count)
+    }
+}
+
+extension IntervalRecord {
+    /// The on-disk record of an interval computed by the evaluator (the report stage does not
+    /// depend on VLSAEEval, so the two types meet here).
+    init(_ ci: ConfidenceInterval) {
+        self.init(low: ci.low, high: ci.high, level: ci.level, resamples: ci.resamples, seed: ci.seed)
     }
 }
