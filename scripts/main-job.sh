@@ -34,11 +34,10 @@ echo "== 3/5 zero-shot: baseline + concept alignment (alpha validated by 5-fold 
   --out "$OUT/default.json" > /dev/null
 
 echo "== 4/5 concept recovery against the planted concepts"
-"$V" recovery --sae "$CKPT" --suite "$SUITE" --out "$OUT/default-recovery.json" > /dev/null
+recovery=$("$V" recovery --sae "$CKPT" --suite "$SUITE" --out "$OUT/default-recovery.json")
 
 echo "== 5/5 report"
 table=$("$V" report "$OUT/default.json" --format markdown)
-recovery=$("$V" recovery --sae "$CKPT" --suite "$SUITE")
 summary=$(grep -E '^(epoch|best)' "$OUT/.default-train.log" | tail -2)
 rm -f "$OUT/.default-train.log"
 tmp=$(mktemp "$OUT/.default.md.XXXXXX")
