@@ -19,6 +19,10 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
 
+        // Hot loops of the sparse passes and Adam (AVX2 when the CPU has it), optimised in debug builds too
+        // so that `make test` trains at a usable speed.
+        .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O2", "-fno-math-errno"])]),
+
         // Stage 0: numeric primitives shared by every stage (matrices, BLAS, hashing, RNG, files).
         .target(name: "VLSAECore", dependencies: ["CBLAS"]),
         // Stage 1: file formats → tensors (.npy/.npz, safetensors, torch .pt/.pth).
@@ -26,7 +30,7 @@ let package = Package(
         // Stage 2: domain types: zero-shot datasets (manifests, catalog).
         .target(name: "VLSAEData", dependencies: ["VLSAECore", "VLSAEFormats"]),
         // Stage 3: sparse autoencoders, trainer, checkpoints.
-        .target(name: "VLSAEModel", dependencies: ["VLSAECore", "VLSAEFormats", "CBLAS"]),
+        .target(name: "VLSAEModel", dependencies: ["VLSAECore", "VLSAEFormats", "CBLAS", "CKernels"]),
         // Stage 4: zero-shot scoring, concept alignment, metrics and statistics.
         .target(name: "VLSAEEval", dependencies: ["VLSAECore", "VLSAEData", "VLSAEModel"]),
         // Stage 5: result documents, tables, regression comparison.
@@ -48,7 +52,7 @@ let package = Package(
         .testTarget(name: "VLSAEFormatsTests", dependencies: ["VLSAEFormats"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "VLSAEDataTests", dependencies: ["VLSAEData"]),
-        .testTarget(name: "VLSAEModelTests", dependencies: ["VLSAEModel"],
+        .testTarget(name: "VLSAEModelTests", dependencies: ["VLSAEModel", "CKernels"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "VLSAEEvalTests", dependencies: ["VLSAEEval"],
                     resources: [.copy("Fixtures")]),

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Adam as `torch.optim.Adam` (single-tensor CPU path, amsgrad off, maximize off), fused over one
@@ -21,15 +22,20 @@ public struct Adam: Sendable {
         v = [Float](repeating: 0, count: count)
     }
 
-    public mutating func update(_ params: inout [Float], gradients g: [Float], lr: Double, threads: Int = 1) {
-        precondition(params.count == g.count && g.count == m.count, "Adam: buffer sizes differ")
+    /// Counts one more step and returns its scalars, formed in double as in Python.
+    private mutating func beginStep(lr: Double) -> vlsae_adam_step {
         step += 1
         let bc1 = 1 - pow(beta1, Double(step))
         let bc2Sqrt = (1 - pow(beta2, Double(step))).squareRoot()
-        let stepSize = Float(lr / bc1)
-        let b1w = Float(1 - beta1), b2 = Float(beta2), b2w = Float(1 - beta2)
-        let e = Float(eps), wd = Float(weightDecay), inv = Float(bc2Sqrt)
-        let decay = weightDecay != 0
+        return vlsae_adam_step(step_size: Float(lr / bc1), one_minus_beta1: Float(1 - beta1), beta2: Float(beta2),
+                               one_minus_beta2: Float(1 - beta2), eps: Float(eps), weight_decay: Float(weightDecay),
+                               bias_correction2_sqrt: Float(bc2Sqrt))
+    }
+
+    /// One step over every parameter (elementwise, so the split over threads does not change any value).
+    public mutating func update(_ params: inout [Float], gradients g: [Float], lr: Double, threads: Int = 1) {
+        precondition(params.count == g.count && g.count == m.count, "Adam: buffer sizes differ")
+        var s = beginStep(lr: lr)
         let n = params.count
         params.withUnsafeMutableBufferPointer { ppb in
             m.withUnsafeMutableBufferPointer { pmb in
@@ -37,21 +43,8 @@ public struct Adam: Sendable {
                     g.withUnsafeBufferPointer { pgb in
                         let pp = ppb.baseAddress!, pm = pmb.baseAddress!, pv = pvb.baseAddress!, pg = pgb.baseAddress!
                         forEachBlock(n, threads: threads, minBlock: 1 << 16) { range in
-                            // A plain while loop over locals: this pass touches every parameter each
-                            // step and dominates small-batch training in debug builds.
-                            var i = range.lowerBound
-                            let end = range.upperBound
-                            while i < end {
-                                let p = pp[i]
-                                var gi = pg[i]
-                                if decay { gi += wd * p }
-                                let m1 = pm[i] + b1w * (gi - pm[i])
-                                let v1 = pv[i] * b2 + b2w * gi * gi
-                                pm[i] = m1
-                                pv[i] = v1
-                                pp[i] = p - stepSize * (m1 / (v1.squareRoot() / inv + e))
-                                i += 1
-                            }
+                            let i = range.lowerBound
+                            vlsae_adam(Int64(range.count), pp + i, pg + i, pm + i, pv + i, &s)
                         }
                     }
                 }

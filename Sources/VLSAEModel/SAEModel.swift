@@ -1,4 +1,5 @@
 import Foundation
+import CKernels
 import VLSAECore
 
 /// One parameter tensor of a model, under its official PyTorch state-dict name and shape.
@@ -367,34 +368,40 @@ public struct SAEModel: Sendable {
     // MARK: decoder
 
     /// out[r] = bias + Σ over the active units of row r (ascending) of value · decoder column.
+    ///
+    /// Rows go in blocks of 256 whose codes are regrouped by unit, so that each decoder column is read
+    /// once per block while the block's output rows stay in L2; every output element still receives its
+    /// terms in ascending unit order, so the values do not depend on the blocking or the thread count.
     func decodeInto(_ codes: SparseCodes, decoder dIndex: Int, out: UnsafeMutablePointer<Float>) {
-        let d = config.inputDim, k = codes.k
+        let d = config.inputDim, h = config.hidden, k = codes.k
         let dec = layout.decoders[dIndex]
+        let block = 256
         parameters.withUnsafeBufferPointer { ppb in
             codes.indices.withUnsafeBufferPointer { pib in
                 codes.values.withUnsafeBufferPointer { pvb in
                     codes.counts.withUnsafeBufferPointer { pnb in
                         let pp = ppb.baseAddress!
                         let bias = pp + dec.bias, wT = pp + dec.weightT
-                        let pi = pib.baseAddress, pv = pvb.baseAddress, pn = pnb.baseAddress!
+                        let pn = pnb.baseAddress!
+                        guard k > 0, let pi = pib.baseAddress, let pv = pvb.baseAddress else {
+                            for r in 0..<codes.rows { (out + r * d).update(from: bias, count: d) }
+                            return
+                        }
                         forEachBlock(codes.rows, threads: threads) { range in
-                            for r in range {
-                                SAEModel.decodeRow(out + r * d, d: d, bias: bias, wT: wT, count: Int(pn[r]),
-                                                   indices: pi.map { $0 + r * k }, values: pv.map { $0 + r * k })
+                            let work = UnsafeMutablePointer<Int32>.allocate(capacity: h + 1 + block * k)
+                            defer { work.deallocate() }
+                            var r = range.lowerBound
+                            while r < range.upperBound {
+                                let n = min(block, range.upperBound - r)
+                                vlsae_decode_block(Int32(d), Int32(h), Int32(k), Int32(n), bias, wT, pn + r, pi + r * k,
+                                                   pv + r * k, out + r * d, work)
+                                r += n
                             }
                         }
                     }
                 }
             }
         }
-    }
-
-    @inline(__always)
-    static func decodeRow(_ o: UnsafeMutablePointer<Float>, d: Int, bias: UnsafePointer<Float>, wT: UnsafePointer<Float>,
-                          count: Int, indices: UnsafePointer<Int32>?, values: UnsafePointer<Float>?) {
-        o.update(from: bias, count: d)
-        guard count > 0, let indices, let values else { return }
-        for t in 0..<count { Kernel.axpy(d, values[t], wT + Int(indices[t]) * d, o) }
     }
 
     /// The `modality` decoder applied to codes: bias + Σ over active units of value · column.
@@ -434,17 +441,43 @@ public struct SAEModel: Sendable {
     /// official `sparsify` builds its mask from `torch.maximum`/`torch.where` and leaks a half
     /// gradient to entries exactly tied with the threshold; for untied inputs the two agree.)
     ///
-    /// Cost: the encoder product (one sgemm per 256-row chunk) plus O(B·k·d) for everything else:
+    /// Cost: the encoder product (one sgemm per row chunk) plus O(B·k·d) for everything else:
     /// decoding gathers the k active decoder columns of each row, and the backward pass visits each
     /// unit once with the rows it is active on, so its encoder row and decoder columns stay in L1 while
     /// dL/dpre, the decoder gradient, the encoder gradient and the normalisation backward are formed
     /// together. No rows × h buffer is kept beyond one chunk of encoder products per thread.
     public func lossAndGradients(images: Matrix, texts: Matrix, gradients g: inout [Float]) -> StepLoss {
+        if g.count != layout.count { g = [Float](repeating: 0, count: layout.count) }
+        let batch = forwardForTraining(images: images, texts: texts)
+        let d = config.inputDim
+        g.withUnsafeMutableBufferPointer { pgb in
+            let pg = pgb.baseAddress!
+            for (i, dec) in layout.decoders.enumerated() { (pg + dec.bias).update(from: batch.decoderBiasGradient[i], count: d) }
+            parameters.withUnsafeBufferPointer { ppb in backward(batch, parameters: ppb.baseAddress!, gradients: pg) }
+        }
+        return batch.loss
+    }
+
+    /// What the backward pass needs from the forward pass of a training batch.
+    struct TrainingForward {
+        var prepared: [PreparedEncoder]
+        /// Per modality (0 image, 1 text).
+        var passes: [EncoderPass]
+        /// dL/drecon per modality, rows × d.
+        var errors: [[Float]]
+        /// Per decoder: Σ over its rows of dL/drecon.
+        var decoderBiasGradient: [[Float]]
+        /// Per modality, the (row·k + slot) entries grouped by unit: unit j's are
+        /// `unitSlots[starts[j] ..< starts[j+1]]`, in row order.
+        var unitStarts: [[Int32]]
+        var unitSlots: [[Int32]]
+        var loss: StepLoss
+    }
+
+    func forwardForTraining(images: Matrix, texts: Matrix) -> TrainingForward {
         let d = config.inputDim, h = config.hidden, k = config.topK
         precondition(images.cols == d && texts.cols == d, "training batch has the wrong dimension")
         precondition(images.rows > 0 && texts.rows > 0, "training batch is empty")
-        // Every entry is overwritten below (unit slices are zeroed as they are visited).
-        if g.count != layout.count { g = [Float](repeating: 0, count: layout.count) }
         let prepared = (0..<layout.encoders.count).map { prepare($0) }
         var passes: [EncoderPass] = []
         var errors: [[Float]] = []
@@ -461,32 +494,21 @@ public struct SAEModel: Sendable {
             var e = [Float](repeating: 0, count: b * d)
             var rowSums = [Double](repeating: 0, count: b)
             let scale = Float(2 / Double(max(b * d, 1)))
-            let dec = layout.decoders[layout.decoderFor[m]]
-            parameters.withUnsafeBufferPointer { ppb in
-                x.values.withUnsafeBufferPointer { pxb in
-                    e.withUnsafeMutableBufferPointer { peb in
-                        rowSums.withUnsafeMutableBufferPointer { psb in
-                            pass.codes.indices.withUnsafeBufferPointer { pib in
-                                pass.codes.values.withUnsafeBufferPointer { pvb in
-                                    let pp = ppb.baseAddress!, px = pxb.baseAddress!, pe = peb.baseAddress!
-                                    let ps = psb.baseAddress!, pi = pib.baseAddress, pv = pvb.baseAddress
-                                    let counts = pass.codes.counts
-                                    forEachBlock(b, threads: threads) { range in
-                                        for r in range {
-                                            let er = pe + r * d, xr = px + r * d
-                                            SAEModel.decodeRow(er, d: d, bias: pp + dec.bias, wT: pp + dec.weightT,
-                                                               count: Int(counts[r]), indices: pi.map { $0 + r * k },
-                                                               values: pv.map { $0 + r * k })
-                                            var s: Double = 0
-                                            for i in 0..<d {
-                                                let diff = er[i] - xr[i]
-                                                s += Double(diff) * Double(diff)
-                                                er[i] = scale * diff
-                                            }
-                                            ps[r] = s
-                                        }
-                                    }
+            x.values.withUnsafeBufferPointer { pxb in
+                e.withUnsafeMutableBufferPointer { peb in
+                    rowSums.withUnsafeMutableBufferPointer { psb in
+                        let px = pxb.baseAddress!, pe = peb.baseAddress!, ps = psb.baseAddress!
+                        decodeInto(pass.codes, decoder: layout.decoderFor[m], out: pe)
+                        forEachBlock(b, threads: threads) { range in
+                            for r in range {
+                                let er = pe + r * d, xr = px + r * d
+                                var s: Double = 0
+                                for i in 0..<d {
+                                    let diff = er[i] - xr[i]
+                                    s += Double(diff) * Double(diff)
+                                    er[i] = scale * diff
                                 }
+                                ps[r] = s
                             }
                         }
                     }
@@ -496,6 +518,12 @@ public struct SAEModel: Sendable {
             if m == 0 { loss.image = mse } else { loss.text = mse }
             passes.append(pass)
             errors.append(e)
+        }
+
+        var biasGradients = [[Float]](repeating: [Float](repeating: 0, count: d), count: layout.decoders.count)
+        for m in 0..<2 {
+            let di = layout.decoderFor[m]
+            for r in 0..<passes[m].codes.rows { for i in 0..<d { biasGradients[di][i] += errors[m][r * d + i] } }
         }
 
         // Group the active (row, slot) pairs by unit (counting sort in row order) so that each unit's
@@ -520,58 +548,53 @@ public struct SAEModel: Sendable {
             starts.append(start)
             slots.append(list)
         }
+        return TrainingForward(prepared: prepared, passes: passes, errors: errors, decoderBiasGradient: biasGradients,
+                               unitStarts: starts, unitSlots: slots, loss: loss)
+    }
+
+    /// The per-unit backward pass: writes the gradient of every per-unit parameter slice (encoder rows,
+    /// encoder bias entries, decoder columns) into `pg`. Units are split into contiguous blocks over
+    /// `threads` workers; each unit's slices are zeroed and summed by one worker in a fixed order.
+    func backward(_ batch: TrainingForward, parameters pp: UnsafePointer<Float>, gradients pg: UnsafeMutablePointer<Float>) {
+        let d = config.inputDim, h = config.hidden, k = config.topK
         let lay = layout
-        // Parameters that are not per-unit slices (decoder biases) are zeroed here; the rest per unit.
-        for dec in lay.decoders { for i in 0..<d { g[dec.bias + i] = 0 } }
-        for enc in lay.encoders { if let bias = enc.bias { for j in 0..<h { g[bias + j] = 0 } } }
-        for m in 0..<2 {
-            let dec = lay.decoders[lay.decoderFor[m]]
-            let b = passes[m].codes.rows
-            for r in 0..<b { for i in 0..<d { g[dec.bias + i] += errors[m][r * d + i] } }
-        }
-        parameters.withUnsafeBufferPointer { ppb in
-        g.withUnsafeMutableBufferPointer { pgb in
-        withBaseAddresses(errors) { pe in
-        withBaseAddresses(passes.map(\.input)) { px in
-        withBaseAddresses(passes.map(\.codes.values)) { pv in
-        withBaseAddresses(passes.map(\.deriv)) { pd in
-        withBaseAddresses(starts) { pst in
-        withBaseAddresses(slots) { psl in
-        withBaseAddresses(prepared.map(\.weight)) { pw in
-            let pg = pgb.baseAddress!, pp = ppb.baseAddress!
+        let norms = batch.prepared.map(\.norms)
+        withBaseAddresses(batch.errors) { pe in
+        withBaseAddresses(batch.passes.map(\.input)) { px in
+        withBaseAddresses(batch.passes.map(\.codes.values)) { pv in
+        withBaseAddresses(batch.passes.map(\.deriv)) { pd in
+        withBaseAddresses(batch.unitStarts) { pst in
+        withBaseAddresses(batch.unitSlots) { psl in
+        withBaseAddresses(batch.prepared.map(\.weight)) { pw in
             forEachBlock(h, threads: threads, minBlock: 16) { range in
                 for j in range {
-                    for enc in lay.encoders { (pg + enc.weight + j * d).update(repeating: 0, count: d) }
+                    for enc in lay.encoders {
+                        (pg + enc.weight + j * d).update(repeating: 0, count: d)
+                        if let bias = enc.bias { pg[bias + j] = 0 }
+                    }
                     for dec in lay.decoders { (pg + dec.weightT + j * d).update(repeating: 0, count: d) }
                     for m in 0..<2 {
-                        let dec = lay.decoders[lay.decoderFor[m]], enc = lay.encoders[lay.encoderFor[m]]
-                        let col = pp + dec.weightT + j * d
-                        let gD = pg + dec.weightT + j * d, gW = pg + enc.weight + j * d
                         let start = Int(pst[m]![j]), end = Int(pst[m]![j + 1])
                         // Non-empty lists imply non-empty buffers for this modality.
                         guard start < end else { continue }
-                        let e = pe[m]!, x = px[m]!, values = pv[m]!, deriv = pd[m]!, list = psl[m]!
-                        for s in start..<end {
-                            let slot = Int(list[s]), r = slot / k
-                            // dL/dpre = (E_r · decoder column j) · da/dpre, while E_r and the column are hot.
-                            let dz = Kernel.dot(d, e + r * d, col) * deriv[slot]
-                            Kernel.axpy(d, values[slot], e + r * d, gD)
-                            Kernel.axpy(d, dz, x + r * d, gW)
-                            if let bias = enc.bias { pg[bias + j] += dz }
-                        }
+                        let dec = lay.decoders[lay.decoderFor[m]], enc = lay.encoders[lay.encoderFor[m]]
+                        vlsae_unit_backward(Int32(d), Int32(k), Int32(end - start), psl[m]! + start,
+                                            pe[m]!, px[m]!, pv[m]!, pd[m]!, pp + dec.weightT + j * d,
+                                            pg + dec.weightT + j * d, pg + enc.weight + j * d,
+                                            enc.bias.map { pg + $0 + j })
                     }
                     // Back through ŵ = W/‖W‖: dW = (dŵ − ŵ (ŵ·dŵ)) / ‖W‖.
                     for (ei, enc) in lay.encoders.enumerated() where enc.distance {
                         let gw = pg + enc.weight + j * d, w = pw[ei]! + j * d
                         Kernel.axpy(d, -Kernel.dot(d, w, gw), w, gw)
-                        Kernel.scale(d, 1 / prepared[ei].norms[j], gw)
+                        Kernel.scale(d, 1 / norms[ei][j], gw)
                     }
                 }
             }
-        }}}}}}}}}
-        return loss
+        }}}}}}}
     }
 }
+
 
 /// Runs `body` with the base addresses of several arrays (nil for an empty one), each valid for the
 /// duration of the call: nested `withUnsafeBufferPointer` for a list whose length is known only at run time.

@@ -3,21 +3,23 @@ import VLSAECore
 import VLSAEModel
 
 /// The Swift model against a PyTorch reference written independently from the formulas
-/// (Fixtures/make_model_fixtures.py): d 16, h 64, k 8, 12 rows.
+/// (Fixtures/make_model_fixtures.py): d 16, h 64, k 8, 12 rows; and d 40, h 80, k 20, 16 rows, wide
+/// enough for the vectorised decode and backward kernels (a 32-column panel plus a tail, groups of up
+/// to four slots per unit and their remainders).
 final class ModelParityTests: XCTestCase {
     var fx: ModelFixtures!
 
     override func setUpWithError() throws { fx = try ModelFixtures.load() }
 
-    func model(_ arch: SAEArch, _ prefix: String, threads: Int = 1) throws -> SAEModel {
-        var m = try SAEModel(config: SAEConfig(arch: arch, inputDim: 16, hiddenRatio: 4, topK: 8),
+    func model(_ arch: SAEArch, _ prefix: String, threads: Int = 1, d: Int = 16, ratio: Int = 4, k: Int = 8) throws -> SAEModel {
+        var m = try SAEModel(config: SAEConfig(arch: arch, inputDim: d, hiddenRatio: ratio, topK: k),
                              tensors: fx.tensors(prefix + ".param."))
         m.threads = threads
         return m
     }
 
-    func checkForwardAndGradients(_ arch: SAEArch, _ prefix: String) throws {
-        let m = try model(arch, prefix)
+    func checkForwardAndGradients(_ arch: SAEArch, _ prefix: String, d: Int = 16, ratio: Int = 4, k: Int = 8) throws {
+        let m = try model(arch, prefix, d: d, ratio: ratio, k: k)
         let xi = fx.matrix(prefix + ".images"), xt = fx.matrix(prefix + ".texts")
         let zi = m.encode(xi, modality: .image), zt = m.encode(xt, modality: .text)
         // Activations and reconstructions: 1e-5 relative; active sets identical.
@@ -43,6 +45,8 @@ final class ModelParityTests: XCTestCase {
 
     func testVLSAEMatchesTorch() throws { try checkForwardAndGradients(.vlsae, "vl") }
     func testSAEDMatchesTorch() throws { try checkForwardAndGradients(.saeD, "sd") }
+    func testVLSAEMatchesTorchAtAVectorisedWidth() throws { try checkForwardAndGradients(.vlsae, "vlw", d: 40, ratio: 2, k: 20) }
+    func testSAEDMatchesTorchAtAVectorisedWidth() throws { try checkForwardAndGradients(.saeD, "sdw", d: 40, ratio: 2, k: 20) }
 
     func testSAEVMatchesTorchIncludingRowsWithFewerThanKActive() throws {
         try checkForwardAndGradients(.saeV, "sv")

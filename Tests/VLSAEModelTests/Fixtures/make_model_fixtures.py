@@ -231,6 +231,26 @@ for epochs, warmup in [(5, 0), (7, 3), (3, 3)]:
         opt.step()
     manifest["scalars"][f"schedule.{epochs}.{warmup}"] = lrs
 
+# --- a wider shape for the vectorised kernels: d 40 (a 32-wide panel plus a tail), h 80, k 20, 16 rows,
+# so that units collect from 0 to about 10 slots per modality. Drawn last: the cases above keep their values.
+D, H, K, B = 40, 80, 20, 16
+xi, xt = embeddings(B), embeddings(B)
+vlw = vl_params()
+with torch.no_grad():
+    assert min_gap(vl_act(vlw["encoder"], xi), K) > 1e-5, "accidental near-tie; change the seed"
+    assert min_gap(vl_act(vlw["encoder"], xt), K) > 1e-5, "accidental near-tie; change the seed"
+case("vlw", vlw, vl_forward, xi, xt, k=K)
+sdw = {"v_encoder.weight": uni((H, D), 1 / math.sqrt(D)), "v_encoder.bias": uni((H,), 1 / math.sqrt(D)),
+       "t_encoder.weight": uni((H, D), 1 / math.sqrt(D)), "t_encoder.bias": uni((H,), 1 / math.sqrt(D)),
+       "vision_decoder.0.weight": uni((D, H), 1 / math.sqrt(H)), "vision_decoder.0.bias": uni((D,), 1 / math.sqrt(H)),
+       "text_decoder.0.weight": uni((D, H), 1 / math.sqrt(H)), "text_decoder.0.bias": uni((D,), 1 / math.sqrt(H))}
+with torch.no_grad():
+    assert min_gap(torch.relu(xi @ sdw["v_encoder.weight"].T + sdw["v_encoder.bias"]), K) > 1e-5
+    assert min_gap(torch.relu(xt @ sdw["t_encoder.weight"].T + sdw["t_encoder.bias"]), K) > 1e-5
+case("sdw", sdw, sae_d_forward, xi, xt, k=K)
+manifest["scalars"]["wide_dims"] = {"d": D, "h": H, "k": K, "batch": B}
+D, H, K, B = 16, 64, 8, 12
+
 manifest["scalars"]["dims"] = {"d": D, "h": H, "k": K, "batch": B}
 with open(os.path.join(OUT, "model_fixtures.bin"), "wb") as f:
     f.write(b"".join(blobs))
