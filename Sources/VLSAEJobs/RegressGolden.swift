@@ -51,7 +51,7 @@ public enum RegressGolden {
         guard FileManager.default.changeCurrentDirectoryPath(folder) else {
             throw VLSAEError.file(folder, "cannot enter folder")
         }
-        defer { FileManager.default.changeCurrentDirectoryPath(cwd) }
+        defer { _ = FileManager.default.changeCurrentDirectoryPath(cwd) }
         let p = synthParameters
         if !SynthSuite.verify(folder: "suite", parameters: p) { _ = try SynthSuite.generate(p, to: "suite") }
         try TrainJob.run(TrainJob.Options(images: "suite/train_image.npy", texts: "suite/train_text.npy",

@@ -225,7 +225,7 @@ public struct SAEModel: Sendable {
     /// arithmetic for any number of threads. Each call repacks W (h × d), so chunks are large (512
     /// rows for big inputs, ~5 % repacking) but small enough that a training batch of 512 still
     /// splits over two workers; a chunk's rows × h block stays in the last-level cache.
-    static func encoderChunk(rows: Int) -> Int { rows >= 2048 ? 512 : 256 }
+    static func encoderChunk(rows: Int) -> Int { rows >= 4096 ? 1024 : (rows >= 2048 ? 512 : 256) }
 
     func encodePass(_ x: UnsafePointer<Float>, rows: Int, prepared pe: PreparedEncoder, k: Int,
                     training: Bool) -> EncoderPass {

@@ -29,7 +29,7 @@ final class EvalJobTests: XCTestCase {
         let dir = try tempDir()
         let cwd = FileManager.default.currentDirectoryPath
         defer { FileManager.default.changeCurrentDirectoryPath(cwd) }
-        FileManager.default.changeCurrentDirectoryPath(fixtures.path)
+        _ = FileManager.default.changeCurrentDirectoryPath(fixtures.path)
         let manifests = ["eval7/manifest.json", "eval7/manifest_classifier.json", "eval3/manifest.json"]
         let out1 = dir.appendingPathComponent("a.json").path, out2 = dir.appendingPathComponent("b.json").path
         let doc = try EvalJob.run(options(manifests, out: out1))
