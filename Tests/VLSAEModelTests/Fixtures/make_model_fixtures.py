@@ -73,6 +73,13 @@ def vl_params():
             "text_decoder.weight": uni((D, H), 1 / math.sqrt(H)), "text_decoder.bias": uni((D,), 1 / math.sqrt(H))}
 
 
+def sd_params():
+    return {"v_encoder.weight": uni((H, D), 1 / math.sqrt(D)), "v_encoder.bias": uni((H,), 1 / math.sqrt(D)),
+            "t_encoder.weight": uni((H, D), 1 / math.sqrt(D)), "t_encoder.bias": uni((H,), 1 / math.sqrt(D)),
+            "vision_decoder.0.weight": uni((D, H), 1 / math.sqrt(H)), "vision_decoder.0.bias": uni((D,), 1 / math.sqrt(H)),
+            "text_decoder.0.weight": uni((D, H), 1 / math.sqrt(H)), "text_decoder.0.bias": uni((D,), 1 / math.sqrt(H))}
+
+
 def vl_forward(p, xi, xt, k):
     zi, zt = vl_encode(p["encoder"], xi, k), vl_encode(p["encoder"], xt, k)
     ri = decode(p["vision_decoder.weight"], p["vision_decoder.bias"], zi)
@@ -159,10 +166,7 @@ for k in (1, 8, 32, 63):
     put(f"ties.mask.k{k}", topk_mask(vals, k))
 
 # --- SAE_D and SAE_V ---------------------------------------------------------------------------
-sd = {"v_encoder.weight": uni((H, D), 1 / math.sqrt(D)), "v_encoder.bias": uni((H,), 1 / math.sqrt(D)),
-      "t_encoder.weight": uni((H, D), 1 / math.sqrt(D)), "t_encoder.bias": uni((H,), 1 / math.sqrt(D)),
-      "vision_decoder.0.weight": uni((D, H), 1 / math.sqrt(H)), "vision_decoder.0.bias": uni((D,), 1 / math.sqrt(H)),
-      "text_decoder.0.weight": uni((D, H), 1 / math.sqrt(H)), "text_decoder.0.bias": uni((D,), 1 / math.sqrt(H))}
+sd = sd_params()
 with torch.no_grad():
     assert min_gap(torch.relu(xi @ sd["v_encoder.weight"].T + sd["v_encoder.bias"]), K) > 1e-4
     assert min_gap(torch.relu(xt @ sd["t_encoder.weight"].T + sd["t_encoder.bias"]), K) > 1e-4
@@ -240,10 +244,7 @@ with torch.no_grad():
     assert min_gap(vl_act(vlw["encoder"], xi), K) > 1e-5, "accidental near-tie; change the seed"
     assert min_gap(vl_act(vlw["encoder"], xt), K) > 1e-5, "accidental near-tie; change the seed"
 case("vlw", vlw, vl_forward, xi, xt, k=K)
-sdw = {"v_encoder.weight": uni((H, D), 1 / math.sqrt(D)), "v_encoder.bias": uni((H,), 1 / math.sqrt(D)),
-       "t_encoder.weight": uni((H, D), 1 / math.sqrt(D)), "t_encoder.bias": uni((H,), 1 / math.sqrt(D)),
-       "vision_decoder.0.weight": uni((D, H), 1 / math.sqrt(H)), "vision_decoder.0.bias": uni((D,), 1 / math.sqrt(H)),
-       "text_decoder.0.weight": uni((D, H), 1 / math.sqrt(H)), "text_decoder.0.bias": uni((D,), 1 / math.sqrt(H))}
+sdw = sd_params()
 with torch.no_grad():
     assert min_gap(torch.relu(xi @ sdw["v_encoder.weight"].T + sdw["v_encoder.bias"]), K) > 1e-5
     assert min_gap(torch.relu(xt @ sdw["t_encoder.weight"].T + sdw["t_encoder.bias"]), K) > 1e-5
