@@ -19,12 +19,12 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
 
-        // Hot loops of the sparse passes and Adam (AVX2 when the CPU has it), optimised in debug builds too
-        // so that `make test` trains at a usable speed.
+        // Hot loops in C: the sparse passes and Adam (AVX2 when the CPU has it) and SHA-256 blocks (SHA
+        // extensions when it has them), optimised in debug builds too so that `make test` runs at speed.
         .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O2", "-fno-math-errno"])]),
 
         // Stage 0: numeric primitives shared by every stage (matrices, BLAS, hashing, RNG, files).
-        .target(name: "VLSAECore", dependencies: ["CBLAS"]),
+        .target(name: "VLSAECore", dependencies: ["CBLAS", "CKernels"]),
         // Stage 1: file formats → tensors (.npy/.npz, safetensors, torch .pt/.pth).
         .target(name: "VLSAEFormats", dependencies: ["VLSAECore", "CZlib"]),
         // Stage 2: domain types: zero-shot datasets (manifests, catalog).
@@ -48,7 +48,7 @@ let package = Package(
             "VLSAEJobs", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "VLSAECoreTests", dependencies: ["VLSAECore"]),
+        .testTarget(name: "VLSAECoreTests", dependencies: ["VLSAECore", "CKernels"]),
         .testTarget(name: "VLSAEFormatsTests", dependencies: ["VLSAEFormats"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "VLSAEDataTests", dependencies: ["VLSAEData"]),

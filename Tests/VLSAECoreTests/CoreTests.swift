@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import CKernels
 import VLSAECore
 
 final class BLASTests: XCTestCase {
@@ -114,5 +115,30 @@ final class FileTests: XCTestCase {
         XCTAssertEqual(SHA256.hex(Data("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         XCTAssertEqual(SHA256.hex(Data("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)),
                        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        // One million "a" (FIPS 180-2 appendix B.3), fed in uneven pieces across block boundaries.
+        var h = SHA256()
+        let a = [UInt8](repeating: 0x61, count: 1_000_000)
+        var offset = 0
+        for size in [1, 63, 64, 65, 127, 1000, 4096, 200_000] + [Int](repeating: 100_000, count: 8) {
+            let end = min(a.count, offset + size)
+            h.update(a[offset..<end])
+            offset = end
+        }
+        h.update(a[offset...])
+        XCTAssertEqual(h.finalize().map { String(format: "%02x", $0) }.joined(),
+                       "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
+    func testSHA256BlockPathsAgree() {
+        // The SHA-extension compression (when this CPU has it) against the portable one, over random blocks.
+        var rng = SeededRandom(seed: 11)
+        let data = (0..<(64 * 257)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        let initial: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
+        for blocks in [1, 2, 3, 17, 257] {
+            var fast = initial, portable = initial
+            vlsae_sha256_blocks(&fast, data, Int64(blocks))
+            vlsae_sha256_blocks_portable(&portable, data, Int64(blocks))
+            XCTAssertEqual(fast, portable, "\(blocks) block(s), extensions used: \(vlsae_sha256_uses_extensions())")
+        }
     }
 }

@@ -226,8 +226,8 @@ final class ManifestTests: XCTestCase {
 
     func testRelativeManifestPathGivesRelativeInputPaths() throws {
         let cwd = FileManager.default.currentDirectoryPath
-        defer { FileManager.default.changeCurrentDirectoryPath(cwd) }
-        FileManager.default.changeCurrentDirectoryPath(fixtures.path)
+        defer { _ = FileManager.default.changeCurrentDirectoryPath(cwd) }
+        _ = FileManager.default.changeCurrentDirectoryPath(fixtures.path)
         let ds = try ZeroShotDataset.load(manifestPath: "eval3/manifest_classifier.json")
         XCTAssertEqual(ds.inputs.map(\.path), ["eval3/manifest_classifier.json", "eval3/images.npy", "eval3/labels.npy", "eval3/classifier.npy"])
         XCTAssertFalse(ds.templateLevel)
