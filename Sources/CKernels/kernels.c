@@ -9,7 +9,8 @@
 // The helpers below pass 256-bit vectors by value; they are always inlined, so no ABI is involved.
 #pragma clang diagnostic ignored "-Wpsabi"
 
-typedef float v8 __attribute__((vector_size(32), aligned(4)));
+// Unaligned, and allowed to alias the float arrays it is loaded from.
+typedef float v8 __attribute__((vector_size(32), aligned(4), may_alias));
 
 #define INLINE static inline __attribute__((always_inline))
 
