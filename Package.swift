@@ -19,14 +19,14 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
 
-        // Hot loops in C: the sparse passes and Adam (AVX2 when the CPU has it) and SHA-256 blocks (SHA
-        // extensions when it has them), optimised in debug builds too so that `make test` runs at speed.
+        // Hot loops in C: the sparse passes and Adam (AVX2 when the CPU has it), SHA-256 blocks (SHA
+        // extensions) and float16 conversion (F16C), optimised in debug builds too so `make test` runs at speed.
         .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O2", "-fno-math-errno"])]),
 
         // Stage 0: numeric primitives shared by every stage (matrices, BLAS, hashing, RNG, files).
         .target(name: "VLSAECore", dependencies: ["CBLAS", "CKernels"]),
         // Stage 1: file formats → tensors (.npy/.npz, safetensors, torch .pt/.pth).
-        .target(name: "VLSAEFormats", dependencies: ["VLSAECore", "CZlib"]),
+        .target(name: "VLSAEFormats", dependencies: ["VLSAECore", "CZlib", "CKernels"]),
         // Stage 2: domain types: zero-shot datasets (manifests, catalog).
         .target(name: "VLSAEData", dependencies: ["VLSAECore", "VLSAEFormats"]),
         // Stage 3: sparse autoencoders, trainer, checkpoints.
@@ -49,7 +49,7 @@ let package = Package(
         ]),
 
         .testTarget(name: "VLSAECoreTests", dependencies: ["VLSAECore", "CKernels"]),
-        .testTarget(name: "VLSAEFormatsTests", dependencies: ["VLSAEFormats"],
+        .testTarget(name: "VLSAEFormatsTests", dependencies: ["VLSAEFormats", "CKernels"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "VLSAEDataTests", dependencies: ["VLSAEData"]),
         .testTarget(name: "VLSAEModelTests", dependencies: ["VLSAEModel", "CKernels"],

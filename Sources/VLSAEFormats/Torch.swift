@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import VLSAECore
 
@@ -238,7 +239,15 @@ final class StorageHost: TorchPickleHost {
                 return .float(floats(load(UInt32.self)) { Float(bitPattern: $0) })
                 #endif
             case .float64: return .float(floats(load(UInt64.self)) { Float(Double(bitPattern: $0)) })
-            case .float16: return .float(floats(load(UInt16.self)) { HalfFloat.float(fromHalf: $0) })
+            case .float16:
+                #if _endian(little)
+                return .float([Float](unsafeUninitializedCapacity: n) { buffer, initialized in
+                    if n > 0 { vlsae_half_to_float(raw.baseAddress!, buffer.baseAddress!, Int64(n)) }
+                    initialized = n
+                })
+                #else
+                return .float(floats(load(UInt16.self)) { HalfFloat.float(fromHalf: $0) })
+                #endif
             case .bfloat16: return .float(floats(load(UInt16.self)) { HalfFloat.float(fromBFloat16: $0) })
             case .int64: return .integer(load(Int64.self))
             case .int32: return .integer(load(Int32.self).map { Int64($0) })
