@@ -1,5 +1,4 @@
 #include "vlsae_kernels.h"
-#include <math.h>
 #include <string.h>
 
 // Identical arithmetic in both builds: no a·b + c contraction into FMA (which only the AVX2 build could
@@ -52,25 +51,32 @@ INLINE void adam_body(int64_t n, float *p, const float *g, float *m, float *v, c
     }
 }
 
-INLINE void decode_block_body(int32_t d, int32_t h, int32_t k, int32_t rows, const float *bias, const float *wT,
-                              const int32_t *counts, const int32_t *indices, const float *values, float *out,
-                              int32_t *work) {
-    for (int32_t r = 0; r < rows; r++) memcpy(out + (int64_t)r * d, bias, (size_t)d * sizeof(float));
-    // Counting sort of the block's slots by unit, rows ascending within each unit.
-    int32_t *start = work, *list = work + h + 1;
+/// Counting sort of the active slots (row·k + t) by unit, rows ascending within each unit: unit j's slots
+/// end up in list[start[j] ..< start[j+1]].
+INLINE void group_by_unit(int32_t h, int32_t k, int32_t rows, const int32_t *counts, const int32_t *indices,
+                          int32_t *start, int32_t *list) {
     memset(start, 0, (size_t)(h + 1) * sizeof(int32_t));
     for (int32_t r = 0; r < rows; r++)
         for (int32_t t = 0; t < counts[r]; t++) start[indices[(int64_t)r * k + t] + 1]++;
     for (int32_t j = 0; j < h; j++) start[j + 1] += start[j];
     for (int32_t r = 0; r < rows; r++)
         for (int32_t t = 0; t < counts[r]; t++) list[start[indices[(int64_t)r * k + t]]++] = r * k + t;
-    // start[j] now ends unit j's run, which begins where unit j−1's ended. Units ascending: each output
-    // element receives its terms in the order of the row's (ascending) active units.
-    int32_t begin = 0;
+    // Filling advanced start[j] to the end of unit j's run, where unit j+1's begins: shift back by one.
+    for (int32_t j = h; j > 0; j--) start[j] = start[j - 1];
+    start[0] = 0;
+}
+
+INLINE void decode_block_body(int32_t d, int32_t h, int32_t k, int32_t rows, const float *bias, const float *wT,
+                              const int32_t *counts, const int32_t *indices, const float *values, float *out,
+                              int32_t *work) {
+    for (int32_t r = 0; r < rows; r++) memcpy(out + (int64_t)r * d, bias, (size_t)d * sizeof(float));
+    int32_t *start = work, *list = work + h + 1;
+    group_by_unit(h, k, rows, counts, indices, start, list);
+    // Units ascending: each output element receives its terms in the order of the row's (ascending)
+    // active units.
     for (int32_t j = 0; j < h; j++) {
-        const int32_t end = start[j];
         const float *col = wT + (int64_t)j * d;
-        for (int32_t s = begin; s < end; s++) {
+        for (int32_t s = start[j]; s < start[j + 1]; s++) {
             const int32_t slot = list[s];
             float *o = out + (int64_t)(slot / k) * d;
             const float a = values[slot];
@@ -82,7 +88,6 @@ INLINE void decode_block_body(int32_t d, int32_t h, int32_t k, int32_t rows, con
             }
             for (; i < d; i++) o[i] = o[i] + a * col[i];
         }
-        begin = end;
     }
 }
 
@@ -170,7 +175,7 @@ INLINE void unit_backward_body(int32_t d, int32_t k, int32_t count, const int32_
 // Two builds of each kernel and the run-time choice between them.
 #if defined(__x86_64__) || defined(__i386__)
 #define AVX2 __attribute__((target("avx2")))
-static int has_avx2(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+static int has_avx2(void) { return __builtin_cpu_supports("avx2"); }
 #define VARIANTS(name, params, args)                                    \
     AVX2 static void name##_avx2 params { name##_body args; }           \
     static void name##_base params { name##_body args; }
@@ -192,6 +197,11 @@ VARIANTS(unit_backward, (int32_t d, int32_t k, int32_t count, const int32_t *slo
 #else
 #define CALL(name, args) name##_base args
 #endif
+
+void vlsae_group_by_unit(int32_t h, int32_t k, int32_t rows, const int32_t *counts, const int32_t *indices,
+                         int32_t *start, int32_t *list) {
+    group_by_unit(h, k, rows, counts, indices, start, list);
+}
 
 int vlsae_kernels_use_avx2(void) {
 #if defined(__x86_64__) || defined(__i386__)

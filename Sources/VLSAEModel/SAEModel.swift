@@ -222,9 +222,9 @@ public struct SAEModel: Sendable {
 
     /// Rows per encoder product. The rows are cut into fixed chunks whatever the thread count and each
     /// chunk's product is one single-threaded sgemm, so every activation is computed by the same
-    /// arithmetic for any number of threads. Each call repacks W (h × d), so chunks are large (512
-    /// rows for big inputs, ~5 % repacking) but small enough that a training batch of 512 still
-    /// splits over two workers; a chunk's rows × h block stays in the last-level cache.
+    /// arithmetic for any number of threads. Each call repacks W (h × d), so chunks are large (1024
+    /// rows for big inputs) but small enough that a training batch of 512 still splits over two
+    /// workers; a chunk's rows × h block stays in the last-level cache.
     static func encoderChunk(rows: Int) -> Int { rows >= 4096 ? 1024 : (rows >= 2048 ? 512 : 256) }
 
     func encodePass(_ x: UnsafePointer<Float>, rows: Int, prepared pe: PreparedEncoder, k: Int,
@@ -467,8 +467,8 @@ public struct SAEModel: Sendable {
         var errors: [[Float]]
         /// Per decoder: Σ over its rows of dL/drecon.
         var decoderBiasGradient: [[Float]]
-        /// Per modality, the (row·k + slot) entries grouped by unit: unit j's are
-        /// `unitSlots[starts[j] ..< starts[j+1]]`, in row order.
+        /// Per modality, the (row·k + slot) entries grouped by unit (`vlsae_group_by_unit`): unit j's are
+        /// `unitSlots[unitStarts[j] ..< unitStarts[j+1]]`, in row order.
         var unitStarts: [[Int32]]
         var unitSlots: [[Int32]]
         var loss: StepLoss
@@ -534,17 +534,8 @@ public struct SAEModel: Sendable {
         for m in 0..<2 {
             let codes = passes[m].codes
             var start = [Int32](repeating: 0, count: h + 1)
-            for r in 0..<codes.rows { for t in 0..<Int(codes.counts[r]) { start[Int(codes.indices[r * k + t]) + 1] += 1 } }
-            for j in 0..<h { start[j + 1] += start[j] }
-            var fill = start
-            var list = [Int32](repeating: 0, count: Int(start[h]))
-            for r in 0..<codes.rows {
-                for t in 0..<Int(codes.counts[r]) {
-                    let j = Int(codes.indices[r * k + t])
-                    list[Int(fill[j])] = Int32(r * k + t)
-                    fill[j] += 1
-                }
-            }
+            var list = [Int32](repeating: 0, count: codes.rows * k)
+            vlsae_group_by_unit(Int32(h), Int32(k), Int32(codes.rows), codes.counts, codes.indices, &start, &list)
             starts.append(start)
             slots.append(list)
         }
@@ -594,7 +585,6 @@ public struct SAEModel: Sendable {
         }}}}}}}
     }
 }
-
 
 /// Runs `body` with the base addresses of several arrays (nil for an empty one), each valid for the
 /// duration of the call: nested `withUnsafeBufferPointer` for a list whose length is known only at run time.

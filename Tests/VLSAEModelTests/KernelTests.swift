@@ -62,7 +62,7 @@ final class KernelTests: XCTestCase {
         vlsae_decode_block(Int32(d), Int32(h), Int32(k), Int32(rows), bias, wT, z.counts, z.indices, z.values, &fast, &work)
         vlsae_decode_block_portable(Int32(d), Int32(h), Int32(k), Int32(rows), bias, wT, z.counts, z.indices, z.values,
                                     &portable, &work)
-        XCTAssertEqual(fast, portable)
+        XCTAssertEqual(fast, portable, "AVX2 build used: \(vlsae_kernels_use_avx2())")
     }
 
     func testUnitBackwardBuildsAgreeAndMatchTheSlotBySlotSums() {
@@ -87,9 +87,10 @@ final class KernelTests: XCTestCase {
             }
             results.append((gDec, gEnc, gBias))
         }
-        XCTAssertEqual(results[0].0, results[1].0)
-        XCTAssertEqual(results[0].1, results[1].1)
-        XCTAssertEqual(results[0].2, results[1].2)
+        let build = "AVX2 build used: \(vlsae_kernels_use_avx2())"
+        XCTAssertEqual(results[0].0, results[1].0, build)
+        XCTAssertEqual(results[0].1, results[1].1, build)
+        XCTAssertEqual(results[0].2, results[1].2, build)
         // The accumulations are exact in slot order; the dot products only up to their summation order,
         // so the reference (in double) is compared with a tolerance.
         var refDec = startDec.map(Double.init), refEnc = startEnc.map(Double.init)
@@ -152,9 +153,10 @@ final class KernelTests: XCTestCase {
         var p2 = p1, m2 = m1, v2 = v1
         vlsae_adam(Int64(n), &p1, g, &m1, &v1, &s)
         vlsae_adam_portable(Int64(n), &p2, g, &m2, &v2, &s)
-        XCTAssertEqual(p1, p2)
-        XCTAssertEqual(m1, m2)
-        XCTAssertEqual(v1, v2)
+        let build = "AVX2 build used: \(vlsae_kernels_use_avx2())"
+        XCTAssertEqual(p1, p2, build)
+        XCTAssertEqual(m1, m2, build)
+        XCTAssertEqual(v1, v2, build)
         XCTAssertNotEqual(p1, p0)
     }
 }

@@ -22,6 +22,12 @@ typedef struct {
 /// θ ← θ − step_size · m / (√v / √(1−β₂ᵗ) + ε).
 void vlsae_adam(int64_t n, float *param, const float *grad, float *m, float *v, const vlsae_adam_step *s);
 
+/// Groups the active slots of `rows` rows of sparse codes (row r: counts[r] slots at r·k) by unit: unit j's
+/// slots (as r·k + t) land in list[start[j] ..< start[j+1]], rows ascending. `start` holds h + 1 integers,
+/// `list` at least the number of active slots.
+void vlsae_group_by_unit(int32_t h, int32_t k, int32_t rows, const int32_t *counts, const int32_t *indices,
+                         int32_t *start, int32_t *list);
+
 /// Decodes `rows` rows of sparse codes (row r: counts[r] slots at r·k, unit indices ascending):
 /// out_r ← bias + Σ_t values[r·k+t] · wT[indices[r·k+t]·d …] (decoder columns stored contiguously), the terms
 /// added in slot order. The work runs unit by unit, each decoder column read once per block while the
