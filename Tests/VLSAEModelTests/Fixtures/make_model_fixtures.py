@@ -80,27 +80,28 @@ def sd_params():
             "text_decoder.0.weight": uni((D, H), 1 / math.sqrt(H)), "text_decoder.0.bias": uni((D,), 1 / math.sqrt(H))}
 
 
+def reconstruct(p, xi, xt, zi, zt, vision, text):
+    # The two decoders (vision, text: state-dict prefixes) and the loss every architecture trains on.
+    ri = decode(p[vision + "weight"], p[vision + "bias"], zi)
+    rt = decode(p[text + "weight"], p[text + "bias"], zt)
+    return zi, zt, ri, rt, F.mse_loss(ri, xi) + F.mse_loss(rt, xt)
+
+
 def vl_forward(p, xi, xt, k):
     zi, zt = vl_encode(p["encoder"], xi, k), vl_encode(p["encoder"], xt, k)
-    ri = decode(p["vision_decoder.weight"], p["vision_decoder.bias"], zi)
-    rt = decode(p["text_decoder.weight"], p["text_decoder.bias"], zt)
-    return zi, zt, ri, rt, F.mse_loss(ri, xi) + F.mse_loss(rt, xt)
+    return reconstruct(p, xi, xt, zi, zt, "vision_decoder.", "text_decoder.")
 
 
 def sae_d_forward(p, xi, xt, k):
     zi = lin_encode(p["v_encoder.weight"], p["v_encoder.bias"], xi, k)
     zt = lin_encode(p["t_encoder.weight"], p["t_encoder.bias"], xt, k)
-    ri = decode(p["vision_decoder.0.weight"], p["vision_decoder.0.bias"], zi)
-    rt = decode(p["text_decoder.0.weight"], p["text_decoder.0.bias"], zt)
-    return zi, zt, ri, rt, F.mse_loss(ri, xi) + F.mse_loss(rt, xt)
+    return reconstruct(p, xi, xt, zi, zt, "vision_decoder.0.", "text_decoder.0.")
 
 
 def sae_v_forward(p, xi, xt, k):
     zi = lin_encode(p["encoder.weight"], p["encoder.bias"], xi, k)
     zt = lin_encode(p["encoder.weight"], p["encoder.bias"], xt, k)
-    ri = decode(p["decoder.0.weight"], p["decoder.0.bias"], zi)
-    rt = decode(p["decoder.0.weight"], p["decoder.0.bias"], zt)
-    return zi, zt, ri, rt, F.mse_loss(ri, xi) + F.mse_loss(rt, xt)
+    return reconstruct(p, xi, xt, zi, zt, "decoder.0.", "decoder.0.")
 
 
 def embeddings(n):
