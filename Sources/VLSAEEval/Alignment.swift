@@ -224,9 +224,9 @@ public struct ConceptScorer {
     /// Both similarity blocks for images `range` (range.count × C each).
     public func similarities(_ range: Range<Int>) -> (cosine: Matrix, concept: Matrix) {
         let block = images.rows(range)
-        let cosine = BLAS.matmul(block.normalizedRows(), classVectors, transB: true)
+        let cosine = GEMM.matmul(block.normalizedRows(), classVectors, transB: true)
         let f = map.features(block, side: .image, representation: representation, k: k).normalizedRows()
-        let concept = BLAS.matmul(f, classConcepts, transB: true)
+        let concept = GEMM.matmul(f, classConcepts, transB: true)
         return (cosine, concept)
     }
 

@@ -40,14 +40,16 @@ extension EvalJob {
 
     /// Parses specs and loads the checkpoint and validation manifests before any dataset is
     /// scored, so that a bad spec or file fails fast.
-    static func prepareAlignment(_ a: AlignmentOptions, progress: Bool) throws -> AlignmentContext {
+    static func prepareAlignment(_ a: AlignmentOptions, threads: Int, progress: Bool) throws -> AlignmentContext {
         guard !a.specs.isEmpty else {
             throw VLSAEError.usage("--sae given without --alignment; add e.g. --alignment alpha=fixed:1")
         }
         let specs = try a.specs.map { try AlignmentSpec(parsing: $0) }
         if progress { Progress.note("loading autoencoder \(a.checkpoint)") }
         let loaded = try Checkpoint.load(path: a.checkpoint, topK: a.checkpointK)
-        let c = loaded.model.config
+        var model = loaded.model
+        model.threads = threads
+        let c = model.config
         for s in specs {
             if let k = s.k, k > c.topK {
                 throw VLSAEError.usage("alignment spec k=\(k) exceeds the trained k = \(c.topK) of \(a.checkpoint) "
@@ -81,7 +83,7 @@ extension EvalJob {
         }
         let record = CheckpointRecord(path: a.checkpoint, sha256: loaded.sha256, arch: c.arch.rawValue,
                                       inputDim: c.inputDim, hiddenDim: c.hidden, hiddenRatio: c.hiddenRatio, k: c.topK)
-        return AlignmentContext(checkpoint: record, model: loaded.model, specs: specs, validationByName: byName,
+        return AlignmentContext(checkpoint: record, model: model, specs: specs, validationByName: byName,
                                 validationByPath: byPath, inputs: inputs)
     }
 
@@ -98,7 +100,7 @@ extension EvalJob {
     static func alignmentRows(_ dataset: ZeroShotDataset, baseline: ResultRow, context: AlignmentContext,
                               options: Options) throws -> [ResultRow] {
         let base = ZeroShot.predict(images: dataset.images, labels: dataset.labels,
-                                    classifier: ZeroShotClassifier(dataset: dataset))
+                                    classifier: ZeroShotClassifier(dataset: dataset), threads: options.threads)
         var rows: [ResultRow] = []
         var conceptOnlyDone = Set<String>()
         for spec in context.specs {

@@ -53,8 +53,9 @@ public enum EvalJob {
         public var seed: UInt64
         public var level: Double
         public var perClass: Bool
-        public var threads: Int?
-        /// Recorded verbatim in the document.
+        /// Worker threads: how fast, not what is computed (recorded in the provenance only).
+        public var threads: Int
+        /// Recorded verbatim in the document's provenance.
         public var command: [String]
         public var tool: ToolRecord
         public var progress: Bool
@@ -62,7 +63,7 @@ public enum EvalJob {
         public var alignment: AlignmentOptions?
 
         public init(manifests: [String], output: String, bootstrapResamples: Int = 1000, seed: UInt64 = 0,
-                    level: Double = 0.95, perClass: Bool = false, threads: Int? = nil,
+                    level: Double = 0.95, perClass: Bool = false, threads: Int = 1,
                     command: [String], tool: ToolRecord, progress: Bool = true, alignment: AlignmentOptions? = nil) {
             self.manifests = manifests
             self.output = output
@@ -89,14 +90,11 @@ public enum EvalJob {
         guard options.bootstrapResamples >= minimumResamples else {
             throw VLSAEError.usage("--bootstrap must be at least \(minimumResamples), got \(options.bootstrapResamples)")
         }
-        if let t = options.threads {
-            guard t >= 1 else { throw VLSAEError.usage("--threads must be at least 1, got \(t)") }
-            BLAS.setThreads(t)
-        }
+        guard options.threads >= 1 else { throw VLSAEError.usage("--threads must be at least 1, got \(options.threads)") }
         var rows: [ResultRow] = []
         var inputs: [InputRecord] = []
         var seen = Set<InputRecord>()
-        let alignment = try options.alignment.map { try prepareAlignment($0, progress: options.progress) }
+        let alignment = try options.alignment.map { try prepareAlignment($0, threads: options.threads, progress: options.progress) }
         var names = Set<String>()
         for (i, path) in options.manifests.enumerated() {
             let note = "[\(i + 1)/\(options.manifests.count)] \(path)"
@@ -133,8 +131,8 @@ public enum EvalJob {
             for r in alignment.inputs where seen.insert(r).inserted { inputs.append(r) }
             if rows.contains(where: { $0.alignment?.selection == "kfold" }) { seeds["folds"] = options.seed }
         }
-        let doc = ResultDocument(tool: options.tool, command: options.command,
-                                 seeds: seeds, inputs: inputs, results: rows)
+        let doc = ResultDocument(tool: options.tool, seeds: seeds, inputs: inputs, results: rows,
+                                 provenance: .current(command: options.command, threads: options.threads))
         try doc.write(to: options.output)
         return doc
     }
@@ -142,7 +140,8 @@ public enum EvalJob {
     /// The baseline (cosine) row for one dataset.
     public static func evaluate(_ dataset: ZeroShotDataset, options: Options) throws -> ResultRow {
         let classifier = ZeroShotClassifier(dataset: dataset)
-        let predictions = ZeroShot.predict(images: dataset.images, labels: dataset.labels, classifier: classifier)
+        let predictions = ZeroShot.predict(images: dataset.images, labels: dataset.labels, classifier: classifier,
+                                           threads: options.threads)
         let m = Metrics.compute(predictions)
         let ci = try Metrics.acc1Interval(predictions, resamples: options.bootstrapResamples, level: options.level,
                                       seed: options.seed)

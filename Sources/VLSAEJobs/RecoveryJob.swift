@@ -2,6 +2,7 @@ import Foundation
 import VLSAECore
 import VLSAEFormats
 import VLSAEModel
+import VLSAEReport
 import VLSAESynth
 
 /// `vlsae recovery`: how many of a synthetic suite's planted concepts a trained VL-SAE found.
@@ -42,6 +43,8 @@ public enum RecoveryJob {
         public var threshold: Double
         public var comparison: String
         public var results: [ModalityRecovery]
+        /// How the figures were computed (numeric mode, kernel path); the products are single-threaded.
+        public var provenance: RunProvenance
     }
 
     public struct InputFileRecord: Codable, Equatable, Sendable {
@@ -49,7 +52,8 @@ public enum RecoveryJob {
         public var sha256: String
     }
 
-    public static func run(checkpoint: String, suite folder: String, threshold: Double = 0.9) throws -> Document {
+    public static func run(checkpoint: String, suite folder: String, threshold: Double = 0.9,
+                           command: [String] = ["vlsae", "recovery"]) throws -> Document {
         guard threshold > 0 && threshold <= 1 else {
             throw VLSAEError.usage("--threshold must be in (0, 1], got \(threshold)")
         }
@@ -96,7 +100,7 @@ public enum RecoveryJob {
             suite: InputFileRecord(path: suiteFile, sha256: try SHA256.hex(fileAt: suiteFile)),
             threshold: threshold,
             comparison: "per modality, in that modality's concept space, modality offset projected out of concepts, encoder rows and decoder columns; the decoder columns' mean direction projected out too",
-            results: results)
+            results: results, provenance: .current(command: command, threads: 1))
     }
 
     /// A Markdown table of the recovery figures.

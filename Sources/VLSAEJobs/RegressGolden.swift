@@ -43,8 +43,8 @@ public enum RegressGolden {
     /// Generates the suite, trains and evaluates inside `folder`; paths in the document are
     /// relative to `folder` (the working directory is switched there while the jobs run).
     /// `mutateCheckpoint` may alter the trained checkpoint before evaluation (tests use it to
-    /// check that a worse model is caught).
-    public static func run(in folder: String, tool: ToolRecord,
+    /// check that a worse model is caught). `threads` changes how fast, never what is written.
+    public static func run(in folder: String, tool: ToolRecord, threads: Int = 1,
                            mutateCheckpoint: ((String) throws -> Void)? = nil) throws -> ResultDocument {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let cwd = FileManager.default.currentDirectoryPath
@@ -56,11 +56,11 @@ public enum RegressGolden {
         if !SynthSuite.verify(folder: "suite", parameters: p) { _ = try SynthSuite.generate(p, to: "suite") }
         try TrainJob.run(TrainJob.Options(images: "suite/train_image.npy", texts: "suite/train_text.npy",
                                           output: "sae.safetensors", arch: .vlsae, topK: topK, hiddenRatio: hiddenRatio,
-                                          train: trainConfig, progress: false))
+                                          train: trainConfig, threads: threads, progress: false))
         try mutateCheckpoint?("sae.safetensors")
         return try EvalJob.run(EvalJob.Options(
             manifests: p.evalSets.map { "suite/\($0.name)/manifest.json" }, output: "result.json",
-            bootstrapResamples: 1000, seed: 0, command: ["vlsae", "(regress golden: small synthetic suite)"],
+            bootstrapResamples: 1000, seed: 0, threads: threads, command: ["vlsae", "(regress golden: small synthetic suite)"],
             tool: tool, progress: false,
             alignment: AlignmentOptions(checkpoint: "sae.safetensors", specs: alignments)))
     }

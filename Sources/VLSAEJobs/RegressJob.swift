@@ -1,5 +1,6 @@
 import Foundation
 import VLSAECore
+import VLSAEReport
 
 /// `vlsae regress`: compares a candidate result document with a baseline (golden) one.
 ///
@@ -9,10 +10,13 @@ import VLSAECore
 /// candidate. Then each metric may drop by at most its tolerance (absolute, in accuracy units):
 /// acc1, acc5, mean_per_class_recall, and the paired deltas of alignment rows (delta_acc1, …).
 ///
-/// Default tolerance 0.005 (half a point) for every metric: the pipeline is deterministic, so on
-/// one platform a golden reproduces exactly; the slack absorbs floating-point summation order of
-/// another BLAS build or CPU flipping a few near-tied images (one image is 0.001 of a 1000-image
-/// set), while any real change of half a point or more fails.
+/// Default tolerance 0.005 (half a point) for every metric. Results computed in the same numeric
+/// mode from the same inputs are byte-identical on every CPU and thread count, so the slack matters
+/// only when the numerics differ (a schema-1 document computed through OpenBLAS, say: such a pair is
+/// compared within tolerance and the report says so) or when the checkpoint under test changed.
+/// `exact` demands more: every row byte for byte (everything but checkpoint paths), which is how a
+/// golden is checked to be reproduced. Exact comparison of documents in different numeric modes is
+/// refused as not comparable.
 ///
 /// The autoencoder checkpoint (input role `sae_checkpoint`) is not part of comparability: it is
 /// the thing under test (retraining after a code change gives new bytes), so a changed checkpoint
@@ -82,6 +86,9 @@ public enum RegressJob {
         /// Informational differences, e.g. a retrained checkpoint.
         public var notes: [String] = []
         public var rowsCompared: Int
+        /// Whether rows were required to be byte-identical, and the rows that were not.
+        public var exact = false
+        public var mismatches: [String] = []
 
         public var regressions: [Line] { lines.filter { $0.status == .regression || $0.status == .disjointWorse } }
 
@@ -109,9 +116,14 @@ public enum RegressJob {
             }
             for r in newRows { out.append("new row (not in baseline): \(r)") }
             out += notes.map { "note: " + $0 }
+            out += mismatches.map { "not reproduced: " + $0 }
             switch outcome {
+            case .pass where exact:
+                out.append("OK: \(rowsCompared) rows reproduced byte for byte")
             case .pass:
                 out.append("OK: \(rowsCompared) rows, \(lines.filter { $0.status != .same }.count) values changed, all within tolerance")
+            case .regression where !mismatches.isEmpty:
+                out.append("NOT REPRODUCED: \(mismatches.count) of \(rowsCompared) rows differ from the baseline")
             case .regression:
                 out.append("REGRESSION: \(regressions.count) value(s) beyond tolerance in \(rowsCompared) rows")
             case .incomparable:
@@ -144,17 +156,44 @@ public enum RegressJob {
         var key: String { "\(dataset) | \(method) | \(variant ?? "-")" }
     }
     struct Input: Decodable, Hashable { var path: String; var sha256: String; var role: String }
-    struct Document: Decodable { var inputs: [Input]; var results: [Row] }
+    struct Provenance: Decodable { var numerics: String }
+    struct Document: Decodable {
+        var schemaVersion: Int
+        var inputs: [Input]
+        var results: [Row]
+        /// Every row as written, for exact comparison.
+        var rawResults: [RawJSON]
+        var provenance: Provenance?
+        /// The numeric mode; schema-1 documents did not record it.
+        var numerics: String { provenance?.numerics ?? RunProvenance.unrecorded }
+
+        enum CodingKeys: String, CodingKey {
+            case inputs, results, provenance
+            case schemaVersion = "schema_version"
+        }
+
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            schemaVersion = try c.decode(Int.self, forKey: .schemaVersion)
+            guard (1...ResultDocument.currentSchemaVersion).contains(schemaVersion) else {
+                throw DecodingError.dataCorruptedError(forKey: .schemaVersion, in: c, debugDescription:
+                    "schema_version \(schemaVersion) is not one this version of vlsae reads (1…\(ResultDocument.currentSchemaVersion))")
+            }
+            inputs = try c.decode([Input].self, forKey: .inputs)
+            results = try c.decode([Row].self, forKey: .results)
+            rawResults = try c.decode([RawJSON].self, forKey: .results)
+            provenance = try c.decodeIfPresent(Provenance.self, forKey: .provenance)
+        }
+    }
 
     static func load(_ path: String) throws -> Document {
-        let d = try CanonicalJSON.decode(Document.self, from: path)
-        return d
+        try CanonicalJSON.decode(Document.self, from: path)
     }
 
     // MARK: Comparison
 
     public static func run(baseline: String, candidate: String, tolerances: Tolerances = Tolerances(),
-                           requireOverlap: Bool = false) -> Report {
+                           requireOverlap: Bool = false, exact: Bool = false) -> Report {
         let b: Document, c: Document
         do { b = try load(baseline) } catch {
             return Report(outcome: .incomparable, incomparable: ["baseline \(error)"], lines: [], newRows: [], rowsCompared: 0)
@@ -162,14 +201,24 @@ public enum RegressJob {
         do { c = try load(candidate) } catch {
             return Report(outcome: .incomparable, incomparable: ["candidate \(error)"], lines: [], newRows: [], rowsCompared: 0)
         }
-        return compare(b, c, tolerances: tolerances, requireOverlap: requireOverlap)
+        return compare(b, c, tolerances: tolerances, requireOverlap: requireOverlap, exact: exact)
     }
 
-    static func compare(_ b: Document, _ c: Document, tolerances: Tolerances, requireOverlap: Bool) -> Report {
+    static func compare(_ b: Document, _ c: Document, tolerances: Tolerances, requireOverlap: Bool,
+                        exact: Bool = false) -> Report {
         var problems: [String] = []
+        var notes: [String] = []
+
+        // Numerics: the same mode gives the same bytes; another mode is compared within tolerance only.
+        if b.numerics != c.numerics {
+            if exact {
+                problems.append("numerics differ (baseline \(b.numerics), candidate \(c.numerics)): the values cannot be byte-identical; compare without --exact to check them within tolerance")
+            } else {
+                notes.append("numerics differ (baseline \(b.numerics), candidate \(c.numerics)): same inputs, other arithmetic, so values are compared within tolerance, not byte for byte")
+            }
+        }
 
         // Inputs: the same content per role; paths may differ between machines.
-        var notes: [String] = []
         let bModel = b.inputs.filter { modelRoles.contains($0.role) }, cModel = c.inputs.filter { modelRoles.contains($0.role) }
         if Set(bModel.map(\.sha256)) != Set(cModel.map(\.sha256)) {
             func list(_ l: [Input]) -> String { l.isEmpty ? "none" : l.map { "\($0.path) (\($0.sha256.prefix(12))…)" }.joined(separator: ", ") }
@@ -251,11 +300,65 @@ public enum RegressJob {
                 }
             }
         }
+        var mismatches: [String] = []
+        if exact {
+            // Every row byte for byte, except where the checkpoint file lies.
+            let cRaw = Dictionary(zip(c.results.map(\.key), c.rawResults), uniquingKeysWith: { a, _ in a })
+            for (row, raw) in zip(b.results, b.rawResults) {
+                guard let other = cRaw[row.key] else { continue }
+                if let at = RawJSON.firstDifference(raw.removing(["checkpoint", "path"]), other.removing(["checkpoint", "path"])) {
+                    mismatches.append("row \(row.key) differs at \(at.isEmpty ? "the top" : at)")
+                }
+            }
+        }
         let outcome: Outcome
         if !problems.isEmpty { outcome = .incomparable }
-        else if lines.contains(where: { $0.status == .regression || $0.status == .disjointWorse }) { outcome = .regression }
+        else if !mismatches.isEmpty || lines.contains(where: { $0.status == .regression || $0.status == .disjointWorse }) { outcome = .regression }
         else { outcome = .pass }
         return Report(outcome: outcome, incomparable: problems, lines: lines, newRows: newRows, notes: notes,
-                      rowsCompared: compared)
+                      rowsCompared: compared, exact: exact, mismatches: mismatches)
+    }
+}
+
+/// A JSON value as written, compared exactly (numbers as the doubles they parse to).
+indirect enum RawJSON: Decodable, Equatable {
+    case null, bool(Bool), number(Double), string(String), array([RawJSON]), object([String: RawJSON])
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null }
+        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let n = try? c.decode(Double.self) { self = .number(n) }
+        else if let s = try? c.decode(String.self) { self = .string(s) }
+        else if let a = try? c.decode([RawJSON].self) { self = .array(a) }
+        else { self = .object(try c.decode([String: RawJSON].self)) }
+    }
+
+    /// The value without the key at `path` (object keys).
+    func removing(_ path: [String]) -> RawJSON {
+        guard let first = path.first, case .object(var o) = self else { return self }
+        if path.count == 1 { o[first] = nil } else if let inner = o[first] { o[first] = inner.removing(Array(path.dropFirst())) }
+        return .object(o)
+    }
+
+    /// The dotted path of the first difference (keys sorted), nil when equal.
+    static func firstDifference(_ a: RawJSON, _ b: RawJSON, at prefix: String = "") -> String? {
+        if a == b { return nil }
+        switch (a, b) {
+        case let (.object(x), .object(y)):
+            for key in Set(x.keys).union(y.keys).sorted() {
+                let path = prefix.isEmpty ? key : prefix + "." + key
+                guard let xv = x[key], let yv = y[key] else { return path }
+                if let d = firstDifference(xv, yv, at: path) { return d }
+            }
+            return prefix
+        case let (.array(x), .array(y)) where x.count == y.count:
+            for (i, (xv, yv)) in zip(x, y).enumerated() {
+                if let d = firstDifference(xv, yv, at: "\(prefix)[\(i)]") { return d }
+            }
+            return prefix
+        default:
+            return prefix
+        }
     }
 }

@@ -23,7 +23,6 @@ public struct StandardSweepBackend: SweepBackend {
         tc.patience = r.fixed.patience
         tc.weightDecay = r.fixed.weightDecay
         tc.shuffle = r.fixed.shuffle
-        tc.threads = r.threads
         return tc
     }
 
@@ -40,7 +39,7 @@ public struct StandardSweepBackend: SweepBackend {
         let config = SAEConfig(arch: try Self.arch(r.spec.arch), inputDim: images.cols, hiddenRatio: r.spec.hiddenRatio,
                                topK: r.trainedK)
         let result = try Trainer.train(images: images, texts: texts, model: config, train: Self.trainConfig(r),
-                                       progress: false)
+                                       threads: r.threads, progress: false)
         var summary = result.summary
         summary.inputs = [
             "images": r.images, "images_sha256": try SHA256.hex(fileAt: try TensorAddressPath.file(r.images)),
@@ -60,9 +59,6 @@ public struct StandardSweepBackend: SweepBackend {
         let (images, _) = try TrainJob.loadMatrix(r.images)
         let (texts, _) = try TrainJob.loadMatrix(r.texts)
         let split = Trainer.split(rows: images.rows, valRatio: r.fixed.valRatio, seed: r.spec.seed)
-        let saved = BLAS.threads
-        BLAS.setThreads(r.threads)
-        defer { BLAS.setThreads(saved) }
         let v = ValidationMetrics.measure(model, images: images.gatherRows(split.validation),
                                           texts: texts.gatherRows(split.validation), k: k)
         return SweepTrainingFacts(fvuImage: v.image.fvu, fvuText: v.text.fvu, l0Image: v.image.l0, l0Text: v.text.l0,

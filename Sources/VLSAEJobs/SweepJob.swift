@@ -60,18 +60,21 @@ public enum SweepJob {
         public var threads: Int
         public var progress: Bool
         public var tool: ToolRecord
+        /// The command line, recorded in each cell's provenance.
+        public var command: [String]
         public var backend: SweepBackend
         public var hooks: Hooks
 
         public init(config: String, out: String? = nil, shard: SweepShard? = nil, threads: Int = 1,
-                    progress: Bool = true, tool: ToolRecord, backend: SweepBackend = StandardSweepBackend(),
-                    hooks: Hooks = Hooks()) {
+                    progress: Bool = true, tool: ToolRecord, command: [String] = ["vlsae", "sweep"],
+                    backend: SweepBackend = StandardSweepBackend(), hooks: Hooks = Hooks()) {
             self.config = config
             self.out = out
             self.shard = shard
             self.threads = threads
             self.progress = progress
             self.tool = tool
+            self.command = command
             self.backend = backend
             self.hooks = hooks
         }
@@ -101,7 +104,7 @@ public enum SweepJob {
     public static func run(_ o: Options) throws -> Report {
         guard o.threads >= 1 else { throw VLSAEError.usage("--threads must be at least 1, got \(o.threads)") }
         let config = try SweepConfig.load(path: o.config)
-        let plan = try SweepPlan.make(config, threads: o.threads)
+        let plan = try SweepPlan.make(config)
         let folder = o.out ?? defaultFolder(config: o.config)
         let files = SweepFolder(folder)
         try files.prepare()
@@ -158,8 +161,7 @@ public enum SweepJob {
             let files = SweepFolder(f)
             let other = try CanonicalJSON.decode(SweepPlan.self, from: files.planPath)
             guard other == plan else {
-                let why = other.threads != plan.threads ? "; it was run with --threads \(other.threads), \(planPath) with \(plan.threads)" : ""
-                throw VLSAEError.file(files.planPath, "belongs to another sweep than \(planPath) (plan SHA-256 \(other.sha256.prefix(12)) vs \(plan.sha256.prefix(12))\(why))")
+                throw VLSAEError.file(files.planPath, "belongs to another sweep than \(planPath) (plan SHA-256 \(other.sha256.prefix(12)) vs \(plan.sha256.prefix(12)))")
             }
             for (id, r) in try files.results(of: plan) where results[id] == nil {
                 results[id] = r
@@ -209,7 +211,8 @@ public enum SweepJob {
             id: cell.id, spec: cell.spec, trainedK: cell.trainedK, inferenceKReuse: cell.inferenceKReuse,
             checkpoint: SweepCheckpointRef(hash: cell.checkpointHash, path: cell.checkpointRelativePath,
                                            sha256: try SHA256.hex(fileAt: checkpoint)),
-            training: facts, datasets: try names.map { try SweepDatasetResult.summarize(rows, dataset: $0) }, rows: rows)
+            training: facts, datasets: try names.map { try SweepDatasetResult.summarize(rows, dataset: $0) }, rows: rows,
+            provenance: .current(command: o.command, threads: o.threads))
         try files.write(try CanonicalJSON.encode(result), to: files.cellPath(cell.id), beforeRename: o.hooks.beforeCellRename)
         return (result, trained)
     }

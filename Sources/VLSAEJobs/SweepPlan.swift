@@ -14,9 +14,11 @@ public struct SweepContentAddress: Codable, Hashable, Sendable {
 
 /// Everything a trained checkpoint depends on. Its canonical JSON's SHA-256 names the checkpoint
 /// file, so a checkpoint is reused exactly when training would redo the same computation. The
-/// training thread count is part of it: training is reproducible for a fixed count only.
+/// thread count is not part of it (training gives the same bytes for any count); the numeric mode is
+/// (format 1 checkpoints were trained through OpenBLAS and are never reused).
 public struct SweepCheckpointIdentity: Codable, Hashable, Sendable {
-    public var format = "vlsae-sweep-checkpoint/1"
+    public var format = "vlsae-sweep-checkpoint/2"
+    public var numerics = RunProvenance.deterministic
     public var arch: String
     public var hiddenRatio: Int
     /// The k the checkpoint is trained at (the largest k of its reuse group with `reuse_k`).
@@ -25,12 +27,11 @@ public struct SweepCheckpointIdentity: Codable, Hashable, Sendable {
     public var epochs: Int
     public var seed: UInt64
     public var fixed: SweepFixedTraining
-    public var threads: Int
     public var images: SweepContentAddress
     public var texts: SweepContentAddress
 
     enum CodingKeys: String, CodingKey {
-        case format, arch, k, lr, epochs, seed, images, texts, threads
+        case format, numerics, arch, k, lr, epochs, seed, images, texts
         case hiddenRatio = "hidden_ratio"
         case fixed = "fixed_training"
     }
@@ -90,14 +91,12 @@ public struct SweepPlannedCell: Codable, Equatable, Sendable {
 }
 
 /// The resolved sweep: every cell with its identity, plus the digests of every input. Written as
-/// `plan.json` into the sweep folder; every shard of one sweep writes the same bytes.
+/// `plan.json` into the sweep folder; every shard of one sweep writes the same bytes, whatever its
+/// thread count or CPU.
 public struct SweepPlan: Codable, Equatable, Sendable {
-    public var format = "vlsae-sweep-plan/1"
+    public var format = "vlsae-sweep-plan/2"
     public var name: String?
     public var reuseK: Bool
-    /// Training threads (`--threads`): part of every checkpoint's identity, so shards to be
-    /// merged must use the same count.
-    public var threads: Int
     public var evaluation: SweepEvaluation
     public var datasets: [SweepDatasetInput]
     /// Training pair files (config-relative address → digest).
@@ -105,7 +104,7 @@ public struct SweepPlan: Codable, Equatable, Sendable {
     public var cells: [SweepPlannedCell]
 
     enum CodingKeys: String, CodingKey {
-        case format, name, evaluation, datasets, cells, threads
+        case format, name, evaluation, datasets, cells
         case reuseK = "reuse_k"
         case trainInputs = "train_inputs"
     }
@@ -113,8 +112,7 @@ public struct SweepPlan: Codable, Equatable, Sendable {
     public var sha256: String { SHA256.hex((try? CanonicalJSON.encode(self)) ?? Data()) }
 
     /// Hashes the inputs and resolves every cell of `config`.
-    public static func make(_ config: SweepConfig, threads: Int = 1) throws -> SweepPlan {
-        guard threads >= 1 else { throw VLSAEError.usage("threads must be at least 1, got \(threads)") }
+    public static func make(_ config: SweepConfig) throws -> SweepPlan {
         let specs = try config.expand()
         var digests: [String: String] = [:]
         func digest(_ resolvedPath: String) throws -> String {
@@ -160,7 +158,7 @@ public struct SweepPlan: Codable, Equatable, Sendable {
             let trainedK = config.reuseK ? maxK[groupKey(s)]! : s.k
             let identity = SweepCheckpointIdentity(
                 arch: s.arch, hiddenRatio: s.hiddenRatio, k: trainedK, lr: s.lr, epochs: s.epochs, seed: s.seed,
-                fixed: config.fixed, threads: threads, images: try content(s.train.images),
+                fixed: config.fixed, images: try content(s.train.images),
                 texts: try content(s.train.texts))
             var alignmentSpec = s.alignment.isEmpty ? "alpha=\(s.alpha)" : "\(s.alignment),alpha=\(s.alpha)"
             if config.reuseK { alignmentSpec += ",k=\(s.k)" }
@@ -180,7 +178,7 @@ public struct SweepPlan: Codable, Equatable, Sendable {
                                           inferenceKReuse: s.k < trainedK, checkpointHash: identity.hash,
                                           alignmentSpec: alignmentSpec))
         }
-        return SweepPlan(name: config.name, reuseK: config.reuseK, threads: threads, evaluation: config.evaluation,
+        return SweepPlan(name: config.name, reuseK: config.reuseK, evaluation: config.evaluation,
                          datasets: datasets, trainInputs: trainInputs, cells: cells)
     }
 

@@ -109,7 +109,7 @@ public struct SweepCheckpointRef: Codable, Equatable, Sendable {
 
 /// One finished cell: the file `cells/<id>.json` in the sweep folder.
 public struct SweepCellResult: Codable, Equatable, Sendable {
-    public var format = "vlsae-sweep-cell/1"
+    public var format = "vlsae-sweep-cell/2"
     public var id: String
     public var spec: SweepCellSpec
     public var trainedK: Int
@@ -120,15 +120,17 @@ public struct SweepCellResult: Codable, Equatable, Sendable {
     /// The evaluation's full rows (baseline, alignment and concept-only), checkpoint paths
     /// relative to the sweep folder.
     public var rows: [ResultRow]
+    /// How this cell was computed (threads, kernel path): stays in the cell file, out of the table.
+    public var provenance: RunProvenance
 
     enum CodingKeys: String, CodingKey {
-        case format, id, spec, checkpoint, training, datasets, rows
+        case format, id, spec, checkpoint, training, datasets, rows, provenance
         case trainedK = "trained_k"
         case inferenceKReuse = "inference_k_reuse"
     }
 
     public init(id: String, spec: SweepCellSpec, trainedK: Int, inferenceKReuse: Bool, checkpoint: SweepCheckpointRef,
-                training: SweepTrainingFacts, datasets: [SweepDatasetResult], rows: [ResultRow]) {
+                training: SweepTrainingFacts, datasets: [SweepDatasetResult], rows: [ResultRow], provenance: RunProvenance) {
         self.id = id
         self.spec = spec
         self.trainedK = trainedK
@@ -137,6 +139,7 @@ public struct SweepCellResult: Codable, Equatable, Sendable {
         self.training = training
         self.datasets = datasets
         self.rows = rows
+        self.provenance = provenance
     }
 }
 
@@ -160,22 +163,24 @@ public struct SweepTableCell: Codable, Equatable, Sendable {
     }
 }
 
-/// `sweep.json`: every cell of the plan in canonical order. Holds no timings, host names or
-/// command lines, so a sharded run merged gives the same bytes as a single run.
+/// `sweep.json`: every cell of the plan in canonical order. Holds no timings, host names, command
+/// lines, thread counts or kernel paths (those stay in the cell files), so shards run on different
+/// machines with different thread counts merge into the bytes of a single run.
 public struct SweepTable: Codable, Equatable, Sendable {
-    public var format = "vlsae-sweep-table/1"
+    public var format = "vlsae-sweep-table/2"
     public var name: String?
     public var tool: ToolRecord
     public var planSHA256: String
     public var reuseK: Bool
-    public var threads: Int
+    /// The numeric mode every cell was computed in.
+    public var numerics: String
     public var evaluation: SweepEvaluation
     public var datasets: [SweepDatasetInput]
     public var trainInputs: [InputRecord]
     public var cells: [SweepTableCell]
 
     enum CodingKeys: String, CodingKey {
-        case format, name, tool, evaluation, datasets, cells, threads
+        case format, name, tool, evaluation, datasets, cells, numerics
         case planSHA256 = "plan_sha256"
         case reuseK = "reuse_k"
         case trainInputs = "train_inputs"
@@ -197,7 +202,7 @@ public struct SweepTable: Codable, Equatable, Sendable {
         self.tool = tool
         self.planSHA256 = plan.sha256
         self.reuseK = plan.reuseK
-        self.threads = plan.threads
+        self.numerics = RunProvenance.deterministic
         self.evaluation = plan.evaluation
         self.datasets = plan.datasets
         self.trainInputs = plan.trainInputs
@@ -216,7 +221,7 @@ public struct SweepTable: Codable, Equatable, Sendable {
     public func markdown() -> String {
         var out = "# Sweep\(name.map { " \($0)" } ?? "")\n\n"
         out += "Plan SHA-256 `\(planSHA256)`, \(cells.count) cells, tool \(tool.name) \(tool.version) (\(tool.gitCommit)).\n"
-        out += "Bootstrap: \(evaluation.bootstrap) resamples, seed \(evaluation.seed), level \(fmt(evaluation.level, 2)); training threads \(threads).\n"
+        out += "Bootstrap: \(evaluation.bootstrap) resamples, seed \(evaluation.seed), level \(fmt(evaluation.level, 2)); \(numerics) numerics.\n"
         if reuseK {
             out += "k reuse: cells marked ↺ evaluate a checkpoint trained at a larger k with only k′ units kept.\n"
         }

@@ -17,14 +17,16 @@ public enum TrainJob {
         public var hiddenRatio: Int?
         public var train: TrainConfig
         public var initialCheckpoint: String?
+        /// Worker threads: how fast, not what is trained (the checkpoint is the same for any count).
+        public var threads: Int
         public var progress: Bool
 
         public init(images: String, texts: String, output: String, arch: SAEArch? = nil, topK: Int? = nil,
                     hiddenRatio: Int? = nil, train: TrainConfig = TrainConfig(), initialCheckpoint: String? = nil,
-                    progress: Bool = true) {
+                    threads: Int = 1, progress: Bool = true) {
             self.images = images; self.texts = texts; self.output = output; self.arch = arch; self.topK = topK
             self.hiddenRatio = hiddenRatio; self.train = train; self.initialCheckpoint = initialCheckpoint
-            self.progress = progress
+            self.threads = threads; self.progress = progress
         }
     }
 
@@ -56,7 +58,7 @@ public enum TrainJob {
         if let initial { try initial.model.checkInputDim(images.cols, source: o.images) }
         try config.validate()
         let result = try Trainer.train(images: images, texts: texts, model: config, train: o.train,
-                                       initial: initial?.model,
+                                       threads: o.threads, initial: initial?.model,
                                        initialization: initial.map { "\($0.path) sha256 \($0.sha256)" } ?? "random",
                                        progress: o.progress, onEpoch: onEpoch)
         var summary = result.summary
@@ -117,9 +119,6 @@ public enum EncodeJob {
         let (x, _) = try TrainJob.loadMatrix(o.input)
         try model.checkInputDim(x.cols, source: o.input)
         if let r = x.firstNonFiniteRow() { throw VLSAEError.file(o.input, "row \(r) holds NaN or infinity") }
-        let saved = BLAS.threads
-        BLAS.setThreads(o.threads)
-        defer { BLAS.setThreads(saved) }
         let modality = o.modality ?? o.reconstruct ?? .image
         let codes = model.encode(x, modality: modality, k: o.k)
         let out = o.reconstruct.map { model.decode(codes, modality: $0) } ?? codes.dense()

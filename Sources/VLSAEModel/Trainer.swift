@@ -1,7 +1,8 @@
 import Foundation
 import VLSAECore
 
-/// Training recipe. Defaults are the released checkpoints' recipe (facts §1): Adam, lr 1e-3,
+/// Training recipe: what decides the trained weights (the worker thread count does not, so it is no
+/// part of the recipe and is not stored in checkpoints). Defaults are the released checkpoints' recipe (facts §1): Adam, lr 1e-3,
 /// batch 512, 10 epochs, 2 warm-up epochs, 80/20 split, patience 10, no weight decay.
 public struct TrainConfig: Codable, Equatable, Sendable {
     public var lr: Double = 1e-3
@@ -12,7 +13,6 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var patience: Int = 10
     public var weightDecay: Double = 0
     public var seed: UInt64 = 0
-    public var threads: Int = 1
     /// Reshuffle the training rows (pairs kept together) each epoch. Upstream iterates in the
     /// order of its random split and never reshuffles; its `--shuffle` flag instead permutes images
     /// and captions independently once, which breaks the pairing, so it has no counterpart here.
@@ -30,7 +30,14 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         guard valRatio > 0 && valRatio < 1 else { throw VLSAEError.usage("validation ratio must be in (0, 1) (got \(valRatio))") }
         guard patience >= 1 else { throw VLSAEError.usage("patience must be at least 1 (got \(patience))") }
         guard weightDecay >= 0, weightDecay.isFinite else { throw VLSAEError.usage("weight decay must be ≥ 0 (got \(weightDecay))") }
-        guard threads >= 1 else { throw VLSAEError.usage("threads must be at least 1 (got \(threads))") }
+        guard Float(lr) > 0 else { throw VLSAEError.usage("learning rate \(lr) is 0 in float32") }
+        // Refuse a schedule that never moves the weights rather than write an untrained checkpoint as trained.
+        let rates = (0..<epochs).map { LRSchedule.learningRate(epoch: $0, base: lr, epochs: epochs, warmupEpochs: warmupEpochs) }
+        guard rates.contains(where: { Float($0) > 0 }) else {
+            throw VLSAEError.usage("the learning-rate schedule is 0 in every epoch (epochs \(epochs), warm-up epochs \(warmupEpochs): "
+                                   + "cosine annealing reaches 0 in its last epoch), so training would not change the weights; "
+                                   + "use more epochs or at least one warm-up epoch")
+        }
     }
 }
 
@@ -141,10 +148,11 @@ public struct TrainSummary: Codable, Equatable, Sendable {
 /// initial weights; `.derived(100 + e)` shuffles the training rows for epoch e.
 public enum Trainer {
     public static func train(images: Matrix, texts: Matrix, model config: SAEConfig, train tc: TrainConfig,
-                             initial: SAEModel? = nil, initialization: String = "random", progress: Bool = true,
+                             threads: Int = 1, initial: SAEModel? = nil, initialization: String = "random", progress: Bool = true,
                              onEpoch: ((EpochReport) -> Void)? = nil) throws -> (model: SAEModel, summary: TrainSummary) {
         try config.validate()
         try tc.validate()
+        guard threads >= 1 else { throw VLSAEError.usage("threads must be at least 1 (got \(threads))") }
         guard images.rows == texts.rows else {
             throw VLSAEError.mismatch("image and text embeddings must be paired row by row: \(images.rows) vs \(texts.rows) rows")
         }
@@ -172,10 +180,7 @@ public enum Trainer {
             var initRNG = root.derived(2)
             model = try SAEModel(config: config, seed: initRNG.next())
         }
-        model.threads = tc.threads
-        let savedBLASThreads = BLAS.threads
-        BLAS.setThreads(tc.threads)
-        defer { BLAS.setThreads(savedBLASThreads) }
+        model.threads = threads
 
         var adam = Adam(count: model.parameters.count, weightDecay: tc.weightDecay)
         var grads: [Float] = []
@@ -193,7 +198,7 @@ public enum Trainer {
                 let rows = order[(b * tc.batchSize)..<min((b + 1) * tc.batchSize, trainRows)]
                 let bi = trI.gatherRows(rows), bt = trT.gatherRows(rows)
                 let loss = model.lossAndGradients(images: bi, texts: bt, gradients: &grads)
-                adam.update(&model.parameters, gradients: grads, lr: lr, threads: tc.threads)
+                adam.update(&model.parameters, gradients: grads, lr: lr, threads: threads)
                 lossSum += loss.total * Double(rows.count)
                 bar.update(e * batches + b + 1, status: String(format: "epoch %d loss %.5f", e + 1, loss.total))
             }

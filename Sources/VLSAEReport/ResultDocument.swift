@@ -1,35 +1,68 @@
 import Foundation
 import VLSAECore
 
-/// One result file: what was run (tool, command, seeds), on what (inputs with SHA-256), and the
-/// result rows. It holds no timestamps or host names, so the same inputs, flags and tool commit
-/// give a byte-identical file. Keys are snake_case; the layout is pinned by
+/// One result file: what was run (tool, seeds), on what (inputs with SHA-256), the result rows, and
+/// how this run computed them (`provenance`). It holds no timestamps or host names. Everything but
+/// `provenance` is a function of the inputs, flags, seeds and tool version alone: byte-identical on
+/// every CPU, kernel path and thread count. Keys are snake_case; the layout is pinned by
 /// `Results/schema/result.schema.json` (JSON Schema draft 2020-12).
 public struct ResultDocument: Codable, Equatable, Sendable {
-    public static let currentSchemaVersion = 1
+    /// 2: the command line moved into `provenance`, beside the numeric mode, kernel path and threads.
+    public static let currentSchemaVersion = 2
 
     public var schemaVersion: Int
     public var tool: ToolRecord
-    /// The command line, program name first.
-    public var command: [String]
     /// Every seed the run used, by purpose (e.g. "bootstrap").
     public var seeds: [String: UInt64]
     public var inputs: [InputRecord]
     public var results: [ResultRow]
+    /// Run facts: the only part allowed to differ between two runs of the same computation.
+    public var provenance: RunProvenance
 
     enum CodingKeys: String, CodingKey {
-        case tool, command, seeds, inputs, results
+        case tool, seeds, inputs, results, provenance, command
         case schemaVersion = "schema_version"
     }
 
-    public init(tool: ToolRecord, command: [String], seeds: [String: UInt64], inputs: [InputRecord],
-                results: [ResultRow]) {
+    public init(tool: ToolRecord, seeds: [String: UInt64], inputs: [InputRecord], results: [ResultRow],
+                provenance: RunProvenance) {
         self.schemaVersion = ResultDocument.currentSchemaVersion
         self.tool = tool
-        self.command = command
         self.seeds = seeds
         self.inputs = inputs
         self.results = results
+        self.provenance = provenance
+    }
+
+    /// Reads schema versions 1 and 2. Version 1 kept the command line at the top and recorded no
+    /// numeric mode: such a document reads with `numerics` "unrecorded".
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        schemaVersion = try c.decode(Int.self, forKey: .schemaVersion)
+        guard (1...ResultDocument.currentSchemaVersion).contains(schemaVersion) else {
+            throw DecodingError.dataCorruptedError(forKey: .schemaVersion, in: c, debugDescription:
+                "schema_version \(schemaVersion) is not one this version of vlsae reads (1…\(ResultDocument.currentSchemaVersion))")
+        }
+        tool = try c.decode(ToolRecord.self, forKey: .tool)
+        seeds = try c.decode([String: UInt64].self, forKey: .seeds)
+        inputs = try c.decode([InputRecord].self, forKey: .inputs)
+        results = try c.decode([ResultRow].self, forKey: .results)
+        if schemaVersion == 1 {
+            provenance = RunProvenance(command: try c.decode([String].self, forKey: .command),
+                                       numerics: RunProvenance.unrecorded, kernelPath: nil, threads: nil)
+        } else {
+            provenance = try c.decode(RunProvenance.self, forKey: .provenance)
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(schemaVersion, forKey: .schemaVersion)
+        try c.encode(tool, forKey: .tool)
+        try c.encode(seeds, forKey: .seeds)
+        try c.encode(inputs, forKey: .inputs)
+        try c.encode(results, forKey: .results)
+        if schemaVersion == 1 { try c.encode(provenance.command, forKey: .command) } else { try c.encode(provenance, forKey: .provenance) }
     }
 
     /// Canonical bytes: sorted keys, fixed indentation, trailing newline; non-finite numbers refused.
@@ -39,6 +72,14 @@ public struct ResultDocument: Codable, Equatable, Sendable {
         }
     }
 
+    /// The canonical bytes of everything but the run facts: equal for two runs of the same
+    /// computation on any CPU, kernel path or thread count.
+    public func contentEncoded() throws -> Data {
+        var copy = self
+        copy.provenance = RunProvenance(command: [], numerics: provenance.numerics, kernelPath: nil, threads: nil)
+        return try copy.encoded()
+    }
+
     /// Encodes and writes atomically: the destination is either the old file or the whole new one.
     public func write(to path: String) throws {
         try AtomicFile.write(try encoded(), to: path)
@@ -46,6 +87,49 @@ public struct ResultDocument: Codable, Equatable, Sendable {
 
     public static func read(from path: String) throws -> ResultDocument {
         try CanonicalJSON.decode(ResultDocument.self, from: path)
+    }
+}
+
+/// How a run computed its numbers, kept apart from the numbers themselves.
+///
+/// In the `deterministic` numeric mode (the only one) every number that reaches a result comes from
+/// the project's own kernels with a fixed order of operations (`GEMM` in VLSAECore), so the same
+/// inputs, seeds and tool version give the same bytes whatever `kernelPath` and `threads` say.
+public struct RunProvenance: Codable, Equatable, Sendable {
+    /// The numeric mode of this version of vlsae.
+    public static let deterministic = "deterministic"
+    /// The numeric mode of documents written before it was recorded (schema version 1: OpenBLAS).
+    public static let unrecorded = "unrecorded"
+
+    /// The command line, program name first.
+    public var command: [String]
+    /// "deterministic", or "unrecorded" for schema-1 documents.
+    public var numerics: String
+    /// The CKernels instruction-set path that ran: portable, avx2 or avx512 (`VLSAE_ISA`).
+    public var kernelPath: String?
+    /// Worker threads.
+    public var threads: Int?
+    /// The BLAS library and version, when one computed a recorded number (none does in the
+    /// deterministic mode).
+    public var blas: String?
+
+    public init(command: [String], numerics: String = RunProvenance.deterministic, kernelPath: String?, threads: Int?,
+                blas: String? = nil) {
+        self.command = command
+        self.numerics = numerics
+        self.kernelPath = kernelPath
+        self.threads = threads
+        self.blas = blas
+    }
+
+    /// This process's facts: the active kernel path and the given thread count.
+    public static func current(command: [String], threads: Int) -> RunProvenance {
+        RunProvenance(command: command, kernelPath: KernelPath.active.rawValue, threads: threads)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case command, numerics, threads, blas
+        case kernelPath = "kernel_path"
     }
 }
 

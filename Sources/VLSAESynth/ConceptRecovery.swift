@@ -53,7 +53,7 @@ public struct ConceptRecovery: Codable, Equatable, Sendable {
         var start = 0
         while start < c.rows {
             let end = min(start + block, c.rows)
-            let sims = BLAS.matmul(c.rows(start..<end), w, transB: true)
+            let sims = GEMM.matmul(c.rows(start..<end), w, transB: true)
             for i in 0..<(end - start) {
                 var b = -Float.infinity
                 for j in 0..<w.rows { b = max(b, sims[i, j]) }

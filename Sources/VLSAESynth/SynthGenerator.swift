@@ -50,8 +50,6 @@ public struct SynthWorld: Sendable {
 
     public init(parameters p: SynthParameters) throws {
         try p.validate()
-        let savedThreads = singleThreadBLAS()
-        defer { BLAS.setThreads(savedThreads) }
         parameters = p
         var rng = SeededRandom(seed: p.seed).derived(1)
         let d = p.dim, m = p.subspaceDim, k = p.concepts
@@ -63,7 +61,7 @@ public struct SynthWorld: Sendable {
         var coeff = SynthWorld.gaussian(rows: k, cols: m, scale: 1, &rng)
         SynthWorld.scaleColumns(&coeff, spectrum)
         var dict = SynthWorld.gaussian(rows: k, cols: d, scale: p.offSubspace / Double(d).squareRoot(), &rng)
-        BLAS.gemm(coeff, basis, into: &dict, beta: 1)
+        GEMM.gemm(coeff, basis, into: &dict, accumulate: true)
         dict.normalizeRows()
         concepts = dict
 
@@ -100,8 +98,8 @@ public struct SynthWorld: Sendable {
         textMap = modalityMap(&rng)
         imageNoiseBasis = SynthWorld.gaussian(rows: m, cols: d, scale: 1 / Double(d).squareRoot(), &rng)
         textNoiseBasis = SynthWorld.gaussian(rows: m, cols: d, scale: 1 / Double(d).squareRoot(), &rng)
-        imageConcepts = BLAS.matmul(dict, imageMap, transB: true)
-        textConcepts = BLAS.matmul(dict, textMap, transB: true)
+        imageConcepts = GEMM.matmul(dict, imageMap, transB: true)
+        textConcepts = GEMM.matmul(dict, textMap, transB: true)
 
         // Centre the concept signal: non-negative mixes of popular concepts have a mean whose
         // size and direction depend on which concepts the seed made popular. Removing it (as
@@ -124,8 +122,6 @@ public struct SynthWorld: Sendable {
     /// caption names each with probability captionKeep (at least one) plus a few of its own.
     public func trainPairs(count: Int, stream: UInt64 = 2) -> SynthPairs {
         let p = parameters
-        let savedThreads = singleThreadBLAS()
-        defer { BLAS.setThreads(savedThreads) }
         var rng = SeededRandom(seed: p.seed).derived(stream)
         let (imageMix, textMix) = trainMixtures(count: count, &rng)
         let images = embed(imageMix, modality: .image, &rng)
@@ -138,8 +134,6 @@ public struct SynthWorld: Sendable {
     /// plus a per-template direction, through the text map, with per-prompt noise.
     public func evalSet(_ spec: SynthEvalSetSpec, index: Int) -> SynthEvalSet {
         let p = parameters
-        let savedThreads = singleThreadBLAS()
-        defer { BLAS.setThreads(savedThreads) }
         var rng = SeededRandom(seed: p.seed).derived(100 + UInt64(index))
         let d = p.dim, t = p.templates
         let defining: [[Int]] = (0..<spec.classes).map { _ in
@@ -166,7 +160,7 @@ public struct SynthWorld: Sendable {
         var trng = SeededRandom(seed: p.seed).derived(3)
         var templateDirections = SynthWorld.gaussian(rows: t, cols: p.subspaceDim, scale: 1, &trng)
         SynthWorld.scaleColumns(&templateDirections, spectrum)
-        var tdir = BLAS.matmul(templateDirections, textNoiseBasis)
+        var tdir = GEMM.matmul(templateDirections, textNoiseBasis)
         tdir.normalizeRows()
 
         var semantic = Matrix(rows: spec.classes * t, cols: d)
@@ -180,7 +174,7 @@ public struct SynthWorld: Sendable {
             }
         }
         semantic.normalizeRows()
-        var mapped = BLAS.matmul(semantic, textMap, transB: true)
+        var mapped = GEMM.matmul(semantic, textMap, transB: true)
         for i in 0..<mapped.rows { for j in 0..<d { mapped.values[i * d + j] -= textSignalMean[j] } }
         let texts = finish(mapped, modality: .text, &rng)
         return SynthEvalSet(spec: spec, images: images, labels: labels, classTexts: texts, templateCount: t,
@@ -269,7 +263,7 @@ public struct SynthWorld: Sendable {
         let p = parameters
         var z = SynthWorld.gaussian(rows: signal.rows, cols: p.subspaceDim, scale: 1, &rng)
         SynthWorld.scaleColumns(&z, spectrum)
-        var noise = BLAS.matmul(z, modality == .image ? imageNoiseBasis : textNoiseBasis)
+        var noise = GEMM.matmul(z, modality == .image ? imageNoiseBasis : textNoiseBasis)
         noise.normalizeRows()
         let offset = modality == .image ? imageOffset : textOffset
         var out = signal
@@ -368,15 +362,6 @@ public struct SynthWorld: Sendable {
         }
         return out
     }
-}
-
-/// OpenBLAS picks different kernels and partitions for different thread counts, which moves
-/// the last bits of some products; generating on one thread keeps every byte (and so every
-/// recorded hash) a function of the parameters alone. Returns the previous count to restore.
-func singleThreadBLAS() -> Int {
-    let saved = BLAS.threads
-    BLAS.setThreads(1)
-    return saved
 }
 
 /// Deterministic, pronounceable class names and CLIP-style prompt templates.

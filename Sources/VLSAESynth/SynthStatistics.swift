@@ -1,4 +1,3 @@
-import CBLAS
 import Foundation
 import VLSAECore
 
@@ -86,7 +85,7 @@ public struct SynthStatistics: Codable, Equatable, Sendable {
         let off = Double(n) * Double(n - 1)
 
         let pool = min(max(retrievalPool, 1), n)
-        let sims = BLAS.matmul(x.rows(0..<pool), y.rows(0..<pool), transB: true)
+        let sims = GEMM.matmul(x.rows(0..<pool), y.rows(0..<pool), transB: true)
         var hits = 0
         for i in 0..<pool {
             var best = 0
@@ -112,7 +111,7 @@ public struct SynthStatistics: Codable, Equatable, Sendable {
             for j in 0..<d { mean[j] /= Double(n) }
             for i in 0..<n { for j in 0..<d { b[i * d + j] = Float(Double(b[i * d + j]) - mean[j]) } }
         }
-        let cov = BLAS.matmul(centred, centred, transA: true)
+        let cov = GEMM.matmul(centred, centred, transA: true)
         let eig = try SymmetricEigen.eigenvalues(cov.values.map(Double.init), n: d)
         return entropyRank(eig)
     }
@@ -128,9 +127,10 @@ public struct SynthStatistics: Codable, Equatable, Sendable {
     }
 }
 
-/// Eigenvalues of a real symmetric matrix: Householder reduction to tridiagonal form (the
-/// rank-2 updates through BLAS dsymv/dsyr2 on the upper triangle) followed by the implicit
-/// QL algorithm with Wilkinson-style shifts. Double precision throughout.
+/// Eigenvalues of a real symmetric matrix: Householder reduction to tridiagonal form followed by
+/// the implicit QL algorithm with Wilkinson-style shifts. Double precision throughout, every sum in a
+/// fixed order and no library call, so the eigenvalues (and the statistics in `suite.json`) are the
+/// same bits on every CPU.
 public enum SymmetricEigen {
     /// Eigenvalues in ascending order of the symmetric `n`×`n` row-major matrix `a` (only the
     /// upper triangle is read).
@@ -164,12 +164,22 @@ public enum SymmetricEigen {
                     p.withUnsafeMutableBufferPointer { pb in
                         w.withUnsafeMutableBufferPointer { wb in
                             let vv = vb.baseAddress! + k + 1, pp = pb.baseAddress! + k + 1, ww = wb.baseAddress! + k + 1
-                            cblas_dsymv(CblasRowMajor, CblasUpper, Int32(len), 1, sub, Int32(n), vv, 1, 0, pp, 1)
+                            // The trailing block is kept whole (both triangles, exactly symmetric: the update
+                            // of (i, j) and (j, i) adds the same two products), so p = A v reads rows.
+                            for i in 0..<len {
+                                let row = sub + i * n
+                                var s = 0.0
+                                for j in 0..<len { s += row[j] * vv[j] }
+                                pp[i] = s
+                            }
                             var kk = 0.0
                             for j in 0..<len { kk += vv[j] * pp[j] }
                             // H A H = A − v wᵀ − w vᵀ with w = 2p − 2(vᵀp)v, H = I − 2vvᵀ.
                             for j in 0..<len { ww[j] = 2 * pp[j] - 2 * kk * vv[j] }
-                            cblas_dsyr2(CblasRowMajor, CblasUpper, Int32(len), -1, vv, 1, ww, 1, sub, Int32(n))
+                            for i in 0..<len {
+                                let row = sub + i * n, vi = vv[i], wi = ww[i]
+                                for j in 0..<len { row[j] -= vi * ww[j] + wi * vv[j] }
+                            }
                         }
                     }
                 }
@@ -181,6 +191,16 @@ public enum SymmetricEigen {
         }
         try tridiagonalQL(&diag, &off)
         return diag.sorted()
+    }
+
+    /// √(a² + b²) without overflow, from basic operations only (libm's hypot differs between C libraries
+    /// in the last bit).
+    static func hypotenuse(_ a: Double, _ b: Double) -> Double {
+        let x = abs(a), y = abs(b)
+        let big = max(x, y), small = min(x, y)
+        guard big > 0, big.isFinite else { return big.isNaN || small.isNaN ? .nan : big }
+        let r = small / big
+        return big * (1 + r * r).squareRoot()
     }
 
     /// Implicit QL on a symmetric tridiagonal matrix: `d` the diagonal, `e[i]` the coupling of
@@ -203,14 +223,14 @@ public enum SymmetricEigen {
                     throw VLSAEError.mismatch("eigenvalue iteration did not converge (QL, row \(l))")
                 }
                 var g = (d[l + 1] - d[l]) / (2 * e[l])
-                var r = hypot(g, 1)
+                var r = hypotenuse(g, 1)
                 g = d[m] - d[l] + e[l] / (g + (g >= 0 ? r : -r))
                 var s = 1.0, c = 1.0, pp = 0.0
                 var i = m - 1
                 var deflated = false
                 while i >= l {
                     let f = s * e[i], b = c * e[i]
-                    r = hypot(f, g)
+                    r = hypotenuse(f, g)
                     e[i + 1] = r
                     if r == 0 {
                         d[i + 1] -= pp

@@ -58,9 +58,6 @@ public enum SynthSuite {
     public static func generate(_ p: SynthParameters, to folder: String, log: ((String) -> Void)? = nil) throws -> Report {
         let start = Date()
         try p.validate()
-        let savedThreads = BLAS.threads
-        BLAS.setThreads(1)
-        defer { BLAS.setThreads(savedThreads) }
         func note(_ message: String) {
             log?(String(format: "%6.2f s  ", Date().timeIntervalSince(start)) + message)
         }

@@ -23,7 +23,7 @@ struct EncodeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Encoder to use for SAE_D (default: the --reconstruct modality, else image).", valueName: "image|text"))
     var modality: Modality?
     @Option(help: ArgumentHelp("Active units per row, at most the trained k.", valueName: "K")) var k: Int?
-    @Option(help: "Worker threads.") var threads: Int = 1
+    @Option(help: "Worker threads (default: every core; results do not depend on it).") var threads: Int = defaultThreads
 
     func run() throws {
         try reportingErrors {

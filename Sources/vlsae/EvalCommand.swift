@@ -78,8 +78,8 @@ struct EvalCommand: ParsableCommand {
     @Flag(name: .customLong("per-class"), help: "Also record the recall of every class.")
     var perClass = false
 
-    @Option(name: .customLong("threads"), help: "BLAS threads (default: OpenBLAS's own choice).")
-    var threads: Int?
+    @Option(name: .customLong("threads"), help: "Worker threads (default: every core; results do not depend on it).")
+    var threads: Int = defaultThreads
 
     @Option(name: .customLong("sae"), help: ArgumentHelp("Autoencoder checkpoint for --alignment.", valueName: "checkpoint"))
     var sae: String?
@@ -101,7 +101,7 @@ struct EvalCommand: ParsableCommand {
         if bootstrap < EvalJob.minimumResamples {
             throw ValidationError("--bootstrap must be at least \(EvalJob.minimumResamples), got \(bootstrap)")
         }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if sae == nil && (!alignment.isEmpty || !validation.isEmpty || saeK != nil) {
             throw ValidationError("--alignment, --validation and --sae-k need an autoencoder checkpoint (--sae)")
         }

@@ -27,7 +27,8 @@ struct RecoveryCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let doc = try RecoveryJob.run(checkpoint: sae, suite: suite, threshold: threshold)
+            let doc = try RecoveryJob.run(checkpoint: sae, suite: suite, threshold: threshold,
+                                          command: ["vlsae"] + CommandLine.arguments.dropFirst())
             if let out { try AtomicFile.write(try CanonicalJSON.encode(doc), to: out) }
             print(RecoveryJob.markdown(doc), terminator: "")
         }

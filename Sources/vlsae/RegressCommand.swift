@@ -18,6 +18,12 @@ struct RegressCommand: ParsableCommand {
         difference of alignment rows to their baseline). Default \(RegressJob.defaultTolerance) \
         each; `--tolerance all=0` demands identical numbers. With --require-overlap, a bootstrap \
         interval of the candidate lying wholly below the baseline's also counts as a regression.
+
+        Results computed in the same numeric mode from the same inputs are byte-identical on every \
+        CPU and thread count. Documents in different numeric modes (e.g. a schema-1 result computed \
+        through OpenBLAS) are compared within tolerance, and the report says so. --exact requires \
+        every row to be reproduced byte for byte (checkpoint paths aside): exit 1 when one differs, 2 \
+        when the numeric modes differ.
         """)
 
     @Option(name: .customLong("baseline"), help: ArgumentHelp("Golden result file.", valueName: "file.json"))
@@ -33,6 +39,9 @@ struct RegressCommand: ParsableCommand {
     @Flag(name: .customLong("require-overlap"), help: "Fail when a candidate interval lies wholly below the baseline's.")
     var requireOverlap = false
 
+    @Flag(help: "Require every row to be byte-identical to the baseline's (a golden reproduced).")
+    var exact = false
+
     @Flag(name: .customLong("all"), help: "List unchanged values too.")
     var showAll = false
 
@@ -44,7 +53,8 @@ struct RegressCommand: ParsableCommand {
     func run() throws {
         var t = RegressJob.Tolerances()
         try t.apply(tolerance)
-        let report = RegressJob.run(baseline: baseline, candidate: candidate, tolerances: t, requireOverlap: requireOverlap)
+        let report = RegressJob.run(baseline: baseline, candidate: candidate, tolerances: t, requireOverlap: requireOverlap,
+                                    exact: exact)
         print(report.text(showAll: showAll))
         if report.outcome != .pass { throw ExitCode(report.outcome.rawValue) }
     }

@@ -46,8 +46,8 @@ struct SweepRunCommand: ParsableCommand {
     @Option(name: .customLong("shard"), help: ArgumentHelp("Run only shard i of n (cells with index mod n = i).", valueName: "i/n"))
     var shard: String?
 
-    @Option(name: .customLong("threads"), help: "Threads for training and BLAS.")
-    var threads: Int = 1
+    @Option(name: .customLong("threads"), help: "Worker threads (default: every core; results do not depend on it).")
+    var threads: Int = defaultThreads
 
     @Flag(name: .customLong("quiet"), help: "No progress lines.")
     var quiet = false
@@ -61,7 +61,7 @@ struct SweepRunCommand: ParsableCommand {
         try reportingErrors {
             let report = try SweepJob.run(SweepJob.Options(
                 config: config, out: out, shard: try shard.map(SweepShard.init(parsing:)), threads: threads,
-                progress: !quiet, tool: ToolIdentity.record()))
+                progress: !quiet, tool: ToolIdentity.record(), command: ["vlsae"] + CommandLine.arguments.dropFirst()))
             if let table = report.table { print(table.markdown()) }
         }
     }

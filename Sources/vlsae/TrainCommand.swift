@@ -48,7 +48,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Epochs without validation improvement before stopping.") var patience: Int = 10
     @Option(name: .customLong("weight-decay"), help: "L2 weight decay added to the gradient (torch Adam).") var weightDecay: Double = 0
     @Option(help: "Seed of the split, the initial weights and the shuffling.") var seed: UInt64 = 0
-    @Option(help: "Worker threads (results are reproducible for a fixed count).") var threads: Int = 1
+    @Option(help: "Worker threads (default: every core; the trained checkpoint is the same for any count).")
+    var threads: Int = defaultThreads
     @Flag(name: .customLong("no-shuffle"), help: "Keep the training rows in split order every epoch (as upstream).")
     var noShuffle = false
     @Option(name: .customLong("init"), help: ArgumentHelp("Warm start from this checkpoint (.safetensors or official .pth).", valueName: "ckpt"))
@@ -65,10 +66,12 @@ struct TrainCommand: ParsableCommand {
         var t = TrainConfig()
         t.lr = lr; t.epochs = epochs; t.batchSize = batchSize; t.warmupEpochs = warmupEpochs
         t.valRatio = valRatio; t.patience = patience; t.weightDecay = weightDecay; t.seed = seed
-        t.threads = threads; t.shuffle = !noShuffle
+        t.shuffle = !noShuffle
         let options = TrainJob.Options(images: pairs[0], texts: pairs[1], output: out, arch: arch, topK: topk,
-                                       hiddenRatio: hiddenRatio, train: t, initialCheckpoint: initial, progress: !quiet)
+                                       hiddenRatio: hiddenRatio, train: t, initialCheckpoint: initial,
+                                       threads: threads, progress: !quiet)
         try reportingErrors {
+            Progress.note("\(threads) thread(s), kernel path \(KernelPath.active.rawValue), deterministic numerics")
             let summary = try TrainJob.run(options) { Progress.note(TrainJob.describe($0)) }
             Progress.note("best epoch \(summary.bestEpoch) of \(summary.epochsRun), validation loss \(String(format: "%.6g", summary.bestValLoss))\(summary.stoppedEarly ? " (stopped early)" : "")")
             Progress.note("wrote \(out)")

@@ -1,5 +1,10 @@
 import ArgumentParser
+import Foundation
+import VLSAECore
 import VLSAEJobs
+
+/// The default of every `--threads`: all cores. Results do not depend on the thread count.
+let defaultThreads = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
 /// The root command: every stage of the harness is a subcommand.
 struct VLSAE: ParsableCommand {
@@ -20,6 +25,10 @@ struct VLSAE: ParsableCommand {
         followed by ':', '[' or the end. Paths inside a manifest are relative to its folder.
 
         Errors name the file at fault and exit with status 1 (usage errors: 64).
+
+        Results are byte-identical on every CPU and at every --threads: the arithmetic is the \
+        project's own, in a fixed order. VLSAE_ISA=portable|avx2|avx512 forces a kernel path \
+        (default: the best this CPU runs); the path used is recorded in each result's provenance.
         """,
         version: ToolIdentity.version,
         subcommands: [EvalCommand.self, ReportCommand.self, InspectCommand.self, TrainCommand.self, EncodeCommand.self,
@@ -27,4 +36,8 @@ struct VLSAE: ParsableCommand {
     )
 }
 
+if let problem = KernelPath.environmentError() {
+    FileHandle.standardError.write(Data("vlsae: error: \(problem)\n".utf8))
+    exit(64)
+}
 VLSAE.main()

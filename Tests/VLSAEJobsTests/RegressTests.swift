@@ -41,8 +41,8 @@ final class RegressTests: XCTestCase {
     /// Writes a document; `variants` adds the "variant" key that alignment rows carry.
     private func write(_ name: String, rows: [ResultRow], inputs: [InputRecord]? = nil,
                        variants: [Int: String] = [1: "representation=hidden,text=average-first,k=256,alpha=fixed:1"]) throws -> String {
-        let doc = ResultDocument(tool: ToolRecord(version: "0.1.0", gitCommit: "unknown"), command: ["vlsae", "eval"],
-                                 seeds: ["bootstrap": 0], inputs: inputs ?? self.inputs, results: rows)
+        let doc = ResultDocument(tool: ToolRecord(version: "0.1.0", gitCommit: "unknown"), seeds: ["bootstrap": 0], inputs: inputs ?? self.inputs, results: rows,
+            provenance: RunProvenance(command: ["vlsae", "eval"], kernelPath: "portable", threads: 1))
         var object = try JSONSerialization.jsonObject(with: try doc.encoded()) as! [String: Any]
         var results = object["results"] as! [[String: Any]]
         for (i, v) in variants where i < results.count { results[i]["variant"] = v }
@@ -70,6 +70,60 @@ final class RegressTests: XCTestCase {
         XCTAssertEqual(changed[0].change, -0.004, accuracy: 1e-12)
         XCTAssertTrue(r.text().contains("cifar10 | cosine | -"))
         XCTAssertTrue(r.text().hasSuffix("all within tolerance"))
+    }
+
+    /// Rewrites a document into schema 1 (command at the top, no provenance): what older versions
+    /// wrote, computed through OpenBLAS.
+    private func asSchema1(_ path: String, name: String) throws -> String {
+        var object = try JSONSerialization.jsonObject(with: try Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        object["schema_version"] = 1
+        object["command"] = (object["provenance"] as! [String: Any])["command"]
+        object["provenance"] = nil
+        let out = dir.appendingPathComponent(name).path
+        try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]).write(to: URL(fileURLWithPath: out))
+        return out
+    }
+
+    func testOtherNumericsAreComparedWithinToleranceAndSaidSo() throws {
+        let golden = try write("golden.json", rows: baselineRows())
+        var rows = baselineRows()
+        rows[0].metrics.acc1 = 0.898
+        let old = try asSchema1(try write("cand.json", rows: rows), name: "old.json")
+        XCTAssertEqual(try ResultDocument.read(from: old).provenance.numerics, "unrecorded")
+        let r = RegressJob.run(baseline: golden, candidate: old)
+        XCTAssertEqual(r.outcome, .pass, r.text())
+        XCTAssertTrue(r.text().contains("numerics differ (baseline deterministic, candidate unrecorded)"), r.text())
+        XCTAssertTrue(r.text().contains("within tolerance"), r.text())
+        // The same inputs but other numerics can never be byte-identical: --exact says not comparable.
+        let exact = RegressJob.run(baseline: golden, candidate: old, exact: true)
+        XCTAssertEqual(exact.outcome, .incomparable, exact.text())
+        // Different inputs stay not comparable, whatever the numerics.
+        let otherInputs = try asSchema1(try write("other.json", rows: rows, inputs: [inputs[0]]), name: "old-other.json")
+        XCTAssertEqual(RegressJob.run(baseline: golden, candidate: otherInputs).outcome, .incomparable)
+        // A schema this version does not know is refused, not read loosely.
+        var object = try JSONSerialization.jsonObject(with: try Data(contentsOf: URL(fileURLWithPath: golden))) as! [String: Any]
+        object["schema_version"] = 99
+        let future = dir.appendingPathComponent("future.json").path
+        try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]).write(to: URL(fileURLWithPath: future))
+        let f = RegressJob.run(baseline: golden, candidate: future)
+        XCTAssertEqual(f.outcome, .incomparable)
+        XCTAssertTrue(f.text().contains("schema_version 99"), f.text())
+    }
+
+    func testExactRequiresEveryRowByteForByte() throws {
+        let golden = try write("golden.json", rows: baselineRows())
+        let same = RegressJob.run(baseline: golden, candidate: try write("same.json", rows: baselineRows()), exact: true)
+        XCTAssertEqual(same.outcome, .pass, same.text())
+        XCTAssertTrue(same.text().hasSuffix("3 rows reproduced byte for byte"), same.text())
+        // An interval bound moved in the last bits: no tolerance check sees it, --exact does.
+        var rows = baselineRows()
+        rows[2].intervals["acc1"]!.high = rows[2].intervals["acc1"]!.high.nextUp
+        let moved = try write("moved.json", rows: rows)
+        XCTAssertEqual(RegressJob.run(baseline: golden, candidate: moved).outcome, .pass)
+        let r = RegressJob.run(baseline: golden, candidate: moved, exact: true)
+        XCTAssertEqual(r.outcome, .regression, r.text())
+        XCTAssertEqual(r.mismatches, ["row dtd | cosine | - differs at intervals.acc1.high"])
+        XCTAssertTrue(r.text().contains("NOT REPRODUCED: 1 of 3 rows"), r.text())
     }
 
     func testDropBeyondToleranceIsARegression() throws {
@@ -182,12 +236,13 @@ final class RegressCommandTests: XCTestCase {
         }
         let dir = try SweepTestFiles.tempDir(self, "regress-cli")
         func doc(_ acc1: Double, sha: String = String(repeating: "a", count: 64)) throws -> String {
-            let d = ResultDocument(tool: ToolRecord(version: "0.1.0", gitCommit: "unknown"), command: ["vlsae"], seeds: [:],
+            let d = ResultDocument(tool: ToolRecord(version: "0.1.0", gitCommit: "unknown"), seeds: [:],
                                    inputs: [InputRecord(path: "m.json", sha256: sha, role: "manifest")],
                                    results: [ResultRow(dataset: "d", model: "m", pretrained: "p",
                                                        metrics: MetricValues(acc1: acc1, acc5: nil, meanPerClassRecall: acc1),
                                                        method: "cosine", intervals: [:], nImages: 10, nClasses: 2, nTemplates: 1,
-                                                       templateLevel: true, classnamesSha256: "c", templatesSha256: "t")])
+                                                       templateLevel: true, classnamesSha256: "c", templatesSha256: "t")],
+            provenance: RunProvenance(command: ["vlsae"], kernelPath: "portable", threads: 1))
             let path = dir.appendingPathComponent("\(acc1)-\(sha.prefix(1)).json").path
             try d.write(to: path)
             return path

@@ -258,12 +258,18 @@ final class SweepTests: XCTestCase {
         XCTAssertThrowsError(try SweepJob.merge(folders: [f0], out: s.folder.appendingPathComponent("m2").path, tool: tool)) {
             XCTAssertTrue("\($0)".contains("3 of 6 cells have no result"), "\($0)")
         }
-        // Training threads are part of the checkpoints' identity: shards must agree on them.
-        let f2 = s.folder.appendingPathComponent("shard1-2threads").path
-        try SweepJob.run(options(config, out: f2, backend: FakeBackend(), shard: try SweepShard(parsing: "1/2"), threads: 2))
-        XCTAssertThrowsError(try SweepJob.merge(folders: [f0, f2], out: s.folder.appendingPathComponent("m4").path, tool: tool)) {
-            XCTAssertTrue("\($0)".contains("run with --threads 2"), "\($0)")
-        }
+        // The thread count is a run fact, not part of the sweep: a shard run with 3 threads merges into
+        // the same table, and records its threads in its own cell files only.
+        let f2 = s.folder.appendingPathComponent("shard1-3threads").path
+        try SweepJob.run(options(config, out: f2, backend: FakeBackend(), shard: try SweepShard(parsing: "1/2"), threads: 3))
+        let m4 = s.folder.appendingPathComponent("m4").path
+        try SweepJob.merge(folders: [f0, f2], out: m4, tool: tool)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: "\(m4)/sweep.json")),
+                       try Data(contentsOf: URL(fileURLWithPath: "\(single)/sweep.json")))
+        let cellFile = try XCTUnwrap(FileManager.default.contentsOfDirectory(atPath: f2 + "/cells").first)
+        let cell = try CanonicalJSON.decode(SweepCellResult.self, from: "\(f2)/cells/\(cellFile)")
+        XCTAssertEqual(cell.provenance.threads, 3)
+        XCTAssertEqual(cell.provenance.numerics, "deterministic")
         // Folders of another sweep are refused.
         let other = try s.config(gridYAML.replacingOccurrences(of: "seed: 3", with: "seed: 4"), name: "other.yaml")
         let fo = s.folder.appendingPathComponent("other").path

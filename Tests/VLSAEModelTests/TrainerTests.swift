@@ -51,6 +51,27 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(a.parameters[0], Float(-0.25 + 0.5 * rng.nextDouble()))
     }
 
+    func testAScheduleThatIsZeroInEveryEpochIsRefused() throws {
+        let (xi, xt) = syntheticPairs(rows: 40, d: 16, seed: 1)
+        // One epoch without warm-up: cosine annealing over T = 1 epoch runs its only epoch at 0.
+        var t = smallTrain(); t.epochs = 1; t.warmupEpochs = 0
+        XCTAssertEqual(LRSchedule.learningRate(epoch: 0, base: t.lr, epochs: 1, warmupEpochs: 0), 0)
+        XCTAssertThrowsError(try Trainer.train(images: xi, texts: xt, model: smallConfig(), train: t, progress: false)) { e in
+            XCTAssertTrue("\(e)".contains("0 in every epoch"), "\(e)")
+        }
+        // A learning rate that is 0 once rounded to float32 trains nothing either.
+        var tiny = smallTrain(); tiny.lr = 1e-50
+        XCTAssertThrowsError(try tiny.validate())
+        // One warm-up epoch, or two epochs, do train.
+        t.warmupEpochs = 1
+        XCTAssertNoThrow(try t.validate())
+        t.warmupEpochs = 0; t.epochs = 2
+        XCTAssertNoThrow(try t.validate())
+        let r = try Trainer.train(images: xi, texts: xt, model: smallConfig(), train: t, progress: false)
+        XCTAssertNotEqual(r.model.parameters, try SAEModel(config: smallConfig(), seed: {
+            var g = SeededRandom(seed: t.seed).derived(2); return g.next() }()).parameters)
+    }
+
     func testTrainingIsDeterministicAndReducesValidationLoss() throws {
         let (xi, xt) = syntheticPairs(rows: 160, d: 16, seed: 1)
         var reports: [EpochReport] = []
@@ -60,10 +81,12 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(r1.summary, r2.summary)
         let r3 = try Trainer.train(images: xi, texts: xt, model: smallConfig(), train: smallTrain(seed: 8), progress: false)
         XCTAssertNotEqual(r1.model.parameters, r3.model.parameters)
-        var two = smallTrain(); two.threads = 2
-        let t1 = try Trainer.train(images: xi, texts: xt, model: smallConfig(), train: two, progress: false)
-        let t2 = try Trainer.train(images: xi, texts: xt, model: smallConfig(), train: two, progress: false)
-        XCTAssertEqual(t1.model.parameters, t2.model.parameters, "deterministic for a fixed thread count")
+        // The thread count is no part of the result: the same weights and summary at 1, 2 and 3 threads.
+        for threads in [2, 3] {
+            let t = try Trainer.train(images: xi, texts: xt, model: smallConfig(), train: smallTrain(), threads: threads, progress: false)
+            XCTAssertEqual(t.model.parameters, r1.model.parameters, "\(threads) threads")
+            XCTAssertEqual(t.summary, r1.summary, "\(threads) threads")
+        }
 
         XCTAssertEqual(reports.count, 6)
         XCTAssertEqual(r1.summary.trainRows, 128)
@@ -179,7 +202,7 @@ final class TrainerTests: XCTestCase {
         let xt = try TensorFile.load("\(path)[1]").matrix(name: "texts")
         XCTAssertEqual(xi.rows, 500)
         var t = TrainConfig()
-        t.batchSize = 50; t.epochs = 10; t.warmupEpochs = 1; t.lr = 1e-2; t.seed = 1; t.threads = 1
+        t.batchSize = 50; t.epochs = 10; t.warmupEpochs = 1; t.lr = 1e-2; t.seed = 1
         var reports: [EpochReport] = []
         let cfg = SAEConfig(inputDim: 512, hiddenRatio: 1, topK: 16)
         let r = try Trainer.train(images: xi, texts: xt, model: cfg, train: t, progress: false) { reports.append($0) }

@@ -33,9 +33,9 @@ final class SchemaTests: XCTestCase {
         aligned.comparison = ComparisonRecord(baseline: "cosine", deltas: ["acc1": 0.0023], intervals: ["acc1": interval(-0.001, 0.005)],
                                               mcnemarP: 0.21, flips: FlipCounts(gained: 40, lost: 17),
                                               perClassRecallDelta: [0.1, nil, -0.2])
-        return ResultDocument(tool: ToolRecord(version: "0.1.0", gitCommit: "unknown"), command: ["vlsae", "eval"],
-                              seeds: ["bootstrap": UInt64.max], inputs: [InputRecord(path: "a.npy", sha256: digest, role: "image_embeddings")],
-                              results: [baseline, aligned])
+        return ResultDocument(tool: ToolRecord(version: "0.1.0", gitCommit: "unknown"), seeds: ["bootstrap": UInt64.max], inputs: [InputRecord(path: "a.npy", sha256: digest, role: "image_embeddings")],
+                              results: [baseline, aligned],
+            provenance: RunProvenance(command: ["vlsae", "eval"], kernelPath: "portable", threads: 1))
     }
 
     private func errors(_ text: String) throws -> [String] {

@@ -59,8 +59,8 @@ final class TableTests: XCTestCase {
             row("dtd", acc1: 0.5640, method: "cosine+concept-oracle", variant: oracleVariant,
                 alignment: oracle(0.5), delta: 0.0039, ci: (-0.0004, 0.0081)),
         ]
-        return ResultDocument(tool: ToolRecord(version: "0.1.0", gitCommit: "unknown"), command: ["vlsae"],
-                              seeds: ["bootstrap": 0], inputs: [], results: rows)
+        return ResultDocument(tool: ToolRecord(version: "0.1.0", gitCommit: "unknown"), seeds: ["bootstrap": 0], inputs: [], results: rows,
+            provenance: RunProvenance(command: ["vlsae"], kernelPath: "portable", threads: 1))
     }
 
     static let note1 = "[1] cosine+concept: representation=hidden,text=average-first,k=256,alpha=fixed:1; "
