@@ -123,8 +123,8 @@ public struct SynthStatistics: Codable, Equatable, Sendable {
         let total = pos.reduce(0, +)
         guard total > 0 else { return 0 }
         var h = 0.0
-        for v in pos where v > 0 { let p = v / total; h -= p * log(p) }
-        return exp(h)
+        for v in pos where v > 0 { let p = v / total; h -= p * PortableMath.log(p) }
+        return PortableMath.exp(h)
     }
 }
 
