@@ -203,14 +203,14 @@ public enum SymmetricEigen {
                     throw VLSAEError.mismatch("eigenvalue iteration did not converge (QL, row \(l))")
                 }
                 var g = (d[l + 1] - d[l]) / (2 * e[l])
-                var r = hypot(g, 1)
+                var r = PortableMath.hypot(g, 1)
                 g = d[m] - d[l] + e[l] / (g + (g >= 0 ? r : -r))
                 var s = 1.0, c = 1.0, pp = 0.0
                 var i = m - 1
                 var deflated = false
                 while i >= l {
                     let f = s * e[i], b = c * e[i]
-                    r = hypot(f, g)
+                    r = PortableMath.hypot(f, g)
                     e[i + 1] = r
                     if r == 0 {
                         d[i + 1] -= pp
