@@ -2,7 +2,10 @@
 """Writes the reference values PortableMathTests checks PortableMath against.
 
 Run from anywhere: python3 make_math_fixtures.py  (mpmath). Output goes beside this script:
-exp.bin, log.bin, log1p.bin, sincos.bin, pow.bin, hypot.bin.
+exp.bin, log.bin, log1p.bin, sincos.bin, pow.bin, hypot.bin. For a larger one-off check,
+`--scale 25 --seed 987654321 --out DIR` writes 25 times as many random arguments (~300 000 in all,
+~8 MB) to DIR, and `PORTABLE_MATH_FIXTURES=DIR swift test --filter PortableMathTests` measures
+against those instead (without the pinned list of misrounded cases, which is for these fixtures).
 
 Every expected value is mpmath's at 200 bits and again at 400 bits (more for sin/cos of huge
 arguments, which need the argument's exponent in extra bits), rounded once to the nearest double
@@ -24,6 +27,7 @@ multiples of π/2 (up to 2⁶⁰·π/2) and huge arguments for sin/cos, the Box�
 up to 10⁶, Zipf and spectrum weights rank^−s, x near 1 with large |y| and results near overflow
 and in the subnormal range for pow.
 """
+import argparse
 import math
 import os
 import random
@@ -32,11 +36,18 @@ import struct
 from mpmath import mp, mpf
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = HERE
+SCALE = 1
 INF = math.inf
 NAN = math.nan
 DMAX = 1.7976931348623157e308
 DMIN = 2.2250738585072014e-308
 TINY = 5e-324
+
+
+def n(count):
+    """How many random arguments of one kind: `count` times --scale."""
+    return count * SCALE
 
 
 def bits(x):
@@ -98,7 +109,7 @@ class Writer:
                 data += struct.pack("<d", a)
             for d, frac in results:
                 data += struct.pack("<df", d, frac)
-        with open(os.path.join(HERE, self.name + ".bin"), "wb") as fh:
+        with open(os.path.join(OUT, self.name + ".bin"), "wb") as fh:
             fh.write(data)
         print(f"{self.name}.bin: {len(self.records)} cases, {len(data)} bytes")
 
@@ -136,13 +147,13 @@ def make_exp(rng):
     for x in edges:
         w.add([x], [reference(mp.exp, [x])])
     rand = []
-    rand += [rng.uniform(-745.2, 709.8) for _ in range(650)]
-    rand += [rng.choice((-1, 1)) * loguniform(rng, -54, 9) for _ in range(500)]
-    rand += [rng.uniform(-745.14, -708.3) for _ in range(300)]
-    rand += [rng.uniform(700, 709.782712893384) for _ in range(150)]
+    rand += [rng.uniform(-745.2, 709.8) for _ in range(n(650))]
+    rand += [rng.choice((-1, 1)) * loguniform(rng, -54, 9) for _ in range(n(500))]
+    rand += [rng.uniform(-745.14, -708.3) for _ in range(n(300))]
+    rand += [rng.uniform(700, 709.782712893384) for _ in range(n(150))]
     # Reduction boundaries: (k + ½)·ln2/128 and k·ln2/128, nudged by a few ulps.
     c = math.log(2) / 128
-    for _ in range(350):
+    for _ in range(n(350)):
         k = rng.randrange(-137000, 131000)
         x = (k + rng.choice((0.0, 0.5))) * c
         for _ in range(rng.randrange(0, 4)):
@@ -169,11 +180,11 @@ def make_log(rng):
     for x in edges:
         w.add([x], [reference(mp.log, [x])])
     rand = []
-    rand += [random_positive_double(rng) for _ in range(700)]
-    rand += [1 + rng.choice((-1, 1)) * rng.random() * 2.0**-rng.randrange(1, 53) for _ in range(650)]
-    rand += [rng.uniform(0.7, 1.42) for _ in range(350)]
-    rand += [from_bits(rng.getrandbits(52) | 1) for _ in range(150)]  # subnormals
-    rand += [rng.random() for _ in range(150)]  # the Box–Muller arguments u ∈ (0, 1)
+    rand += [random_positive_double(rng) for _ in range(n(700))]
+    rand += [1 + rng.choice((-1, 1)) * rng.random() * 2.0**-rng.randrange(1, 53) for _ in range(n(650))]
+    rand += [rng.uniform(0.7, 1.42) for _ in range(n(350))]
+    rand += [from_bits(rng.getrandbits(52) | 1) for _ in range(n(150))]  # subnormals
+    rand += [rng.random() for _ in range(n(150))]  # the Box–Muller arguments u ∈ (0, 1)
     for x in rand:
         if x > 0:
             w.add([x], [reference(mp.log, [x])])
@@ -194,12 +205,12 @@ def make_log1p(rng):
     for x in edges:
         w.add([x], [reference(mp.log1p, [x])])
     rand = []
-    rand += [loguniform(rng, -70, 1024) for _ in range(550)]
-    rand += [-loguniform(rng, -70, 0) for _ in range(400)]
-    rand += [-1 + rng.random() * 2.0**-rng.randrange(1, 53) for _ in range(350)]
-    rand += [rng.choice((-1, 1)) * loguniform(rng, -60, -20) for _ in range(300)]
-    rand += [rng.uniform(-0.5, 1) for _ in range(300)]
-    rand += [rng.choice((-1, 1)) * loguniform(rng, -1074, -60) for _ in range(50)]
+    rand += [loguniform(rng, -70, 1024) for _ in range(n(550))]
+    rand += [-loguniform(rng, -70, 0) for _ in range(n(400))]
+    rand += [-1 + rng.random() * 2.0**-rng.randrange(1, 53) for _ in range(n(350))]
+    rand += [rng.choice((-1, 1)) * loguniform(rng, -60, -20) for _ in range(n(300))]
+    rand += [rng.uniform(-0.5, 1) for _ in range(n(300))]
+    rand += [rng.choice((-1, 1)) * loguniform(rng, -1074, -60) for _ in range(n(50))]
     for x in rand:
         if x > -1:
             w.add([x], [reference(mp.log1p, [x])])
@@ -229,13 +240,13 @@ def make_sincos(rng):
     for x in edges:
         both(x)
     rand = []
-    rand += [2 * pi * (rng.getrandbits(53) * 2.0**-53) for _ in range(500)]  # Box–Muller, as Swift forms it
-    for _ in range(150):  # cosine schedule: Double.pi * Double(t) / Double(tMax)
+    rand += [2 * pi * (rng.getrandbits(53) * 2.0**-53) for _ in range(n(500))]  # Box–Muller, as Swift forms it
+    for _ in range(n(150)):  # cosine schedule: Double.pi * Double(t) / Double(tMax)
         tmax = rng.randrange(1, 2000)
         rand.append(pi * rng.randrange(0, tmax + 1) / tmax)
-    rand += [rng.choice((-1, 1)) * loguniform(rng, -30, 20) for _ in range(400)]
-    rand += [rng.choice((-1, 1)) * loguniform(rng, 20, 1024) for _ in range(250)]
-    for _ in range(450):  # the doubles nearest multiples of π/2, a few ulps either side
+    rand += [rng.choice((-1, 1)) * loguniform(rng, -30, 20) for _ in range(n(400))]
+    rand += [rng.choice((-1, 1)) * loguniform(rng, 20, 1024) for _ in range(n(250))]
+    for _ in range(n(450)):  # the doubles nearest multiples of π/2, a few ulps either side
         k = int(2 ** rng.uniform(0, 20)) if rng.random() < 0.8 else int(2 ** rng.uniform(20, 60))
         mp.prec = 200
         x = float(mp.pi / 2 * k)
@@ -245,7 +256,7 @@ def make_sincos(rng):
         else:  # up to 2²⁰ ulps away: reduced arguments from ~2⁻⁵⁰·x upwards
             x += rng.choice((-1, 1)) * int(2 ** rng.uniform(2, 20)) * math.ulp(x)
         rand.append(rng.choice((-1, 1)) * x)
-    rand += [rng.uniform(-pi, pi) for _ in range(200)]
+    rand += [rng.uniform(-pi, pi) for _ in range(n(200))]
     for x in rand:
         both(x)
     return w
@@ -324,23 +335,23 @@ def make_pow(rng):
         add(x, y)
     # Adam's bias corrections 1 − β^t, t up to 10⁶.
     for beta in (0.9, 0.999, 0.99, 0.98, 0.95, 0.995, 0.9999):
-        for t in [1, 2, 3, 10, 100, 1000, 10**4, 10**5, 10**6] + [rng.randrange(1, 10**6) for _ in range(40)]:
+        for t in [1, 2, 3, 10, 100, 1000, 10**4, 10**5, 10**6] + [rng.randrange(1, 10**6) for _ in range(n(40))]:
             add(beta, float(t))
     # Zipf and spectrum weights rank^−s, ranks up to 10⁵.
     for s in (1.0, 1.07, 0.5, 0.8, 1.2, 1.5, 2.0):
-        for r in [1, 2, 3, 1536, 10**5] + [int(2 ** rng.uniform(0, 17)) for _ in range(40)]:
+        for r in [1, 2, 3, 1536, 10**5] + [int(2 ** rng.uniform(0, 17)) for _ in range(n(40))]:
             add(float(r), -s)
-    for _ in range(150):
+    for _ in range(n(150)):
         add(float(rng.randrange(1, 100001)), -rng.uniform(0.3, 2.5))
     # Random x over the whole range, y such that y·log x stays in the finite range.
-    for _ in range(550):
+    for _ in range(n(550)):
         x = random_positive_double(rng)
         if x == 1:
             continue
         t = rng.uniform(-745, 709.7)
         add(x, t / math.log(x))
     # x near 1 with large |y|.
-    for _ in range(350):
+    for _ in range(n(350)):
         k = rng.randrange(1, 53)
         x = 1 + rng.choice((-1, 1)) * rng.random() * 2.0**-k
         if x == 1:
@@ -348,19 +359,19 @@ def make_pow(rng):
         t = rng.uniform(-745, 709.7)
         add(x, t / math.log(x))
     # Results near overflow, and in and around the subnormal range.
-    for _ in range(250):
+    for _ in range(n(250)):
         x = rng.choice((loguniform(rng, -30, 30), rng.uniform(0.5, 2)))
         if x == 1:
             continue
         t = rng.choice((rng.uniform(700, 709.78), rng.uniform(-745.13, -700)))
         add(x, t / math.log(x))
     # Negative x with integer y; small integer y (squares, cubes, reciprocals…).
-    for _ in range(150):
+    for _ in range(n(150)):
         x = -loguniform(rng, -20, 20)
         add(x, float(rng.randrange(-40, 41)))
-    for _ in range(150):
+    for _ in range(n(150)):
         add(loguniform(rng, -60, 60), float(rng.randrange(-8, 9)))
-    for _ in range(200):
+    for _ in range(n(200)):
         add(rng.uniform(0, 100), rng.uniform(-10, 10))
     return w
 
@@ -379,17 +390,25 @@ def make_hypot(rng):
     for x, y in [(3.0, 4.0), (DMAX, 1.0), (DMAX / 2, DMAX / 2), (DMIN, DMIN), (TINY, TINY), (1e300, 1e300),
                  (1e-300, 1e-300), (1.0, 2.0**-27), (1.0, 2.0**-26), (1.0, 1.0), (5e-324, 1e-310)]:
         add(x, y)
-    for _ in range(200):
+    for _ in range(n(200)):
         x = rng.choice((-1, 1)) * loguniform(rng, -1000, 1000)
         y = rng.choice((-1, 1)) * abs(x) * loguniform(rng, -30, 1)
         add(x, y)
-    for _ in range(100):
+    for _ in range(n(100)):
         add(rng.uniform(-10, 10), rng.uniform(-10, 10))
     return w
 
 
 def main():
-    rng = random.Random(20250611)
+    global OUT, SCALE
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--scale", type=int, default=1, help="multiply the random argument counts (default 1)")
+    ap.add_argument("--seed", type=int, default=20250611)
+    ap.add_argument("--out", default=HERE, help="output folder (default: beside this script)")
+    a = ap.parse_args()
+    OUT, SCALE = a.out, a.scale
+    os.makedirs(OUT, exist_ok=True)
+    rng = random.Random(a.seed)
     for make in (make_exp, make_log, make_log1p, make_sincos, make_pow, make_hypot):
         make(rng).write()
 
