@@ -43,7 +43,7 @@ public enum PortableMath {
         if x.isNaN { return x + x }
         if x > 709.8 { return .infinity }
         if x < -745.2 { return 0 }
-        if abs(x) < 0x1p-54 { return 1 + x }
+        if x.magnitude < 0x1p-54 { return 1 + x }
         let (e, hi, tail) = expCore(x, 0)
         return scaledExp(e, hi, tail)
     }
@@ -80,7 +80,7 @@ public enum PortableMath {
         if x.isNaN { return x + x }
         if !(x > -1) { return x == -1 ? -.infinity : .nan }
         if x == .infinity { return x }
-        if abs(x) < 0x1p-60 { return x }
+        if x.magnitude < 0x1p-60 { return x }
         let (sh, sl) = twoSum(1, x)
         return logDD(sh, sl).hi
     }
@@ -102,7 +102,7 @@ public enum PortableMath {
     ///   the leading product exact and short Taylor series in δ (|δ| ≤ 1/128).
     public static func sin(_ x: Double) -> Double {
         if !x.isFinite { return x.isNaN ? x + x : .nan }
-        if abs(x) < 0x1p-26 { return x }
+        if x.magnitude < 0x1p-26 { return x }
         let (q, rh, rl) = reduceHalfPi(x)
         return quadrantSinCos(q, rh, rl)
     }
@@ -117,7 +117,7 @@ public enum PortableMath {
     /// - Method: as `sin`, with cos x = sin(x + π/2) applied to the quadrant.
     public static func cos(_ x: Double) -> Double {
         if !x.isFinite { return x.isNaN ? x + x : .nan }
-        if abs(x) < 0x1p-27 { return 1 }
+        if x.magnitude < 0x1p-27 { return 1 }
         let (q, rh, rl) = reduceHalfPi(x)
         return quadrantSinCos(q &+ 1, rh, rl)
     }
@@ -149,11 +149,11 @@ public enum PortableMath {
         if x.isNaN || y.isNaN { return x + y }
         if y.isInfinite {
             if x == -1 { return 1 }
-            return (abs(x) < 1) == (y > 0) ? 0 : .infinity
+            return (x.magnitude < 1) == (y > 0) ? 0 : .infinity
         }
         // |y| ≥ 2⁵² is an integer; below, truncation through Int64 is exact.
-        let yIsInteger = abs(y) >= 0x1p52 || Double(Int64(y)) == y
-        let yIsOdd = yIsInteger && abs(y) < 0x1p53 && Int64(y) & 1 != 0
+        let yIsInteger = y.magnitude >= 0x1p52 || Double(Int64(y)) == y
+        let yIsOdd = yIsInteger && y.magnitude < 0x1p53 && Int64(y) & 1 != 0
         if x == 0 {
             if y < 0 { return yIsOdd ? 1 / x : .infinity }
             return yIsOdd ? x : 0
@@ -168,11 +168,11 @@ public enum PortableMath {
             if !yIsInteger { return .nan }
             if yIsOdd { sign = -1 }
         }
-        let ax = abs(x)
+        let ax = x.magnitude
         if ax == 1 { return sign }
         // |log x| ≥ 2⁻⁵⁴ for x ≠ 1, so |y| > 2⁶⁶ means |y·log x| > 4096: certain over/underflow
         // (such y are even integers, so the sign is +).
-        if abs(y) > 0x1p66 { return (ax < 1) == (y > 0) ? 0 : .infinity }
+        if y.magnitude > 0x1p66 { return (ax < 1) == (y > 0) ? 0 : .infinity }
         let (lh, ll) = logDD(ax, 0)
         let (ph, pl) = twoProduct(y, lh)
         let (th, tl) = fastTwoSum(ph, pl + y * ll)
@@ -195,10 +195,10 @@ public enum PortableMath {
     ///   formed exactly (Dekker) and summed in double-double, then √ with one exact Newton
     ///   correction.
     public static func hypot(_ x: Double, _ y: Double) -> Double {
-        var a = abs(x), b = abs(y)
+        var a = x.magnitude, b = y.magnitude
         if a.isInfinite || b.isInfinite { return .infinity }
         if a.isNaN || b.isNaN { return x + y }
-        if a < b { swap(&a, &b) }
+        if a < b { (a, b) = (b, a) }
         if b == 0 { return a }
         // (b/a)²/2 < 2⁻⁵⁵: √(a² + b²) = a(1 + (b/a)²/2 − …) rounds to a.
         if b < a * 0x1p-27 { return a }
@@ -218,38 +218,38 @@ public enum PortableMath {
     // MARK: - Exact arithmetic
 
     /// 2ⁿ for −1022 ≤ n ≤ 1023, built from its bits.
-    @inline(__always) static func pow2(_ n: Int) -> Double {
+    @_transparent static func pow2(_ n: Int) -> Double {
         Double(bitPattern: UInt64(n + 1023) << 52)
     }
 
     /// x rounded to the nearest integer, ties to even, for |x| < 2⁵¹: adding 1.5·2⁵² leaves no
     /// fraction bits (the same rounding on every platform, and no call to libm's rint).
-    @inline(__always) static func roundToInteger(_ x: Double) -> Double {
+    @_transparent static func roundToInteger(_ x: Double) -> Double {
         (x + 0x1.8p52) - 0x1.8p52
     }
 
     /// s + e = a + b exactly (Knuth's two-sum, any a and b).
-    @inline(__always) static func twoSum(_ a: Double, _ b: Double) -> (Double, Double) {
+    @_transparent static func twoSum(_ a: Double, _ b: Double) -> (Double, Double) {
         let s = a + b
         let bb = s - a
         return (s, (a - (s - bb)) + (b - bb))
     }
 
     /// s + e = a + b exactly when |a| ≥ |b| or a = 0 (Dekker's fast two-sum).
-    @inline(__always) static func fastTwoSum(_ a: Double, _ b: Double) -> (Double, Double) {
+    @_transparent static func fastTwoSum(_ a: Double, _ b: Double) -> (Double, Double) {
         let s = a + b
         return (s, b - (s - a))
     }
 
     /// hi + lo = a with hi holding the top 26 bits (Veltkamp); |a| < 2⁹⁹⁵.
-    @inline(__always) static func split(_ a: Double) -> (Double, Double) {
+    @_transparent static func split(_ a: Double) -> (Double, Double) {
         let c = 134_217_729.0 * a  // 2²⁷ + 1
         let hi = c - (c - a)
         return (hi, a - hi)
     }
 
     /// p + e = a·b exactly (Dekker), barring overflow and underflow of the error term.
-    @inline(__always) static func twoProduct(_ a: Double, _ b: Double) -> (Double, Double) {
+    @_transparent static func twoProduct(_ a: Double, _ b: Double) -> (Double, Double) {
         let p = a * b
         let (ah, al) = split(a), (bh, bl) = split(b)
         return (p, ((ah * bh - p) + ah * bl + al * bh) + al * bl)
@@ -334,7 +334,7 @@ public enum PortableMath {
     /// (q, rh, rl) with x = n·π/2 + rh + rl, q = n mod 4, |rh + rl| ≤ π/4 (+ an ulp), the
     /// reduced argument accurate to ≥ 2⁻⁶⁴ relative.
     static func reduceHalfPi(_ x: Double) -> (Int, Double, Double) {
-        let ax = abs(x)
+        let ax = x.magnitude
         if ax <= 0x1.921fb54442d18p-1 { return (0, x, 0) }  // RN(π/4)
         if ax < 0x1p20 {
             let nd = roundToInteger(x * twoOverPi)
@@ -343,7 +343,7 @@ public enum PortableMath {
             let (b, e1) = twoSum(a, -(nd * piOver2Part2))
             let (rh, rl) = twoSum(b, e1 - nd * piOver2Part3)
             // Absolute error ≤ |n|·2⁻¹¹⁷ + 2⁻¹⁰⁶·|r|: keep it only if r lost few bits.
-            if abs(rh) >= abs(nd) * 0x1p-50 { return (Int(nd) & 3, rh, rl) }
+            if rh.magnitude >= nd.magnitude * 0x1p-50 { return (Int(nd) & 3, rh, rl) }
         }
         return payneHanek(x)
     }
@@ -352,11 +352,11 @@ public enum PortableMath {
     /// arithmetic: x = M·2ᵉ (M < 2⁵³) times the 256 bits of 2/π that matter, giving the quadrant
     /// and the fraction to ≥ 189 bits.
     static func payneHanek(_ x: Double) -> (Int, Double, Double) {
-        let bits = abs(x).bitPattern
+        let bits = x.magnitude.bitPattern
         let ex = Int(bits >> 52) - 1075
         let mant = (bits & 0x000F_FFFF_FFFF_FFFF) | (1 << 52)
         // Words before j0 contribute multiples of 8 to x·2/π.
-        let j0 = max(0, ((ex - 67) >> 6) + 1)
+        let j0 = ex < 67 ? 0 : ((ex - 67) >> 6) + 1
         // v = mant · (w[j0] w[j0+1] w[j0+2] w[j0+3]), little-endian 64-bit limbs.
         var v: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
         let w = twoOverPiBits
