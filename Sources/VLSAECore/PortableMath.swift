@@ -30,8 +30,8 @@ public enum PortableMath {
     /// to ≤ 0.501 ulp.
     ///
     /// - Domain: every double. `x > 709.782712893384` overflows to `+inf`; results below
-    ///   `2⁻¹⁰²²` are subnormal and still rounded once (no double rounding), and for
-    ///   `x < −745.1332191019412` the result is `+0`.
+    ///   `2⁻¹⁰²²` are subnormal and still rounded once (no double rounding); from
+    ///   `x = −745.1332191019412` (whose exp is just below 2⁻¹⁰⁷⁵) downwards the result is `+0`.
     /// - Special values: `exp(±0) = 1`, `exp(+inf) = +inf`, `exp(−inf) = +0`, NaN → NaN.
     ///   |x| < 2⁻⁵⁴ returns `1 + x` (correctly rounded); subnormal x give 1.
     /// - Method: x = k·ln2/128 + r with k = round(x·128/ln 2) and r reduced in two steps
@@ -89,17 +89,18 @@ public enum PortableMath {
 
     /// Sine on the whole double range. Measured maximum error 0.5000 ulp, correctly rounded for all
     /// ~49 500 tested arguments (up to 1.8·10³⁰⁸, the doubles nearest to multiples of π/2 up to
-    /// 2⁶⁰·π/2, and 6381956970095103·2⁷⁹⁷, the double closest to one); the tests hold it to
-    /// ≤ 0.501 ulp.
+    /// 2⁶⁰·π/2, and 6381956970095103·2⁷⁹⁷, of all doubles the closest to a multiple of π/2); the
+    /// tests hold it to ≤ 0.501 ulp.
     ///
     /// - Special values: `sin(±0) = ±0`; |x| < 2⁻²⁶ returns x (correctly rounded, sign kept,
     ///   subnormals included); `sin(±inf)` and NaN give NaN.
     /// - Method: x = n·π/2 + r with |r| ≤ π/4, r as a double-double: Cody–Waite with π/2 split
     ///   into 33 + 33 + 53 bits for |x| < 2²⁰ (unless r lost too many bits to cancellation), else
-    ///   Payne–Hanek with 1280 bits of 2/π in integer arithmetic, exact to ≥ 2⁻¹³⁰ absolute, so
-    ///   even the worst case (|r| ≈ 2⁻⁶¹) keeps ~70 correct bits. Then r = a + δ with a = j/64
-    ///   from a double-double table of sin a and cos a, sin(a + δ) = sin a·cos δ + cos a·sin δ with
-    ///   the leading product exact and short Taylor series in δ (|δ| ≤ 1/128).
+    ///   Payne–Hanek with 1280 bits of 2/π in integer arithmetic (x·2/π mod 4 to better than 2⁻¹³⁶,
+    ///   then 106 bits of the fraction), so even the worst case (|r| ≈ 2⁻⁶¹) keeps ~70 correct
+    ///   bits. Then r = a + δ with a = j/64 from a double-double table of sin a and cos a, and
+    ///   sin(a + δ) = sin a·cos δ + cos a·sin δ with the leading product exact and short Taylor
+    ///   series in δ (|δ| ≤ 1/128).
     public static func sin(_ x: Double) -> Double {
         if !x.isFinite { return x.isNaN ? x + x : .nan }
         if x.magnitude < 0x1p-26 { return x }
@@ -125,7 +126,7 @@ public enum PortableMath {
     // MARK: - pow
 
     /// xʸ. Measured maximum error 0.5001 ulp; correctly rounded for all ~54 000 tested argument pairs
-    /// (integer powers of Adam's β up to 10⁶, ranks^−s up to 10⁵, x near 1 with |y| up to 10¹⁷,
+    /// (integer powers of Adam's β up to 10⁶, ranks^−s up to 10⁵, x near 1 with |y| up to 6·10¹⁸,
     /// results near overflow and in the subnormal range) but two: pow(DBL_MAX, 0.5), 2⁻¹⁰⁹
     /// relative below a midpoint, and pow(1.0184044727009745, 38820.654753342395) ≈ 2.96·10³⁰⁷.
     /// The tests hold it to ≤ 0.501 ulp. Exact results (2¹⁰, 10², 4^0.5, 2⁻¹⁰⁷⁴…) come out exact.
@@ -257,8 +258,9 @@ public enum PortableMath {
 
     // MARK: - exp core
 
-    /// (e, hi, tail) with e^(x + xl) ≈ 2ᵉ·(hi + tail), hi ∈ [1, 2], |tail| ≤ ulp(hi), for |x| ≤ 746
-    /// and |xl| ≤ 2⁻⁴⁰. Relative error of hi + tail below 2⁻⁶⁸, so only the final rounding remains.
+    /// (e, hi, tail) with e^(x + xl) ≈ 2ᵉ·(hi + tail), hi ∈ [0.997, 2], |tail| < 2⁻¹⁷, for
+    /// |x| ≤ 746 and |xl| ≤ 2⁻⁴⁰. Relative error of hi + tail below ~2⁻⁶⁸, so only the final
+    /// rounding remains.
     @inline(__always) static func expCore(_ x: Double, _ xl: Double) -> (Int, Double, Double) {
         let kd = roundToInteger(x * invLn2Times128)
         let k = Int(kd)
