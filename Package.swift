@@ -48,7 +48,8 @@ let package = Package(
             "VLSAEJobs", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "VLSAECoreTests", dependencies: ["VLSAECore", "CKernels"]),
+        .testTarget(name: "VLSAECoreTests", dependencies: ["VLSAECore", "CKernels"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "VLSAEFormatsTests", dependencies: ["VLSAEFormats", "CKernels"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "VLSAEDataTests", dependencies: ["VLSAEData"]),

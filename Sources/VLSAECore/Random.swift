@@ -50,12 +50,13 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
         return Int(m.high)
     }
 
-    /// Standard normal deviate (Box–Muller; one value per call, deterministic).
+    /// Standard normal deviate (Box–Muller; one value per call, deterministic). log and cos are
+    /// PortableMath's, so the stream has the same bits on every platform.
     public mutating func nextGaussian() -> Double {
         var u1 = nextDouble()
         while u1 <= 0 { u1 = nextDouble() }
         let u2 = nextDouble()
-        return (-2 * _log(u1)).squareRoot() * _cos(2 * Double.pi * u2)
+        return (-2 * PortableMath.log(u1)).squareRoot() * PortableMath.cos(2 * Double.pi * u2)
     }
 
     /// Fisher–Yates permutation of 0..<n.
@@ -66,13 +67,3 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
         return p
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-@inline(__always) func _log(_ x: Double) -> Double { Glibc.log(x) }
-@inline(__always) func _cos(_ x: Double) -> Double { Glibc.cos(x) }
-#else
-import Darwin
-@inline(__always) func _log(_ x: Double) -> Double { Darwin.log(x) }
-@inline(__always) func _cos(_ x: Double) -> Double { Darwin.cos(x) }
-#endif

@@ -445,7 +445,8 @@ public enum McNemar {
     /// cancellation-free deviance) and the ratios by the recurrence
     /// `P(X = i − 1)/P(X = i) = i/(n − i + 1)`; this keeps about 13 significant digits for
     /// `n` in the millions, where `lgamma` differences lose 5 or more. A p-value below the
-    /// smallest positive double is returned as 0.
+    /// smallest positive double is returned as 0. log, log1p and exp are PortableMath's, so the
+    /// p-value has the same bits on every platform.
     ///
     /// - Precondition: `b ≥ 0` and `c ≥ 0`.
     public static func exactPValue(b: Int, c: Int) -> Double {
@@ -462,8 +463,8 @@ public enum McNemar {
             if term < sum * 0x1p-60 { break }
             i -= 1
         }
-        let logTail = Binomial.logHalfPMF(k, n) + log(sum)
-        return min(1, 2 * exp(logTail))
+        let logTail = Binomial.logHalfPMF(k, n) + PortableMath.log(sum)
+        return min(1, 2 * PortableMath.exp(logTail))
     }
 }
 
@@ -471,14 +472,14 @@ public enum McNemar {
 enum Binomial {
     static func logHalfPMF(_ k: Int, _ n: Int) -> Double {
         precondition(0 <= k && k <= n)
-        let logHalf = -log(2.0)
+        let logHalf = -PortableMath.log(2.0)
         if k == 0 || k == n { return Double(n) * logHalf }
         let nd = Double(n), kd = Double(k), half = nd / 2
         // Loader (2000): log C(n,k) p^k q^(n−k) = stirlerr(n) − stirlerr(k) − stirlerr(n−k)
         //   − bd0(k, np) − bd0(n−k, nq) − ½·log(2π·k·(n−k)/n).
         let lc = stirlingError(nd) - stirlingError(kd) - stirlingError(nd - kd)
             - deviance(kd, half) - deviance(nd - kd, half)
-        let lf = log(2 * Double.pi) + log(kd) + log1p(-kd / nd)
+        let lf = PortableMath.log(2 * Double.pi) + PortableMath.log(kd) + PortableMath.log1p(-kd / nd)
         return lc - 0.5 * lf
     }
 
@@ -490,7 +491,8 @@ enum Binomial {
             var factorial = 1.0
             var i = 2.0
             while i <= x { factorial *= i; i += 1 }
-            return log(factorial) - (x + 0.5) * log(x) + x - 0.5 * log(2 * Double.pi)
+            return PortableMath.log(factorial) - (x + 0.5) * PortableMath.log(x) + x
+                - 0.5 * PortableMath.log(2 * Double.pi)
         }
         // Asymptotic series 1/(12x) − 1/(360x³) + 1/(1260x⁵) − 1/(1680x⁷) + 1/(1188x⁹);
         // for x > 15 the omitted terms are below 1e-17.
@@ -518,6 +520,6 @@ enum Binomial {
             }
             return s
         }
-        return x * log(x / m) + m - x
+        return x * PortableMath.log(x / m) + m - x
     }
 }

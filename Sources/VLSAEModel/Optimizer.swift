@@ -1,12 +1,14 @@
 import CKernels
 import Foundation
+import VLSAECore
 
 /// Adam as `torch.optim.Adam` (single-tensor CPU path, amsgrad off, maximize off), fused over one
 /// contiguous buffer holding every parameter.
 ///
 /// Per step t (from 1): g ← g + λ·θ (L2 weight decay, added to the gradient as torch does);
 /// m ← m + (1−β₁)(g − m) (torch's lerp); v ← β₂ v + (1−β₂) g²;
-/// θ ← θ − (lr / (1−β₁ᵗ)) · m / (√v / √(1−β₂ᵗ) + ε). Scalars are formed in double as in Python.
+/// θ ← θ − (lr / (1−β₁ᵗ)) · m / (√v / √(1−β₂ᵗ) + ε). Scalars are formed in double as in Python,
+/// with β^t from `PortableMath.pow` (faithfully rounded, the same bits on every platform).
 public struct Adam: Sendable {
     public var beta1: Double = 0.9
     public var beta2: Double = 0.999
@@ -25,8 +27,8 @@ public struct Adam: Sendable {
     /// Counts one more step and returns its scalars, formed in double as in Python.
     private mutating func beginStep(lr: Double) -> vlsae_adam_step {
         step += 1
-        let bc1 = 1 - pow(beta1, Double(step))
-        let bc2Sqrt = (1 - pow(beta2, Double(step))).squareRoot()
+        let bc1 = 1 - PortableMath.pow(beta1, Double(step))
+        let bc2Sqrt = (1 - PortableMath.pow(beta2, Double(step))).squareRoot()
         return vlsae_adam_step(step_size: Float(lr / bc1), one_minus_beta1: Float(1 - beta1), beta2: Float(beta2),
                                one_minus_beta2: Float(1 - beta2), eps: Float(eps), weight_decay: Float(weightDecay),
                                bias_correction2_sqrt: Float(bc2Sqrt))
@@ -64,6 +66,6 @@ public enum LRSchedule {
         let tMax = epochs - w
         guard tMax > 0 else { return base }
         let t = min(e - w + 1, tMax)
-        return base * (1 + cos(Double.pi * Double(t) / Double(tMax))) / 2
+        return base * (1 + PortableMath.cos(Double.pi * Double(t) / Double(tMax))) / 2
     }
 }

@@ -53,7 +53,7 @@ public struct SynthWorld: Sendable {
         parameters = p
         var rng = SeededRandom(seed: p.seed).derived(1)
         let d = p.dim, m = p.subspaceDim, k = p.concepts
-        spectrum = (0..<m).map { Float(pow(Double($0 + 1), -p.spectrumDecay)) }
+        spectrum = (0..<m).map { Float(PortableMath.pow(Double($0 + 1), -p.spectrumDecay)) }
 
         // Gaussian/√d columns are nearly orthonormal in high dimension, which is all the
         // subspace needs; an exact QR would add cost without changing the statistics.
@@ -66,7 +66,7 @@ public struct SynthWorld: Sendable {
         concepts = dict
 
         var ranks = rng.permutation(k)
-        var freq = ranks.map { pow(Double($0 + 1), -p.zipfExponent) }
+        var freq = ranks.map { PortableMath.pow(Double($0 + 1), -p.zipfExponent) }
         let total = freq.reduce(0, +)
         freq = freq.map { $0 / total }
         ranks.removeAll()
@@ -350,7 +350,7 @@ public struct SynthWorld: Sendable {
     static func exponential(_ mean: Double, _ rng: inout SeededRandom) -> Double {
         var u = rng.nextDouble()
         while u <= 0 { u = rng.nextDouble() }
-        return -mean * log(u)
+        return -mean * PortableMath.log(u)
     }
 
     static func distinct(_ n: Int, below k: Int, _ rng: inout SeededRandom) -> [Int] {

@@ -122,8 +122,8 @@ public struct SynthStatistics: Codable, Equatable, Sendable {
         let total = pos.reduce(0, +)
         guard total > 0 else { return 0 }
         var h = 0.0
-        for v in pos where v > 0 { let p = v / total; h -= p * log(p) }
-        return exp(h)
+        for v in pos where v > 0 { let p = v / total; h -= p * PortableMath.log(p) }
+        return PortableMath.exp(h)
     }
 }
 
@@ -193,16 +193,6 @@ public enum SymmetricEigen {
         return diag.sorted()
     }
 
-    /// √(a² + b²) without overflow, from basic operations only (libm's hypot differs between C libraries
-    /// in the last bit).
-    static func hypotenuse(_ a: Double, _ b: Double) -> Double {
-        let x = abs(a), y = abs(b)
-        let big = max(x, y), small = min(x, y)
-        guard big > 0, big.isFinite else { return big.isNaN || small.isNaN ? .nan : big }
-        let r = small / big
-        return big * (1 + r * r).squareRoot()
-    }
-
     /// Implicit QL on a symmetric tridiagonal matrix: `d` the diagonal, `e[i]` the coupling of
     /// i and i+1 (e[n−1] ignored). On return `d` holds the eigenvalues (unordered).
     static func tridiagonalQL(_ d: inout [Double], _ e: inout [Double]) throws {
@@ -223,14 +213,14 @@ public enum SymmetricEigen {
                     throw VLSAEError.mismatch("eigenvalue iteration did not converge (QL, row \(l))")
                 }
                 var g = (d[l + 1] - d[l]) / (2 * e[l])
-                var r = hypotenuse(g, 1)
+                var r = PortableMath.hypot(g, 1)
                 g = d[m] - d[l] + e[l] / (g + (g >= 0 ? r : -r))
                 var s = 1.0, c = 1.0, pp = 0.0
                 var i = m - 1
                 var deflated = false
                 while i >= l {
                     let f = s * e[i], b = c * e[i]
-                    r = hypotenuse(f, g)
+                    r = PortableMath.hypot(f, g)
                     e[i + 1] = r
                     if r == 0 {
                         d[i + 1] -= pp

@@ -171,6 +171,7 @@ final class AlignmentTests: XCTestCase {
 
     func testTableWithoutTheDatasetNamesFileAndDataset() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("align-table-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: dir) }
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let path = dir.appendingPathComponent("a6.json").path
         try Data(#"{"cifar10": 1.0, "dtd": 0.5}"#.utf8).write(to: URL(fileURLWithPath: path))

@@ -202,6 +202,7 @@ final class TableTests: XCTestCase {
 
     func testDeterministicBytesThroughJSON() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("table-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("r.json").path
         try Self.document().write(to: path)
         let reread = try ResultDocument.read(from: path)
