@@ -1,0 +1,198 @@
+import CKernels
+import Dispatch
+
+/// Deterministic dense products: the same bits on every CPU, kernel path (`KernelPath`) and thread count.
+///
+/// **Arithmetic contract.** C (m × n) = op(A) (m × k) · op(B) (k × n), row-major, op = identity or
+/// transpose. Every output element is one fused multiply-add chain over p = 0, 1, …, k − 1 in ascending
+/// order:
+///
+///     acc = 0                      (or acc = C[i, j] when accumulating)
+///     acc = fma(a[i, p], b[p, j], acc)   for p = 0 ..< k       (Float.addingProduct: one rounding)
+///     C[i, j] = alpha · acc        when not accumulating and alpha ≠ 1 (one rounded multiply), else acc
+///
+/// Kernels vectorise across output columns (one lane per output element), never across k, and block
+/// over m, n and k only in ways that keep each chain intact (a partial sum stored and reloaded as a
+/// Float is exact). Hence a row of C depends only on its row of op(A) and on op(B): not on the path, not
+/// on the other rows it is computed with, not on chunking or threads. Rows are split over `threads`
+/// workers in contiguous blocks.
+///
+/// **Level 1.** `dot(n, x, y)`: sixteen partial chains, lane l = fma(x[i], y[i], lane l) over the i ≡ l
+/// (mod 16) in ascending order from 0, then s[l] = s[l] + s[l + w] for w = 8, 4, 2, 1 (l < w), giving
+/// s[0]. `axpy`: y[i] = fma(a, x[i], y[i]). `scale`: x[i] = x[i] · a.
+public enum GEMM {
+    /// op(A) · op(B), scaled by alpha (one rounded multiply of each finished chain when alpha ≠ 1).
+    public static func matmul(_ a: Matrix, _ b: Matrix, transA: Bool = false, transB: Bool = false, alpha: Float = 1,
+                              threads: Int = 1) -> Matrix {
+        let m = transA ? a.cols : a.rows
+        let n = transB ? b.rows : b.cols
+        var c = Matrix(rows: m, cols: n)
+        product(a, b, into: &c, transA: transA, transB: transB, alpha: alpha, accumulate: false, threads: threads)
+        return c
+    }
+
+    /// C ← op(A) · op(B), or C ← C + op(A) · op(B) with every chain starting from the element of C when
+    /// `accumulate` is set.
+    public static func gemm(_ a: Matrix, _ b: Matrix, into c: inout Matrix, transA: Bool = false, transB: Bool = false,
+                            accumulate: Bool = false, threads: Int = 1) {
+        product(a, b, into: &c, transA: transA, transB: transB, alpha: 1, accumulate: accumulate, threads: threads)
+    }
+
+    private static func product(_ a: Matrix, _ b: Matrix, into c: inout Matrix, transA: Bool, transB: Bool,
+                                alpha: Float, accumulate: Bool, threads: Int) {
+        let m = transA ? a.cols : a.rows
+        let k = transA ? a.rows : a.cols
+        let kb = transB ? b.cols : b.rows
+        let n = transB ? b.rows : b.cols
+        precondition(k == kb, "matmul inner dimensions \(k) and \(kb) differ")
+        precondition(c.rows == m && c.cols == n, "gemm: C is \(c.rows)×\(c.cols), the product \(m)×\(n)")
+        guard m > 0, n > 0 else { return }
+        let ldc = c.cols
+        a.values.withUnsafeBufferPointer { pa in
+            b.values.withUnsafeBufferPointer { pb in
+                c.values.withUnsafeMutableBufferPointer { pc in
+                    let c0 = pc.baseAddress!
+                    // k = 0 (A and B empty) goes through the kernel too, which then writes alpha · 0 and reads nothing.
+                    if k == 0 || blockCount(rows: m, threads: threads) == 1 {
+                        let status = vlsae_gemm(transA ? 1 : 0, transB ? 1 : 0, Int64(m), Int64(n), Int64(k), alpha,
+                                                pa.baseAddress, Int64(a.cols), pb.baseAddress, Int64(b.cols),
+                                                accumulate ? 1 : 0, c0, Int64(ldc))
+                        precondition(status == 0, "gemm: out of memory")
+                    } else {
+                        // B packed once, shared by the workers.
+                        let packed = PackedMatrix(pointer: pb.baseAddress!, rows: k, cols: n, ld: b.cols, transposed: transB)
+                        packed.multiply(pa.baseAddress!, rows: m, lda: a.cols, transA: transA, into: c0, ldc: ldc,
+                                        alpha: alpha, accumulate: accumulate, threads: threads)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Contiguous row blocks for `threads` workers: at least 16 rows each.
+    static func blockCount(rows: Int, threads: Int) -> Int { max(1, min(max(1, threads), (rows + 15) / 16)) }
+
+    // MARK: level 1
+
+    /// Σ x[i]·y[i] in the fixed association of the contract (sixteen fused chains, then a fixed tree).
+    public static func dot(_ n: Int, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>) -> Float {
+        vlsae_dot(Int64(n), x, y)
+    }
+
+    public static func dot(_ x: [Float], _ y: [Float]) -> Float {
+        precondition(x.count == y.count, "dot: lengths \(x.count) and \(y.count) differ")
+        return x.withUnsafeBufferPointer { px in
+            y.withUnsafeBufferPointer { py in
+                guard let bx = px.baseAddress, let by = py.baseAddress else { return 0 }
+                return vlsae_dot(Int64(x.count), bx, by)
+            }
+        }
+    }
+
+    /// y[i] ← fma(a, x[i], y[i]).
+    public static func axpy(_ n: Int, _ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+        vlsae_axpy(Int64(n), a, x, y)
+    }
+
+    /// x[i] ← x[i] · a.
+    public static func scale(_ n: Int, _ a: Float, _ x: UnsafeMutablePointer<Float>) {
+        vlsae_scale(Int64(n), a, x)
+    }
+}
+
+/// op(B) packed once into the column panels of one kernel path, for many products with it (an encoder
+/// weight multiplied by every chunk of rows, a zero-shot classifier by every block of images).
+///
+/// The packed layout belongs to the path that was active when it was packed (`path`); products with it
+/// always run on that path, so the layout can never be read by another path's kernels. Results are the
+/// same bits as `GEMM.matmul` (see the contract there). Immutable once packed: concurrent products
+/// with one pack are safe.
+public struct PackedMatrix: @unchecked Sendable {
+    final class Storage {
+        let pointer: OpaquePointer
+        init(_ pointer: OpaquePointer) { self.pointer = pointer }
+        deinit { vlsae_packed_b_free(pointer) }
+    }
+
+    let storage: Storage
+    /// k: the rows of op(B), the length of every chain.
+    public let rows: Int
+    /// n: the columns of op(B) and of every product.
+    public let cols: Int
+
+    /// Packs op(B) = `b` (k × n), or its transpose when `transposed` (b is n × k; e.g. a weight W whose
+    /// rows are output units, multiplied as x · Wᵀ).
+    public init(_ b: Matrix, transposed: Bool = false) {
+        let (k, n) = transposed ? (b.cols, b.rows) : (b.rows, b.cols)
+        // An empty matrix packs to an empty pack without reading its (nil) base address.
+        storage = b.values.withUnsafeBufferPointer { pb in
+            Self.pack(pointer: pb.baseAddress, rows: k, cols: n, ld: b.cols, transposed: transposed)
+        }
+        rows = k
+        cols = n
+    }
+
+    /// Packs op(B) (k × n) from a raw row-major buffer with leading dimension `ld`: B is k × n, or n × k
+    /// when `transposed`.
+    public init(pointer: UnsafePointer<Float>, rows k: Int, cols n: Int, ld: Int, transposed: Bool) {
+        storage = Self.pack(pointer: pointer, rows: k, cols: n, ld: ld, transposed: transposed)
+        rows = k
+        cols = n
+    }
+
+    private static func pack(pointer: UnsafePointer<Float>?, rows k: Int, cols n: Int, ld: Int, transposed: Bool) -> Storage {
+        precondition(k >= 0 && n >= 0, "negative matrix shape")
+        guard let p = vlsae_pack_b(transposed ? 1 : 0, Int64(k), Int64(n), pointer, Int64(ld)) else {
+            preconditionFailure("PackedMatrix: out of memory packing \(k)×\(n)")
+        }
+        return Storage(p)
+    }
+
+    /// The kernel path the layout was packed for (and every product with it runs on).
+    public var path: KernelPath { KernelPath(code: vlsae_packed_b_path(storage.pointer)) ?? .portable }
+
+    /// Bytes of packed panels held.
+    public var bytes: Int { Int(vlsae_packed_b_bytes(storage.pointer)) }
+
+    /// C (m × cols, leading dimension ldc) = op(A) · op(B) by the contract, op(A) m × rows: A is m × rows
+    /// with leading dimension lda, or rows × m when `transA` (nil only when rows is 0). `accumulate`: every
+    /// chain starts from the element of C (alpha must then be 1). Rows of C are split over `threads`
+    /// workers; single-threaded calls on disjoint rows from several threads are safe too. The hot-loop
+    /// entry point.
+    public func multiply(_ a: UnsafePointer<Float>?, rows m: Int, lda: Int, transA: Bool = false,
+                         into c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float = 1, accumulate: Bool = false,
+                         threads: Int = 1) {
+        precondition(!accumulate || alpha == 1, "PackedMatrix.multiply: accumulate needs alpha 1")
+        guard m > 0, cols > 0 else { return }
+        let blocks = GEMM.blockCount(rows: m, threads: threads)
+        let pk = storage.pointer
+        let run = { (start: Int, end: Int) in
+            let a0 = a.map { transA ? $0 + start : $0 + start * lda }
+            let status = withExtendedLifetime(storage) {
+                vlsae_gemm_packed(transA ? 1 : 0, Int64(end - start), a0, Int64(lda), pk, alpha, accumulate ? 1 : 0,
+                                  c + start * ldc, Int64(ldc))
+            }
+            precondition(status == 0, "gemm: out of memory")
+        }
+        if blocks == 1 {
+            run(0, m)
+        } else {
+            DispatchQueue.concurrentPerform(iterations: blocks) { b in run(m * b / blocks, m * (b + 1) / blocks) }
+        }
+    }
+
+    /// op(A) · op(B) for a matrix A (m × rows, or rows × m when `transA`), scaled by alpha.
+    public func multiply(_ a: Matrix, transA: Bool = false, alpha: Float = 1, threads: Int = 1) -> Matrix {
+        let m = transA ? a.cols : a.rows, k = transA ? a.rows : a.cols
+        precondition(k == rows, "PackedMatrix.multiply: A has \(k) inner columns, the pack \(rows) rows")
+        var c = Matrix(rows: m, cols: cols)
+        guard m > 0, cols > 0 else { return c }
+        a.values.withUnsafeBufferPointer { pa in
+            c.values.withUnsafeMutableBufferPointer { pc in
+                multiply(pa.baseAddress, rows: m, lda: a.cols, transA: transA, into: pc.baseAddress!, ldc: cols,
+                         alpha: alpha, threads: threads)
+            }
+        }
+        return c
+    }
+}
