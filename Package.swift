@@ -30,7 +30,7 @@ let package = Package(
         // Stage 2: domain types: zero-shot datasets (manifests, catalog).
         .target(name: "VLSAEData", dependencies: ["VLSAECore", "VLSAEFormats"]),
         // Stage 3: sparse autoencoders, trainer, checkpoints.
-        .target(name: "VLSAEModel", dependencies: ["VLSAECore", "VLSAEFormats", "CBLAS", "CKernels"]),
+        .target(name: "VLSAEModel", dependencies: ["VLSAECore", "VLSAEFormats", "CKernels"]),
         // Stage 4: zero-shot scoring, concept alignment, metrics and statistics.
         .target(name: "VLSAEEval", dependencies: ["VLSAECore", "VLSAEData", "VLSAEModel"]),
         // Stage 5: result documents, tables, regression comparison.
