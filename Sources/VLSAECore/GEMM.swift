@@ -14,8 +14,9 @@ import Dispatch
 /// Kernels vectorise across output columns (one lane per output element), never across k, and block
 /// over m, n and k only in ways that keep each chain intact (a partial sum stored and reloaded as a
 /// Float is exact). Hence a row of C depends only on its row of op(A) and on op(B): not on the path, not
-/// on the other rows it is computed with, not on chunking or threads. Rows are split over `threads`
-/// workers in contiguous blocks.
+/// on the other rows it is computed with, not on chunking or threads. Work is split over `threads`
+/// workers (`DispatchQueue.concurrentPerform`) in contiguous blocks: of columns when C is wide enough (each
+/// worker then packs only its own part of B), else of rows; with a `PackedMatrix`, of rows.
 ///
 /// **Level 1.** `dot(n, x, y)`: sixteen partial chains, lane l = fma(x[i], y[i], lane l) over the i ≡ l
 /// (mod 16) in ascending order from 0, then s[l] = s[l] + s[l + w] for w = 8, 4, 2, 1 (l < w), giving
@@ -52,17 +53,29 @@ public enum GEMM {
             b.values.withUnsafeBufferPointer { pb in
                 c.values.withUnsafeMutableBufferPointer { pc in
                     let c0 = pc.baseAddress!
-                    // k = 0 (A and B empty) goes through the kernel too, which then writes alpha · 0 and reads nothing.
-                    if k == 0 || blockCount(rows: m, threads: threads) == 1 {
-                        let status = vlsae_gemm(transA ? 1 : 0, transB ? 1 : 0, Int64(m), Int64(n), Int64(k), alpha,
-                                                pa.baseAddress, Int64(a.cols), pb.baseAddress, Int64(b.cols),
-                                                accumulate ? 1 : 0, c0, Int64(ldc))
+                    // One worker's share: rows [r0, r1) × columns [j0, j1), B panels packed as they are used.
+                    let run = { (r0: Int, r1: Int, j0: Int, j1: Int) in
+                        // k = 0 (A and B empty): the kernel writes alpha · 0 and reads nothing.
+                        let a0 = pa.baseAddress.map { transA ? $0 + r0 : $0 + r0 * a.cols }
+                        let b0 = pb.baseAddress.map { transB ? $0 + j0 * b.cols : $0 + j0 }
+                        let status = vlsae_gemm(transA ? 1 : 0, transB ? 1 : 0, Int64(r1 - r0), Int64(j1 - j0), Int64(k),
+                                                alpha, a0, Int64(a.cols), b0, Int64(b.cols), accumulate ? 1 : 0,
+                                                c0 + r0 * ldc + j0, Int64(ldc))
                         precondition(status == 0, "gemm: out of memory")
+                    }
+                    let workers = k == 0 ? 1 : max(1, threads)
+                    if workers == 1 {
+                        run(0, m, 0, n)
+                    } else if n >= 64 * workers {
+                        // Columns in whole 32-wide panels: each worker packs only its own part of B.
+                        DispatchQueue.concurrentPerform(iterations: workers) { i in
+                            run(0, m, n * i / workers / 32 * 32, i == workers - 1 ? n : n * (i + 1) / workers / 32 * 32)
+                        }
                     } else {
-                        // B packed once, shared by the workers.
-                        let packed = PackedMatrix(pointer: pb.baseAddress!, rows: k, cols: n, ld: b.cols, transposed: transB)
-                        packed.multiply(pa.baseAddress!, rows: m, lda: a.cols, transA: transA, into: c0, ldc: ldc,
-                                        alpha: alpha, accumulate: accumulate, threads: threads)
+                        let blocks = blockCount(rows: m, threads: workers)
+                        DispatchQueue.concurrentPerform(iterations: blocks) { i in
+                            run(m * i / blocks, m * (i + 1) / blocks, 0, n)
+                        }
                     }
                 }
             }

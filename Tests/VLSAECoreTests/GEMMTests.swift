@@ -135,20 +135,27 @@ final class GEMMTests: XCTestCase {
         assertBits(PackedMatrix(bt).multiply(a).values, Self.reference(a, bt, transA: false, transB: false), "untransposed pack")
     }
 
+    /// Narrow C (rows split over the workers) and wide C (columns split), every transpose combination.
     func testThreadCountsGiveIdenticalResults() throws {
-        let (a, b) = Self.operands(m: 301, n: 77, k: 130, transA: false, transB: true, seed: 11)
-        for path in KernelPath.supported {
-            try KernelPath.with(path) {
-                let one = GEMM.matmul(a, b, transB: true, alpha: 0.5)
-                for threads in [2, 3] {
-                    assertBits(GEMM.matmul(a, b, transB: true, alpha: 0.5, threads: threads).values, one.values,
-                               "path \(path), \(threads) threads")
-                    assertBits(PackedMatrix(b, transposed: true).multiply(a, alpha: 0.5, threads: threads).values, one.values,
-                               "path \(path), packed, \(threads) threads")
-                    var c = Self.matrix(301, 77, seed: 12), c1 = c
-                    GEMM.gemm(a, b, into: &c, transB: true, accumulate: true, threads: threads)
-                    GEMM.gemm(a, b, into: &c1, transB: true, accumulate: true)
-                    assertBits(c.values, c1.values, "path \(path), accumulate, \(threads) threads")
+        for (m, n, k) in [(301, 77, 130), (45, 450, 60)] {
+            for (transA, transB) in [(false, false), (false, true), (true, false), (true, true)] {
+                let (a, b) = Self.operands(m: m, n: n, k: k, transA: transA, transB: transB, seed: 11)
+                for path in KernelPath.supported {
+                    try KernelPath.with(path) {
+                        let what = "path \(path), \(m)×\(n)×\(k), transA \(transA), transB \(transB)"
+                        let one = GEMM.matmul(a, b, transA: transA, transB: transB, alpha: 0.5)
+                        for threads in [2, 3] {
+                            assertBits(GEMM.matmul(a, b, transA: transA, transB: transB, alpha: 0.5, threads: threads).values,
+                                       one.values, "\(what), \(threads) threads")
+                            assertBits(PackedMatrix(b, transposed: transB).multiply(a, transA: transA, alpha: 0.5,
+                                                                                    threads: threads).values,
+                                       one.values, "\(what), packed, \(threads) threads")
+                            var c = Self.matrix(m, n, seed: 12), c1 = c
+                            GEMM.gemm(a, b, into: &c, transA: transA, transB: transB, accumulate: true, threads: threads)
+                            GEMM.gemm(a, b, into: &c1, transA: transA, transB: transB, accumulate: true)
+                            assertBits(c.values, c1.values, "\(what), accumulate, \(threads) threads")
+                        }
+                    }
                 }
             }
         }
