@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import VLSAECore
 import VLSAEJobs
 
 /// The root command: every stage of the harness is a subcommand.
@@ -27,4 +29,9 @@ struct VLSAE: ParsableCommand {
     )
 }
 
+// A VLSAE_ISA the kernels cannot honour falls back to the best kernel path; results are the same bits on
+// every path, but the user asked for something else, so say so.
+if let problem = KernelPath.environmentError() {
+    FileHandle.standardError.write(Data("vlsae: warning: \(problem)\n".utf8))
+}
 VLSAE.main()
