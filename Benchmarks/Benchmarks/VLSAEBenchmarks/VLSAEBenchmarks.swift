@@ -126,7 +126,8 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("zeroshot", configuration: configuration(items: 100_000, flops: Double(100_000 * 2 * d * 1000))) { benchmark, s in
         let state: ZeroShotState = s
         for _ in benchmark.scaledIterations {
-            let p = ZeroShot.predict(images: state.images, labels: state.labels, classifier: state.classifier)
+            let p = ZeroShot.predict(images: state.images, labels: state.labels, classifier: state.classifier,
+                                     threads: threads)
             var top1 = 0, top5 = 0
             for r in p.trueRank { if r < 1 { top1 += 1 }; if r < 5 { top5 += 1 } }
             blackHole((top1, top5))
