@@ -449,7 +449,7 @@ static void empty_product(int64_t m, int64_t n, float alpha, int accumulate, flo
         for (int64_t j = 0; j < n; j++) c[i * ldc + j] = v;
 }
 
-vlsae_packed_b *vlsae_pack_b_for_path(int path, int trans_b, int64_t k, int64_t n, const float *b, int64_t ldb) {
+vlsae_packed_b *vlsae_packed_b_create(int path, int64_t k, int64_t n) {
     if (!vlsae_path_supported(path) || k < 0 || n < 0) return NULL;
     const path_kernels *K = kernels_for(path);
     vlsae_packed_b *pk = malloc(sizeof *pk);
@@ -461,7 +461,23 @@ vlsae_packed_b *vlsae_pack_b_for_path(int path, int trans_b, int64_t k, int64_t 
     pk->panels = (n + K->nr - 1) / K->nr;
     pk->data = alloc_aligned((size_t)(pk->panels * k * K->nr) * sizeof(float));
     if (!pk->data) { free(pk); return NULL; }
-    if (k > 0 && n > 0) K->pack_b(trans_b, 0, k, 0, n, b, ldb, K->nr, pk->data, k * K->nr);
+    return pk;
+}
+
+int64_t vlsae_packed_b_panels(const vlsae_packed_b *packed) { return packed->panels; }
+
+void vlsae_packed_b_fill(vlsae_packed_b *pk, int trans_b, const float *b, int64_t ldb, int64_t first, int64_t count) {
+    if (first < 0) { count += first; first = 0; }
+    if (first + count > pk->panels) count = pk->panels - first;
+    if (count <= 0 || pk->k == 0) return;
+    const path_kernels *K = kernels_for(pk->path);
+    const int64_t j0 = first * pk->nr, cols = (first + count) * pk->nr < pk->n ? count * pk->nr : pk->n - j0;
+    K->pack_b(trans_b, 0, pk->k, j0, cols, b, ldb, pk->nr, pk->data + first * pk->k * pk->nr, pk->k * pk->nr);
+}
+
+vlsae_packed_b *vlsae_pack_b_for_path(int path, int trans_b, int64_t k, int64_t n, const float *b, int64_t ldb) {
+    vlsae_packed_b *pk = vlsae_packed_b_create(path, k, n);
+    if (pk) vlsae_packed_b_fill(pk, trans_b, b, ldb, 0, pk->panels);
     return pk;
 }
 

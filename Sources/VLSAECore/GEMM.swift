@@ -134,12 +134,13 @@ public struct PackedMatrix: @unchecked Sendable {
     public let cols: Int
 
     /// Packs op(B) = `b` (k × n), or its transpose when `transposed` (b is n × k; e.g. a weight W whose
-    /// rows are output units, multiplied as x · Wᵀ).
-    public init(_ b: Matrix, transposed: Bool = false) {
+    /// rows are output units, multiplied as x · Wᵀ), for the active kernel path; panels are shared out over
+    /// `threads` workers.
+    public init(_ b: Matrix, transposed: Bool = false, threads: Int = 1) {
         let (k, n) = transposed ? (b.cols, b.rows) : (b.rows, b.cols)
         // An empty matrix packs to an empty pack without reading its (nil) base address.
         storage = b.values.withUnsafeBufferPointer { pb in
-            Self.pack(pointer: pb.baseAddress, rows: k, cols: n, ld: b.cols, transposed: transposed)
+            Self.pack(pointer: pb.baseAddress, rows: k, cols: n, ld: b.cols, transposed: transposed, threads: threads)
         }
         rows = k
         cols = n
@@ -147,18 +148,31 @@ public struct PackedMatrix: @unchecked Sendable {
 
     /// Packs op(B) (k × n) from a raw row-major buffer with leading dimension `ld`: B is k × n, or n × k
     /// when `transposed`.
-    public init(pointer: UnsafePointer<Float>, rows k: Int, cols n: Int, ld: Int, transposed: Bool) {
-        storage = Self.pack(pointer: pointer, rows: k, cols: n, ld: ld, transposed: transposed)
+    public init(pointer: UnsafePointer<Float>, rows k: Int, cols n: Int, ld: Int, transposed: Bool, threads: Int = 1) {
+        storage = Self.pack(pointer: pointer, rows: k, cols: n, ld: ld, transposed: transposed, threads: threads)
         rows = k
         cols = n
     }
 
-    private static func pack(pointer: UnsafePointer<Float>?, rows k: Int, cols n: Int, ld: Int, transposed: Bool) -> Storage {
+    private static func pack(pointer: UnsafePointer<Float>?, rows k: Int, cols n: Int, ld: Int, transposed: Bool,
+                             threads: Int) -> Storage {
         precondition(k >= 0 && n >= 0, "negative matrix shape")
-        guard let p = vlsae_pack_b(transposed ? 1 : 0, Int64(k), Int64(n), pointer, Int64(ld)) else {
+        guard let p = vlsae_packed_b_create(vlsae_path_active(), Int64(k), Int64(n)) else {
             preconditionFailure("PackedMatrix: out of memory packing \(k)×\(n)")
         }
-        return Storage(p)
+        let storage = Storage(p)
+        let panels = Int(vlsae_packed_b_panels(p))
+        let workers = max(1, min(threads, panels / 16))
+        let trans: Int32 = transposed ? 1 : 0
+        if workers == 1 {
+            vlsae_packed_b_fill(p, trans, pointer, Int64(ld), 0, Int64(panels))
+        } else {
+            DispatchQueue.concurrentPerform(iterations: workers) { i in
+                let first = panels * i / workers, end = panels * (i + 1) / workers
+                vlsae_packed_b_fill(p, trans, pointer, Int64(ld), Int64(first), Int64(end - first))
+            }
+        }
+        return storage
     }
 
     /// The kernel path the layout was packed for (and every product with it runs on).

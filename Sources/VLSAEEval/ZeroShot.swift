@@ -105,7 +105,7 @@ public enum ZeroShot {
         var ranks = [Int](repeating: 0, count: n)
         var top1 = [Int](repeating: 0, count: n)
         guard n > 0 else { return Predictions(labels: labels, numClasses: c, trueRank: ranks, top1: top1) }
-        let packed = PackedMatrix(classifier.weights, transposed: true)
+        let packed = PackedMatrix(classifier.weights, transposed: true, threads: workers)
         images.values.withUnsafeBufferPointer { px in
             labels.withUnsafeBufferPointer { pl in
                 ranks.withUnsafeMutableBufferPointer { pr in

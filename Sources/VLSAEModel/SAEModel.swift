@@ -214,7 +214,7 @@ public struct SAEModel: Sendable {
             }
         }
         let packed = w.withUnsafeBufferPointer { pw in
-            PackedMatrix(pointer: pw.baseAddress!, rows: d, cols: h, ld: d, transposed: true)
+            PackedMatrix(pointer: pw.baseAddress!, rows: d, cols: h, ld: d, transposed: true, threads: threads)
         }
         return PreparedEncoder(weight: w, packed: packed, norms: norms, distance: enc.distance, bias: enc.bias)
     }

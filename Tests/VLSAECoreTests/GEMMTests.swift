@@ -137,7 +137,7 @@ final class GEMMTests: XCTestCase {
 
     /// Narrow C (rows split over the workers) and wide C (columns split), every transpose combination.
     func testThreadCountsGiveIdenticalResults() throws {
-        for (m, n, k) in [(301, 77, 130), (45, 450, 60)] {
+        for (m, n, k) in [(301, 77, 130), (45, 1100, 60)] {
             for (transA, transB) in [(false, false), (false, true), (true, false), (true, true)] {
                 let (a, b) = Self.operands(m: m, n: n, k: k, transA: transA, transB: transB, seed: 11)
                 for path in KernelPath.supported {
@@ -147,8 +147,8 @@ final class GEMMTests: XCTestCase {
                         for threads in [2, 3] {
                             assertBits(GEMM.matmul(a, b, transA: transA, transB: transB, alpha: 0.5, threads: threads).values,
                                        one.values, "\(what), \(threads) threads")
-                            assertBits(PackedMatrix(b, transposed: transB).multiply(a, transA: transA, alpha: 0.5,
-                                                                                    threads: threads).values,
+                            assertBits(PackedMatrix(b, transposed: transB, threads: threads)
+                                           .multiply(a, transA: transA, alpha: 0.5, threads: threads).values,
                                        one.values, "\(what), packed, \(threads) threads")
                             var c = Self.matrix(m, n, seed: 12), c1 = c
                             GEMM.gemm(a, b, into: &c, transA: transA, transB: transB, accumulate: true, threads: threads)

@@ -30,6 +30,13 @@ vlsae_packed_b *vlsae_pack_b(int trans_b, int64_t k, int64_t n, const float *b, 
 /// As vlsae_pack_b for a given path; NULL also when the CPU cannot run it.
 vlsae_packed_b *vlsae_pack_b_for_path(int path, int trans_b, int64_t k, int64_t n, const float *b, int64_t ldb);
 
+/// A pack for `path` with room for op(B) (k × n) but nothing packed yet: fill its panels (⌈n / panel width⌉,
+/// see vlsae_packed_b_panels) with vlsae_packed_b_fill, e.g. disjoint ranges from several threads.
+vlsae_packed_b *vlsae_packed_b_create(int path, int64_t k, int64_t n);
+int64_t vlsae_packed_b_panels(const vlsae_packed_b *packed);
+/// Packs panels [first, first + count) of op(B) (arguments as for vlsae_pack_b) into `packed`.
+void vlsae_packed_b_fill(vlsae_packed_b *packed, int trans_b, const float *b, int64_t ldb, int64_t first, int64_t count);
+
 void vlsae_packed_b_free(vlsae_packed_b *packed);
 
 /// The path a pack was made for, and its op(B) shape.
