@@ -19,9 +19,11 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
 
-        // Hot loops in C: the sparse passes and Adam (AVX2 when the CPU has it), SHA-256 blocks (SHA
-        // extensions) and float16 conversion (F16C), optimised in debug builds too so `make test` runs at speed.
-        .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O2", "-fno-math-errno"])]),
+        // Hot loops in C: deterministic GEMM and level-1 kernels, the sparse passes and Adam, SHA-256 blocks
+        // (SHA extensions) and float16 conversion (F16C), each in portable / AVX2 / AVX-512 builds with the
+        // same bits; optimised in debug builds too so `make test` runs at speed; no FP contraction anywhere.
+        .target(name: "CKernels", path: "Sources/CKernels",
+                cSettings: [.unsafeFlags(["-O2", "-fno-math-errno", "-ffp-contract=off"])]),
 
         // Stage 0: numeric primitives shared by every stage (matrices, BLAS, hashing, RNG, files).
         .target(name: "VLSAECore", dependencies: ["CBLAS", "CKernels"]),
@@ -30,7 +32,7 @@ let package = Package(
         // Stage 2: domain types: zero-shot datasets (manifests, catalog).
         .target(name: "VLSAEData", dependencies: ["VLSAECore", "VLSAEFormats"]),
         // Stage 3: sparse autoencoders, trainer, checkpoints.
-        .target(name: "VLSAEModel", dependencies: ["VLSAECore", "VLSAEFormats", "CBLAS", "CKernels"]),
+        .target(name: "VLSAEModel", dependencies: ["VLSAECore", "VLSAEFormats", "CKernels"]),
         // Stage 4: zero-shot scoring, concept alignment, metrics and statistics.
         .target(name: "VLSAEEval", dependencies: ["VLSAECore", "VLSAEData", "VLSAEModel"]),
         // Stage 5: result documents, tables, regression comparison.

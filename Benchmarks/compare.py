@@ -9,7 +9,8 @@ max(ours)/min(ref), so noise on this shared machine widens it rather than hiding
 "Dense product GFLOP/s" is the FLOPs of the one dense product each workload cannot avoid (the encoder
 product, 2·d·h per encoded row, for train_step and encode; the 1000-class product for zeroshot) divided
 by the whole iteration's time, and its share of the plain sgemm's GFLOP/s: how close the whole training
-step or encode runs to its dense-product floor.
+step or encode runs to its dense-product floor. "gemm" is the same product as "sgemm" by our deterministic GEMM
+(no PyTorch counterpart); its GFLOP/s is shown beside the sgemm's (OpenBLAS).
 """
 import argparse
 import glob
@@ -62,6 +63,7 @@ TAGS = {
     "zeroshot": {"items": 100_000, "unit": "images/s", "flops": 100_000 * 2 * D * 1000},
     "load_f16": {"items": 1_000_000, "unit": "rows/s", "flops": 0},
     "sgemm": {"items": 20, "unit": "products/s", "flops": 20 * 2 * 512 * D * H},
+    "gemm": {"items": 20, "unit": "products/s", "flops": 20 * 2 * 512 * D * H},
 }
 
 
@@ -108,9 +110,12 @@ def main():
     if sg:
         sgemm_gflops = summary([TAGS["sgemm"]["flops"] / t / 1e9 for t in sg["seconds"]])
 
+    gm = ours.get("gemm")
+    gemm_gflops = summary([TAGS["gemm"]["flops"] / t / 1e9 for t in gm["seconds"]]) if gm else None
+
     rows, doc = [], {"threads": args.threads, "torch": next((r["torch"] for r in ref.values() if r.get("torch")), None),
-                     "sgemm_gflops": sgemm_gflops, "benchmarks": {}}
-    for name in ["train_step", "encode", "zeroshot", "load_f16", "sgemm"]:
+                     "sgemm_gflops": sgemm_gflops, "gemm_gflops": gemm_gflops, "benchmarks": {}}
+    for name in ["train_step", "encode", "zeroshot", "load_f16", "sgemm", "gemm"]:
         if name not in ours:
             continue
         tag = TAGS[name]
@@ -123,7 +128,7 @@ def main():
             entry["torch"] = {"throughput": r_tp, "seconds": r["seconds"], "peak_rss_mib": r["peak_rss_mib"]}
             entry["ratio"] = {"min": o_tp["min"] / r_tp["max"], "median": o_tp["median"] / r_tp["median"],
                               "max": o_tp["max"] / r_tp["min"]}
-        if tag["flops"] and sgemm_gflops and name != "sgemm":
+        if tag["flops"] and sgemm_gflops and name not in ("sgemm", "gemm"):
             eff = tag["flops"] / 1e9 * o_tp["median"] / tag["items"]
             entry["encoder_gflops"] = eff
             entry["encoder_efficiency"] = eff / sgemm_gflops["median"]
@@ -139,7 +144,12 @@ def main():
         if "encoder_efficiency" in entry:
             eff_s = f"{entry['encoder_gflops']:.0f} GFLOP/s = {100 * entry['encoder_efficiency']:.0f} %"
         elif name == "sgemm":
-            eff_s = f"{sgemm_gflops['median']:.0f} GFLOP/s (plain)"
+            eff_s = f"{sgemm_gflops['median']:.0f} GFLOP/s (plain, OpenBLAS)"
+        elif name == "gemm":
+            eff_s = f"{gemm_gflops['median']:.0f} GFLOP/s ({gemm_gflops['min']:.0f}–{gemm_gflops['max']:.0f}), deterministic"
+            if sgemm_gflops:
+                entry["share_of_sgemm"] = gemm_gflops["median"] / sgemm_gflops["median"]
+                eff_s += f" = {100 * entry['share_of_sgemm']:.0f} % of OpenBLAS"
         rows.append([name, tag["unit"], fmt_range(o_tp), fmt_range(r_tp) if r else "—", ratio_s, mem_o, mem_r, eff_s])
 
     head = ["benchmark", "unit", "ours: median (min–max)", "PyTorch: median (min–max)", "ratio",

@@ -7,7 +7,8 @@
 # Environment: VLSAE_BENCH_THREADS (2), VLSAE_BENCH_REPEAT (5 measured repeats after one warm-up, per
 # round), VLSAE_BENCH_ROUNDS (2: ours then PyTorch, twice, samples pooled, so a burst of load on this
 # shared machine lands on both sides),
-# VLSAE_BENCH_ONLY (comma list of train_step,encode,zeroshot,load_f16,sgemm),
+# VLSAE_BENCH_ONLY (comma list of train_step,encode,zeroshot,load_f16,sgemm,gemm; gemm is ours alone:
+# the deterministic GEMM on sgemm's product, shown beside OpenBLAS's GFLOP/s),
 # VLSAE_BENCH_NPY (the 1M × 512 float16 file for load_f16; written once if missing), PYTHON (python3).
 set -euo pipefail
 
@@ -16,7 +17,7 @@ cd "$root"
 threads="${VLSAE_BENCH_THREADS:-2}"
 repeat="${VLSAE_BENCH_REPEAT:-5}"
 rounds="${VLSAE_BENCH_ROUNDS:-2}"
-only="${VLSAE_BENCH_ONLY:-sgemm,train_step,encode,zeroshot,load_f16}"
+only="${VLSAE_BENCH_ONLY:-sgemm,gemm,train_step,encode,zeroshot,load_f16}"
 npy="${VLSAE_BENCH_NPY:-${TMPDIR:-/tmp}/vlsae-bench-1m-f16.npy}"
 python="${PYTHON:-python3}"
 swift="${SWIFT:-swift}"
@@ -57,6 +58,7 @@ for name in ${only//,/ }; do
         "$swift" package --package-path Benchmarks --allow-writing-to-directory "$out" \
             benchmark --target VLSAEBenchmarks --filter "^$name\$" --format histogramSamples --path "$out" \
             --no-progress --quiet >"$out.log" 2>&1 || { cat "$out.log" >&2; exit 1; }
+        [[ "$name" == gemm ]] && continue  # no PyTorch counterpart: compared with our sgemm (OpenBLAS)
         echo "bench: $name (round $round of $rounds) — PyTorch"
         "$python" Benchmarks/reference/torch_reference.py --only "$name" --threads "$threads" --repeat "$repeat" \
             --npy "$npy" >>"$work/torch.jsonl"

@@ -1,7 +1,8 @@
 #include "vlsae_kernels.h"
+#include "vlsae_dispatch.h"
 #include <string.h>
 
-// Identical arithmetic in both builds: no a·b + c contraction into FMA (which only the AVX2 build could
+// Identical arithmetic in every build: no a·b + c contraction into FMA (which only the vector builds could
 // use). On current x86 cores separate multiplies and adds issue on different ports, so this costs little.
 #pragma clang fp contract(off)
 #pragma STDC FP_CONTRACT OFF
@@ -172,15 +173,26 @@ INLINE void unit_backward_body(int32_t d, int32_t k, int32_t count, const int32_
     }
 }
 
-// Two builds of each kernel and the run-time choice between them.
-#if defined(__x86_64__) || defined(__i386__)
-#define AVX2 __attribute__((target("avx2")))
-static int has_avx2(void) { return __builtin_cpu_supports("avx2"); }
+// Three builds of each kernel — portable, AVX2 and AVX-512 — of the same source, and the run-time choice
+// among them by the active path (vlsae_dispatch.h).
+#if defined(__x86_64__)
+#define AVX2 __attribute__((target("avx2,fma")))
+#define AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
 #define VARIANTS(name, params, args)                                    \
+    AVX512 static void name##_avx512 params { name##_body args; }       \
     AVX2 static void name##_avx2 params { name##_body args; }           \
     static void name##_base params { name##_body args; }
+#define CALL(name, args)                                                \
+    do {                                                                \
+        switch (vlsae_path_active()) {                                  \
+        case VLSAE_PATH_AVX512: name##_avx512 args; break;              \
+        case VLSAE_PATH_AVX2: name##_avx2 args; break;                  \
+        default: name##_base args; break;                               \
+        }                                                               \
+    } while (0)
 #else
 #define VARIANTS(name, params, args) static void name##_base params { name##_body args; }
+#define CALL(name, args) name##_base args
 #endif
 
 VARIANTS(adam, (int64_t n, float *p, const float *g, float *m, float *v, const vlsae_adam_step *s), (n, p, g, m, v, s))
@@ -192,43 +204,13 @@ VARIANTS(unit_backward, (int32_t d, int32_t k, int32_t count, const int32_t *slo
                          float *grad_enc, float *grad_bias),
          (d, k, count, slots, e, x, values, deriv, col, grad_dec, grad_enc, grad_bias))
 
-#if defined(__x86_64__) || defined(__i386__)
-#define CALL(name, args) do { if (has_avx2()) name##_avx2 args; else name##_base args; } while (0)
-#else
-#define CALL(name, args) name##_base args
-#endif
-
 void vlsae_group_by_unit(int32_t h, int32_t k, int32_t rows, const int32_t *counts, const int32_t *indices,
                          int32_t *start, int32_t *list) {
     group_by_unit(h, k, rows, counts, indices, start, list);
 }
 
-int vlsae_kernels_use_avx2(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    return has_avx2();
-#else
-    return 0;
-#endif
-}
-
 void vlsae_adam(int64_t n, float *param, const float *grad, float *m, float *v, const vlsae_adam_step *s) {
     CALL(adam, (n, param, grad, m, v, s));
-}
-
-void vlsae_adam_portable(int64_t n, float *param, const float *grad, float *m, float *v, const vlsae_adam_step *s) {
-    adam_base(n, param, grad, m, v, s);
-}
-
-void vlsae_decode_block_portable(int32_t d, int32_t h, int32_t k, int32_t rows, const float *bias, const float *wT,
-                                 const int32_t *counts, const int32_t *indices, const float *values, float *out,
-                                 int32_t *work) {
-    decode_block_base(d, h, k, rows, bias, wT, counts, indices, values, out, work);
-}
-
-void vlsae_unit_backward_portable(int32_t d, int32_t k, int32_t count, const int32_t *slots, const float *e,
-                                  const float *x, const float *values, const float *deriv, const float *col,
-                                  float *grad_dec, float *grad_enc, float *grad_bias) {
-    unit_backward_base(d, k, count, slots, e, x, values, deriv, col, grad_dec, grad_enc, grad_bias);
 }
 
 void vlsae_decode_block(int32_t d, int32_t h, int32_t k, int32_t rows, const float *bias, const float *wT,

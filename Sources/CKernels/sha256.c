@@ -1,4 +1,5 @@
 #include "vlsae_sha256.h"
+#include "vlsae_dispatch.h"
 
 static const uint32_t K[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -13,7 +14,7 @@ static const uint32_t K[64] = {
 
 static inline uint32_t rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
 
-void vlsae_sha256_blocks_portable(uint32_t state[8], const uint8_t *p, int64_t blocks) {
+static void blocks_portable(uint32_t state[8], const uint8_t *p, int64_t blocks) {
     for (int64_t blk = 0; blk < blocks; blk++, p += 64) {
         uint32_t w[64];
         for (int i = 0; i < 16; i++)
@@ -36,7 +37,6 @@ void vlsae_sha256_blocks_portable(uint32_t state[8], const uint8_t *p, int64_t b
 }
 
 #if defined(__x86_64__)
-#include <cpuid.h>
 #include <immintrin.h>
 
 #define SHA_TARGET __attribute__((target("sha,sse4.1,ssse3")))
@@ -77,23 +77,14 @@ SHA_TARGET static void blocks_sha_ni(uint32_t state[8], const uint8_t *p, int64_
     _mm_storeu_si128((__m128i *)&state[4], _mm_alignr_epi8(dchg, feba, 8));
 }
 
-int vlsae_sha256_uses_extensions(void) {
-    unsigned a, b, c, d;
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
-    const int sha = (b >> 29) & 1;
-    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
-    const int sse41 = (c >> 19) & 1, ssse3 = (c >> 9) & 1;
-    return sha && sse41 && ssse3;
-}
+int vlsae_sha256_uses_extensions(void) { return vlsae_path_active() != VLSAE_PATH_PORTABLE && vlsae_cpu_has_sha(); }
 
 void vlsae_sha256_blocks(uint32_t state[8], const uint8_t *data, int64_t blocks) {
     if (vlsae_sha256_uses_extensions()) blocks_sha_ni(state, data, blocks);
-    else vlsae_sha256_blocks_portable(state, data, blocks);
+    else blocks_portable(state, data, blocks);
 }
 #else
 int vlsae_sha256_uses_extensions(void) { return 0; }
 
-void vlsae_sha256_blocks(uint32_t state[8], const uint8_t *data, int64_t blocks) {
-    vlsae_sha256_blocks_portable(state, data, blocks);
-}
+void vlsae_sha256_blocks(uint32_t state[8], const uint8_t *data, int64_t blocks) { blocks_portable(state, data, blocks); }
 #endif

@@ -90,51 +90,42 @@ public enum ZeroShot {
 
     /// Baseline cosine scoring: logits = 100 · normalise(image) · classifierᵀ, block by block.
     ///
-    /// Blocks are shared out over `BLAS.threads` workers, each normalising its rows into its own
-    /// buffer and running a single-threaded sgemm. OpenBLAS's threaded sgemm does not give
-    /// bitwise the same logits as its single-threaded one, so every block's product is always
-    /// single-threaded: each logit is then the same arithmetic whatever the number of threads or
-    /// the block-to-worker split, and results depend on `blockRows` only through float rounding.
+    /// The classifier is packed once and every block's logits come from the deterministic GEMM
+    /// (`PackedMatrix`): each logit is 100 · (one fused multiply-add chain over the dimensions in order),
+    /// the same bits on every CPU, kernel path, thread count and block size. Blocks are shared out over
+    /// `threads` workers, each normalising its rows into its own buffer.
     public static func predict(images: Matrix, labels: [Int], classifier: ZeroShotClassifier,
-                               blockRows: Int = defaultBlockRows) -> Predictions {
+                               blockRows: Int = defaultBlockRows, threads: Int = 1) -> Predictions {
         precondition(images.cols == classifier.dimension, "image and class dimensions differ")
         let n = images.rows, d = images.cols, c = classifier.numClasses
         checkLabels(labels, count: n, numClasses: c)
         let step = max(1, blockRows)
         let blocks = (n + step - 1) / step
-        let workers = max(1, min(BLAS.threads, blocks))
+        let workers = max(1, min(threads, blocks))
         var ranks = [Int](repeating: 0, count: n)
         var top1 = [Int](repeating: 0, count: n)
-        let saved = BLAS.threads
-        if saved != 1 { BLAS.setThreads(1) }
-        defer { if saved != 1 { BLAS.setThreads(saved) } }
+        guard n > 0 else { return Predictions(labels: labels, numClasses: c, trueRank: ranks, top1: top1) }
+        let packed = PackedMatrix(classifier.weights, transposed: true, threads: workers)
         images.values.withUnsafeBufferPointer { px in
-            classifier.weights.values.withUnsafeBufferPointer { pw in
-                labels.withUnsafeBufferPointer { pl in
-                    ranks.withUnsafeMutableBufferPointer { pr in
-                        top1.withUnsafeMutableBufferPointer { pt in
-                            let x = px.baseAddress, w = pw.baseAddress, lab = pl.baseAddress!
-                            let rk = pr.baseAddress!, t1 = pt.baseAddress!
-                            let rowsPerBlock = min(step, n)
-                            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                                let a = UnsafeMutablePointer<Float>.allocate(capacity: max(1, rowsPerBlock * d))
-                                let out = UnsafeMutablePointer<Float>.allocate(capacity: rowsPerBlock * c)
-                                defer { a.deallocate(); out.deallocate() }
-                                var b = worker
-                                while b < blocks {
-                                    let start = b * step, m = min(step, n - start)
-                                    if d > 0 { normalizeRows(x! + start * d, into: a, rows: m, cols: d) }
-                                    if d > 0 {
-                                        BLAS.sgemm(transA: false, transB: true, m: m, n: c, k: d,
-                                                   alpha: logitScale, a: a, lda: d, b: w!, ldb: d,
-                                                   beta: 0, c: out, ldc: c)
-                                    } else {
-                                        out.initialize(repeating: 0, count: m * c)
-                                    }
-                                    rankRows(out, rows: m, numClasses: c, labels: lab + start,
-                                             ranks: rk + start, top1: t1 + start)
-                                    b += workers
-                                }
+            labels.withUnsafeBufferPointer { pl in
+                ranks.withUnsafeMutableBufferPointer { pr in
+                    top1.withUnsafeMutableBufferPointer { pt in
+                        let x = px.baseAddress, lab = pl.baseAddress!
+                        let rk = pr.baseAddress!, t1 = pt.baseAddress!
+                        let rowsPerBlock = min(step, n)
+                        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                            let a = UnsafeMutablePointer<Float>.allocate(capacity: max(1, rowsPerBlock * d))
+                            let out = UnsafeMutablePointer<Float>.allocate(capacity: rowsPerBlock * c)
+                            defer { a.deallocate(); out.deallocate() }
+                            var b = worker
+                            while b < blocks {
+                                let start = b * step, m = min(step, n - start)
+                                if d > 0 { normalizeRows(x! + start * d, into: a, rows: m, cols: d) }
+                                // d = 0: every chain is empty and the kernel writes 100 · 0.
+                                packed.multiply(a, rows: m, lda: d, into: out, ldc: c, alpha: logitScale)
+                                rankRows(out, rows: m, numClasses: c, labels: lab + start,
+                                         ranks: rk + start, top1: t1 + start)
+                                b += workers
                             }
                         }
                     }

@@ -1,23 +1,24 @@
-import CBLAS
+import VLSAECore
 
-/// Vector kernels of the sparse passes (one decoder column or one input row at a time), through
-/// OpenBLAS level 1 so that they run at full speed in debug builds too. Each call is
-/// single-threaded and deterministic; callers parallelise over rows or units.
+/// Vector kernels of the sparse passes (one decoder column or one input row at a time): the
+/// deterministic level-1 kernels of `GEMM` (C, on the active kernel path), which give the same bits on
+/// every CPU and path. Each call is single-threaded; callers parallelise over rows or units.
 enum Kernel {
-    /// y ← a·x + y over n floats.
+    /// y ← fma(a, x, y) over n floats.
     @inline(__always)
     static func axpy(_ n: Int, _ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        cblas_saxpy(Int32(n), a, x, 1, y, 1)
+        GEMM.axpy(n, a, x, y)
     }
 
+    /// Σ x·y in the fixed association of `GEMM.dot` (sixteen fused chains, then a fixed tree).
     @inline(__always)
     static func dot(_ n: Int, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>) -> Float {
-        cblas_sdot(Int32(n), x, 1, y, 1)
+        GEMM.dot(n, x, y)
     }
 
-    /// x ← a·x.
+    /// x ← x·a.
     @inline(__always)
     static func scale(_ n: Int, _ a: Float, _ x: UnsafeMutablePointer<Float>) {
-        cblas_sscal(Int32(n), a, x, 1)
+        GEMM.scale(n, a, x)
     }
 }

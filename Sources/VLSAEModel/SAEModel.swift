@@ -100,15 +100,16 @@ public struct StepLoss: Sendable, Equatable {
 
 /// A sparse autoencoder (VL-SAE, SAE_D or SAE_V) with sparse forward and backward passes.
 ///
-/// Only the encoder's dense product (rows × h) is computed densely, by one sgemm; top-k
-/// selection, decoding (gather-accumulate of k decoder columns), and every gradient touch
-/// only the k active units of each row.
+/// Only the encoder's dense product (rows × h) is computed densely, by the deterministic GEMM
+/// (`GEMM`, `PackedMatrix`: every activation is one fused multiply-add chain in input order, the same
+/// bits on every CPU, kernel path and thread count); top-k selection, decoding (gather-accumulate of k
+/// decoder columns), and every gradient touch only the k active units of each row.
 public struct SAEModel: Sendable {
     public let config: SAEConfig
     public let layout: ParameterLayout
     /// All parameters, contiguous, in `layout` order (decoder weights transposed, h × d).
     public var parameters: [Float]
-    /// Worker threads for row-parallel work (and OpenBLAS, set by the trainer).
+    /// Worker threads for row-parallel work. Results do not depend on it.
     public var threads: Int = 1
 
     /// A freshly initialised model. Values are drawn from `SeededRandom(seed:)` tensor by tensor in
@@ -178,9 +179,12 @@ public struct SAEModel: Sendable {
 
     // MARK: encoder
 
-    /// What an encoder multiplies inputs by: the row-normalised W (distance encoder) or W itself.
+    /// What an encoder multiplies inputs by: the row-normalised W (distance encoder) or W itself, as h × d
+    /// rows and packed once for the product x · Wᵀ of every chunk of rows.
     struct PreparedEncoder {
         var weight: [Float]
+        /// `weight` packed as op(B) = Wᵀ (d × h).
+        let packed: PackedMatrix
         /// ‖Wᵢ‖ (clamped at 1e-12 as F.normalize does); distance encoder only.
         var norms: [Float]
         let distance: Bool
@@ -209,7 +213,10 @@ public struct SAEModel: Sendable {
                 }
             }
         }
-        return PreparedEncoder(weight: w, norms: norms, distance: enc.distance, bias: enc.bias)
+        let packed = w.withUnsafeBufferPointer { pw in
+            PackedMatrix(pointer: pw.baseAddress!, rows: d, cols: h, ld: d, transposed: true, threads: threads)
+        }
+        return PreparedEncoder(weight: w, packed: packed, norms: norms, distance: enc.distance, bias: enc.bias)
     }
 
     /// The encoder pass over `rows` rows: codes, the derivative of each kept activation with
@@ -220,11 +227,10 @@ public struct SAEModel: Sendable {
         var input: [Float]
     }
 
-    /// Rows per encoder product. The rows are cut into fixed chunks whatever the thread count and each
-    /// chunk's product is one single-threaded sgemm, so every activation is computed by the same
-    /// arithmetic for any number of threads. Each call repacks W (h × d), so chunks are large (1024
-    /// rows for big inputs) but small enough that a training batch of 512 still splits over two
-    /// workers; a chunk's rows × h block stays in the last-level cache.
+    /// Rows per encoder product: chunks are the unit of work shared over the threads, and a chunk's
+    /// rows × h block of products stays in the last-level cache until its top-k is taken. Values do not
+    /// depend on the chunking: each activation is one chain of the deterministic GEMM over the packed W.
+    /// Chunks are small enough that a training batch of 512 still splits over two workers.
     static func encoderChunk(rows: Int) -> Int { rows >= 4096 ? 1024 : (rows >= 2048 ? 512 : 256) }
 
     func encodePass(_ x: UnsafePointer<Float>, rows: Int, prepared pe: PreparedEncoder, k: Int,
@@ -239,50 +245,46 @@ public struct SAEModel: Sendable {
         let distance = pe.distance
         let chunk = SAEModel.encoderChunk(rows: rows)
         let chunks = (rows + chunk - 1) / chunk
-        withSingleThreadedBLAS {
-            pe.weight.withUnsafeBufferPointer { pwb in
-                biasValues.withUnsafeBufferPointer { pbb in
-                    codes.indices.withUnsafeMutableBufferPointer { pib in
-                        codes.values.withUnsafeMutableBufferPointer { pvb in
-                            codes.counts.withUnsafeMutableBufferPointer { pnb in
-                                deriv.withUnsafeMutableBufferPointer { pdb in
-                                    input.withUnsafeMutableBufferPointer { pxb in
-                                        let pw = pwb.baseAddress!, pb = pbb.baseAddress
-                                        let pi = pib.baseAddress, pv = pvb.baseAddress, pn = pnb.baseAddress!
-                                        let pd = pdb.baseAddress, px = pxb.baseAddress
-                                        forEachBlock(chunks, threads: threads, minBlock: 1) { chunkRange in
-                                            let c = UnsafeMutablePointer<Float>.allocate(capacity: min(chunk, rows) * h)
-                                            let own = UnsafeMutablePointer<Float>.allocate(capacity: training ? 1 : chunk * d)
-                                            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * h)
-                                            let candIndices = UnsafeMutablePointer<Int32>.allocate(capacity: h)
-                                            defer { c.deallocate(); own.deallocate(); scratch.deallocate(); candIndices.deallocate() }
-                                            for ci in chunkRange {
-                                                let start = ci * chunk, n = min(chunk, rows - start)
-                                                // The rows the encoder multiplies: x̂ (distance encoder) or x.
-                                                let a = training ? px! + start * d : own
-                                                a.update(from: x + start * d, count: n * d)
-                                                if distance {
-                                                    // F.normalize(x, dim=1): x / max(‖x‖, 1e-12).
-                                                    for r in 0..<n {
-                                                        let row = a + r * d
-                                                        var s: Double = 0
-                                                        for i in 0..<d { let v = Double(row[i]); s += v * v }
-                                                        let norm = max(Float(s.squareRoot()), 1e-12)
-                                                        for i in 0..<d { row[i] /= norm }
-                                                    }
-                                                }
-                                                BLAS.sgemm(transA: false, transB: true, m: n, n: h, k: d, alpha: 1,
-                                                           a: a, lda: d, b: pw, ldb: d, beta: 0, c: c, ldc: h)
-                                                guard kk > 0, let pi, let pv else { continue }
-                                                for r in 0..<n {
-                                                    let g = start + r
-                                                    let count = encodeRow(c + r * h, h: h, k: kk, distance: distance, bias: pb,
-                                                                          scratch: scratch, candIndices: candIndices, dist: scratch + h,
-                                                                          indices: pi + g * kk, values: pv + g * kk,
-                                                                          deriv: training ? pd! + g * kk : nil)
-                                                    pn[g] = Int32(count)
-                                                }
+        let packed = pe.packed
+        biasValues.withUnsafeBufferPointer { pbb in
+            codes.indices.withUnsafeMutableBufferPointer { pib in
+                codes.values.withUnsafeMutableBufferPointer { pvb in
+                    codes.counts.withUnsafeMutableBufferPointer { pnb in
+                        deriv.withUnsafeMutableBufferPointer { pdb in
+                            input.withUnsafeMutableBufferPointer { pxb in
+                                let pb = pbb.baseAddress
+                                let pi = pib.baseAddress, pv = pvb.baseAddress, pn = pnb.baseAddress!
+                                let pd = pdb.baseAddress, px = pxb.baseAddress
+                                forEachBlock(chunks, threads: threads, minBlock: 1) { chunkRange in
+                                    let c = UnsafeMutablePointer<Float>.allocate(capacity: min(chunk, rows) * h)
+                                    let own = UnsafeMutablePointer<Float>.allocate(capacity: training ? 1 : chunk * d)
+                                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * h)
+                                    let candIndices = UnsafeMutablePointer<Int32>.allocate(capacity: h)
+                                    defer { c.deallocate(); own.deallocate(); scratch.deallocate(); candIndices.deallocate() }
+                                    for ci in chunkRange {
+                                        let start = ci * chunk, n = min(chunk, rows - start)
+                                        // The rows the encoder multiplies: x̂ (distance encoder) or x.
+                                        let a = training ? px! + start * d : own
+                                        a.update(from: x + start * d, count: n * d)
+                                        if distance {
+                                            // F.normalize(x, dim=1): x / max(‖x‖, 1e-12).
+                                            for r in 0..<n {
+                                                let row = a + r * d
+                                                var s: Double = 0
+                                                for i in 0..<d { let v = Double(row[i]); s += v * v }
+                                                let norm = max(Float(s.squareRoot()), 1e-12)
+                                                for i in 0..<d { row[i] /= norm }
                                             }
+                                        }
+                                        packed.multiply(a, rows: n, lda: d, into: c, ldc: h)
+                                        guard kk > 0, let pi, let pv else { continue }
+                                        for r in 0..<n {
+                                            let g = start + r
+                                            let count = encodeRow(c + r * h, h: h, k: kk, distance: distance, bias: pb,
+                                                                  scratch: scratch, candIndices: candIndices, dist: scratch + h,
+                                                                  indices: pi + g * kk, values: pv + g * kk,
+                                                                  deriv: training ? pd! + g * kk : nil)
+                                            pn[g] = Int32(count)
                                         }
                                     }
                                 }
@@ -441,7 +443,7 @@ public struct SAEModel: Sendable {
     /// official `sparsify` builds its mask from `torch.maximum`/`torch.where` and leaks a half
     /// gradient to entries exactly tied with the threshold; for untied inputs the two agree.)
     ///
-    /// Cost: the encoder product (one sgemm per row chunk) plus O(B·k·d) for everything else:
+    /// Cost: the encoder product (one GEMM per row chunk over the once-packed W) plus O(B·k·d) for everything else:
     /// decoding gathers the k active decoder columns of each row, and the backward pass visits each
     /// unit once with the rows it is active on, so its encoder row and decoder columns stay in L1 while
     /// dL/dpre, the decoder gradient, the encoder gradient and the normalisation backward are formed
@@ -593,15 +595,4 @@ func withBaseAddresses<T, R>(_ arrays: [[T]], _ body: ([UnsafePointer<T>?]) -> R
     return first.withUnsafeBufferPointer { p in
         withBaseAddresses(Array(arrays.dropFirst())) { rest in body([p.baseAddress] + rest) }
     }
-}
-
-/// Runs `body` with OpenBLAS pinned to one thread, restoring the previous count afterwards: the
-/// model parallelises its products itself (fixed row chunks, one per worker), which keeps results
-/// independent of the thread count and leaves no idle OpenBLAS workers spinning against the sparse
-/// passes that follow.
-func withSingleThreadedBLAS<T>(_ body: () throws -> T) rethrows -> T {
-    let saved = BLAS.threads
-    if saved != 1 { BLAS.setThreads(1) }
-    defer { if saved != 1 { BLAS.setThreads(saved) } }
-    return try body()
 }

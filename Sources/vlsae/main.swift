@@ -36,6 +36,8 @@ struct VLSAE: ParsableCommand {
     )
 }
 
+// A VLSAE_ISA that names no path, or one this CPU cannot run, is refused: whoever forces a path
+// (to verify a result on the portable one, say) must not silently get another.
 if let problem = KernelPath.environmentError() {
     FileHandle.standardError.write(Data("vlsae: error: \(problem)\n".utf8))
     exit(64)

@@ -129,16 +129,26 @@ final class FileTests: XCTestCase {
                        "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 
-    func testSHA256BlockPathsAgree() {
-        // The SHA-extension compression (when this CPU has it) against the portable one, over random blocks.
+    func testSHA256BlockPathsAgree() throws {
+        // Every kernel path this CPU runs (SHA extensions on avx2/avx512 where present, C on portable)
+        // against the portable compression, over random blocks.
         var rng = SeededRandom(seed: 11)
         let data = (0..<(64 * 257)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         let initial: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
         for blocks in [1, 2, 3, 17, 257] {
-            var fast = initial, portable = initial
-            vlsae_sha256_blocks(&fast, data, Int64(blocks))
-            vlsae_sha256_blocks_portable(&portable, data, Int64(blocks))
-            XCTAssertEqual(fast, portable, "\(blocks) block(s), extensions used: \(vlsae_sha256_uses_extensions())")
+            var portable = initial
+            try KernelPath.with(.portable) {
+                XCTAssertEqual(vlsae_sha256_uses_extensions(), 0)
+                vlsae_sha256_blocks(&portable, data, Int64(blocks))
+            }
+            for path in KernelPath.supported {
+                var state = initial
+                let ext = try KernelPath.with(path) { () -> Int32 in
+                    vlsae_sha256_blocks(&state, data, Int64(blocks))
+                    return vlsae_sha256_uses_extensions()
+                }
+                XCTAssertEqual(state, portable, "\(blocks) block(s), path \(path), extensions used: \(ext)")
+            }
         }
     }
 }

@@ -25,8 +25,8 @@ final class ZeroShotScoringTests: XCTestCase {
     }
 
     /// Vectors of ±1 entries on 1, 4 or 16 coordinates have norms 1, 2 or 4, so normalisation and
-    /// every dot product are exact in float whatever the summation order: logits do not depend on
-    /// how OpenBLAS splits the work, and the reference computes them without BLAS.
+    /// every dot product are exact in float whatever the summation order: the reference computes the
+    /// logits in double without the GEMM.
     static func dyadicRows(_ rows: Int, _ d: Int, _ rng: inout SeededRandom) -> Matrix {
         var m = Matrix(rows: rows, cols: d)
         for r in 0..<rows {
@@ -60,22 +60,18 @@ final class ZeroShotScoringTests: XCTestCase {
         }
         XCTAssertGreaterThan(tiedAtTop.count, 50, "the data must exercise the tie rule")
         let clf = ZeroShotClassifier(classVectors: classes)
-        let saved = BLAS.threads
-        defer { BLAS.setThreads(saved) }
         for threads in [1, 2, 3] {
-            BLAS.setThreads(threads)
             for block in [1, 50, 64, 1024] {
-                let p = ZeroShot.predict(images: images, labels: labels, classifier: clf, blockRows: block)
+                let p = ZeroShot.predict(images: images, labels: labels, classifier: clf, blockRows: block, threads: threads)
                 XCTAssertEqual(p.trueRank, ref.ranks, "threads \(threads), block \(block)")
                 XCTAssertEqual(p.top1, ref.top1, "threads \(threads), block \(block)")
             }
         }
     }
 
-    /// OpenBLAS's threaded sgemm rounds differently from its single-threaded one; scoring keeps
-    /// every product single-threaded, so general (non-exact) data gives the same ranks for any
-    /// thread count.
-    func testResultsDoNotDependOnThreadCount() {
+    /// Every logit is one deterministic GEMM chain, so general (non-exact) data gives the same ranks for
+    /// any thread count, block size and kernel path.
+    func testResultsDoNotDependOnThreadCountBlockOrPath() throws {
         var rng = SeededRandom(seed: 3)
         let n = 900, d = 96, c = 120
         var images = Matrix(rows: n, cols: d), classes = Matrix(rows: c, cols: d)
@@ -83,18 +79,43 @@ final class ZeroShotScoringTests: XCTestCase {
         for j in 0..<(c * d) { classes.values[j] = Float(rng.nextGaussian()) }
         let labels = (0..<n).map { _ in rng.nextInt(below: c) }
         let clf = ZeroShotClassifier(classVectors: classes)
-        let saved = BLAS.threads
-        defer { BLAS.setThreads(saved) }
-        for block in [64, 1024] {
-            BLAS.setThreads(1)
-            let one = ZeroShot.predict(images: images, labels: labels, classifier: clf, blockRows: block)
-            for threads in [2, 3] {
-                BLAS.setThreads(threads)
-                XCTAssertEqual(ZeroShot.predict(images: images, labels: labels, classifier: clf, blockRows: block), one,
-                               "threads \(threads), block \(block)")
-                XCTAssertEqual(BLAS.threads, threads, "the caller's BLAS thread count is restored")
+        let one = ZeroShot.predict(images: images, labels: labels, classifier: clf, blockRows: 1024)
+        let saved = KernelPath.active
+        defer { try? KernelPath.use(saved) }
+        for path in KernelPath.supported {
+            try KernelPath.use(path)
+            for block in [64, 1024] {
+                for threads in [1, 2, 3] {
+                    XCTAssertEqual(ZeroShot.predict(images: images, labels: labels, classifier: clf, blockRows: block,
+                                                    threads: threads), one,
+                                   "path \(path), threads \(threads), block \(block)")
+                }
             }
         }
+    }
+
+    /// Each logit is 100 · (the fma chain of the normalised image row and the class vector) exactly.
+    func testLogitsAreTheFmaChain() {
+        var rng = SeededRandom(seed: 4)
+        let n = 60, d = 33, c = 21
+        var images = Matrix(rows: n, cols: d), classes = Matrix(rows: c, cols: d)
+        for j in 0..<(n * d) { images.values[j] = Float(rng.nextGaussian()) }
+        for j in 0..<(c * d) { classes.values[j] = Float(rng.nextGaussian()) }
+        let labels = (0..<n).map { _ in rng.nextInt(below: c) }
+        let clf = ZeroShotClassifier(classVectors: classes)
+        let unit = images.normalizedRows()
+        var logits = [Float](repeating: 0, count: n * c)
+        for i in 0..<n {
+            for k in 0..<c {
+                var acc: Float = 0
+                for j in 0..<d { acc = acc.addingProduct(unit.values[i * d + j], clf.weights.values[k * d + j]) }
+                logits[i * c + k] = ZeroShot.logitScale * acc
+            }
+        }
+        let ref = Self.reference(logits: logits, rows: n, classes: c, labels: labels)
+        let p = ZeroShot.predict(images: images, labels: labels, classifier: clf, blockRows: 7, threads: 2)
+        XCTAssertEqual(p.trueRank, ref.ranks)
+        XCTAssertEqual(p.top1, ref.top1)
     }
 
     /// Rows long enough for the vector maximum and its tail, with ties, signed zeros, infinities and NaN.

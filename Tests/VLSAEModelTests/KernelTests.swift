@@ -7,7 +7,7 @@ import VLSAEModel
 /// one element at a time. The kernels reorder the work for the caches (unit-major blocks, groups of
 /// slots) and vectorise it, but promise the same operations in the same order per element, so the
 /// comparisons are exact (dot products excepted: their summation order is the kernel's own); and the
-/// AVX2 and baseline builds must agree bit for bit.
+/// builds of every kernel path this CPU runs (portable, AVX2, AVX-512) must agree bit for bit.
 final class KernelTests: XCTestCase {
     /// Codes with every row count from 0 to k (ascending unit indices), over more rows than one block.
     func codes(rows: Int, hidden h: Int, k: Int, seed: UInt64) -> SparseCodes {
@@ -57,15 +57,20 @@ final class KernelTests: XCTestCase {
         let wT = (0..<(h * d)).map { _ in Float(rng.nextGaussian()) }
         let bias = (0..<d).map { _ in Float(rng.nextGaussian()) }
         let z = codes(rows: rows, hidden: h, k: k, seed: 7)
-        var work = [Int32](repeating: 0, count: h + 1 + rows * k)
-        var fast = [Float](repeating: 0, count: rows * d), portable = fast
-        vlsae_decode_block(Int32(d), Int32(h), Int32(k), Int32(rows), bias, wT, z.counts, z.indices, z.values, &fast, &work)
-        vlsae_decode_block_portable(Int32(d), Int32(h), Int32(k), Int32(rows), bias, wT, z.counts, z.indices, z.values,
-                                    &portable, &work)
-        XCTAssertEqual(fast, portable, "AVX2 build used: \(vlsae_kernels_use_avx2())")
+        func decode(_ path: KernelPath) throws -> [Float] {
+            var work = [Int32](repeating: 0, count: h + 1 + rows * k)
+            var out = [Float](repeating: 0, count: rows * d)
+            try KernelPath.with(path) {
+                vlsae_decode_block(Int32(d), Int32(h), Int32(k), Int32(rows), bias, wT, z.counts, z.indices, z.values,
+                                   &out, &work)
+            }
+            return out
+        }
+        let portable = try decode(.portable)
+        for path in KernelPath.supported { XCTAssertEqual(try decode(path), portable, "path \(path)") }
     }
 
-    func testUnitBackwardBuildsAgreeAndMatchTheSlotBySlotSums() {
+    func testUnitBackwardBuildsAgreeAndMatchTheSlotBySlotSums() throws {
         // 11 slots: two groups of four and a remainder of three; d 70 has a vector tail.
         let d = 70, k = 5, rows = 40
         var rng = SeededRandom(seed: 8)
@@ -75,22 +80,21 @@ final class KernelTests: XCTestCase {
         let slots: [Int32] = [0, 7, 13, 41, 52, 66, 90, 121, 150, 177, 199]
         let startDec = gaussians(d), startEnc = gaussians(d)
         var results: [([Float], [Float], Float)] = []
-        for portable in [false, true] {
+        let paths = [KernelPath.portable] + KernelPath.supported
+        for path in paths {
             var gDec = startDec, gEnc = startEnc
             var gBias: Float = 0.25
-            if portable {
-                vlsae_unit_backward_portable(Int32(d), Int32(k), Int32(slots.count), slots, e, x, values, deriv, col,
-                                             &gDec, &gEnc, &gBias)
-            } else {
+            try KernelPath.with(path) {
                 vlsae_unit_backward(Int32(d), Int32(k), Int32(slots.count), slots, e, x, values, deriv, col,
                                     &gDec, &gEnc, &gBias)
             }
             results.append((gDec, gEnc, gBias))
         }
-        let build = "AVX2 build used: \(vlsae_kernels_use_avx2())"
-        XCTAssertEqual(results[0].0, results[1].0, build)
-        XCTAssertEqual(results[0].1, results[1].1, build)
-        XCTAssertEqual(results[0].2, results[1].2, build)
+        for (i, path) in paths.enumerated().dropFirst() {
+            XCTAssertEqual(results[i].0, results[0].0, "path \(path)")
+            XCTAssertEqual(results[i].1, results[0].1, "path \(path)")
+            XCTAssertEqual(results[i].2, results[0].2, "path \(path)")
+        }
         // The accumulations are exact in slot order; the dot products only up to their summation order,
         // so the reference (in double) is compared with a tolerance.
         var refDec = startDec.map(Double.init), refEnc = startEnc.map(Double.init)
@@ -142,21 +146,25 @@ final class KernelTests: XCTestCase {
         }
     }
 
-    func testAdamBuildsAgree() {
+    func testAdamBuildsAgree() throws {
         let n = 1037
         var rng = SeededRandom(seed: 10)
         let g = (0..<n).map { _ in Float(rng.nextGaussian()) }
         let p0 = (0..<n).map { _ in Float(rng.nextGaussian()) }
         var s = vlsae_adam_step(step_size: 1e-3, one_minus_beta1: 0.1, beta2: 0.999, one_minus_beta2: 0.001, eps: 1e-8,
                                 weight_decay: 0.01, bias_correction2_sqrt: 0.0316)
-        var p1 = p0, m1 = g.map { $0 * 0.5 }, v1 = g.map { $0 * $0 }
-        var p2 = p1, m2 = m1, v2 = v1
-        vlsae_adam(Int64(n), &p1, g, &m1, &v1, &s)
-        vlsae_adam_portable(Int64(n), &p2, g, &m2, &v2, &s)
-        let build = "AVX2 build used: \(vlsae_kernels_use_avx2())"
-        XCTAssertEqual(p1, p2, build)
-        XCTAssertEqual(m1, m2, build)
-        XCTAssertEqual(v1, v2, build)
-        XCTAssertNotEqual(p1, p0)
+        func step(_ path: KernelPath) throws -> ([Float], [Float], [Float]) {
+            var p = p0, m = g.map { $0 * 0.5 }, v = g.map { $0 * $0 }
+            try KernelPath.with(path) { vlsae_adam(Int64(n), &p, g, &m, &v, &s) }
+            return (p, m, v)
+        }
+        let portable = try step(.portable)
+        XCTAssertNotEqual(portable.0, p0)
+        for path in KernelPath.supported {
+            let r = try step(path)
+            XCTAssertEqual(r.0, portable.0, "path \(path)")
+            XCTAssertEqual(r.1, portable.1, "path \(path)")
+            XCTAssertEqual(r.2, portable.2, "path \(path)")
+        }
     }
 }

@@ -10,7 +10,8 @@ import VLSAEModel
 //   encode      10,000 × 512 embeddings → sparse codes (h 4096, k 256)
 //   zeroshot    100,000 × 512 image embeddings scored against 1000 classes (acc@1, acc@5)
 //   load_f16    a 1,000,000 × 512 float16 .npy read into a float32 matrix
-//   sgemm       the encoder's dense product alone, (512 × 512) · (512 × 4096), for GFLOP/s
+//   sgemm       the encoder's dense product alone, (512 × 512) · (512 × 4096), for GFLOP/s (OpenBLAS)
+//   gemm        the same product by our deterministic GEMM (VLSAECore.GEMM), packing included
 //
 // Every benchmark runs in its own process (the benchmark tool spawns one per benchmark), so its peak
 // resident memory is its own, as in the reference. Throughput is derived from the wall-clock samples by
@@ -91,6 +92,11 @@ struct GemmState {
     var c: [Float]
 }
 
+struct DeterministicGemmState {
+    let a: Matrix, b: Matrix
+    var c: Matrix
+}
+
 let benchmarks: @Sendable () -> Void = {
     BLAS.setThreads(threads)
 
@@ -120,7 +126,8 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("zeroshot", configuration: configuration(items: 100_000, flops: Double(100_000 * 2 * d * 1000))) { benchmark, s in
         let state: ZeroShotState = s
         for _ in benchmark.scaledIterations {
-            let p = ZeroShot.predict(images: state.images, labels: state.labels, classifier: state.classifier)
+            let p = ZeroShot.predict(images: state.images, labels: state.labels, classifier: state.classifier,
+                                     threads: threads)
             var top1 = 0, top5 = 0
             for r in p.trueRank { if r < 1 { top1 += 1 }; if r < 5 { top5 += 1 } }
             blackHole((top1, top5))
@@ -174,5 +181,21 @@ let benchmarks: @Sendable () -> Void = {
         recordMaxRSS(benchmark)
     } setup: {
         GemmState(a: gaussian(512 * d, seed: 7), b: gaussian(h * d, seed: 8), c: [Float](repeating: 0, count: 512 * h))
+    }
+
+    // The same product by the deterministic GEMM, B packed within every call as sgemm does.
+    Benchmark("gemm", configuration: configuration(items: 1, flops: Double(20 * 2 * 512 * d * h))) { benchmark, s in
+        var state: DeterministicGemmState = s
+        for _ in benchmark.scaledIterations {
+            for _ in 0..<20 {
+                GEMM.gemm(state.a, state.b, into: &state.c, transB: true, threads: threads)
+            }
+            blackHole(state.c.values[0])
+        }
+        recordMaxRSS(benchmark)
+    } setup: {
+        DeterministicGemmState(a: Matrix(rows: 512, cols: d, values: gaussian(512 * d, seed: 7)),
+                               b: Matrix(rows: h, cols: d, values: gaussian(h * d, seed: 8)),
+                               c: Matrix(rows: 512, cols: h))
     }
 }

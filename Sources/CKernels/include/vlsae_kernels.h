@@ -1,7 +1,8 @@
-// Hot loops of the sparse autoencoder passes, in C so that they can use AVX2 where the CPU has it
-// (Swift compiles for baseline x86-64), with their loops ordered for the caches.
-// Each function picks its AVX2 or baseline build at run time; both builds perform the same
-// operations in the same order with contraction off, so they return bit-identical results.
+// Hot loops of the sparse autoencoder passes, in C so that they can use AVX2 / AVX-512 where the CPU has
+// them (Swift compiles for baseline x86-64), with their loops ordered for the caches.
+// Each function runs the build of the active kernel path (vlsae_dispatch.h: portable, AVX2 or AVX-512);
+// every build performs the same operations in the same order with contraction off, so they return
+// bit-identical results.
 #ifndef VLSAE_KERNELS_H
 #define VLSAE_KERNELS_H
 
@@ -42,17 +43,5 @@ void vlsae_decode_block(int32_t d, int32_t h, int32_t k, int32_t rows, const flo
 void vlsae_unit_backward(int32_t d, int32_t k, int32_t count, const int32_t *slots, const float *e, const float *x,
                          const float *values, const float *deriv, const float *col, float *grad_dec, float *grad_enc,
                          float *grad_bias);
-
-/// 1 when the AVX2 builds run on this CPU.
-int vlsae_kernels_use_avx2(void);
-
-/// The baseline builds, whatever the CPU: for tests that check both builds agree bit for bit.
-void vlsae_adam_portable(int64_t n, float *param, const float *grad, float *m, float *v, const vlsae_adam_step *s);
-void vlsae_decode_block_portable(int32_t d, int32_t h, int32_t k, int32_t rows, const float *bias, const float *wT,
-                                 const int32_t *counts, const int32_t *indices, const float *values, float *out,
-                                 int32_t *work);
-void vlsae_unit_backward_portable(int32_t d, int32_t k, int32_t count, const int32_t *slots, const float *e,
-                                  const float *x, const float *values, const float *deriv, const float *col,
-                                  float *grad_dec, float *grad_enc, float *grad_bias);
 
 #endif
