@@ -12,9 +12,12 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark", exact: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
+        // OpenBLAS, the reference sgemm (libopenblas-dev, installed by `make deps`).
+        .systemLibrary(name: "COpenBLAS", path: "Benchmarks/COpenBLAS"),
         .executableTarget(
             name: "VLSAEBenchmarks",
             dependencies: [
+                "COpenBLAS",
                 .product(name: "VLSAEBench", package: "vlsae-bench"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],

@@ -83,15 +83,13 @@ static int choose(const char *isa) {
     supported_list(list, sizeof list);
     if (wanted < 0) {
         snprintf(error_text, sizeof error_text,
-                 "VLSAE_ISA=%.64s is not a kernel path (portable, avx2 or avx512); using %s (this CPU runs: %s)",
-                 isa, path_names[best()], list);
+                 "VLSAE_ISA=%.64s is not a kernel path (portable, avx2 or avx512; this CPU runs: %s)", isa, list);
         atomic_store(&has_error, 1);
         return best();
     }
     if (!cpu.supported[wanted]) {
         snprintf(error_text, sizeof error_text,
-                 "VLSAE_ISA=%.64s: this CPU cannot run the %s path; using %s (this CPU runs: %s)",
-                 isa, path_names[wanted], path_names[best()], list);
+                 "VLSAE_ISA=%.64s: this CPU cannot run the %s path (it runs: %s)", isa, path_names[wanted], list);
         atomic_store(&has_error, 1);
         return best();
     }

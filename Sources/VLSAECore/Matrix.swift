@@ -1,7 +1,7 @@
 /// A dense, row-major float32 matrix: the one numeric container every stage shares.
 ///
 /// Rows are samples (embeddings, activations); columns are features. Storage is a flat
-/// `[Float]` so that it can be handed to CBLAS without copying.
+/// `[Float]` so that it can be handed to the C kernels without copying.
 public struct Matrix: Equatable, Sendable {
     public private(set) var rows: Int
     public private(set) var cols: Int

@@ -93,8 +93,9 @@ public struct ResultDocument: Codable, Equatable, Sendable {
 /// How a run computed its numbers, kept apart from the numbers themselves.
 ///
 /// In the `deterministic` numeric mode (the only one) every number that reaches a result comes from
-/// the project's own kernels with a fixed order of operations (`GEMM` in VLSAECore), so the same
-/// inputs, seeds and tool version give the same bytes whatever `kernelPath` and `threads` say.
+/// the project's own kernels with a fixed order of operations (`GEMM`, `PortableMath` in VLSAECore),
+/// so the same inputs, seeds and tool version give the same bytes whatever `kernelPath` and
+/// `threads` say. No BLAS library computes any of them, so none is recorded.
 public struct RunProvenance: Codable, Equatable, Sendable {
     /// The numeric mode of this version of vlsae.
     public static let deterministic = "deterministic"
@@ -109,17 +110,12 @@ public struct RunProvenance: Codable, Equatable, Sendable {
     public var kernelPath: String?
     /// Worker threads.
     public var threads: Int?
-    /// The BLAS library and version, when one computed a recorded number (none does in the
-    /// deterministic mode).
-    public var blas: String?
 
-    public init(command: [String], numerics: String = RunProvenance.deterministic, kernelPath: String?, threads: Int?,
-                blas: String? = nil) {
+    public init(command: [String], numerics: String = RunProvenance.deterministic, kernelPath: String?, threads: Int?) {
         self.command = command
         self.numerics = numerics
         self.kernelPath = kernelPath
         self.threads = threads
-        self.blas = blas
     }
 
     /// This process's facts: the active kernel path and the given thread count.
@@ -128,7 +124,7 @@ public struct RunProvenance: Codable, Equatable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case command, numerics, threads, blas
+        case command, numerics, threads
         case kernelPath = "kernel_path"
     }
 }

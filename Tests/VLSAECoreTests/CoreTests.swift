@@ -28,7 +28,7 @@ final class BLASTests: XCTestCase {
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
             let a = ta ? random(13, 9) : random(9, 13)
             let b = tb ? random(5, 13) : random(13, 5)
-            let c = BLAS.matmul(a, b, transA: ta, transB: tb)
+            let c = GEMM.matmul(a, b, transA: ta, transB: tb)
             XCTAssertEqual(c.rows, 9); XCTAssertEqual(c.cols, 5)
             for (x, y) in zip(c.values, naive(a, b, transA: ta, transB: tb)) {
                 XCTAssertEqual(Double(x), y, accuracy: 1e-4 * max(1, abs(y)))
@@ -36,11 +36,13 @@ final class BLASTests: XCTestCase {
         }
     }
 
-    func testGemmAccumulatesWithBeta() {
+    func testGemmAccumulatesIntoC() {
         let a = Matrix([[1, 2], [3, 4]]), b = Matrix([[5, 6], [7, 8]])
         var c = Matrix([[1, 1], [1, 1]])
-        BLAS.gemm(a, b, into: &c, alpha: 2, beta: 3)
-        XCTAssertEqual(c.values, [41, 47, 89, 103])
+        GEMM.gemm(a, b, into: &c, accumulate: true)
+        XCTAssertEqual(c.values, [20, 23, 44, 51])
+        GEMM.gemm(a, b, into: &c)
+        XCTAssertEqual(c.values, [19, 22, 43, 50])
     }
 }
 

@@ -205,7 +205,7 @@ final class RegressTests: XCTestCase {
         XCTAssertEqual(missing.outcome, .incomparable)
         XCTAssertTrue(missing.incomparable[0].contains("nope.json: no such file"))
         let bad = dir.appendingPathComponent("bad.json").path
-        try Data("{\"inputs\": []}".utf8).write(to: URL(fileURLWithPath: bad))
+        try Data("{\"schema_version\": 2, \"inputs\": []}".utf8).write(to: URL(fileURLWithPath: bad))
         XCTAssertTrue(RegressJob.run(baseline: golden, candidate: bad).incomparable[0].contains("missing key \"results\""))
         // Image counts differ.
         var fewer = baselineRows()

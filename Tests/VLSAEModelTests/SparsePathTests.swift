@@ -18,7 +18,7 @@ final class SparsePathTests: XCTestCase {
         let t = Dictionary(uniqueKeysWithValues: m.officialTensors().map { ($0.name, $0.values) })
         let distance = m.config.arch == .vlsae
         let w = Matrix(rows: h, cols: d, values: t[distance ? "encoder" : "encoder.weight"]!)
-        let c = distance ? BLAS.matmul(x.normalizedRows(), w.normalizedRows(), transB: true) : BLAS.matmul(x, w, transB: true)
+        let c = distance ? GEMM.matmul(x.normalizedRows(), w.normalizedRows(), transB: true) : GEMM.matmul(x, w, transB: true)
         return (0..<x.rows).map { r in
             var row = Array(c.row(r))
             for j in 0..<h {

@@ -167,10 +167,10 @@ final class TrainerTests: XCTestCase {
         let empty = m.encode(Matrix(rows: 0, cols: 16))
         XCTAssertEqual(empty.rows, 0)
         XCTAssertEqual(m.decode(empty, modality: .text).rows, 0)
-        // decode(codes) = bias + codes · decoderᵀ, checked with a dense sgemm.
+        // decode(codes) = bias + codes · decoderᵀ, checked with a dense product.
         let w = m.officialTensors().first { $0.name == "vision_decoder.weight" }!
         let b = m.officialTensors().first { $0.name == "vision_decoder.bias" }!
-        var expected = BLAS.matmul(full.dense(), Matrix(rows: 16, cols: 64, values: w.values), transB: true)
+        var expected = GEMM.matmul(full.dense(), Matrix(rows: 16, cols: 64, values: w.values), transB: true)
         for r in 0..<10 { for i in 0..<16 { expected[r, i] += b.values[i] } }
         assertClose(m.decode(full, modality: .image).values, expected.values, rtol: 1e-6, "decode")
     }

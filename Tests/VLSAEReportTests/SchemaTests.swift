@@ -62,9 +62,9 @@ final class SchemaTests: XCTestCase {
         let a = try fullDocument().encoded()
         let b = try fullDocument().encoded()
         XCTAssertEqual(a, b)
-        // Keys sorted at every level: "command" before "inputs" before "results" before "schema_version".
+        // Keys sorted at every level: "inputs" before "provenance" before "results" before "schema_version".
         let text = String(decoding: a, as: UTF8.self)
-        let order = ["\"command\"", "\"inputs\"", "\"results\"", "\"schema_version\"", "\"seeds\"", "\"tool\""]
+        let order = ["\"inputs\"", "\"provenance\"", "\"results\"", "\"schema_version\"", "\"seeds\"", "\"tool\""]
         let positions = order.map { text.range(of: $0)!.lowerBound }
         XCTAssertEqual(positions, positions.sorted())
     }
@@ -88,7 +88,9 @@ final class SchemaTests: XCTestCase {
             (mutated("\"n_classes\" : 10", "\"n_classes\" : 1"), "minimum"),
             (mutated("\"n_images\" : 10000", "\"n_images\" : 10000.5"), "expected type integer"),
             (mutated("\"task\" : \"zeroshot_classification\"", "\"task\" : \"retrieval\""), "allowed values"),
-            (mutated("\"schema_version\" : 1", "\"schema_version\" : 2"), "constant"),
+            (mutated("\"schema_version\" : 2", "\"schema_version\" : 3"), "constant"),
+            (mutated("\"kernel_path\" : \"portable\"", "\"kernel_path\" : \"sse9\""), "allowed values"),
+            (mutated("\"numerics\" : \"deterministic\"", "\"numerics\" : \"fast\""), "allowed values"),
             (mutated("\"git_commit\" : \"unknown\"", "\"git_commit\" : \"HEAD\""), "does not match"),
             (mutated("\"template_level\" : true", "\"template_level\" : true, \"extra\" : 1"), "unexpected key extra"),
             (mutated("\"representation\" : \"hidden\"", "\"representation\" : \"both\""), "allowed values"),

@@ -165,7 +165,7 @@ final class SynthGeneratorTests: XCTestCase {
         for r in w.concepts.rowNorms() { XCTAssertEqual(r, 1, accuracy: 1e-5) }
         // Concepts share a ~160-dimensional subspace, so they overlap more than random unit
         // vectors in 512 dimensions would (|cos| ≈ 0.035).
-        let g = BLAS.matmul(w.concepts, w.concepts, transB: true)
+        let g = GEMM.matmul(w.concepts, w.concepts, transB: true)
         var sum = 0.0
         for i in 0..<512 { for j in 0..<512 where i != j { sum += Double(abs(g[i, j])) } }
         XCTAssertGreaterThan(sum / Double(512 * 511), 0.05)
