@@ -71,11 +71,13 @@ final class RegressGoldenTests: XCTestCase {
             throw XCTSkip("wrote \(golden)")
         }
         XCTAssertEqual(doc.results.count, 2 * (1 + 2 + 2), "per set: baseline, two variants, two concept-only rows")
-        let report = RegressJob.run(baseline: golden, candidate: fresh)
+        // Same code on any CPU, kernel path or thread count: every row reproduced byte for byte, not
+        // just within tolerance.
+        let report = RegressJob.run(baseline: golden, candidate: fresh, exact: true)
         XCTAssertEqual(report.outcome, .pass, report.text())
-        // Same code, same platform: the numbers are reproduced exactly, not just within tolerance.
-        let changed = report.lines.filter { $0.status != .same }
-        XCTAssertTrue(changed.isEmpty, "values differ from the golden:\n\(report.text())")
+        XCTAssertTrue(report.lines.allSatisfy { $0.status == .same }, "values differ from the golden:\n\(report.text())")
+        XCTAssertEqual(try ResultDocument.read(from: golden).contentEncoded(), try doc.contentEncoded(),
+                       "the whole document but its provenance")
 
         // A deliberately worsened checkpoint: the encoder's unit directions shuffled against the
         // decoders, so the concept similarity stops tracking the data. Alignment rows must drop.
