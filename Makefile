@@ -4,7 +4,7 @@ CONFIG     ?= release
 SYSTEM_PKGS = libopenblas-dev libpng-dev libjpeg-dev zlib1g-dev
 VLSAE       = .build/$(CONFIG)/vlsae
 
-.PHONY: all setup deps build run test bench clean
+.PHONY: all setup deps build run test bench lint format docs clean
 
 all: build
 
@@ -34,5 +34,17 @@ test: deps
 bench: deps
 	./scripts/bench.sh
 
+# Style: swift-format with the checked-in .swift-format (the toolchain's own swift-format).
+LINT_PATHS = Package.swift Sources Tests Benchmarks/Package.swift Benchmarks/Benchmarks
+lint:
+	$(SWIFT) format lint --strict --recursive --parallel $(LINT_PATHS)
+
+format:
+	$(SWIFT) format format --in-place --recursive --parallel $(LINT_PATHS)
+
+# DocC archives of every library module in .build-docs/docs (warnings fail).
+docs: deps
+	./scripts/docs.sh
+
 clean:
-	rm -rf .build Benchmarks/.build
+	rm -rf .build .build-docs Benchmarks/.build
