@@ -50,19 +50,23 @@ let package = Package(
             "VLSAEJobs", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "VLSAECoreTests", dependencies: ["VLSAECore", "CKernels"],
+        // Shared by the test targets only (no product links it): temporary folders that remove
+        // themselves, fixture folders, repository and shared-data locations, the JSON-schema validator.
+        .target(name: "VLSAETestSupport", path: "Tests/VLSAETestSupport", exclude: ["README.md"]),
+
+        .testTarget(name: "VLSAECoreTests", dependencies: ["VLSAECore", "CKernels", "VLSAETestSupport"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "VLSAEFormatsTests", dependencies: ["VLSAEFormats", "CKernels"],
+        .testTarget(name: "VLSAEFormatsTests", dependencies: ["VLSAEFormats", "CKernels", "VLSAETestSupport"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "VLSAEDataTests", dependencies: ["VLSAEData"]),
-        .testTarget(name: "VLSAEModelTests", dependencies: ["VLSAEModel", "CKernels"],
+        .testTarget(name: "VLSAEDataTests", dependencies: ["VLSAEData", "VLSAETestSupport"]),
+        .testTarget(name: "VLSAEModelTests", dependencies: ["VLSAEModel", "CKernels", "VLSAETestSupport"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "VLSAEEvalTests", dependencies: ["VLSAEEval"],
+        .testTarget(name: "VLSAEEvalTests", dependencies: ["VLSAEEval", "VLSAETestSupport"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "VLSAEReportTests", dependencies: ["VLSAEReport"]),
-        .testTarget(name: "VLSAEPlotTests", dependencies: ["VLSAEPlot"]),
-        .testTarget(name: "VLSAESynthTests", dependencies: ["VLSAESynth", "VLSAEData", "VLSAEFormats"],
+        .testTarget(name: "VLSAEReportTests", dependencies: ["VLSAEReport", "VLSAETestSupport"]),
+        .testTarget(name: "VLSAEPlotTests", dependencies: ["VLSAEPlot", "VLSAETestSupport"]),
+        .testTarget(name: "VLSAESynthTests", dependencies: ["VLSAESynth", "VLSAEData", "VLSAEFormats", "VLSAETestSupport"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "VLSAEJobsTests", dependencies: ["VLSAEJobs"]),
+        .testTarget(name: "VLSAEJobsTests", dependencies: ["VLSAEJobs", "VLSAETestSupport"]),
     ]
 )
