@@ -29,8 +29,10 @@ let package = Package(
         .target(name: "VLSAECore", dependencies: ["CKernels"]),
         // Stage 1: file formats → tensors (.npy/.npz, safetensors, torch .pt/.pth).
         .target(name: "VLSAEFormats", dependencies: ["VLSAECore", "CZlib", "CKernels"]),
-        // Stage 2: domain types: zero-shot datasets (manifests, catalog).
-        .target(name: "VLSAEData", dependencies: ["VLSAECore", "VLSAEFormats"]),
+        // Stage 2: domain types: zero-shot datasets (manifests, catalog). The catalog's JSON files
+        // (Catalog/, with their provenance README) ship as a resource bundle beside the executable.
+        .target(name: "VLSAEData", dependencies: ["VLSAECore", "VLSAEFormats"],
+                resources: [.copy("Catalog")]),
         // Stage 3: sparse autoencoders, trainer, checkpoints.
         .target(name: "VLSAEModel", dependencies: ["VLSAECore", "VLSAEFormats", "CKernels"]),
         // Stage 4: zero-shot scoring, concept alignment, metrics and statistics.

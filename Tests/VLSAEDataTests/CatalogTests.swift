@@ -1,6 +1,7 @@
 import Foundation
 import VLSAECore
 import VLSAEData
+import VLSAETestSupport
 import XCTest
 
 final class CatalogTests: XCTestCase {
@@ -12,9 +13,8 @@ final class CatalogTests: XCTestCase {
         "food101": 101, "sun397": 397, "stl10": 10, "gtsrb": 43, "fgvc_aircraft": 100,
     ]
 
-    static let repoRoot: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let catalogDir = repoRoot.appendingPathComponent("Datasets/catalog")
+    /// The one copy in the checkout; the build copies it into VLSAEData's resource bundle.
+    static let catalogDir = SchemaLocations.repoRoot.appendingPathComponent("Sources/VLSAEData/Catalog")
 
     func catalogFiles() throws -> [String: URL] {
         let urls = try FileManager.default.contentsOfDirectory(at: Self.catalogDir, includingPropertiesForKeys: nil)
@@ -47,19 +47,23 @@ final class CatalogTests: XCTestCase {
         }
     }
 
-    /// The binary carries its own copy; this keeps it from drifting from the committed files.
-    func testEmbeddedDataEqualsTheFilesInDatasetsCatalog() throws {
+    /// Every entry loads from the resource bundle, and the bundle holds exactly the committed files,
+    /// byte for byte (the build copies Sources/VLSAEData/Catalog; nothing else may feed it).
+    func testEveryEntryLoadsFromTheBundledCopyOfTheCommittedFiles() throws {
         let files = try catalogFiles()
+        XCTAssertEqual(files.count, 15)
         XCTAssertEqual(Set(files.keys), Set(Catalog.names))
         for (name, url) in files {
-            let fileText = try String(contentsOf: url, encoding: .utf8)
-            XCTAssertEqual(Catalog.embeddedJSON(named: name), fileText, "\(name): rerun scripts/embed_catalog.py")
-            let fromFile = try CatalogEntry.load(path: url.path)
-            XCTAssertEqual(try Catalog.entry(named: name), fromFile, name)
+            let bundled = try XCTUnwrap(try Catalog.resourceURL(named: name), name)
+            XCTAssertNotEqual(bundled.standardizedFileURL.path, url.standardizedFileURL.path, "\(name): read from the bundle")
+            XCTAssertEqual(try Data(contentsOf: bundled), try Data(contentsOf: url), name)
+            let entry = try Catalog.entry(named: name)
+            XCTAssertEqual(entry, try CatalogEntry.load(path: url.path), name)
+            XCTAssertEqual(entry.name, name)
         }
     }
 
-    /// The README table is written by scripts/embed_catalog.py with Python's hashlib.
+    /// The README table is written by scripts/make_catalog.py with Python's hashlib.
     func testHashesMatchTheReadmeTableComputedByHashlib() throws {
         let readme = try String(contentsOf: Self.catalogDir.appendingPathComponent("README.md"), encoding: .utf8)
         var rows: [String: [String]] = [:]
@@ -120,20 +124,23 @@ final class CatalogTests: XCTestCase {
         XCTAssertEqual(pets.prompts(forClassname: "Abyssinian"), ["a photo of a Abyssinian, a type of pet."])
     }
 
-    func testUnknownNameIsUsageErrorListingKnownNames() {
-        XCTAssertThrowsError(try Catalog.entry(named: "cifar11")) { error in
-            guard case let VLSAEError.usage(message)? = error as? VLSAEError else {
-                return XCTFail("expected VLSAEError.usage, got \(error)")
+    func testUnknownNameIsUsageErrorListingKnownNames() throws {
+        // Names that are not entries, including files of the bundled folder that are not JSON
+        // entries and paths that would leave it.
+        for name in ["cifar11", "README", "README.md", "cifar10.json", "../Catalog/cifar10", "", "CIFAR10"] {
+            XCTAssertNil(try Catalog.resourceURL(named: name), name)
+            XCTAssertThrowsError(try Catalog.entry(named: name)) { error in
+                guard case let VLSAEError.usage(message)? = error as? VLSAEError else {
+                    return XCTFail("expected VLSAEError.usage, got \(error)")
+                }
+                XCTAssertTrue(message.hasPrefix("unknown catalog dataset \"\(name)\"; known: "), message)
+                XCTAssertTrue(message.hasSuffix(Catalog.names.joined(separator: ", ")), message)
             }
-            XCTAssertTrue(message.contains("cifar11"), message)
-            for name in ["cifar10", "imagenet1k", "sun397"] { XCTAssertTrue(message.contains(name), message) }
         }
     }
 
     func testLoadRejectsBadFilesNamingThem() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("catalog-tests-\(getpid())")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryFolder("catalog").url
         let cases: [(String, String, String)] = [
             ("not-json.json", "{\"name\": ", "not a catalog entry"),
             ("no-placeholder.json", #"{"name":"x","classnames":["a"],"templates":["a photo"],"source":"s"}"#, "no {c}"),
