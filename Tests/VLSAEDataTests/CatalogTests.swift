@@ -1,6 +1,7 @@
 import Foundation
 import VLSAECore
 import VLSAEData
+import VLSAEFormats
 import VLSAETestSupport
 import XCTest
 
@@ -137,6 +138,53 @@ final class CatalogTests: XCTestCase {
                 XCTAssertTrue(message.hasSuffix(Catalog.names.joined(separator: ", ")), message)
             }
         }
+    }
+
+    /// The built `vlsae`, started from `/`, finds the bundle beside itself: a manifest naming
+    /// catalog lists evaluates and records their hashes; an unknown name fails naming the manifest.
+    func testBuiltExecutableFindsTheCatalogFromAnyWorkingDirectory() throws {
+        let root = SchemaLocations.repoRoot
+        let exe = ProcessInfo.processInfo.environment["VLSAE_BIN"]
+            ?? [".build/debug/vlsae", ".build/release/vlsae"].map { root.appendingPathComponent($0).path }
+                .first { FileManager.default.isExecutableFile(atPath: $0) }
+        guard let exe else { throw XCTSkip("vlsae executable not built (swift build --product vlsae)") }
+        let dir = try temporaryFolder("catalog-cli")
+        let d = 4
+        try NpyFormat.write(Tensor(shape: [20, d], floats: (0..<(20 * d)).map { Float(($0 * 7) % 11) - 5 }), to: dir.path("i.npy"))
+        try NpyFormat.write(Tensor(shape: [20], dtype: .int64, storage: .integer((0..<20).map { Int64($0 % 10) })),
+                            to: dir.path("l.npy"))
+        try NpyFormat.write(Tensor(shape: [10, d], floats: (0..<(10 * d)).map { Float(($0 * 5) % 13) - 6 }), to: dir.path("c.npy"))
+        func manifest(_ name: String, classnames: String) throws -> String {
+            let text = #"{"name": "c10", "model": "m", "pretrained": "p", "image_embeddings": "i.npy", "labels": "l.npy", "#
+                + #""classifier": "c.npy", "classnames": "\#(classnames)", "templates": "cifar10"}"#
+            try text.write(toFile: dir.path(name), atomically: false, encoding: .utf8)
+            return dir.path(name)
+        }
+        func run(_ manifest: String, out: String) throws -> (Int32, String) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: exe)
+            p.arguments = ["eval", "--data", manifest, "--out", out]
+            p.currentDirectoryURL = URL(fileURLWithPath: "/")
+            let pipe = Pipe()
+            p.standardOutput = pipe
+            p.standardError = pipe
+            try p.run()
+            let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            return (p.terminationStatus, text)
+        }
+        let (status, output) = try run(try manifest("m.json", classnames: "cifar10"), out: dir.path("r.json"))
+        XCTAssertEqual(status, 0, output)
+        let result = try JSON.parse(try Data(contentsOf: dir.url("r.json")))
+        guard case .array(let rows)? = result["results"], let row = rows.first else { return XCTFail("no results") }
+        let cifar10 = try Catalog.entry(named: "cifar10")
+        XCTAssertEqual(row["classnames_sha256"], .string(cifar10.classnamesSHA256))
+        XCTAssertEqual(row["templates_sha256"], .string(cifar10.templatesSHA256))
+        XCTAssertEqual(cifar10.classnamesSHA256, "2ce042b1e0b48db4bb214408e6414ba18b2731c24af244f2d6c112fddf31af00")
+
+        let (badStatus, badOutput) = try run(try manifest("bad.json", classnames: "cifar11"), out: dir.path("bad-r.json"))
+        XCTAssertEqual(badStatus, 1, badOutput)  // a bad manifest: the error names the file
+        XCTAssertTrue(badOutput.contains("unknown catalog dataset \"cifar11\"; known: caltech101, cars, cifar10"), badOutput)
     }
 
     func testLoadRejectsBadFilesNamingThem() throws {
