@@ -27,9 +27,23 @@ build:
 run: setup
 	./scripts/main-job.sh $(VLSAE)
 
+# The tests remove every file they write (VLSAETestSupport.TemporaryFolder). The toolchain does
+# not: each `swift build` / `swift test` leaves TemporaryDirectory.* folders in $TMPDIR, empty or
+# holding a `.keep-directory` marker (made by the swift-driver SwiftPM runs in-process and by its
+# `swiftc -print-target-info` / `swiftc -h` children, which exec swift-frontend or swift-help
+# before they can remove them), and lock files named after the build folder. So `make test` runs
+# both with TMPDIR set to a fresh folder under .build, fails if the tests left anything else
+# there, and removes the folder, pass or fail. Nothing of ours is written to /tmp.
 test: deps
-	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --disable-swift-testing
+	@mkdir -p .build; tmp=$$(mktemp -d "$(CURDIR)/.build/tmp-test.XXXXXX") || exit 1; \
+	echo "TMPDIR=$$tmp"; \
+	TMPDIR="$$tmp" $(SWIFT) build --build-tests && \
+	TMPDIR="$$tmp" $(SWIFT) test --skip-build --disable-swift-testing; status=$$?; \
+	left=$$(find "$$tmp" -mindepth 1 \( -path "$$tmp/TemporaryDirectory.*/*" ! -name .keep-directory -print \) \
+	  -o \( ! -path "$$tmp/TemporaryDirectory.*" ! -path "$$tmp/*.lock" -print \)); \
+	rm -rf "$$tmp"; \
+	if [ -n "$$left" ]; then echo "error: the tests left files in their temporary directory:"; echo "$$left"; exit 1; fi; \
+	exit $$status
 
 bench: deps
 	./scripts/bench.sh

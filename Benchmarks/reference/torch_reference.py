@@ -3,7 +3,7 @@
 
 Computes VL-SAE the way the official implementation does (everything dense: the full B×h
 activation matrix, a k-th value threshold, dense decoder products and dense gradients), written
-from the formulas in shared/reference/vlsae-facts.md. Each benchmark runs in its own process so
+from the official ssfgunner/VL-SAE cvlms/sae_trainer/sae_model.py and train.py. Each benchmark runs in its own process so
 that its peak resident memory (ru_maxrss) is its own.
 
 Prints one JSON object per benchmark: name, unit, items per run, per-repeat throughput and peak RSS.

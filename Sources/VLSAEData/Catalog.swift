@@ -29,8 +29,8 @@ public struct CatalogEntry: Codable, Sendable, Equatable {
         templates.map { Catalog.fill(template: $0, classname: classname) }
     }
 
-    /// Reads a user-supplied catalog file in the same JSON form as `Datasets/catalog/*.json`,
-    /// for class names or templates other than the embedded ones.
+    /// Reads a user-supplied catalog file in the same JSON form as the built-in entries
+    /// (`Sources/VLSAEData/Catalog/*.json`), for class names or templates other than those.
     public static func load(path: String) throws -> CatalogEntry {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw VLSAEError.file(path, "cannot read catalog file")
@@ -68,26 +68,59 @@ public struct CatalogEntry: Codable, Sendable, Equatable {
     }
 }
 
-/// The embedded catalog (see Datasets/catalog/README.md): compiled into the binary so that
-/// zero-shot runs need no catalog files at run time.
+/// The built-in catalog: CLIP_benchmark 1.6.2's class names and templates for 15 datasets, one
+/// JSON file per dataset in `Sources/VLSAEData/Catalog/` (provenance and hashes in its README).
+/// SwiftPM ships that folder as a resource of this module (`resources: [.copy("Catalog")]`);
+/// an entry is read from it only when asked for.
 public enum Catalog {
     public static let placeholder = "{c}"
 
-    /// Dataset names in the catalog, sorted.
-    public static var names: [String] { CatalogData.json.keys.sorted() }
+    /// Dataset names in the catalog, sorted: the `<name>.json` files of the bundled folder.
+    public static var names: [String] { Resources.index.keys.sorted() }
 
     public static func entry(named name: String) throws -> CatalogEntry {
-        guard let text = CatalogData.json[name] else {
+        guard let url = try Resources.url(named: name) else {
             throw VLSAEError.usage("unknown catalog dataset \"\(name)\"; known: \(names.joined(separator: ", "))")
         }
         let origin = "catalog:\(name)"
-        let entry = try CatalogEntry.decode(Data(text.utf8), origin: origin)
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw VLSAEError.file(url.path, "cannot read catalog entry \"\(name)\"")
+        }
+        let entry = try CatalogEntry.decode(data, origin: origin)
         if entry.name != name { throw VLSAEError.file(origin, "entry is named \"\(entry.name)\"") }
         return entry
     }
 
-    /// The embedded JSON text of one entry, byte for byte as in Datasets/catalog/<name>.json.
-    public static func embeddedJSON(named name: String) -> String? { CatalogData.json[name] }
+    /// Where the JSON of one entry lies in the resource bundle (nil for a name not in the catalog).
+    public static func resourceURL(named name: String) throws -> URL? { try Resources.url(named: name) }
+
+    /// The bundled catalog folder, listed once; entries are read on demand.
+    private enum Resources {
+        /// `Bundle.module` is SwiftPM's accessor for this module's resource bundle. On Linux it
+        /// looks for `vlsae-bench_VLSAEData.resources` beside the running executable (the folder
+        /// of `/proc/self/exe`, so the working directory does not matter), then in the build
+        /// folder it was compiled in, and stops the process if neither exists.
+        static let folder: URL? = Bundle.module.url(forResource: "Catalog", withExtension: nil)
+
+        static let index: [String: URL] = {
+            guard let folder,
+                  let files = try? FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)
+            else { return [:] }
+            var out: [String: URL] = [:]
+            for url in files where url.pathExtension == "json" {
+                out[url.deletingPathExtension().lastPathComponent] = url
+            }
+            return out
+        }()
+
+        static func url(named name: String) throws -> URL? {
+            guard let folder else {
+                throw VLSAEError.file(Bundle.module.bundlePath, "the resource bundle has no Catalog folder")
+            }
+            if index.isEmpty { throw VLSAEError.file(folder.path, "no catalog entries (*.json) found") }
+            return index[name]
+        }
+    }
 
     /// SHA-256 (hex) of the UTF-8 bytes of each string followed by "\n". Newline-terminating
     /// every item keeps ["ab"] and ["a", "b"] apart and makes the value reproducible with

@@ -3,7 +3,9 @@ import VLSAECore
 import VLSAEData
 import VLSAEModel
 
-// Concept-level alignment for zero-shot classification (the paper's Eq. 10, vlsae-facts §2):
+// Concept-level alignment for zero-shot classification (Eq. 10 of the VL-SAE paper, Shen et al.,
+// NeurIPS 2025, arXiv 2510.21323; the variants are listed in the README's "Concept-level
+// alignment, made explicit"):
 //
 //     logit(v, c) = cos(v, t_c) + α · cos(f(v), f(t_c))
 //

@@ -1,8 +1,9 @@
 import Foundation
 import VLSAECore
 
-// How the weight α of the concept similarity is chosen (vlsae-facts §2). The paper gives one α
-// per dataset (its table A6) without saying how they were found; reusing them, or picking α on the
+// How the weight α of the concept similarity is chosen (README: "Concept-level alignment, made
+// explicit", key `alpha`). The VL-SAE paper (arXiv 2510.21323) gives one α per dataset (its
+// appendix table A6) without saying how they were found; reusing them, or picking α on the
 // test images, makes a gain look better than a held-out estimate would. Each protocol is named in
 // every result row, and the one that looks at the evaluation labels is always called "oracle".
 

@@ -28,10 +28,6 @@ public enum SAEArch: String, Codable, Sendable, CaseIterable {
     }
 }
 
-public enum Modality: String, Codable, Sendable, CaseIterable {
-    case image, text
-}
-
 /// Shape and sparsity of an autoencoder: input dimension d, hidden size h = d · hiddenRatio, top-k.
 public struct SAEConfig: Codable, Equatable, Sendable {
     public var arch: SAEArch

@@ -2,8 +2,9 @@ import Foundation
 import VLSAECore
 
 /// Training recipe: what decides the trained weights (the worker thread count does not, so it is no
-/// part of the recipe and is not stored in checkpoints). Defaults are the released checkpoints' recipe (facts §1): Adam, lr 1e-3,
-/// batch 512, 10 epochs, 2 warm-up epochs, 80/20 split, patience 10, no weight decay.
+/// part of the recipe and is not stored in checkpoints). Defaults are the released checkpoints' recipe, i.e. the official
+/// cvlms/sae_trainer/train.py (ssfgunner/VL-SAE) as its train.sh runs it: Adam, lr 1e-3 (train.sh's `--initial_lr`;
+/// train.py's own default is 1e-4), batch 512, 10 epochs, 2 warm-up epochs, 80/20 split, patience 10, no weight decay.
 public struct TrainConfig: Codable, Equatable, Sendable {
     public var lr: Double = 1e-3
     public var batchSize: Int = 512

@@ -285,7 +285,7 @@ public struct ResultRow: Codable, Equatable, Sendable {
     }
 }
 
-/// How concept-level similarity was added to the cosine logits (vlsae-facts §2): every choice
+/// How concept-level similarity was added to the cosine logits (VL-SAE paper, Eq. 10): every choice
 /// the paper leaves open is a recorded field.
 ///
 ///     logit = cos(v, t_c) + alpha · cos(f(v), f(t_c))      (score "cosine+concept")

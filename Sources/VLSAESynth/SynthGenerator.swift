@@ -210,8 +210,6 @@ public struct SynthWorld: Sendable {
     }
 
 
-    enum Modality { case image, text }
-
     /// Mixes are sparse (≈ 4–14 of K concepts), so M·s/‖s‖ is accumulated from the pre-mapped
     /// dictionary rows instead of a dense N×K by K×d product that would be > 99 % zeros.
     func embed(_ mixes: [[(Int, Float)]], modality: Modality, _ rng: inout SeededRandom) -> Matrix {

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import CKernels
 import VLSAECore
+import VLSAETestSupport
 
 final class BLASTests: XCTestCase {
     /// Naive triple loop in double as the independent reference.
@@ -96,13 +97,12 @@ final class RandomTests: XCTestCase {
 
 final class FileTests: XCTestCase {
     func testAtomicWriteReplacesAndLeavesNoTemporaryFiles() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vlsae-core-\(getpid())-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let path = dir.appendingPathComponent("sub/out.json").path
+        let dir = try temporaryFolder("core")
+        let path = dir.path("sub/out.json")
         try AtomicFile.write("first", to: path)
         try AtomicFile.write("second", to: path)
         XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "second")
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("sub").path), ["out.json"])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path("sub")), ["out.json"])
     }
 
     func testReadFileNamesMissingFile() {

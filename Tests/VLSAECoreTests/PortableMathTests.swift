@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import VLSAECore
+import VLSAETestSupport
 
 /// PortableMath against correctly rounded references from mpmath
 /// (Fixtures/math/make_math_fixtures.py; the file format is described there).
@@ -16,7 +17,7 @@ final class PortableMathTests: XCTestCase {
     static func load(_ name: String) throws -> [Case] {
         let folder: URL
         if let external { folder = URL(fileURLWithPath: external) } else {
-            folder = try XCTUnwrap(Bundle.module.url(forResource: "Fixtures", withExtension: nil)).appendingPathComponent("math")
+            folder = FixtureFolder(bundle: .module).url("math")
         }
         let data = try Data(contentsOf: folder.appendingPathComponent("\(name).bin"))
         let bytes = [UInt8](data)

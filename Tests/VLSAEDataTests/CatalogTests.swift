@@ -1,6 +1,8 @@
 import Foundation
 import VLSAECore
 import VLSAEData
+import VLSAEFormats
+import VLSAETestSupport
 import XCTest
 
 final class CatalogTests: XCTestCase {
@@ -12,9 +14,8 @@ final class CatalogTests: XCTestCase {
         "food101": 101, "sun397": 397, "stl10": 10, "gtsrb": 43, "fgvc_aircraft": 100,
     ]
 
-    static let repoRoot: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let catalogDir = repoRoot.appendingPathComponent("Datasets/catalog")
+    /// The one copy in the checkout; the build copies it into VLSAEData's resource bundle.
+    static let catalogDir = SchemaLocations.repoRoot.appendingPathComponent("Sources/VLSAEData/Catalog")
 
     func catalogFiles() throws -> [String: URL] {
         let urls = try FileManager.default.contentsOfDirectory(at: Self.catalogDir, includingPropertiesForKeys: nil)
@@ -47,19 +48,23 @@ final class CatalogTests: XCTestCase {
         }
     }
 
-    /// The binary carries its own copy; this keeps it from drifting from the committed files.
-    func testEmbeddedDataEqualsTheFilesInDatasetsCatalog() throws {
+    /// Every entry loads from the resource bundle, and the bundle holds exactly the committed files,
+    /// byte for byte (the build copies Sources/VLSAEData/Catalog; nothing else may feed it).
+    func testEveryEntryLoadsFromTheBundledCopyOfTheCommittedFiles() throws {
         let files = try catalogFiles()
+        XCTAssertEqual(files.count, 15)
         XCTAssertEqual(Set(files.keys), Set(Catalog.names))
         for (name, url) in files {
-            let fileText = try String(contentsOf: url, encoding: .utf8)
-            XCTAssertEqual(Catalog.embeddedJSON(named: name), fileText, "\(name): rerun scripts/embed_catalog.py")
-            let fromFile = try CatalogEntry.load(path: url.path)
-            XCTAssertEqual(try Catalog.entry(named: name), fromFile, name)
+            let bundled = try XCTUnwrap(try Catalog.resourceURL(named: name), name)
+            XCTAssertNotEqual(bundled.standardizedFileURL.path, url.standardizedFileURL.path, "\(name): read from the bundle")
+            XCTAssertEqual(try Data(contentsOf: bundled), try Data(contentsOf: url), name)
+            let entry = try Catalog.entry(named: name)
+            XCTAssertEqual(entry, try CatalogEntry.load(path: url.path), name)
+            XCTAssertEqual(entry.name, name)
         }
     }
 
-    /// The README table is written by scripts/embed_catalog.py with Python's hashlib.
+    /// The README table is written by scripts/make_catalog.py with Python's hashlib.
     func testHashesMatchTheReadmeTableComputedByHashlib() throws {
         let readme = try String(contentsOf: Self.catalogDir.appendingPathComponent("README.md"), encoding: .utf8)
         var rows: [String: [String]] = [:]
@@ -120,20 +125,70 @@ final class CatalogTests: XCTestCase {
         XCTAssertEqual(pets.prompts(forClassname: "Abyssinian"), ["a photo of a Abyssinian, a type of pet."])
     }
 
-    func testUnknownNameIsUsageErrorListingKnownNames() {
-        XCTAssertThrowsError(try Catalog.entry(named: "cifar11")) { error in
-            guard case let VLSAEError.usage(message)? = error as? VLSAEError else {
-                return XCTFail("expected VLSAEError.usage, got \(error)")
+    func testUnknownNameIsUsageErrorListingKnownNames() throws {
+        // Names that are not entries, including files of the bundled folder that are not JSON
+        // entries and paths that would leave it.
+        for name in ["cifar11", "README", "README.md", "cifar10.json", "../Catalog/cifar10", "", "CIFAR10"] {
+            XCTAssertNil(try Catalog.resourceURL(named: name), name)
+            XCTAssertThrowsError(try Catalog.entry(named: name)) { error in
+                guard case let VLSAEError.usage(message)? = error as? VLSAEError else {
+                    return XCTFail("expected VLSAEError.usage, got \(error)")
+                }
+                XCTAssertTrue(message.hasPrefix("unknown catalog dataset \"\(name)\"; known: "), message)
+                XCTAssertTrue(message.hasSuffix(Catalog.names.joined(separator: ", ")), message)
             }
-            XCTAssertTrue(message.contains("cifar11"), message)
-            for name in ["cifar10", "imagenet1k", "sun397"] { XCTAssertTrue(message.contains(name), message) }
         }
     }
 
+    /// The built `vlsae`, started from `/`, finds the bundle beside itself: a manifest naming
+    /// catalog lists evaluates and records their hashes; an unknown name fails naming the manifest.
+    func testBuiltExecutableFindsTheCatalogFromAnyWorkingDirectory() throws {
+        let root = SchemaLocations.repoRoot
+        let exe = ProcessInfo.processInfo.environment["VLSAE_BIN"]
+            ?? [".build/debug/vlsae", ".build/release/vlsae"].map { root.appendingPathComponent($0).path }
+                .first { FileManager.default.isExecutableFile(atPath: $0) }
+        guard let exe else { throw XCTSkip("vlsae executable not built (swift build --product vlsae)") }
+        let dir = try temporaryFolder("catalog-cli")
+        let d = 4
+        try NpyFormat.write(Tensor(shape: [20, d], floats: (0..<(20 * d)).map { Float(($0 * 7) % 11) - 5 }), to: dir.path("i.npy"))
+        try NpyFormat.write(Tensor(shape: [20], dtype: .int64, storage: .integer((0..<20).map { Int64($0 % 10) })),
+                            to: dir.path("l.npy"))
+        try NpyFormat.write(Tensor(shape: [10, d], floats: (0..<(10 * d)).map { Float(($0 * 5) % 13) - 6 }), to: dir.path("c.npy"))
+        func manifest(_ name: String, classnames: String) throws -> String {
+            let text = #"{"name": "c10", "model": "m", "pretrained": "p", "image_embeddings": "i.npy", "labels": "l.npy", "#
+                + #""classifier": "c.npy", "classnames": "\#(classnames)", "templates": "cifar10"}"#
+            try text.write(toFile: dir.path(name), atomically: false, encoding: .utf8)
+            return dir.path(name)
+        }
+        func run(_ manifest: String, out: String) throws -> (Int32, String) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: exe)
+            p.arguments = ["eval", "--data", manifest, "--out", out]
+            p.currentDirectoryURL = URL(fileURLWithPath: "/")
+            let pipe = Pipe()
+            p.standardOutput = pipe
+            p.standardError = pipe
+            try p.run()
+            let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            return (p.terminationStatus, text)
+        }
+        let (status, output) = try run(try manifest("m.json", classnames: "cifar10"), out: dir.path("r.json"))
+        XCTAssertEqual(status, 0, output)
+        let result = try JSON.parse(try Data(contentsOf: dir.url("r.json")))
+        guard case .array(let rows)? = result["results"], let row = rows.first else { return XCTFail("no results") }
+        let cifar10 = try Catalog.entry(named: "cifar10")
+        XCTAssertEqual(row["classnames_sha256"], .string(cifar10.classnamesSHA256))
+        XCTAssertEqual(row["templates_sha256"], .string(cifar10.templatesSHA256))
+        XCTAssertEqual(cifar10.classnamesSHA256, "2ce042b1e0b48db4bb214408e6414ba18b2731c24af244f2d6c112fddf31af00")
+
+        let (badStatus, badOutput) = try run(try manifest("bad.json", classnames: "cifar11"), out: dir.path("bad-r.json"))
+        XCTAssertEqual(badStatus, 1, badOutput)  // a bad manifest: the error names the file
+        XCTAssertTrue(badOutput.contains("unknown catalog dataset \"cifar11\"; known: caltech101, cars, cifar10"), badOutput)
+    }
+
     func testLoadRejectsBadFilesNamingThem() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("catalog-tests-\(getpid())")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryFolder("catalog").url
         let cases: [(String, String, String)] = [
             ("not-json.json", "{\"name\": ", "not a catalog entry"),
             ("no-placeholder.json", #"{"name":"x","classnames":["a"],"templates":["a photo"],"source":"s"}"#, "no {c}"),

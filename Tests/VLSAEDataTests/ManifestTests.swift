@@ -2,6 +2,7 @@ import Foundation
 import VLSAECore
 import VLSAEData
 import VLSAEFormats
+import VLSAETestSupport
 import XCTest
 
 final class ManifestTests: XCTestCase {
@@ -112,13 +113,6 @@ final class ManifestTests: XCTestCase {
 
     // MARK: manifest files
 
-    private func tempDir() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vlsae-manifest-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
-        return dir
-    }
-
     private func write(_ json: String, in dir: URL, name: String = "m.json") throws -> String {
         let p = dir.appendingPathComponent(name).path
         try json.write(toFile: p, atomically: false, encoding: .utf8)
@@ -131,7 +125,7 @@ final class ManifestTests: XCTestCase {
         """
 
     func testManifestDecodesInlineAndCatalogLists() throws {
-        let dir = try tempDir()
+        let dir = try temporaryFolder("manifest").url
         let p = try write("{\(base), \"text_embeddings\": \"t.npz:arr_0\"}", in: dir)
         let m = try Manifest.load(path: p)
         XCTAssertEqual(m.classnames, .inline(["a", "b"]))
@@ -147,7 +141,7 @@ final class ManifestTests: XCTestCase {
     }
 
     func testManifestStructuralErrorsNameTheFile() throws {
-        let dir = try tempDir()
+        let dir = try temporaryFolder("manifest").url
         let neither = try write("{\(base)}", in: dir, name: "neither.json")
         assertFails(try Manifest.load(path: neither), contains: ["neither.json", "text_embeddings", "classifier"])
         let both = try write("{\(base), \"text_embeddings\": \"t.npy\", \"classifier\": \"c.npy\"}", in: dir, name: "both.json")
@@ -163,14 +157,14 @@ final class ManifestTests: XCTestCase {
     }
 
     func testMissingArrayFileNamesManifestAndArrayFile() throws {
-        let dir = try tempDir()
+        let dir = try temporaryFolder("manifest").url
         let p = try write("{\(base), \"classifier\": \"c.npy\"}", in: dir)
         let m = message { try ZeroShotDataset.load(manifestPath: p) }
         XCTAssertTrue(m.contains(p) && m.contains("image_embeddings (img.npy)") && m.contains("img.npy: no such file"), m)
     }
 
     func testUnknownCatalogEntryNamesManifest() throws {
-        let dir = try tempDir()
+        let dir = try temporaryFolder("manifest").url
         let p = try write("""
             {"name": "x", "model": "m", "pretrained": "p", "image_embeddings": "i.npy", "labels": "l.npy",
              "classnames": "no-such-dataset", "templates": ["{c}"], "classifier": "c.npy"}
@@ -180,7 +174,7 @@ final class ManifestTests: XCTestCase {
     }
 
     func testCatalogNamedListsResolveAndAreHashed() throws {
-        let dir = try tempDir()
+        let dir = try temporaryFolder("manifest").url
         let entry = try Catalog.entry(named: "cifar10")
         let c = entry.classnames.count
         try NpyFormat.write(floats([4, 3]), to: dir.appendingPathComponent("i.npy").path)
@@ -201,10 +195,7 @@ final class ManifestTests: XCTestCase {
     }
 
     /// The committed fixtures (written by Tests/VLSAEEvalTests/Fixtures/make_eval_fixtures.py).
-    private var fixtures: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("VLSAEEvalTests/Fixtures")
-    }
+    private var fixtures: URL { FixtureFolder.repository("Tests/VLSAEEvalTests/Fixtures").url }
 
     func testLoadRecordsInputsWithDigestsAndRelativePaths() throws {
         let manifest = fixtures.appendingPathComponent("eval7/manifest.json").path

@@ -5,6 +5,7 @@ import VLSAEData
 import VLSAEEval
 import VLSAEFormats
 import VLSAEModel
+import VLSAETestSupport
 
 /// Alignment on real CLIP geometry (coco500-clip: 500 COCO images, their 500 captions as classes,
 /// one "template"), with a seeded, untrained VL-SAE. There is no reference for the enhanced
@@ -13,7 +14,7 @@ import VLSAEModel
 /// the grid and k-fold never beats the oracle. Skips when ../shared is absent.
 final class AlignmentRealDataTests: XCTestCase {
     func testProtocolInvariantsOnCoco500() throws {
-        let features = try ZeroShotTests.coco500Path()
+        let features = try SharedData.coco500Features()
         let images = try TensorFile.load(features + "[0]"), captions = try TensorFile.load(features + "[1]")
         let labels = Tensor(shape: [500], dtype: .int64, storage: .integer((0..<500).map { Int64($0) }))
         let ds = try ZeroShotDataset(name: "coco500", model: "openai-clip", pretrained: "openai", images: images,

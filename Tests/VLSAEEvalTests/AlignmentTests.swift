@@ -5,6 +5,7 @@ import VLSAEData
 import VLSAEFormats
 import VLSAEModel
 import VLSAEEval
+import VLSAETestSupport
 
 /// Concept-level alignment against an independent float64 numpy computation
 /// (Fixtures/align/make_align_fixtures.py). Tolerances: logits and concept similarities to 1e-5
@@ -64,9 +65,7 @@ final class AlignmentTests: XCTestCase {
     }
 
     static let fixture: Fixture = {
-        let root = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
-        let data = try! Data(contentsOf: root.appendingPathComponent("align/align.json"))
-        return try! JSONDecoder().decode(Fixture.self, from: data)
+        try! EvalFixtures.folder.decode(Fixture.self, from: "align/align.json")
     }()
 
     static func dataset(_ split: Split, text: [[Float]]?, averaged: Bool = false) throws -> ZeroShotDataset {
@@ -161,8 +160,7 @@ final class AlignmentTests: XCTestCase {
         XCTAssertEqual(fixed.variant, "representation=reconstruction,text=average-first,k=6,alpha=fixed:0.5")
         XCTAssertEqual(fixed.method, "cosine+concept")
 
-        let tablePath = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
-            .appendingPathComponent("align/data/alpha_table.json").path
+        let tablePath = EvalFixtures.folder.path("align/data/alpha_table.json")
         let table = try Alignment.evaluate(spec(v, .table(tablePath)), dataset: Self.evalSet, map: Self.model, seed: 0)
         XCTAssertEqual(table.alpha.alpha, 0.5)  // {"toy": 0.5}
         XCTAssertEqual(table.enhanced.trueRank, v.ranks[2])
@@ -170,10 +168,7 @@ final class AlignmentTests: XCTestCase {
     }
 
     func testTableWithoutTheDatasetNamesFileAndDataset() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("align-table-\(getpid())")
-        defer { try? FileManager.default.removeItem(at: dir) }
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let path = dir.appendingPathComponent("a6.json").path
+        let path = try temporaryFolder("align-table").path("a6.json")
         try Data(#"{"cifar10": 1.0, "dtd": 0.5}"#.utf8).write(to: URL(fileURLWithPath: path))
         let v = Self.fixture.variants[0]
         XCTAssertThrowsError(try Alignment.evaluate(spec(v, .table(path)), dataset: Self.evalSet, map: Self.model, seed: 0)) {

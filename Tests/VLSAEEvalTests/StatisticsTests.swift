@@ -1,6 +1,7 @@
 import Foundation
 import VLSAECore
 import VLSAEEval
+import VLSAETestSupport
 import XCTest
 
 /// Reference values come from Fixtures/stats/make_stats_fixtures.py (numpy, scipy, scikit-learn,
@@ -49,9 +50,7 @@ final class StatisticsTests: XCTestCase {
     }
 
     private func fixture<T: Decodable>(_ name: String, as type: T.Type) throws -> T {
-        let root = try XCTUnwrap(Bundle.module.url(forResource: "Fixtures", withExtension: nil))
-        let url = root.appendingPathComponent("stats").appendingPathComponent(name)
-        return try JSONDecoder().decode(T.self, from: Data(contentsOf: url))
+        try EvalFixtures.folder.decode(T.self, from: "stats/\(name)")
     }
 
     // MARK: McNemar

@@ -2,6 +2,7 @@ import Foundation
 import VLSAECore
 import VLSAEData
 import VLSAEEval
+import VLSAETestSupport
 import XCTest
 
 /// Expected values from Fixtures/make_eval_fixtures.py (numpy float64 + sklearn).
@@ -19,12 +20,13 @@ struct ExpectedMetrics: Decodable {
 }
 
 enum EvalFixtures {
-    static var root: URL { Bundle.module.url(forResource: "Fixtures", withExtension: nil)! }
+    /// This target's bundled `Fixtures` folder (written by Fixtures/make_eval_fixtures.py).
+    static let folder = FixtureFolder(bundle: .module)
     static func manifest(_ set: String, classifier: Bool = false) -> String {
-        root.appendingPathComponent("\(set)/\(classifier ? "manifest_classifier" : "manifest").json").path
+        folder.path("\(set)/\(classifier ? "manifest_classifier" : "manifest").json")
     }
     static func expected(_ set: String) throws -> ExpectedMetrics {
-        try JSONDecoder().decode(ExpectedMetrics.self, from: Data(contentsOf: root.appendingPathComponent("\(set)/expected.json")))
+        try folder.decode(ExpectedMetrics.self, from: "\(set)/expected.json")
     }
 }
 
@@ -112,17 +114,15 @@ final class ZeroShotTests: XCTestCase {
 
     /// Real CLIP embeddings: 500 COCO images against their 500 captions as classes.
     func testCoco500RetrievalAsZeroShot() throws {
-        let features = try Self.coco500Path()
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vlsae-coco-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let features = try SharedData.coco500Features()
+        let dir = try temporaryFolder("coco")
         let manifest: [String: Any] = [
             "name": "coco500", "model": "openai-clip", "pretrained": "openai",
             "image_embeddings": features + "[0]", "classifier": features + "[1]",
-            "labels": EvalFixtures.root.appendingPathComponent("coco500_labels.npy").path,
+            "labels": EvalFixtures.folder.path("coco500_labels.npy"),
             "classnames": (0..<500).map { "caption \($0)" }, "templates": ["{c}"],
         ]
-        let path = dir.appendingPathComponent("coco500.json").path
+        let path = dir.path("coco500.json")
         try JSONSerialization.data(withJSONObject: manifest).write(to: URL(fileURLWithPath: path))
         let ds = try ZeroShotDataset.load(manifestPath: path)
         let p = ZeroShot.predict(images: ds.images, labels: ds.labels, classifier: ZeroShotClassifier(dataset: ds))
@@ -130,17 +130,5 @@ final class ZeroShotTests: XCTestCase {
         // 276 of 500 (coco500-clip README: image→caption R@1 = 0.552).
         XCTAssertEqual(m.acc1, 0.552, accuracy: 1e-9)
         XCTAssertEqual(m.meanPerClassRecall, 0.552, accuracy: 1e-9, "one image per class")
-    }
-
-    /// `VLSAE_COCO500` or a `shared/data/coco500-clip/features_clip.npy` beside an enclosing folder.
-    static func coco500Path() throws -> String {
-        if let p = ProcessInfo.processInfo.environment["VLSAE_COCO500"] { return p }
-        var url = URL(fileURLWithPath: #filePath)
-        while url.path != "/" {
-            url.deleteLastPathComponent()
-            let candidate = url.appendingPathComponent("shared/data/coco500-clip/features_clip.npy").path
-            if FileManager.default.fileExists(atPath: candidate) { return candidate }
-        }
-        throw XCTSkip("coco500-clip features not found (set VLSAE_COCO500 or place shared/data/coco500-clip beside the repository)")
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import VLSAECore
 import VLSAEFormats
+import VLSAETestSupport
 import XCTest
 
 /// What Fixtures/make_fixtures.py recorded with numpy, safetensors, torch and hashlib.
@@ -49,48 +50,20 @@ struct FormatsExpected: Decodable {
 }
 
 enum Fixtures {
-    static var folder: String {
-        guard let url = Bundle.module.url(forResource: "Fixtures", withExtension: nil) else {
-            fatalError("test bundle is missing its Fixtures folder")
-        }
-        return url.path
-    }
+    /// This target's bundled `Fixtures` folder (written by Fixtures/make_fixtures.py).
+    static let folder = FixtureFolder(bundle: .module)
 
-    static func path(_ name: String) -> String { folder + "/" + name }
+    static func path(_ name: String) -> String { folder.path(name) }
 
-    static func data(_ name: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path(name))) }
+    static func data(_ name: String) throws -> Data { try folder.data(name) }
 
     static let expected: FormatsExpected = {
         do {
-            return try JSONDecoder().decode(FormatsExpected.self, from: data("expected.json"))
+            return try folder.decode(FormatsExpected.self, from: "expected.json")
         } catch {
             fatalError("cannot read Fixtures/expected.json: \(error)")
         }
     }()
-
-    /// The shared data folder: $VLSAE_SHARED_DIR, else a `shared` folder beside one of this
-    /// file's ancestors (the repository's sibling `../shared`).
-    static func sharedFolder() -> String? {
-        if let env = ProcessInfo.processInfo.environment["VLSAE_SHARED_DIR"], !env.isEmpty { return env }
-        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while dir.path != "/" {
-            let candidate = dir.appendingPathComponent("shared")
-            var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDir), isDir.boolValue {
-                return candidate.path
-            }
-            dir = dir.deletingLastPathComponent()
-        }
-        return nil
-    }
-
-    /// A fresh temporary folder for files a test writes.
-    static func temporaryFolder() throws -> String {
-        let dir = FileManager.default.temporaryDirectory
-            .appendingPathComponent("vlsae-formats-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir.path
-    }
 }
 
 /// Asserts a tensor equals numpy's values exactly: same shape, dtype, and bit-identical float32

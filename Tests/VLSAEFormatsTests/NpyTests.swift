@@ -1,6 +1,7 @@
 import Foundation
 import VLSAECore
 import VLSAEFormats
+import VLSAETestSupport
 import XCTest
 import CKernels
 
@@ -218,8 +219,7 @@ final class NpyTests: XCTestCase {
     }
 
     func testWriteRoundTripAndDataAlignment() throws {
-        let dir = try Fixtures.temporaryFolder()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try temporaryFolder("npy").path
         let floats = Tensor(shape: [2, 2, 3], floats: (0..<12).map { Float($0) * 0.5 - 2 })
         let ints = Tensor(shape: [4], dtype: .int64, storage: .integer([Int64.min, -1, 0, Int64.max]))
         // Half input is written as float32 and keeps its values exactly.

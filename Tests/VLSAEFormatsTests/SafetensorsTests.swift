@@ -1,6 +1,7 @@
 import Foundation
 import VLSAECore
 import VLSAEFormats
+import VLSAETestSupport
 import XCTest
 
 final class SafetensorsTests: XCTestCase {
@@ -95,8 +96,7 @@ final class SafetensorsTests: XCTestCase {
     }
 
     func testWriteReadRoundTrip() throws {
-        let dir = try Fixtures.temporaryFolder()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try temporaryFolder("safetensors").path
         let (original, _) = try SafetensorsFormat.read(Fixtures.data("mixed.safetensors"), path: "mixed")
         let path = dir + "/out.safetensors"
         try SafetensorsFormat.write(original, metadata: ["seed": "3"], to: path)

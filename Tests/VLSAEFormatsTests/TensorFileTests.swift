@@ -1,6 +1,7 @@
 import Foundation
 import VLSAECore
 import VLSAEFormats
+import VLSAETestSupport
 import XCTest
 
 final class TensorFileTests: XCTestCase {
@@ -56,8 +57,7 @@ final class TensorFileTests: XCTestCase {
     }
 
     func testFormatSniffingForUnknownExtensions() throws {
-        let dir = try Fixtures.temporaryFolder()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try temporaryFolder("tensorfile").path
         for (source, format) in [("f32.npy", TensorFile.Format.npy), ("plain.npz", .npz), ("small.pt", .torch)] {
             let copy = dir + "/" + source + ".data"
             try Fixtures.data(source).write(to: URL(fileURLWithPath: copy))
@@ -82,15 +82,11 @@ final class TensorFileTests: XCTestCase {
     /// values, the float64 sum and row norms all agree with numpy.
     func testRealCoco500Features() throws {
         let c = Fixtures.expected.coco500
-        guard let shared = Fixtures.sharedFolder(),
-              FileManager.default.fileExists(atPath: shared + "/data/coco500-clip/features_clip.npy") else {
-            throw XCTSkip("../shared/data/coco500-clip/features_clip.npy is not present (set VLSAE_SHARED_DIR)")
-        }
+        let path = try SharedData.coco500Features()
         guard let sha = c.sha256, let shape = c.shape, let picks = c.picks, let bits = c.pick_bits,
               let sum = c.sum_f64, let norms = c.row1_norms_first3 else {
             throw XCTSkip("expected.json was generated without the coco500 file")
         }
-        let path = shared + "/data/coco500-clip/features_clip.npy"
         let (digest, arrays) = try TensorFile.inspect(path: path)
         XCTAssertEqual(digest, sha)
         XCTAssertEqual(arrays, [ArrayInfo(name: "", shape: shape, dtype: .float32)])
@@ -123,8 +119,7 @@ final class TensorFileTests: XCTestCase {
         h.update(pattern[offset...])
         XCTAssertEqual(h.finalize().map { String(format: "%02x", $0) }.joined(), e["pattern_1MiB"])
         // And from a file.
-        let dir = try Fixtures.temporaryFolder()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try temporaryFolder("tensorfile").path
         try pattern.write(to: URL(fileURLWithPath: dir + "/p.bin"))
         XCTAssertEqual(try SHA256.hex(fileAt: dir + "/p.bin"), e["pattern_1MiB"])
         XCTAssertEqual(e["abc"], "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")

@@ -1,20 +1,18 @@
 import Foundation
 import VLSAECore
 import VLSAEFormats
+import VLSAETestSupport
 import XCTest
 
 /// Fixtures come from Fixtures/torch/make_torch_fixtures.py (torch 2.13.0+cpu). Each `<name>.expected.json`
 /// holds torch's own C-order values; float comparisons are exact (tolerance 0) because every stored value is
 /// a float32, or a float16/bfloat16 that widens exactly, or a float64 that both sides round once to float32.
 enum TorchFixtures {
-    static func url(_ name: String) throws -> URL {
-        guard let root = Bundle.module.url(forResource: "Fixtures", withExtension: nil) else {
-            throw XCTSkip("test resources are missing")
-        }
-        return root.appendingPathComponent("torch").appendingPathComponent(name)
-    }
+    static let folder = Fixtures.folder.subfolder("torch")
 
-    static func data(_ name: String) throws -> Data { try Data(contentsOf: url(name)) }
+    static func url(_ name: String) throws -> URL { folder.url(name) }
+
+    static func data(_ name: String) throws -> Data { try folder.data(name) }
 
     struct Expected {
         let shape: [Int]

@@ -4,6 +4,7 @@ import VLSAECore
 import VLSAEEval
 import VLSAEJobs
 import VLSAEReport
+import VLSAETestSupport
 
 /// `vlsae eval --sae … --alignment …` end to end on the committed alignment fixtures
 /// (Tests/VLSAEEvalTests/Fixtures/align, from make_align_fixtures.py): accuracies and chosen α's
@@ -25,7 +26,7 @@ final class AlignJobTests: XCTestCase {
         let variants: [Variant]
     }
 
-    let folder = SchemaLocations.repoRoot.appendingPathComponent("Tests/VLSAEEvalTests/Fixtures/align")
+    let folder = FixtureFolder.repository("Tests/VLSAEEvalTests/Fixtures/align").url
     var data: URL { folder.appendingPathComponent("data") }
     let tool = ToolRecord(version: "0.1.0", gitCommit: "unknown")
 
@@ -37,12 +38,7 @@ final class AlignJobTests: XCTestCase {
         r.variants.first { $0.representation == rep && $0.text == text && $0.k == k }!
     }
 
-    func tempFile(_ name: String) throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("align-job-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
-        return dir.appendingPathComponent(name).path
-    }
+    func tempFile(_ name: String) throws -> String { try temporaryFolder("align-job").path(name) }
 
     func run(_ specs: [String], manifest: String = "eval.json", validation: [String] = [], out: String,
              perClass: Bool = false, checkpoint: String = "sae.safetensors") throws -> ResultDocument {

@@ -4,6 +4,7 @@ import VLSAECore
 import VLSAEJobs
 import VLSAEModel
 import VLSAESynth
+import VLSAETestSupport
 
 /// Training checked against ground truth: a VL-SAE trained on a small planted suite whose concepts
 /// are identifiable (near-orthogonal, equally frequent, few per pair, no structured noise) must
@@ -100,9 +101,7 @@ final class ConceptRecoveryTrainingTests: XCTestCase {
     /// (text); encoder rows mostly below 0.9 (2–12 %), since a distance encoder's rows only have to
     /// rank units inside the offset cone. Asserted: ≥ 60 % per modality.
     func testRecoveryJobFindsConceptsThroughOffsetAndDistortion() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vlsae-recovery-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let folder = try temporaryFolder("recovery").url
         var p = Self.identifiableParameters(seed: 4)
         let defaults = SynthParameters()
         p.modalityOffset = defaults.modalityOffset

@@ -2,19 +2,13 @@ import Foundation
 import VLSAECore
 import VLSAEJobs
 import VLSAEReport
+import VLSAETestSupport
 import XCTest
 
 final class EvalJobTests: XCTestCase {
     /// The committed fixtures of VLSAEEvalTests (see make_eval_fixtures.py there).
-    private var fixtures: URL { SchemaLocations.repoRoot.appendingPathComponent("Tests/VLSAEEvalTests/Fixtures") }
+    private var fixtures: URL { FixtureFolder.repository("Tests/VLSAEEvalTests/Fixtures").url }
     private let tool = ToolRecord(version: "0.1.0", gitCommit: "unknown")
-
-    private func tempDir() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vlsae-evaljob-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
-        return dir
-    }
 
     private func expected(_ set: String) throws -> [String: Any] {
         try JSONSerialization.jsonObject(with: Data(contentsOf: fixtures.appendingPathComponent("\(set)/expected.json"))) as! [String: Any]
@@ -26,7 +20,7 @@ final class EvalJobTests: XCTestCase {
     }
 
     func testEndToEndValuesSchemaAndDeterminism() throws {
-        let dir = try tempDir()
+        let dir = try temporaryFolder("evaljob").url
         let cwd = FileManager.default.currentDirectoryPath
         defer { FileManager.default.changeCurrentDirectoryPath(cwd) }
         _ = FileManager.default.changeCurrentDirectoryPath(fixtures.path)
@@ -86,7 +80,7 @@ final class EvalJobTests: XCTestCase {
     }
 
     func testPerClassIsOptInAndSeedChangesOnlyTheInterval() throws {
-        let dir = try tempDir()
+        let dir = try temporaryFolder("evaljob").url
         let m = fixtures.appendingPathComponent("eval7/manifest.json").path
         let a = try EvalJob.run(options([m], out: dir.appendingPathComponent("a.json").path, perClass: false, seed: 1))
         let b = try EvalJob.run(options([m], out: dir.appendingPathComponent("b.json").path, perClass: false, seed: 2))
@@ -98,7 +92,7 @@ final class EvalJobTests: XCTestCase {
     }
 
     func testFailureWritesNothingAndNamesTheFile() throws {
-        let dir = try tempDir()
+        let dir = try temporaryFolder("evaljob").url
         let out = dir.appendingPathComponent("r.json").path
         try Data("previous\n".utf8).write(to: URL(fileURLWithPath: out))
         let bad = dir.appendingPathComponent("bad.json").path
@@ -135,7 +129,7 @@ final class EvalJobTests: XCTestCase {
             .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw XCTSkip("vlsae executable not built (swift build --product vlsae)")
         }
-        let dir = try tempDir()
+        let dir = try temporaryFolder("evaljob").url
         func run(_ args: [String]) throws -> (Int32, String, String) {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: exe)

@@ -3,6 +3,7 @@ import VLSAECore
 import VLSAEJobs
 import VLSAEModel
 import VLSAEReport
+import VLSAETestSupport
 import XCTest
 
 /// The harness guards itself: committed golden results must be valid and self-consistent, the
@@ -62,7 +63,7 @@ final class RegressGoldenTests: XCTestCase {
     }
 
     func testSmallSuiteReproducesGolden() throws {
-        let dir = try SweepTestFiles.tempDir(self, "golden")
+        let dir = try temporaryFolder("golden").url
         let doc = try RegressGolden.run(in: dir.path, tool: tool)
         let fresh = dir.appendingPathComponent("result.json").path
         let golden = goldenFolder.appendingPathComponent(RegressGolden.fileName).path

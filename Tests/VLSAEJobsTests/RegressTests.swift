@@ -2,6 +2,7 @@ import Foundation
 import VLSAECore
 import VLSAEJobs
 import VLSAEReport
+import VLSAETestSupport
 import XCTest
 
 /// `vlsae regress` on hand-made result documents: every outcome (0, 1, 2) and the rules behind it.
@@ -9,7 +10,7 @@ final class RegressTests: XCTestCase {
     private var dir: URL!
 
     override func setUpWithError() throws {
-        dir = try SweepTestFiles.tempDir(self, "regress")
+        dir = try temporaryFolder("regress").url
     }
 
     private func row(_ dataset: String, _ method: String, acc1: Double, acc5: Double? = 0.9, mpcr: Double = 0.6,
@@ -234,7 +235,7 @@ final class RegressCommandTests: XCTestCase {
         guard FileManager.default.isExecutableFile(atPath: exe) else {
             throw XCTSkip("\(exe) not built (run `swift build` first)")
         }
-        let dir = try SweepTestFiles.tempDir(self, "regress-cli")
+        let dir = try temporaryFolder("regress-cli").url
         func doc(_ acc1: Double, sha: String = String(repeating: "a", count: 64)) throws -> String {
             let d = ResultDocument(tool: ToolRecord(version: "0.1.0", gitCommit: "unknown"), seeds: [:],
                                    inputs: [InputRecord(path: "m.json", sha256: sha, role: "manifest")],

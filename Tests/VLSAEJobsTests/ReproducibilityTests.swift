@@ -3,6 +3,7 @@ import VLSAECore
 import VLSAEJobs
 import VLSAEReport
 import VLSAESynth
+import VLSAETestSupport
 import XCTest
 
 /// The promise behind every result file: the same inputs, seeds and version give the same bytes on
@@ -24,7 +25,7 @@ final class ReproducibilityTests: XCTestCase {
             try KernelPath.use(path)
             for threads in [1, 2, 3] {
                 let label = "\(path.rawValue), \(threads) thread(s)"
-                let dir = try SweepTestFiles.tempDir(self, "repro")
+                let dir = try temporaryFolder("repro").url
                 let doc = try RegressGolden.run(in: dir.path, tool: tool, threads: threads)
                 XCTAssertEqual(doc.provenance.kernelPath, path.rawValue, label)
                 XCTAssertEqual(doc.provenance.threads, threads, label)
@@ -53,7 +54,7 @@ final class ReproducibilityTests: XCTestCase {
     func testExecutableHonoursVLSAEISA() throws {
         let exe = SchemaLocations.repoRoot.appendingPathComponent(".build/debug/vlsae").path
         try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: exe), "build the vlsae executable first (swift build)")
-        let dir = try SweepTestFiles.tempDir(self, "isa")
+        let dir = try temporaryFolder("isa").url
         let suite = dir.appendingPathComponent("suite").path
         var p = RegressGolden.synthParameters
         p.trainPairs = 200

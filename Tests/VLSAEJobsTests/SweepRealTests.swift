@@ -4,6 +4,7 @@ import VLSAEJobs
 import VLSAEFormats
 import VLSAEModel
 import VLSAEReport
+import VLSAETestSupport
 import XCTest
 
 /// Tiny sweeps with real training and evaluation (d = 16, 240 pairs, 2 epochs): interrupted and
@@ -30,7 +31,7 @@ final class SweepRealTests: XCTestCase {
     }
 
     func testKilledAndShardedRealSweepsMatchASingleRun() throws {
-        let s = try TinySuite.make(in: try SweepTestFiles.tempDir(self, "sweep-real"))
+        let s = try TinySuite.make(in: try temporaryFolder("sweep-real").url)
         let config = try s.config(yaml)
         let single = s.folder.appendingPathComponent("single").path
         let report = try SweepJob.run(options(config, out: single))
@@ -125,7 +126,7 @@ final class SweepCommandTests: XCTestCase {
         guard FileManager.default.isExecutableFile(atPath: exe) else {
             throw XCTSkip("\(exe) not built (run `swift build` first)")
         }
-        let s = try TinySuite.make(in: try SweepTestFiles.tempDir(self, "sweep-kill"))
+        let s = try TinySuite.make(in: try temporaryFolder("sweep-kill").url)
         let config = try s.config("""
             datasets: [tiny6.json, tiny10.json]
             train: {images: train_image.npy, texts: train_text.npy}

@@ -121,13 +121,6 @@ final class FakeBackend: SweepBackend {
 struct SimulatedKill: Error {}
 
 enum SweepTestFiles {
-    static func tempDir(_ test: XCTestCase, _ tag: String) throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vlsae-\(tag)-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        test.addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
-        return dir
-    }
-
     /// Every regular file under `folder` (relative path → bytes).
     static func snapshot(_ folder: String) throws -> [String: Data] {
         var out: [String: Data] = [:]

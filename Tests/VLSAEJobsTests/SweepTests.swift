@@ -3,6 +3,7 @@ import VLSAECore
 import VLSAEJobs
 import VLSAEPlot
 import VLSAEReport
+import VLSAETestSupport
 import XCTest
 
 /// Orchestration of `vlsae sweep` with a stand-in backend (exact, fast): config parsing, cell
@@ -11,7 +12,7 @@ final class SweepTests: XCTestCase {
     private let tool = ToolRecord(version: "0.1.0", gitCommit: "unknown")
 
     private func suite() throws -> TinySuite {
-        try TinySuite.make(in: try SweepTestFiles.tempDir(self, "sweep"))
+        try TinySuite.make(in: try temporaryFolder("sweep").url)
     }
 
     private let gridYAML = """

@@ -4,32 +4,17 @@ import VLSAECore
 import VLSAEFormats
 import VLSAEJobs
 import VLSAEModel
+import VLSAETestSupport
 
 /// `vlsae train` then `vlsae encode`, through files only: the checkpoint written by training must
 /// be readable as plain tensors under the official names, and the activations and reconstructions
 /// written by encode must agree with a decoder applied by hand to those tensors.
 final class TrainEncodeRoundTripTests: XCTestCase {
-    private var folder: URL!
+    private var folder: TemporaryFolder!
 
-    override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("vlsae-roundtrip-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    }
+    override func setUpWithError() throws { folder = try temporaryFolder("roundtrip") }
 
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
-
-    private func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
-
-    /// The coco500 file beside the repository, if this checkout has one.
-    private func cocoFile() -> String? {
-        var dir = URL(fileURLWithPath: #filePath)
-        for _ in 0..<6 {
-            dir.deleteLastPathComponent()
-            let candidate = dir.appendingPathComponent("../shared/data/coco500-clip/features_clip.npy").standardized.path
-            if FileManager.default.fileExists(atPath: candidate) { return candidate }
-        }
-        return nil
-    }
+    private func path(_ name: String) -> String { folder.path(name) }
 
     private func roundTrip(images: String, texts: String, k: Int, ratio: Int) throws {
         var train = TrainConfig()
@@ -92,9 +77,7 @@ final class TrainEncodeRoundTripTests: XCTestCase {
     }
 
     func testRoundTripOnRealCLIPPairs() throws {
-        guard let coco = cocoFile() else {
-            throw XCTSkip("../shared/data/coco500-clip/features_clip.npy is absent; real-data round trip skipped")
-        }
+        let coco = try SharedData.coco500Features()
         try roundTrip(images: coco + "[0]", texts: coco + "[1]", k: 16, ratio: 2)
     }
 }

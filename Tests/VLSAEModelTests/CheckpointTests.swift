@@ -3,18 +3,14 @@ import XCTest
 import VLSAECore
 import VLSAEFormats
 import VLSAEModel
+import VLSAETestSupport
 
 final class CheckpointTests: XCTestCase {
-    var dir: URL!
+    var dir: TemporaryFolder!
 
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("vlsae-ckpt-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
+    override func setUpWithError() throws { dir = try temporaryFolder("ckpt") }
 
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
-
-    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+    func path(_ name: String) -> String { dir.path(name) }
 
     func testRoundTripKeepsWeightsConfigAndSummaryForEveryArch() throws {
         let (xi, xt) = syntheticPairs(rows: 40, d: 16, seed: 9)
@@ -122,7 +118,7 @@ final class CheckpointTests: XCTestCase {
     /// loads and encodes as torch did.
     func testOfficialPthStateDictLoads() throws {
         let fx = try ModelFixtures.load()
-        let p = ModelFixtures.folder!.appendingPathComponent("vlsae_small.pth").path
+        let p = ModelFixtures.folder.path("vlsae_small.pth")
         let loaded: LoadedCheckpoint
         do { loaded = try Checkpoint.load(path: p, topK: 8) } catch let VLSAEError.file(_, msg) where msg.contains("not implemented") {
             throw XCTSkip("torch .pth reading is not available in this build: \(msg)")

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import VLSAECore
 import VLSAEModel
+import VLSAETestSupport
 
 /// Reads the blobs written by Fixtures/make_model_fixtures.py (little-endian float32 + a JSON index).
 struct ModelFixtures {
@@ -10,13 +11,10 @@ struct ModelFixtures {
     let scalars: [String: Any]
 
     static func load() throws -> ModelFixtures {
-        guard let dir = Bundle.module.url(forResource: "Fixtures", withExtension: nil) else {
-            throw XCTSkip("fixtures folder missing from the test bundle")
-        }
-        let data = try Data(contentsOf: dir.appendingPathComponent("model_fixtures.bin"))
+        let data = try folder.data("model_fixtures.bin")
         var floats = [Float](repeating: 0, count: data.count / 4)
         _ = floats.withUnsafeMutableBytes { data.copyBytes(to: $0) }
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("model_fixtures.json"))) as! [String: Any]
+        let json = try folder.jsonObject("model_fixtures.json")
         var index: [String: (Int, [Int])] = [:]
         for (name, v) in json["tensors"] as! [String: [String: Any]] {
             index[name] = (v["offset"] as! Int, v["shape"] as! [Int])
@@ -24,7 +22,8 @@ struct ModelFixtures {
         return ModelFixtures(floats: floats, index: index, scalars: json["scalars"] as! [String: Any])
     }
 
-    static var folder: URL? { Bundle.module.url(forResource: "Fixtures", withExtension: nil) }
+    /// This target's bundled `Fixtures` folder.
+    static let folder = FixtureFolder(bundle: .module)
 
     func values(_ name: String) -> [Float] {
         guard let e = index[name] else { XCTFail("fixture \(name) missing"); return [] }

@@ -3,6 +3,7 @@ import XCTest
 import VLSAECore
 import VLSAEFormats
 import VLSAEModel
+import VLSAETestSupport
 
 /// Paired synthetic embeddings: both modalities mix the same sparse concepts, plus an offset
 /// per modality (a "modality gap") and noise.
@@ -195,9 +196,7 @@ final class TrainerTests: XCTestCase {
     /// fixture generator's formulas, gives 1.28 / 1.14 for image / text); the test asserts that
     /// training makes steady progress, not a quality level this little data cannot reach.
     func testTrainsOnRealCLIPEmbeddings() throws {
-        guard let path = sharedFile("data/coco500-clip/features_clip.npy") else {
-            throw XCTSkip("../shared/data/coco500-clip/features_clip.npy not found (set VLSAE_SHARED to the shared folder)")
-        }
+        let path = try SharedData.coco500Features()
         let xi = try TensorFile.load("\(path)[0]").matrix(name: "images")
         let xt = try TensorFile.load("\(path)[1]").matrix(name: "texts")
         XCTAssertEqual(xi.rows, 500)
@@ -218,20 +217,4 @@ final class TrainerTests: XCTestCase {
         XCTAssertLessThan(reports.last!.validation.image.fvu, reports[0].validation.image.fvu)
         XCTAssertLessThanOrEqual(reports.last!.validation.image.l0, 32)
     }
-}
-
-/// A file under the shared folder next to the repository (found from $VLSAE_SHARED or by walking
-/// up from this source file), or nil.
-func sharedFile(_ relative: String) -> String? {
-    if let env = ProcessInfo.processInfo.environment["VLSAE_SHARED"] {
-        let p = URL(fileURLWithPath: env).appendingPathComponent(relative).path
-        return FileManager.default.fileExists(atPath: p) ? p : nil
-    }
-    var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    while dir.path != "/" {
-        let p = dir.appendingPathComponent("shared").appendingPathComponent(relative).path
-        if FileManager.default.fileExists(atPath: p) { return p }
-        dir = dir.deletingLastPathComponent()
-    }
-    return nil
 }

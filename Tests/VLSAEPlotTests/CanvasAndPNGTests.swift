@@ -1,5 +1,6 @@
 import Foundation
 import VLSAEPlot
+import VLSAETestSupport
 import XCTest
 
 final class CanvasTests: XCTestCase {
@@ -171,10 +172,8 @@ final class PNGTests: XCTestCase {
     }
 
     func testWritePNGIsAtomicAndReadable() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vlsae-plot-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let path = dir.appendingPathComponent("figure.png").path
+        let dir = try temporaryFolder("plot")
+        let path = dir.path("figure.png")
         try Canvas(width: 5, height: 5, background: .black).writePNG(to: path)
         let canvas = sampleCanvas()
         try canvas.writePNG(to: path) // replaces the previous file

@@ -1,5 +1,6 @@
 import Foundation
 import VLSAEReport
+import VLSAETestSupport
 import XCTest
 
 final class SchemaTests: XCTestCase {
@@ -50,9 +51,7 @@ final class SchemaTests: XCTestCase {
         XCTAssertTrue(text.contains("\"acc5\" : null"), "undefined acc5 is an explicit null")
         XCTAssertTrue(text.contains("18446744073709551615"), "64-bit seeds are written exactly")
         XCTAssertTrue(text.hasSuffix("}\n"))
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vlsae-schema-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let path = dir.appendingPathComponent("r.json").path
+        let path = try temporaryFolder("schema").path("r.json")
         try doc.write(to: path)
         XCTAssertEqual(try ResultDocument.read(from: path), doc)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), data)
@@ -119,8 +118,7 @@ final class SchemaTests: XCTestCase {
                 .first { FileManager.default.isExecutableFile(atPath: $0) }
         guard let exe else { throw XCTSkip("vlsae executable not built (swift build --product vlsae)") }
         let fixtures = root.appendingPathComponent("Tests/VLSAEEvalTests/Fixtures")
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("vlsae-cli-\(UUID().uuidString).json").path
-        defer { try? FileManager.default.removeItem(atPath: out) }
+        let out = try temporaryFolder("cli").path("r.json")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: exe)
         p.arguments = ["eval", "--data", fixtures.appendingPathComponent("eval7/manifest.json").path,

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import VLSAECore
 import VLSAEReport
+import VLSAETestSupport
 
 /// Report tables against expected text typed by hand from the definitions in Table.swift
 /// (percent with one decimal by %.1f, signed differences, "-0.0" printed as "0.0", unweighted
@@ -201,9 +202,7 @@ final class TableTests: XCTestCase {
     }
 
     func testDeterministicBytesThroughJSON() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("table-\(getpid())")
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let path = dir.appendingPathComponent("r.json").path
+        let path = try temporaryFolder("table").path("r.json")
         try Self.document().write(to: path)
         let reread = try ResultDocument.read(from: path)
         for format in ReportTable.Format.allCases {

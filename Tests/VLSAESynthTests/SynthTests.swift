@@ -3,6 +3,7 @@ import VLSAECore
 import VLSAEData
 import VLSAEFormats
 import VLSAESynth
+import VLSAETestSupport
 import XCTest
 
 final class SynthFormatTests: XCTestCase {
@@ -82,9 +83,7 @@ final class SynthStatisticsTests: XCTestCase {
 
     /// The real CLIP file: values from its README (numpy, float64), within 0.002 (0.2 for ranks).
     func testStatisticsOnRealCoco500() throws {
-        guard let path = SynthTestPaths.coco500() else {
-            throw XCTSkip("coco500-clip/features_clip.npy not found (set VLSAE_SHARED or keep ../shared beside the repo)")
-        }
+        let path = try SharedData.coco500Features()
         let arr = try NpyTestReader.read(path)
         XCTAssertEqual(arr.shape, [2, 500, 512])
         let half = 500 * 512
@@ -194,8 +193,7 @@ final class SynthSuiteTests: XCTestCase {
     }
 
     func testWriteReadVerify() throws {
-        let dir = NSTemporaryDirectory() + "vlsae-synth-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try temporaryFolder("synth").path
         let p = tiny()
         let report = try SynthSuite.generate(p, to: dir)
         XCTAssertTrue(SynthSuite.verify(folder: dir))
@@ -352,24 +350,5 @@ final class ConceptRecoveryTests: XCTestCase {
             XCTAssertEqual(dot, 0, accuracy: 1e-4)
         }
         XCTAssertThrowsError(try ConceptRecovery.measure(concepts: m, encoderRows: randomMatrix(4, 16, seed: 1), decoderColumns: m))
-    }
-}
-
-enum SynthTestPaths {
-    /// shared/data/coco500-clip/features_clip.npy: from $VLSAE_SHARED, else the first `shared`
-    /// folder found walking up from this file.
-    static func coco500() -> String? {
-        let rel = "data/coco500-clip/features_clip.npy"
-        if let env = ProcessInfo.processInfo.environment["VLSAE_SHARED"] {
-            let p = (env as NSString).appendingPathComponent(rel)
-            if FileManager.default.fileExists(atPath: p) { return p }
-        }
-        var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while url.path != "/" {
-            let p = url.appendingPathComponent("shared").appendingPathComponent(rel).path
-            if FileManager.default.fileExists(atPath: p) { return p }
-            url.deleteLastPathComponent()
-        }
-        return nil
     }
 }

@@ -1,5 +1,6 @@
-"""Reference values for VLSAEModelTests, from a PyTorch implementation written from the formulas
-in shared/reference/vlsae-facts.md §1 (not from the Swift code).
+"""Reference values for VLSAEModelTests, from a PyTorch implementation of the official model and
+training step (ssfgunner/VL-SAE, cvlms/sae_trainer/sae_model.py and train.py; the formulas are
+restated in Sources/VLSAEModel/SAEConfig.swift and SparseCodes.swift), not from the Swift code.
 
 Run from this folder:  python3 make_model_fixtures.py   (torch 2.13.0+cpu, numpy 2.4)
 Writes model_fixtures.bin (little-endian float32 blobs, concatenated) + model_fixtures.json

@@ -5,7 +5,10 @@ Tests/VLSAEJobsTests/Align*.swift).
 Run from this folder:  python3 make_align_fixtures.py
 
 Everything is computed in float64 with numpy, independently of the Swift code, from the
-formulas of vlsae-facts §1–2:
+formulas below (VL-SAE model: the official ssfgunner/VL-SAE cvlms/sae_trainer/sae_model.py;
+CLIP_benchmark: clip_benchmark/metrics/zeroshot_classification.py; alignment: Eq. 10 of the
+VL-SAE paper, arXiv 2510.21323, with the variants of the README's "Concept-level alignment,
+made explicit"):
 
   VL-SAE encoder   x̂ = x/‖x‖, ŵ = W/‖W‖ row-wise, a = 2 − sqrt(2 − 2·x̂ŵᵀ); keep the entries
                    with |a| strictly above the (h−k)-th smallest |a| of the row, zero the rest.

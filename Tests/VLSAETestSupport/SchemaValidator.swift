@@ -2,7 +2,7 @@ import Foundation
 
 /// A strict JSON value, parsed by the small parser below (no NaN/Infinity, no trailing commas),
 /// so that schema checks do not depend on how Foundation bridges numbers and booleans.
-indirect enum JSON: Equatable {
+public indirect enum JSON: Equatable, Sendable {
     case null
     case bool(Bool)
     case number(Double, isInteger: Bool)
@@ -10,7 +10,7 @@ indirect enum JSON: Equatable {
     case array([JSON])
     case object([(String, JSON)])
 
-    static func == (a: JSON, b: JSON) -> Bool {
+    public static func == (a: JSON, b: JSON) -> Bool {
         switch (a, b) {
         case (.null, .null): return true
         case let (.bool(x), .bool(y)): return x == y
@@ -24,14 +24,14 @@ indirect enum JSON: Equatable {
         }
     }
 
-    subscript(key: String) -> JSON? {
+    public subscript(key: String) -> JSON? {
         if case .object(let members) = self { return members.first { $0.0 == key }?.1 }
         return nil
     }
 
     struct ParseError: Error, CustomStringConvertible { let description: String }
 
-    static func parse(_ data: Data) throws -> JSON {
+    public static func parse(_ data: Data) throws -> JSON {
         var p = Parser(bytes: Array(data))
         p.skipSpace()
         let v = try p.value()
@@ -151,14 +151,16 @@ indirect enum JSON: Equatable {
 /// additionalProperties (false or a schema), items, enum, const, minimum, maximum, minItems,
 /// minLength, pattern, and $ref to "#/$defs/...". Any other keyword is reported as unsupported,
 /// so the schema cannot silently use something this validator ignores.
-struct SchemaValidator {
-    let root: JSON
-    static let supported: Set<String> = [
+public struct SchemaValidator: Sendable {
+    public let root: JSON
+    public static let supported: Set<String> = [
         "$schema", "$id", "$defs", "$ref", "title", "description", "type", "required", "properties",
         "additionalProperties", "items", "enum", "const", "minimum", "maximum", "minItems", "minLength", "pattern",
     ]
 
-    func validate(_ value: JSON) -> [String] {
+    public init(root: JSON) { self.root = root }
+
+    public func validate(_ value: JSON) -> [String] {
         var errors: [String] = []
         check(value, against: root, at: "$", errors: &errors)
         return errors
@@ -253,22 +255,5 @@ struct SchemaValidator {
         case .array: return "array"
         case .object: return "object"
         }
-    }
-}
-
-/// Locations shared by the schema tests (found from this file, so no bundle resources needed).
-enum SchemaLocations {
-    static var repoRoot: URL {
-        var url = URL(fileURLWithPath: #filePath)
-        while url.path != "/" {
-            url.deleteLastPathComponent()
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
-        }
-        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-    }
-    static var schemaPath: String { repoRoot.appendingPathComponent("Results/schema/result.schema.json").path }
-
-    static func loadValidator() throws -> SchemaValidator {
-        SchemaValidator(root: try JSON.parse(try Data(contentsOf: URL(fileURLWithPath: schemaPath))))
     }
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes Datasets/catalog/<name>.json: CLIP_benchmark's English class names and templates.
+"""Writes Sources/VLSAEData/Catalog/<name>.json: CLIP_benchmark's English class names and templates,
+and the hash table of that folder's README.md.
 
 The catalog is a record of what CLIP_benchmark 1.6.2 feeds its zero-shot classifier, so the
 class names are taken where CLIP_benchmark takes them (see README.md):
@@ -12,10 +13,19 @@ class names are taken where CLIP_benchmark takes them (see README.md):
   transcribed below; the rest is read from the tensorflow-datasets 4.9.10 wheel, which
   ships copies of those metadata files.
 
+The JSON files are SwiftPM resources of VLSAEData (`resources: [.copy("Catalog")]`): the
+build copies them beside `vlsae`, which reads an entry when a manifest names it.
+
+A list's SHA-256 is that of the UTF-8 bytes of each string followed by "\n" (hashlib here,
+VLSAECore.SHA256 in Catalog.listSHA256; CatalogTests compares the README table with Swift).
+
 Usage (both wheels fetched with `pip download --no-deps`):
-    python3 Datasets/catalog/make_catalog.py clip_benchmark-1.6.2-*.whl tensorflow_datasets-4.9.10-*.whl
+    python3 scripts/make_catalog.py clip_benchmark-1.6.2-*.whl tensorflow_datasets-4.9.10-*.whl
+    python3 scripts/make_catalog.py --table [--check]   # only refresh (or check) the README table
 """
 import ast
+import glob
+import hashlib
 import json
 import os
 import re
@@ -67,6 +77,11 @@ FGVC_AIRCRAFT = [
 ]
 
 TFDS = "tensorflow-datasets 4.9.10 wheel:tensorflow_datasets/image_classification"
+
+CATALOG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "Sources", "VLSAEData", "Catalog")
+README = os.path.join(CATALOG, "README.md")
+TABLE_BEGIN = "<!-- BEGIN SHA256 TABLE (scripts/make_catalog.py) -->"
+TABLE_END = "<!-- END SHA256 TABLE -->"
 
 
 def main(cb_wheel, tfds_wheel, out_dir):
@@ -123,7 +138,60 @@ def main(cb_wheel, tfds_wheel, out_dir):
         print(f"{name}: {len(names)} classes, {len(templates[name])} templates")
 
 
+def list_sha256(items):
+    h = hashlib.sha256()
+    for s in items:
+        h.update(s.encode("utf-8") + b"\n")
+    return h.hexdigest()
+
+
+def readme_with_table():
+    """README.md with its hash table recomputed from the JSON files (sorted by name)."""
+    rows = [
+        TABLE_BEGIN,
+        "| name | classes | templates | classnames SHA-256 | templates SHA-256 |",
+        "|---|---|---|---|---|",
+    ]
+    for path in sorted(glob.glob(os.path.join(CATALOG, "*.json"))):
+        name = os.path.splitext(os.path.basename(path))[0]
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+        if doc.get("name") != name:
+            raise SystemExit(f"{path}: field name {doc.get('name')!r} differs from the file name")
+        for t in doc["templates"]:
+            rest = t.replace("{c}", "")
+            if "{c}" not in t or "{" in rest or "}" in rest:
+                raise SystemExit(f"{path}: template {t!r} needs {{c}} and no other braces")
+        rows.append(
+            f"| {name} | {len(doc['classnames'])} | {len(doc['templates'])} | "
+            f"`{list_sha256(doc['classnames'])}` | `{list_sha256(doc['templates'])}` |"
+        )
+    rows.append(TABLE_END)
+    with open(README, encoding="utf-8") as f:
+        text = f.read()
+    start, end = text.find(TABLE_BEGIN), text.find(TABLE_END)
+    if start < 0 or end < start:
+        raise SystemExit(f"{README}: table markers not found")
+    return text, text[:start] + "\n".join(rows) + text[end + len(TABLE_END):]
+
+
+def write_table(check):
+    old, new = readme_with_table()
+    if old == new:
+        return
+    if check:
+        sys.exit(f"stale: {os.path.relpath(README)} (run python3 scripts/make_catalog.py --table)")
+    with open(README, "w", encoding="utf-8", newline="\n") as f:
+        f.write(new)
+    print(f"wrote {os.path.relpath(README)}")
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
+    args = sys.argv[1:]
+    if args and args[0] == "--table":
+        write_table(check="--check" in args[1:])
+        sys.exit(0)
+    if len(args) != 2:
         sys.exit(__doc__)
-    main(sys.argv[1], sys.argv[2], os.path.dirname(os.path.abspath(__file__)))
+    main(args[0], args[1], CATALOG)
+    write_table(check=False)

@@ -1,1 +1,0 @@
-../VLSAEReportTests/SchemaValidator.swift
