@@ -7,7 +7,7 @@ public struct SweepTrainingRequest: Sendable {
     public var spec: SweepCellSpec
     /// The k to train at (≥ spec.k).
     public var trainedK: Int
-    public var fixed: SweepFixedTraining
+    public var fixedTraining: SweepFixedTraining
     /// Tensor addresses resolved against the config's folder.
     public var images: String
     public var texts: String
@@ -187,7 +187,7 @@ public enum SweepJob {
     static func runCell(_ cell: SweepPlannedCell, config: SweepConfig, files: SweepFolder,
                         options o: Options) throws -> (SweepCellResult, trained: Bool) {
         let request = SweepTrainingRequest(
-            spec: cell.spec, trainedK: cell.trainedK, fixed: config.fixed,
+            spec: cell.spec, trainedK: cell.trainedK, fixedTraining: config.fixedTraining,
             images: try config.resolveAddress(cell.spec.train.images), texts: try config.resolveAddress(cell.spec.train.texts),
             threads: o.threads, checkpointHash: cell.checkpointHash)
         let checkpoint = files.checkpointPath(cell.checkpointHash)
