@@ -363,23 +363,6 @@ public struct PairedComparison: Codable, Equatable, Sendable {
     public var rightToWrong: Int
     /// `McNemar.exactPValue(b: wrongToRight, c: rightToWrong)`.
     public var mcnemarP: Double
-
-    public init(
-        base: [Metric: Double], enhanced: [Metric: Double], delta: [Metric: Double],
-        intervals: [Metric: ConfidenceInterval], baseIntervals: [Metric: ConfidenceInterval],
-        enhancedIntervals: [Metric: ConfidenceInterval], wrongToRight: Int, rightToWrong: Int,
-        mcnemarP: Double
-    ) {
-        self.base = base
-        self.enhanced = enhanced
-        self.delta = delta
-        self.intervals = intervals
-        self.baseIntervals = baseIntervals
-        self.enhancedIntervals = enhancedIntervals
-        self.wrongToRight = wrongToRight
-        self.rightToWrong = rightToWrong
-        self.mcnemarP = mcnemarP
-    }
 }
 
 // MARK: - Flips and McNemar's test

@@ -22,10 +22,6 @@ import Yams
 public struct SweepPairs: Codable, Hashable, Sendable {
     public var images: String
     public var texts: String
-    public init(images: String, texts: String) {
-        self.images = images
-        self.texts = texts
-    }
 }
 
 /// Training settings that no axis varies (defaults: the released checkpoints' recipe).
@@ -125,25 +121,6 @@ public struct SweepConfig: Decodable, Equatable, Sendable {
     static let defaultHiddenRatio = 8
     static let defaultLR = 1e-3
     static let defaultEpochs = 10
-
-    public init(datasets: [String], train: SweepPairs?, training: SweepPoint = SweepPoint(),
-                fixedTraining: SweepFixedTraining = SweepFixedTraining(), alignment: String = SweepConfig.defaultAlignment,
-                alpha: String = SweepConfig.defaultAlpha, evaluation: SweepEvaluation = SweepEvaluation(),
-                reuseK: Bool = false, grid: SweepGrid? = nil, cells: [SweepPoint]? = nil, name: String? = nil,
-                baseFolder: String = ".") {
-        self.name = name
-        self.datasets = datasets
-        self.train = train
-        self.training = training
-        self.fixedTraining = fixedTraining
-        self.alignment = alignment
-        self.alpha = alpha
-        self.evaluation = evaluation
-        self.reuseK = reuseK
-        self.grid = grid
-        self.cells = cells
-        self.baseFolder = baseFolder
-    }
 
     // MARK: Loading
 

@@ -99,18 +99,6 @@ public struct SweepCellResult: Codable, Equatable, Sendable {
     /// How this cell was computed (threads, kernel path): stays in the cell file, out of the table.
     public var provenance: RunProvenance
 
-    public init(id: String, spec: SweepCellSpec, trainedK: Int, inferenceKReuse: Bool, checkpoint: SweepCheckpointRef,
-                training: SweepTrainingFacts, datasets: [SweepDatasetResult], rows: [ResultRow], provenance: RunProvenance) {
-        self.id = id
-        self.spec = spec
-        self.trainedK = trainedK
-        self.inferenceKReuse = inferenceKReuse
-        self.checkpoint = checkpoint
-        self.training = training
-        self.datasets = datasets
-        self.rows = rows
-        self.provenance = provenance
-    }
 }
 
 /// A table row: the planned cell and its result.
