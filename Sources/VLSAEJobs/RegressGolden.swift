@@ -54,7 +54,7 @@ public enum RegressGolden {
         }
         defer { _ = FileManager.default.changeCurrentDirectoryPath(cwd) }
         let p = synthParameters
-        if !SynthSuite.verify(folder: "suite", parameters: p) { _ = try SynthSuite.generate(p, to: "suite") }
+        _ = try SynthJob.run(SynthJob.Options(folder: "suite", parameters: p))
         try TrainJob.run(TrainJob.Options(images: "suite/train_image.npy", texts: "suite/train_text.npy",
                                           arch: .vlsae, topK: topK, hiddenRatio: hiddenRatio,
                                           train: trainConfig, threads: threads, progress: false))

@@ -24,6 +24,11 @@ public final class StandardSweepBackend: SweepBackend {
 
     public init() {}
 
+    public func startRun() {
+        datasets = [:]
+        pairs = nil
+    }
+
     private func dataset(_ manifest: String) throws -> ZeroShotDataset {
         if let d = datasets[manifest] { return d }
         let d = try ZeroShotDataset.load(manifestPath: manifest)

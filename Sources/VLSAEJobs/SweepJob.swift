@@ -26,6 +26,13 @@ public protocol SweepBackend {
     /// Baseline and alignment rows of every manifest, alignment given as a full spec string.
     func evaluate(checkpoint path: String, alignment: String, manifests: [String], evaluation: SweepEvaluation,
                   threads: Int) throws -> [ResultRow]
+    /// Called when a sweep run starts: forget whatever was kept from an earlier run, whose files
+    /// may have changed since (the default keeps nothing, so does nothing).
+    func startRun()
+}
+
+extension SweepBackend {
+    public func startRun() {}
 }
 
 /// `vlsae sweep`: trains and evaluates every cell of a config, one atomic file per finished cell,
@@ -105,6 +112,7 @@ public enum SweepJob {
         guard o.threads >= 1 else { throw VLSAEError.usage("--threads must be at least 1, got \(o.threads)") }
         let config = try SweepConfig.load(path: o.config)
         let plan = try SweepPlan.make(config)
+        o.backend.startRun()
         let folder = o.out ?? defaultFolder(config: o.config)
         let files = SweepFolder(folder)
         try files.prepare()
