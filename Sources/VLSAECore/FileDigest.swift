@@ -34,13 +34,6 @@ public struct FileDigest: Codable, Hashable, Sendable, CustomStringConvertible {
         self.init(path: path, sha256: SHA256.hex(data), size: data.count, role: role)
     }
 
-    /// Streams the file through SHA-256 without keeping it (for files that are hashed, not loaded).
-    public init(fileAt path: String, role: String? = nil) throws {
-        var size = 0
-        let digest = try SHA256.hex(fileAt: path, size: &size)
-        self.init(path: path, sha256: digest, size: size, role: role)
-    }
-
     /// The same content recorded under another path or role.
     public func recorded(as path: String? = nil, role: String?) -> FileDigest {
         FileDigest(path: path ?? self.path, sha256: sha256, size: size, role: role)

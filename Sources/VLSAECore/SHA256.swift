@@ -61,24 +61,17 @@ public struct SHA256 {
         return h.finalize().map { String(format: "%02x", $0) }.joined()
     }
 
-    /// Hex digest of a file, read in 4 MiB chunks.
+    /// Hex digest of a file, read in 4 MiB chunks, for files that are hashed and not loaded (a
+    /// file that is loaded anyway is hashed over the bytes read: `FileDigest(of:path:)`).
     public static func hex(fileAt path: String) throws -> String {
-        var size = 0
-        return try hex(fileAt: path, size: &size)
-    }
-
-    /// Hex digest of a file, read in 4 MiB chunks; `size` receives its length in bytes.
-    public static func hex(fileAt path: String, size: inout Int) throws -> String {
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw VLSAEError.file(path, "cannot open for reading")
         }
         defer { try? handle.close() }
         var h = SHA256()
-        size = 0
         while true {
             let chunk = handle.readData(ofLength: 4 << 20)
             if chunk.isEmpty { break }
-            size += chunk.count
             h.update(chunk)
         }
         return h.finalize().map { String(format: "%02x", $0) }.joined()

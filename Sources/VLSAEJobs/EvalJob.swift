@@ -65,8 +65,10 @@ public enum EvalJob {
             let t0 = Date()
             let dataset = try datasets(path)
             if options.progress {
+                let bytes = Dictionary(dataset.inputs.map { ($0.path, $0.size ?? 0) }, uniquingKeysWith: { a, _ in a })
+                    .values.reduce(0, +)
                 Progress.note("\(note): \(dataset.name), \(dataset.count) images × \(dataset.numClasses) classes, "
-                              + "d = \(dataset.dimension), loaded in \(seconds(since: t0))")
+                              + "d = \(dataset.dimension), \(String(format: "%.1f MB", Double(bytes) / 1e6)) loaded in \(seconds(since: t0))")
             }
             let t1 = Date()
             // The cosine baseline, predicted once: its row, and the reference of every alignment row.
