@@ -47,17 +47,7 @@ public final class StandardSweepBackend: SweepBackend {
     }
 
     static func trainConfig(_ r: SweepTrainingRequest) -> TrainConfig {
-        var tc = TrainConfig()
-        tc.lr = r.spec.lr
-        tc.epochs = r.spec.epochs
-        tc.seed = r.spec.seed
-        tc.batchSize = r.fixedTraining.batchSize
-        tc.warmupEpochs = r.fixedTraining.warmupEpochs
-        tc.valRatio = r.fixedTraining.valRatio
-        tc.patience = r.fixedTraining.patience
-        tc.weightDecay = r.fixedTraining.weightDecay
-        tc.shuffle = r.fixedTraining.shuffle
-        return tc
+        r.fixedTraining.trainConfig(lr: r.spec.lr, epochs: r.spec.epochs, seed: r.spec.seed)
     }
 
     static func arch(_ name: String) throws -> SAEArch {

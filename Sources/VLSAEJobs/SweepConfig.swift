@@ -1,6 +1,7 @@
 import Foundation
 import VLSAECore
 import VLSAEFormats
+import VLSAEModel
 import Yams
 
 // A sweep config (JSON or YAML) names the datasets, the training pairs, fixed settings and the
@@ -24,16 +25,28 @@ public struct SweepPairs: Codable, Hashable, Sendable {
     public var texts: String
 }
 
-/// Training settings that no axis varies (defaults: the released checkpoints' recipe).
+/// The part of `TrainConfig` that no axis varies, with its defaults (the released checkpoints'
+/// recipe); lr, epochs and seed are axes.
 public struct SweepFixedTraining: Codable, Hashable, Sendable {
-    public var batchSize: Int = 512
-    public var warmupEpochs: Int = 2
-    public var valRatio: Double = 0.2
-    public var patience: Int = 10
-    public var weightDecay: Double = 0
-    public var shuffle: Bool = true
+    public var batchSize = recipe.batchSize
+    public var warmupEpochs = recipe.warmupEpochs
+    public var valRatio = recipe.valRatio
+    public var patience = recipe.patience
+    public var weightDecay = recipe.weightDecay
+    public var shuffle = recipe.shuffle
+
+    private static let recipe = TrainConfig()
 
     public init() {}
+
+    /// The training recipe of a cell: these settings with the cell's axes.
+    func trainConfig(lr: Double, epochs: Int, seed: UInt64) -> TrainConfig {
+        var t = TrainConfig()
+        (t.lr, t.epochs, t.seed) = (lr, epochs, seed)
+        (t.batchSize, t.warmupEpochs, t.valRatio) = (batchSize, warmupEpochs, valRatio)
+        (t.patience, t.weightDecay, t.shuffle) = (patience, weightDecay, shuffle)
+        return t
+    }
 }
 
 /// Bootstrap settings of every evaluation in the sweep.
