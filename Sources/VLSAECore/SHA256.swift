@@ -61,7 +61,8 @@ public struct SHA256 {
         return h.finalize().map { String(format: "%02x", $0) }.joined()
     }
 
-    /// Hex digest of a file, read in 4 MiB chunks.
+    /// Hex digest of a file, read in 4 MiB chunks, for files that are hashed and not loaded (a
+    /// file that is loaded anyway is hashed over the bytes read: `FileDigest(of:path:)`).
     public static func hex(fileAt path: String) throws -> String {
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw VLSAEError.file(path, "cannot open for reading")

@@ -53,10 +53,9 @@ public struct Manifest: Codable, Equatable, Sendable {
     public var textEmbeddings: String?
     public var classifier: String?
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, model, pretrained, labels, classnames, templates, classifier
-        case imageEmbeddings = "image_embeddings"
-        case textEmbeddings = "text_embeddings"
+    /// Every key a manifest may have (`read` refuses others).
+    enum CodingKeys: CodingKey, CaseIterable {
+        case name, model, pretrained, imageEmbeddings, labels, classnames, templates, textEmbeddings, classifier
     }
 
     public init(name: String, model: String, pretrained: String, imageEmbeddings: String, labels: String,
@@ -73,58 +72,25 @@ public struct Manifest: Codable, Equatable, Sendable {
         self.classifier = classifier
     }
 
-    public init(from decoder: Decoder) throws {
-        // A misspelt key (say "text_embedding") must not silently turn into "absent".
-        let any = try decoder.container(keyedBy: AnyKey.self)
-        let known = Set(CodingKeys.allCases.map(\.stringValue))
-        let unknown = any.allKeys.map(\.stringValue).filter { !known.contains($0) }.sorted()
-        if !unknown.isEmpty {
-            throw DecodingError.dataCorrupted(.init(
-                codingPath: [], debugDescription: "unknown key(s) \(unknown.joined(separator: ", ")); "
-                    + "allowed: \(known.sorted().joined(separator: ", "))"))
-        }
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        name = try c.decode(String.self, forKey: .name)
-        model = try c.decode(String.self, forKey: .model)
-        pretrained = try c.decode(String.self, forKey: .pretrained)
-        imageEmbeddings = try c.decode(String.self, forKey: .imageEmbeddings)
-        labels = try c.decode(String.self, forKey: .labels)
-        classnames = try c.decode(StringListSource.self, forKey: .classnames)
-        templates = try c.decode(StringListSource.self, forKey: .templates)
-        textEmbeddings = try c.decodeIfPresent(String.self, forKey: .textEmbeddings)
-        classifier = try c.decodeIfPresent(String.self, forKey: .classifier)
-    }
-
-    private struct AnyKey: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
     /// Reads and decodes a manifest; structural problems name the file.
-    public static func load(path: String) throws -> Manifest {
-        let m = try CanonicalJSON.decode(Manifest.self, from: path)
+    public static func load(path: String) throws -> Manifest { try read(path: path).manifest }
+
+    /// Reads, checks and decodes a manifest, with the digest of the bytes read (role "manifest").
+    public static func read(path: String) throws -> (manifest: Manifest, digest: FileDigest) {
+        let data = try readFile(path)
+        // A misspelt key (say "text_embedding") must not silently turn into "absent".
+        if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+            try CanonicalJSON.checkKeys(object.keys, allowed: CanonicalJSON.keys(of: CodingKeys.self),
+                                        at: "the manifest", path: path)
+        }
+        let m = try CanonicalJSON.decode(Manifest.self, from: data, path: path)
         switch (m.textEmbeddings, m.classifier) {
         case (nil, nil):
             throw VLSAEError.file(path, "needs one of \"text_embeddings\" (C × T × d) or \"classifier\" (C × d)")
         case (.some, .some):
             throw VLSAEError.file(path, "gives both \"text_embeddings\" and \"classifier\"; keep exactly one")
-        default: return m
+        default: return (m, FileDigest(of: data, path: path, role: "manifest"))
         }
-    }
-}
-
-/// One input file of a run: its path as the user's working directory sees it, its digest and
-/// what it was used for.
-public struct InputFile: Equatable, Sendable, Hashable {
-    public var path: String
-    public var sha256: String
-    public var role: String
-    public init(path: String, sha256: String, role: String) {
-        self.path = path
-        self.sha256 = sha256
-        self.role = role
     }
 }
 
@@ -148,8 +114,8 @@ public struct ZeroShotDataset: Sendable {
     public let classnames: [String]
     public let templates: [String]
     public let classText: ClassText
-    /// Every file read, the manifest first.
-    public let inputs: [InputFile]
+    /// Every file read, the manifest first, each with its role (empty when loaded without hashing).
+    public let inputs: [FileDigest]
 
     public var count: Int { images.rows }
     public var dimension: Int { images.cols }
@@ -171,7 +137,7 @@ public struct ZeroShotDataset: Sendable {
                 images: Tensor, labels: Tensor, classnames: [String], templates: [String],
                 textEmbeddings: Tensor?, classifier: Tensor?,
                 source: String = "(in memory)", addresses: [String: String] = [:],
-                inputs: [InputFile] = []) throws {
+                inputs: [FileDigest] = []) throws {
         func fail(_ role: String, _ message: String) -> VLSAEError {
             let place = addresses[role].map { "\(role) (\($0))" } ?? role
             return VLSAEError.file(source, "\(place): \(message)")
@@ -255,11 +221,12 @@ public struct ZeroShotDataset: Sendable {
 
     /// Loads and validates the dataset a manifest describes. Relative array paths are resolved
     /// against the manifest's folder; recorded paths keep the form the working directory sees
-    /// (relative when the manifest path was relative). `catalog` resolves named lists.
+    /// (relative when the manifest path was relative). `catalog` resolves named lists. Each file is
+    /// read once, also when it holds several of the arrays, and hashed over the bytes read.
     public static func load(manifestPath: String,
                             catalog: (String) throws -> CatalogEntry = { try Catalog.entry(named: $0) },
                             hashInputs: Bool = true) throws -> ZeroShotDataset {
-        let manifest = try Manifest.load(path: manifestPath)
+        let (manifest, manifestDigest) = try Manifest.read(path: manifestPath)
         let folder = (manifestPath as NSString).deletingLastPathComponent
 
         func list(_ source: StringListSource, role: String, pick: (CatalogEntry) -> [String]) throws -> [String] {
@@ -275,18 +242,8 @@ public struct ZeroShotDataset: Sendable {
         let templates = try list(manifest.templates, role: "templates") { $0.templates }
 
         var addresses: [String: String] = [:]
-        var inputs: [InputFile] = []
-        var hashed: [String: String] = [:]
-        func record(_ path: String, role: String) throws {
-            guard hashInputs else { return }
-            let digest: String
-            if let h = hashed[path] { digest = h } else {
-                digest = try SHA256.hex(fileAt: path)
-                hashed[path] = digest
-            }
-            inputs.append(InputFile(path: path, sha256: digest, role: role))
-        }
-        try record(manifestPath, role: "manifest")
+        var inputs = hashInputs ? [manifestDigest] : []
+        var files: [String: (contents: TensorFile.Contents, digest: FileDigest?)] = [:]
 
         func tensor(_ text: String, role: String) throws -> Tensor {
             addresses[role] = text
@@ -299,8 +256,13 @@ public struct ZeroShotDataset: Sendable {
                 resolved.path = (folder as NSString).appendingPathComponent(address.path)
             }
             do {
-                let t = try TensorFile.load(resolved)
-                try record(resolved.path, role: role)
+                var file = try files[resolved.path] ?? (TensorFile.read(path: resolved.path), nil)
+                let t = try file.contents.tensor(resolved)
+                if hashInputs {
+                    if file.digest == nil { file.digest = file.contents.digest }
+                    inputs.append(file.digest!.recorded(role: role))
+                }
+                files[resolved.path] = file
                 return t
             } catch let e as VLSAEError {
                 throw VLSAEError.file(manifestPath, "\(role) (\(text)): \(e)")

@@ -297,22 +297,21 @@ public struct AlphaOutcome: Equatable, Sendable {
         case kFold = "kfold"
         case evaluationSet = "evaluation-set"
     }
-    public let protocolName: String
-    public let isOracle: Bool
+    public var protocolName: String
+    public var isOracle = false
     /// The α applied to every image; nil for k-fold (each fold has its own).
-    public let alpha: Double?
-    public let selection: Selection
-    public let grid: [Double]?
+    public var alpha: Double?
+    public var selection = Selection.none
+    public var grid: [Double]? = nil
     /// acc1 of each grid α on the data it was chosen on (validation set or, for oracle, the
     /// evaluation set); nil for fixed, table and k-fold.
-    public let gridAcc1: [Double]?
-    public let folds: [FoldChoice]?
-    public let foldSeed: UInt64?
-    /// For `table:`: the file and its SHA-256.
-    public let tablePath: String?
-    public let tableSHA256: String?
+    public var gridAcc1: [Double]? = nil
+    public var folds: [FoldChoice]? = nil
+    public var foldSeed: UInt64? = nil
+    /// For `table:`: the file (its path as the spec gives it) and its SHA-256.
+    public var table: FileDigest? = nil
     /// For a validation manifest: its dataset's inputs (manifest first).
-    public let validationInputs: [InputFile]?
+    public var validationInputs: [FileDigest]? = nil
 }
 
 /// Everything one alignment spec produced on one dataset.
@@ -348,9 +347,11 @@ public enum Alignment {
     ///     must have the same name and class names. Without one, or when the spec says `folds=`,
     ///     `validated:` runs k-fold on `dataset`, each fold scored with the α chosen on the other folds.
     ///   - validationSource: how the validation set was named, recorded in the variant.
+    ///   - alphaTables: α tables already read, by the path the spec gives (others are read here).
     ///   - seed: seed of the k-fold assignment.
     public static func evaluate(_ spec: AlignmentSpec, dataset: ZeroShotDataset, map: ConceptMap,
                                 validation: ZeroShotDataset? = nil, validationSource: String? = nil,
+                                alphaTables: [String: AlphaTable] = [:],
                                 seed: UInt64, blockRows: Int = ZeroShot.defaultBlockRows) throws -> AlignmentOutcome {
         let scorer = try ConceptScorer(dataset: dataset, map: map, representation: spec.representation,
                                        text: spec.text, k: spec.k, blockRows: blockRows)
@@ -363,17 +364,13 @@ public enum Alignment {
         case .fixed(let a):
             let s = scorer.score(alphas: [a])
             (predictions, conceptOnly) = (s.combined[0], s.conceptOnly)
-            outcome = AlphaOutcome(protocolName: "fixed", isOracle: false, alpha: a, selection: .none, grid: nil,
-                                   gridAcc1: nil, folds: nil, foldSeed: nil, tablePath: nil, tableSHA256: nil,
-                                   validationInputs: nil)
+            outcome = AlphaOutcome(protocolName: "fixed", alpha: a)
         case .table(let path):
-            let table = try AlphaTable.load(path: path)
+            let table = try alphaTables[path] ?? AlphaTable.load(path: path)
             let a = try table.alpha(for: dataset.name)
             let s = scorer.score(alphas: [a])
             (predictions, conceptOnly) = (s.combined[0], s.conceptOnly)
-            outcome = AlphaOutcome(protocolName: "table", isOracle: false, alpha: a, selection: .none, grid: nil,
-                                   gridAcc1: nil, folds: nil, foldSeed: nil, tablePath: path,
-                                   tableSHA256: table.sha256, validationInputs: nil)
+            outcome = AlphaOutcome(protocolName: "table", alpha: a, table: table.digest)
         case .oracle(let grid):
             let s = scorer.score(alphas: grid)
             let counts = s.combined.map(correctCount)
@@ -381,9 +378,7 @@ public enum Alignment {
             (predictions, conceptOnly) = (s.combined[best], s.conceptOnly)
             outcome = AlphaOutcome(protocolName: "oracle", isOracle: true, alpha: grid[best],
                                    selection: .evaluationSet, grid: grid,
-                                   gridAcc1: counts.map { Double($0) / Double(dataset.count) },
-                                   folds: nil, foldSeed: nil, tablePath: nil, tableSHA256: nil,
-                                   validationInputs: nil)
+                                   gridAcc1: counts.map { Double($0) / Double(dataset.count) })
         case .validated(let grid):
             if let validation, spec.folds == nil {
                 try checkPairing(validation, dataset)
@@ -394,10 +389,9 @@ public enum Alignment {
                 let s = scorer.score(alphas: [grid[best]])
                 (predictions, conceptOnly) = (s.combined[0], s.conceptOnly)
                 variant += ",val=\(validationSource ?? validation.inputs.first?.path ?? validation.name)"
-                outcome = AlphaOutcome(protocolName: "validated", isOracle: false, alpha: grid[best],
+                outcome = AlphaOutcome(protocolName: "validated", alpha: grid[best],
                                        selection: .validationManifest, grid: grid,
                                        gridAcc1: counts.map { Double($0) / Double(validation.count) },
-                                       folds: nil, foldSeed: nil, tablePath: nil, tableSHA256: nil,
                                        validationInputs: validation.inputs)
             } else {
                 let folds = spec.effectiveFolds
@@ -409,9 +403,8 @@ public enum Alignment {
                 let result = kFold(s.combined, fold: fold, folds: folds, grid: grid)
                 (predictions, conceptOnly) = (result.predictions, s.conceptOnly)
                 variant += ",folds=\(folds)"
-                outcome = AlphaOutcome(protocolName: "validated", isOracle: false, alpha: nil, selection: .kFold,
-                                       grid: grid, gridAcc1: nil, folds: result.folds, foldSeed: seed,
-                                       tablePath: nil, tableSHA256: nil, validationInputs: nil)
+                outcome = AlphaOutcome(protocolName: "validated", alpha: nil, selection: .kFold,
+                                       grid: grid, folds: result.folds, foldSeed: seed)
             }
         }
         return AlignmentOutcome(spec: spec, k: k, trainedK: map.trainedK, variant: variant,

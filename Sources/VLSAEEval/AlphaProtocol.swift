@@ -99,8 +99,8 @@ public enum AlphaFormat {
 
 /// A per-dataset α table: a JSON object mapping dataset names to numbers.
 public struct AlphaTable: Sendable, Equatable {
-    public let path: String
-    public let sha256: String
+    /// The file as read (no role), hashed over the bytes parsed.
+    public let digest: FileDigest
     public let alphas: [String: Double]
 
     public static func load(path: String) throws -> AlphaTable {
@@ -113,13 +113,13 @@ public struct AlphaTable: Sendable, Equatable {
         } catch {
             throw VLSAEError.file(path, "α table must be a JSON object {\"dataset\": alpha, ...}: \(error)")
         }
-        return AlphaTable(path: path, sha256: SHA256.hex(data), alphas: alphas)
+        return AlphaTable(digest: FileDigest(of: data, path: path), alphas: alphas)
     }
 
     public func alpha(for dataset: String) throws -> Double {
         guard let a = alphas[dataset] else {
             let known = alphas.keys.sorted().joined(separator: ", ")
-            throw VLSAEError.file(path, "α table has no entry for dataset \"\(dataset)\" (entries: \(known.isEmpty ? "none" : known))")
+            throw VLSAEError.file(digest.path, "α table has no entry for dataset \"\(dataset)\" (entries: \(known.isEmpty ? "none" : known))")
         }
         return a
     }

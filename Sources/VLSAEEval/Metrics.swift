@@ -1,3 +1,5 @@
+import VLSAECore
+
 /// Single-label classification metrics with CLIP_benchmark's names and meanings.
 public struct ClassificationMetrics: Sendable, Equatable {
     /// Fraction of images whose true class has the largest logit.

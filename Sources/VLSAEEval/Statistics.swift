@@ -8,36 +8,8 @@
 import Foundation
 import VLSAECore
 
-// MARK: - Confidence interval
-
-/// A two-sided percentile-bootstrap confidence interval together with what is needed to
-/// reproduce it.
-public struct ConfidenceInterval: Codable, Equatable, Sendable {
-    /// Lower end, the `(1 − level)/2` quantile of the bootstrap replicates.
-    public var low: Double
-    /// Upper end, the `1 − (1 − level)/2` quantile of the bootstrap replicates.
-    public var high: Double
-    /// Nominal coverage, e.g. 0.95.
-    public var level: Double
-    /// Number of bootstrap replicates.
-    public var resamples: Int
-    /// Seed of the `SeededRandom` stream that drew the resamples.
-    public var seed: UInt64
-
-    public init(low: Double, high: Double, level: Double, resamples: Int, seed: UInt64) {
-        self.low = low
-        self.high = high
-        self.level = level
-        self.resamples = resamples
-        self.seed = seed
-    }
-
-    /// Whether `value` lies in the closed interval `[low, high]`.
-    public func contains(_ value: Double) -> Bool { low <= value && value <= high }
-
-    /// `high − low`.
-    public var width: Double { high - low }
-}
+// `ConfidenceInterval` (low, high, level, resamples, seed) is in VLSAECore: result documents
+// record it as it is.
 
 // MARK: - Bootstrap
 
@@ -391,23 +363,6 @@ public struct PairedComparison: Codable, Equatable, Sendable {
     public var rightToWrong: Int
     /// `McNemar.exactPValue(b: wrongToRight, c: rightToWrong)`.
     public var mcnemarP: Double
-
-    public init(
-        base: [Metric: Double], enhanced: [Metric: Double], delta: [Metric: Double],
-        intervals: [Metric: ConfidenceInterval], baseIntervals: [Metric: ConfidenceInterval],
-        enhancedIntervals: [Metric: ConfidenceInterval], wrongToRight: Int, rightToWrong: Int,
-        mcnemarP: Double
-    ) {
-        self.base = base
-        self.enhanced = enhanced
-        self.delta = delta
-        self.intervals = intervals
-        self.baseIntervals = baseIntervals
-        self.enhancedIntervals = enhancedIntervals
-        self.wrongToRight = wrongToRight
-        self.rightToWrong = rightToWrong
-        self.mcnemarP = mcnemarP
-    }
 }
 
 // MARK: - Flips and McNemar's test

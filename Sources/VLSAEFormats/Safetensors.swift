@@ -18,13 +18,6 @@ public enum SafetensorsFormat {
         let data_offsets: [Int]
     }
 
-    private struct AnyKey: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
     /// Decodes the header object entry by entry so a bad entry is reported by name.
     private struct Header: Decodable {
         var entries: [(String, Entry)] = []
@@ -32,7 +25,7 @@ public enum SafetensorsFormat {
         var problem: String? = nil
 
         init(from decoder: Decoder) throws {
-            let c = try decoder.container(keyedBy: AnyKey.self)
+            let c = try decoder.container(keyedBy: AnyCodingKey.self)
             for key in c.allKeys {
                 if key.stringValue == "__metadata__" {
                     do { metadata = try c.decode([String: String].self, forKey: key) } catch {

@@ -115,8 +115,17 @@ public enum TensorFile {
     }
 
     /// Every array in the file, in file order.
-    public static func readAll(path: String) throws -> [NamedTensor] {
+    public static func readAll(path: String) throws -> [NamedTensor] { try read(path: path).arrays }
+
+    /// Reads the file once: its arrays, and (when asked for) the SHA-256 of the very bytes they were
+    /// parsed from, without reading the file again.
+    public static func read(path: String) throws -> Contents {
         let data = try readFile(path)
+        return Contents(path: path, bytes: data, arrays: try arrays(in: data, path: path))
+    }
+
+    /// Every array in bytes already read from `path`.
+    public static func arrays(in data: Data, path: String) throws -> [NamedTensor] {
         switch try format(of: path, data: data) {
         case .npy: return [NamedTensor(name: "", tensor: try NpyFormat.read(data, path: path))]
         case .npz: return try NpzFormat.read(data, path: path)
@@ -125,35 +134,54 @@ public enum TensorFile {
         }
     }
 
-    /// The array an address names.
-    public static func load(_ address: TensorAddress) throws -> Tensor {
-        let all = try readAll(path: address.path)
-        let tensor: Tensor
-        if let key = address.key {
-            guard let hit = all.first(where: { $0.name == key }) else {
-                let names = all.map { $0.name.isEmpty ? "(unnamed)" : $0.name }.prefix(20).joined(separator: ", ")
-                throw VLSAEError.file(address.path, "no array named \"\(key)\"; it holds: \(names)")
+    /// A file read by `read(path:)`.
+    public struct Contents: Sendable {
+        public let path: String
+        /// The file's bytes as read (memory-mapped), kept for `digest`.
+        let bytes: Data
+        public let arrays: [NamedTensor]
+
+        /// Path, SHA-256 and size of the file (no role: the caller knows what it is for), hashed
+        /// over the bytes the arrays came from.
+        public var digest: FileDigest { FileDigest(of: bytes, path: path) }
+
+        /// The array `address` names in this file (its key and index; its path is this file's).
+        public func tensor(_ address: TensorAddress) throws -> Tensor {
+            let all = arrays
+            let tensor: Tensor
+            if let key = address.key {
+                guard let hit = all.first(where: { $0.name == key }) else {
+                    let names = all.map { $0.name.isEmpty ? "(unnamed)" : $0.name }.prefix(20).joined(separator: ", ")
+                    throw VLSAEError.file(address.path, "no array named \"\(key)\"; it holds: \(names)")
+                }
+                tensor = hit.tensor
+            } else if all.count == 1 {
+                tensor = all[0].tensor
+            } else {
+                let names = all.map { $0.name }.prefix(20).joined(separator: ", ")
+                throw VLSAEError.file(address.path, "holds \(all.count) arrays; name one with \(address.path):NAME (one of: \(names))")
             }
-            tensor = hit.tensor
-        } else if all.count == 1 {
-            tensor = all[0].tensor
-        } else {
-            let names = all.map { $0.name }.prefix(20).joined(separator: ", ")
-            throw VLSAEError.file(address.path, "holds \(all.count) arrays; name one with \(address.path):NAME (one of: \(names))")
-        }
-        guard let i = address.index else { return tensor }
-        do { return try tensor.slice(i) } catch let VLSAEError.usage(msg) {
-            throw VLSAEError.file(address.description, msg)
+            guard let i = address.index else { return tensor }
+            do { return try tensor.slice(i) } catch let VLSAEError.usage(msg) {
+                throw VLSAEError.file(address.description, msg)
+            }
         }
     }
 
+    /// The array an address names.
+    public static func load(_ address: TensorAddress) throws -> Tensor { try read(path: address.path).tensor(address) }
+
     public static func load(_ address: String) throws -> Tensor { try load(TensorAddress(parsing: address)) }
+
+    /// The array an address names, with the digest of its file (read once, hashed while read).
+    public static func loadWithDigest(_ address: TensorAddress) throws -> (tensor: Tensor, digest: FileDigest) {
+        let contents = try read(path: address.path)
+        return (try contents.tensor(address), contents.digest)
+    }
 
     /// What a file holds, for `vlsae inspect`: its SHA-256 and each array's name, shape and type.
     public static func inspect(path: String) throws -> (sha256: String, arrays: [ArrayInfo]) {
-        let arrays = try readAll(path: path).map {
-            ArrayInfo(name: $0.name, shape: $0.tensor.shape, dtype: $0.tensor.dtype)
-        }
-        return (try SHA256.hex(fileAt: path), arrays)
+        let contents = try read(path: path)
+        return (contents.digest.sha256, contents.arrays.map { ArrayInfo(name: $0.name, shape: $0.tensor.shape, dtype: $0.tensor.dtype) })
     }
 }

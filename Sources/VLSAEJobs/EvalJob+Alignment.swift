@@ -34,13 +34,15 @@ extension EvalJob {
         let validationByName: [String: (dataset: ZeroShotDataset, path: String)]
         /// Validation datasets named by val= in a spec, by manifest path.
         let validationByPath: [String: ZeroShotDataset]
-        let inputs: [InputRecord]
-
+        /// α tables of `alpha=table:` specs, by the path the spec gives.
+        let alphaTables: [String: AlphaTable]
+        let inputs: [FileDigest]
     }
 
     /// Parses specs and loads the checkpoint and validation manifests before any dataset is
     /// scored, so that a bad spec or file fails fast.
-    static func prepareAlignment(_ a: AlignmentOptions, threads: Int, progress: Bool) throws -> AlignmentContext {
+    static func prepareAlignment(_ a: AlignmentOptions, threads: Int, progress: Bool,
+                                 datasets: (String) throws -> ZeroShotDataset) throws -> AlignmentContext {
         guard !a.specs.isEmpty else {
             throw VLSAEError.usage("--sae given without --alignment; add e.g. --alignment alpha=fixed:1")
         }
@@ -56,13 +58,13 @@ extension EvalJob {
                     + "(k from \(loaded.topKSource)); inference-time sparsity can only keep fewer units")
             }
         }
-        var inputs = [InputRecord(path: a.checkpoint, sha256: loaded.sha256, role: "sae_checkpoint")]
+        var inputs = [loaded.digest.recorded(role: "sae_checkpoint")]
         func record(_ d: ZeroShotDataset) {
-            for f in d.inputs { inputs.append(InputRecord(path: f.path, sha256: f.sha256, role: "validation_" + f.role)) }
+            for f in d.inputs { inputs.append(f.recorded(role: "validation_" + (f.role ?? "file"))) }
         }
         var byName: [String: (dataset: ZeroShotDataset, path: String)] = [:]
         for path in a.validation {
-            let d = try ZeroShotDataset.load(manifestPath: path)
+            let d = try datasets(path)
             if let previous = byName[d.name] {
                 throw VLSAEError.file(path, "second validation manifest for dataset \"\(d.name)\" (first: \(previous.path))")
             }
@@ -72,19 +74,21 @@ extension EvalJob {
         var byPath: [String: ZeroShotDataset] = [:]
         for s in specs {
             guard let path = s.validation, byPath[path] == nil else { continue }
-            let d = try ZeroShotDataset.load(manifestPath: path)
+            let d = try datasets(path)
             byPath[path] = d
             record(d)
         }
+        var tables: [String: AlphaTable] = [:]
         for s in specs {
             guard case .table(let path) = s.alpha else { continue }
-            let t = try AlphaTable.load(path: path)
-            inputs.append(InputRecord(path: path, sha256: t.sha256, role: "alpha_table"))
+            let t = try tables[path] ?? AlphaTable.load(path: path)
+            tables[path] = t
+            inputs.append(t.digest.recorded(role: "alpha_table"))
         }
         let record = CheckpointRecord(path: a.checkpoint, sha256: loaded.sha256, arch: c.arch.rawValue,
                                       inputDim: c.inputDim, hiddenDim: c.hidden, hiddenRatio: c.hiddenRatio, k: c.topK)
         return AlignmentContext(checkpoint: record, model: model, specs: specs, validationByName: byName,
-                                validationByPath: byPath, inputs: inputs)
+                                validationByPath: byPath, alphaTables: tables, inputs: inputs)
     }
 
     /// Checks that every --validation manifest pairs with an evaluated dataset.
@@ -96,11 +100,10 @@ extension EvalJob {
     }
 
     /// The enhanced rows of one dataset: per spec one cosine+concept row, plus one concept-only
-    /// diagnostic row per distinct (representation, text, k), each compared with the baseline.
-    static func alignmentRows(_ dataset: ZeroShotDataset, baseline: ResultRow, context: AlignmentContext,
-                              options: Options) throws -> [ResultRow] {
-        let base = ZeroShot.predict(images: dataset.images, labels: dataset.labels,
-                                    classifier: ZeroShotClassifier(dataset: dataset), threads: options.threads)
+    /// diagnostic row per distinct (representation, text, k), each compared with the baseline
+    /// (`basePredictions`, the predictions its row was computed from).
+    static func alignmentRows(_ dataset: ZeroShotDataset, baseline: ResultRow, basePredictions base: Predictions,
+                              context: AlignmentContext, options: Options) throws -> [ResultRow] {
         var rows: [ResultRow] = []
         var conceptOnlyDone = Set<String>()
         for spec in context.specs {
@@ -114,7 +117,7 @@ extension EvalJob {
                 }
             }
             let out = try Alignment.evaluate(spec, dataset: dataset, map: context.model, validation: validation,
-                                             validationSource: source, seed: options.seed)
+                                             validationSource: source, alphaTables: context.alphaTables, seed: options.seed)
             let a = out.alpha
             let record = AlignmentRecord(
                 score: "cosine+concept", representation: spec.representation.rawValue, text: spec.text.rawValue,
@@ -124,8 +127,8 @@ extension EvalJob {
                 folds: a.folds?.map { FoldRecord(fold: $0.fold, nImages: $0.nImages, alpha: $0.alpha,
                                                  selectionAcc1: $0.selectionAcc1, heldOutAcc1: $0.heldOutAcc1) },
                 foldSeed: a.foldSeed,
-                alphaTable: a.tablePath.map { FileReference(path: $0, sha256: a.tableSHA256 ?? "") },
-                validation: a.validationInputs?.first.map { FileReference(path: source ?? $0.path, sha256: $0.sha256) })
+                alphaTable: a.table?.recorded(role: nil),
+                validation: a.validationInputs?.first?.recorded(as: source, role: nil))
             rows.append(try row(dataset, baseline: baseline, basePredictions: base, predictions: out.enhanced,
                                 method: out.method, variant: out.variant, alignment: record,
                                 checkpoint: context.checkpoint, options: options))
@@ -151,9 +154,9 @@ extension EvalJob {
                                       baseRank: basePredictions.trueRank, enhancedRank: predictions.trueRank)
         let p = try Bootstrap.paired(sample, resamples: options.bootstrapResamples, level: options.level,
                                      seed: options.seed)
-        var deltas: [String: Double] = [:], intervals: [String: IntervalRecord] = [:]
+        var deltas: [String: Double] = [:], intervals: [String: ConfidenceInterval] = [:]
         for (metric, d) in p.delta { deltas[metric.rawValue] = d }
-        for (metric, ci) in p.intervals { intervals[metric.rawValue] = IntervalRecord(ci) }
+        for (metric, ci) in p.intervals { intervals[metric.rawValue] = ci }
         var perClassDelta: [Double?]?
         if options.perClass {
             let b = Metrics.compute(basePredictions).perClassRecall
@@ -163,7 +166,7 @@ extension EvalJob {
         row.metrics = MetricValues(acc1: m.acc1, acc5: m.acc5, meanPerClassRecall: m.meanPerClassRecall)
         row.method = method
         row.variant = variant
-        row.intervals = p.enhancedIntervals[.acc1].map { ["acc1": IntervalRecord($0)] } ?? [:]
+        row.intervals = p.enhancedIntervals[.acc1].map { ["acc1": $0] } ?? [:]
         row.perClassRecall = options.perClass ? m.perClassRecall : nil
         row.alignment = alignment
         row.checkpoint = checkpoint

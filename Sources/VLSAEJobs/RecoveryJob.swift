@@ -6,14 +6,9 @@ import VLSAEReport
 import VLSAESynth
 
 /// `vlsae recovery`: how many of a synthetic suite's planted concepts a trained VL-SAE found.
-///
-/// Compared per modality, in that modality's space (`concepts_image.npy`, `concepts_text.npy`),
-/// with the modality offset projected out of both sides: the distance-based encoder's rows sit
-/// near normalised inputs and so carry the offset, and a decoder may absorb it into its columns
-/// rather than its bias. Without the projection a shared offset inflates every cosine. The decoder
-/// columns' common mean direction is projected out too: every VL-SAE code has k active units with
-/// values of at least ~0.6, so a component shared by all columns cannot be told apart from the
-/// bias and carries no concept.
+/// Reads the checkpoint and the suite's ground truth and hands each modality to
+/// `ConceptRecovery.measure(concepts:encoderRows:decoderColumns:offset:threshold:)`, which says
+/// what is compared and why.
 ///
 /// Chance level: in the default suite's geometry a random dictionary of the data's covariance
 /// reaches a mean best cosine of about 0.41 and recovers nothing at 0.9, so the recovered
@@ -26,30 +21,19 @@ public enum RecoveryJob {
         public var decoderRecovered: Double
         public var encoderMeanBestCosine: Double
         public var decoderMeanBestCosine: Double
-
-        enum CodingKeys: String, CodingKey {
-            case modality, concepts
-            case encoderRecovered = "encoder_recovered"
-            case decoderRecovered = "decoder_recovered"
-            case encoderMeanBestCosine = "encoder_mean_best_cosine"
-            case decoderMeanBestCosine = "decoder_mean_best_cosine"
-        }
     }
 
+    /// The recovery figures (`--out`); keys in snake_case like every result.
     public struct Document: Codable, Equatable, Sendable {
-        public var tool: [String: String]
-        public var checkpoint: InputFileRecord
-        public var suite: InputFileRecord
+        public var tool: ToolRecord
+        public var checkpoint: FileDigest
+        /// The suite's `suite.json`.
+        public var suite: FileDigest
         public var threshold: Double
         public var comparison: String
         public var results: [ModalityRecovery]
         /// How the figures were computed (numeric mode, kernel path); the products are single-threaded.
         public var provenance: RunProvenance
-    }
-
-    public struct InputFileRecord: Codable, Equatable, Sendable {
-        public var path: String
-        public var sha256: String
     }
 
     public static func run(checkpoint: String, suite folder: String, threshold: Double = 0.9,
@@ -61,7 +45,7 @@ public enum RecoveryJob {
         guard ckpt.model.config.arch == .vlsae else {
             throw VLSAEError.usage("concept recovery compares one shared encoder with the planted concepts; \(checkpoint) is \(ckpt.model.config.arch.rawValue)")
         }
-        let desc = try SynthSuite.load(folder: folder)
+        let (desc, suiteFile) = try SynthSuite.read(folder: folder)
         func path(_ name: String) -> String { (folder as NSString).appendingPathComponent(name) }
         func matrix(_ name: String) throws -> Matrix { try TensorFile.load(TensorAddress(path: path(name))).matrix(name: path(name)) }
 
@@ -77,28 +61,17 @@ public enum RecoveryJob {
         var results: [ModalityRecovery] = []
         for (m, conceptsFile, decoderName) in [(0, desc.imageConcepts, "vision_decoder.weight"),
                                                 (1, desc.textConcepts, "text_decoder.weight")] {
-            let offset = Array(offsets.row(m))
-            let concepts = ConceptRecovery.projectingOut(offset, from: try matrix(conceptsFile))
-            let decoderColumns = try weight(decoderName).transposed   // d × h → h × d
-            let centred = ConceptRecovery.projectingOut(offset, from: decoderColumns)
-            var mean = [Float](repeating: 0, count: centred.cols)
-            for r in 0..<centred.rows { for (j, v) in centred.row(r).enumerated() { mean[j] += v / Float(centred.rows) } }
-            let r = try ConceptRecovery.measure(
-                concepts: concepts,
-                encoderRows: ConceptRecovery.projectingOut(offset, from: encoder),
-                decoderColumns: ConceptRecovery.projectingOut(mean, from: centred),
-                threshold: threshold)
+            let concepts = try matrix(conceptsFile)
+            let r = try ConceptRecovery.measure(concepts: concepts, encoderRows: encoder,
+                                                decoderColumns: try weight(decoderName).transposed,  // d × h → h × d
+                                                offset: Array(offsets.row(m)), threshold: threshold)
             results.append(ModalityRecovery(
                 modality: m == 0 ? "image" : "text", concepts: concepts.rows,
                 encoderRecovered: r.encoderRecovered, decoderRecovered: r.decoderRecovered,
                 encoderMeanBestCosine: r.encoderMeanBestCosine, decoderMeanBestCosine: r.decoderMeanBestCosine))
         }
-        let suiteFile = path("suite.json")
         return Document(
-            tool: ["name": ToolIdentity.name, "version": ToolIdentity.version, "git_commit": ToolIdentity.gitCommit()],
-            checkpoint: InputFileRecord(path: checkpoint, sha256: ckpt.sha256),
-            suite: InputFileRecord(path: suiteFile, sha256: try SHA256.hex(fileAt: suiteFile)),
-            threshold: threshold,
+            tool: ToolIdentity.record(), checkpoint: ckpt.digest, suite: suiteFile, threshold: threshold,
             comparison: "per modality, in that modality's concept space, modality offset projected out of concepts, encoder rows and decoder columns; the decoder columns' mean direction projected out too",
             results: results, provenance: .current(command: command, threads: 1))
     }

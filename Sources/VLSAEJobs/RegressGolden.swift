@@ -40,7 +40,8 @@ public enum RegressGolden {
     public static let alignments = ["representation=hidden,text=average-first,alpha=fixed:1",
                                     "representation=reconstruction,text=per-template,alpha=fixed:0.5"]
 
-    /// Generates the suite, trains and evaluates inside `folder`; paths in the document are
+    /// Generates the suite, trains and evaluates inside `folder` (writing `suite/`,
+    /// `sae.safetensors` and `result.json` there, as the commands would); paths in the document are
     /// relative to `folder` (the working directory is switched there while the jobs run).
     /// `mutateCheckpoint` may alter the trained checkpoint before evaluation (tests use it to
     /// check that a worse model is caught). `threads` changes how fast, never what is written.
@@ -53,15 +54,18 @@ public enum RegressGolden {
         }
         defer { _ = FileManager.default.changeCurrentDirectoryPath(cwd) }
         let p = synthParameters
-        if !SynthSuite.verify(folder: "suite", parameters: p) { _ = try SynthSuite.generate(p, to: "suite") }
+        _ = try SynthJob.run(SynthJob.Options(folder: "suite", parameters: p))
         try TrainJob.run(TrainJob.Options(images: "suite/train_image.npy", texts: "suite/train_text.npy",
-                                          output: "sae.safetensors", arch: .vlsae, topK: topK, hiddenRatio: hiddenRatio,
+                                          arch: .vlsae, topK: topK, hiddenRatio: hiddenRatio,
                                           train: trainConfig, threads: threads, progress: false))
+            .write(to: "sae.safetensors")
         try mutateCheckpoint?("sae.safetensors")
-        return try EvalJob.run(EvalJob.Options(
-            manifests: p.evalSets.map { "suite/\($0.name)/manifest.json" }, output: "result.json",
+        let doc = try EvalJob.run(EvalJob.Options(
+            manifests: p.evalSets.map { "suite/\($0.name)/manifest.json" },
             bootstrapResamples: 1000, seed: 0, threads: threads, command: ["vlsae", "(regress golden: small synthetic suite)"],
             tool: tool, progress: false,
             alignment: AlignmentOptions(checkpoint: "sae.safetensors", specs: alignments)))
+        try doc.write(to: "result.json")
+        return doc
     }
 }

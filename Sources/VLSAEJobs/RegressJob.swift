@@ -147,19 +147,12 @@ public enum RegressJob {
         var classnamesSha256: String?
         var templatesSha256: String?
         var comparison: Comparison?
-        enum CodingKeys: String, CodingKey {
-            case dataset, method, variant, metrics, intervals, comparison
-            case nImages = "n_images"
-            case classnamesSha256 = "classnames_sha256"
-            case templatesSha256 = "templates_sha256"
-        }
         var key: String { "\(dataset) | \(method) | \(variant ?? "-")" }
     }
-    struct Input: Decodable, Hashable { var path: String; var sha256: String; var role: String }
     struct Provenance: Decodable { var numerics: String }
     struct Document: Decodable {
         var schemaVersion: Int
-        var inputs: [Input]
+        var inputs: [FileDigest]
         var results: [Row]
         /// Every row as written, for exact comparison.
         var rawResults: [RawJSON]
@@ -167,10 +160,7 @@ public enum RegressJob {
         /// The numeric mode; schema-1 documents did not record it.
         var numerics: String { provenance?.numerics ?? RunProvenance.unrecorded }
 
-        enum CodingKeys: String, CodingKey {
-            case inputs, results, provenance
-            case schemaVersion = "schema_version"
-        }
+        enum CodingKeys: CodingKey { case schemaVersion, inputs, results, provenance }
 
         init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -179,7 +169,7 @@ public enum RegressJob {
                 throw DecodingError.dataCorruptedError(forKey: .schemaVersion, in: c, debugDescription:
                     "schema_version \(schemaVersion) is not one this version of vlsae reads (1…\(ResultDocument.currentSchemaVersion))")
             }
-            inputs = try c.decode([Input].self, forKey: .inputs)
+            inputs = try c.decode([FileDigest].self, forKey: .inputs)
             results = try c.decode([Row].self, forKey: .results)
             rawResults = try c.decode([RawJSON].self, forKey: .results)
             provenance = try c.decodeIfPresent(Provenance.self, forKey: .provenance)
@@ -219,25 +209,26 @@ public enum RegressJob {
         }
 
         // Inputs: the same content per role; paths may differ between machines.
-        let bModel = b.inputs.filter { modelRoles.contains($0.role) }, cModel = c.inputs.filter { modelRoles.contains($0.role) }
+        func isModel(_ f: FileDigest) -> Bool { f.role.map(modelRoles.contains) ?? false }
+        let bModel = b.inputs.filter(isModel), cModel = c.inputs.filter(isModel)
         if Set(bModel.map(\.sha256)) != Set(cModel.map(\.sha256)) {
-            func list(_ l: [Input]) -> String { l.isEmpty ? "none" : l.map { "\($0.path) (\($0.sha256.prefix(12))…)" }.joined(separator: ", ") }
+            func list(_ l: [FileDigest]) -> String { l.isEmpty ? "none" : l.map(\.description).joined(separator: ", ") }
             notes.append("checkpoint differs: \(list(bModel)) in baseline, \(list(cModel)) in candidate")
         }
-        let bData = b.inputs.filter { !modelRoles.contains($0.role) }, cData = c.inputs.filter { !modelRoles.contains($0.role) }
-        let bSet = Set(bData.map { "\($0.role)\u{0}\($0.sha256)" })
-        let cSet = Set(cData.map { "\($0.role)\u{0}\($0.sha256)" })
+        let bData = b.inputs.filter { !isModel($0) }, cData = c.inputs.filter { !isModel($0) }
+        let bSet = Set(bData.map { "\($0.role ?? "-")\u{0}\($0.sha256)" })
+        let cSet = Set(cData.map { "\($0.role ?? "-")\u{0}\($0.sha256)" })
         var reported = Set<String>()
-        for i in bData where !cSet.contains("\(i.role)\u{0}\(i.sha256)") {
+        for i in bData where !cSet.contains("\(i.role ?? "-")\u{0}\(i.sha256)") {
             if let other = cData.first(where: { $0.role == i.role && $0.path == i.path }) {
-                problems.append("input \(i.role) \(i.path): sha256 \(i.sha256.prefix(12))… in baseline, \(other.sha256.prefix(12))… in candidate")
-                reported.insert(other.path + "\u{0}" + other.role)
+                problems.append("input \(i.role ?? "-") \(i.path): sha256 \(i.sha256.prefix(12))… in baseline, \(other.sha256.prefix(12))… in candidate")
+                reported.insert(other.path + "\u{0}" + (other.role ?? "-"))
             } else {
-                problems.append("input \(i.role) \(i.path) (sha256 \(i.sha256.prefix(12))…) is not among the candidate's inputs")
+                problems.append("input \(i.role ?? "-") \(i.path) (sha256 \(i.sha256.prefix(12))…) is not among the candidate's inputs")
             }
         }
-        for i in cData where !bSet.contains("\(i.role)\u{0}\(i.sha256)") && !reported.contains(i.path + "\u{0}" + i.role) {
-            problems.append("candidate input \(i.role) \(i.path) (sha256 \(i.sha256.prefix(12))…) is not among the baseline's inputs")
+        for i in cData where !bSet.contains("\(i.role ?? "-")\u{0}\(i.sha256)") && !reported.contains(i.path + "\u{0}" + (i.role ?? "-")) {
+            problems.append("candidate input \(i.role ?? "-") \(i.path) (sha256 \(i.sha256.prefix(12))…) is not among the baseline's inputs")
         }
 
         func index(_ rows: [Row], _ which: String) -> [String: Row] {

@@ -3,15 +3,11 @@ import VLSAEReport
 
 /// `vlsae report`: result files → one paper-style table (see `ReportTable` for the cell rules).
 public enum ReportJob {
-    /// Reads the result files in order and renders the table; writes it atomically to `output`
-    /// when given. Returns the text.
-    @discardableResult
+    /// Reads the result files in order and renders the table.
     public static func run(results: [String], format: ReportTable.Format, metric: String = "acc1",
-                           diagnostics: Bool = true, output: String? = nil) throws -> String {
+                           diagnostics: Bool = true) throws -> String {
         guard !results.isEmpty else { throw VLSAEError.usage("no result file given") }
         let docs = try results.map { ($0, try ResultDocument.read(from: $0)) }
-        let text = try ReportTable(documents: docs, metric: metric, diagnostics: diagnostics).render(format)
-        if let output { try AtomicFile.write(text, to: output) }
-        return text
+        return try ReportTable(documents: docs, metric: metric, diagnostics: diagnostics).render(format)
     }
 }

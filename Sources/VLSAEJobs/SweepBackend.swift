@@ -1,29 +1,53 @@
 import Foundation
 import VLSAECore
+import VLSAEData
 import VLSAEFormats
 import VLSAEModel
 import VLSAEReport
 
 /// The sweep's real work: `Trainer` for training, `ValidationMetrics` on the seeded validation
-/// split for FVU/L0/dead units, `EvalJob` (baseline plus the cell's alignment) for accuracy.
-public struct StandardSweepBackend: SweepBackend {
+/// split for FVU/L0/dead units, `EvalJob` (baseline plus the cell's alignment) for accuracy, all
+/// in memory. It keeps what it read: the datasets (every cell evaluates the same manifests) and
+/// the last training pairs (a cell's training and measuring, and the cells that share them).
+public final class StandardSweepBackend: SweepBackend {
     /// Key in the checkpoint's training summary that records the sweep identity hash.
     public static let hashKey = "sweep_checkpoint_hash"
 
+    private var datasets: [String: ZeroShotDataset] = [:]
+    private var pairs: (images: String, texts: String, loaded: Pairs)?
+
+    /// Training pairs as read, with the digests of their files.
+    private struct Pairs {
+        var images: Matrix, texts: Matrix
+        var imageFile: FileDigest, textFile: FileDigest
+    }
+
     public init() {}
 
+    public func startRun() {
+        datasets = [:]
+        pairs = nil
+    }
+
+    private func dataset(_ manifest: String) throws -> ZeroShotDataset {
+        if let d = datasets[manifest] { return d }
+        let d = try ZeroShotDataset.load(manifestPath: manifest)
+        datasets[manifest] = d
+        return d
+    }
+
+    private func loadPairs(_ r: SweepTrainingRequest) throws -> Pairs {
+        if let p = pairs, p.images == r.images, p.texts == r.texts { return p.loaded }
+        pairs = nil  // free the previous pairs before reading the next
+        let (images, imageFile) = try TrainJob.loadMatrixWithDigest(r.images)
+        let (texts, textFile) = try TrainJob.loadMatrixWithDigest(r.texts)
+        let loaded = Pairs(images: images, texts: texts, imageFile: imageFile, textFile: textFile)
+        pairs = (r.images, r.texts, loaded)
+        return loaded
+    }
+
     static func trainConfig(_ r: SweepTrainingRequest) -> TrainConfig {
-        var tc = TrainConfig()
-        tc.lr = r.spec.lr
-        tc.epochs = r.spec.epochs
-        tc.seed = r.spec.seed
-        tc.batchSize = r.fixed.batchSize
-        tc.warmupEpochs = r.fixed.warmupEpochs
-        tc.valRatio = r.fixed.valRatio
-        tc.patience = r.fixed.patience
-        tc.weightDecay = r.fixed.weightDecay
-        tc.shuffle = r.fixed.shuffle
-        return tc
+        r.fixedTraining.trainConfig(lr: r.spec.lr, epochs: r.spec.epochs, seed: r.spec.seed)
     }
 
     static func arch(_ name: String) throws -> SAEArch {
@@ -34,18 +58,14 @@ public struct StandardSweepBackend: SweepBackend {
     }
 
     public func train(_ r: SweepTrainingRequest, to path: String) throws {
-        let (images, _) = try TrainJob.loadMatrix(r.images)
-        let (texts, _) = try TrainJob.loadMatrix(r.texts)
-        let config = SAEConfig(arch: try Self.arch(r.spec.arch), inputDim: images.cols, hiddenRatio: r.spec.hiddenRatio,
+        let p = try loadPairs(r)
+        let config = SAEConfig(arch: try Self.arch(r.spec.arch), inputDim: p.images.cols, hiddenRatio: r.spec.hiddenRatio,
                                topK: r.trainedK)
-        let result = try Trainer.train(images: images, texts: texts, model: config, train: Self.trainConfig(r),
+        let result = try Trainer.train(images: p.images, texts: p.texts, model: config, train: Self.trainConfig(r),
                                        threads: r.threads, progress: false)
         var summary = result.summary
-        summary.inputs = [
-            "images": r.images, "images_sha256": try SHA256.hex(fileAt: try TensorAddressPath.file(r.images)),
-            "texts": r.texts, "texts_sha256": try SHA256.hex(fileAt: try TensorAddressPath.file(r.texts)),
-            Self.hashKey: r.checkpointHash,
-        ]
+        summary.inputs = TrainJob.inputsRecord(images: r.images, p.imageFile, texts: r.texts, p.textFile)
+        summary.inputs[Self.hashKey] = r.checkpointHash
         try Checkpoint.save(result.model, summary: summary, to: path)
     }
 
@@ -56,11 +76,10 @@ public struct StandardSweepBackend: SweepBackend {
         }
         var model = loaded.model
         model.threads = r.threads
-        let (images, _) = try TrainJob.loadMatrix(r.images)
-        let (texts, _) = try TrainJob.loadMatrix(r.texts)
-        let split = Trainer.split(rows: images.rows, valRatio: r.fixed.valRatio, seed: r.spec.seed)
-        let v = ValidationMetrics.measure(model, images: images.gatherRows(split.validation),
-                                          texts: texts.gatherRows(split.validation), k: k)
+        let p = try loadPairs(r)
+        let split = Trainer.split(rows: p.images.rows, valRatio: r.fixedTraining.valRatio, seed: r.spec.seed)
+        let v = ValidationMetrics.measure(model, images: p.images.gatherRows(split.validation),
+                                          texts: p.texts.gatherRows(split.validation), k: k)
         return SweepTrainingFacts(fvuImage: v.image.fvu, fvuText: v.text.fvu, l0Image: v.image.l0, l0Text: v.text.l0,
                                   deadFraction: v.deadFraction, valLoss: v.loss, measuredK: k, bestEpoch: summary.bestEpoch,
                                   epochsRun: summary.epochsRun, trainRows: split.train.count, valRows: split.validation.count)
@@ -68,18 +87,10 @@ public struct StandardSweepBackend: SweepBackend {
 
     public func evaluate(checkpoint path: String, alignment: String, manifests: [String], evaluation: SweepEvaluation,
                          threads: Int) throws -> [ResultRow] {
-        let scratch = FileManager.default.temporaryDirectory
-            .appendingPathComponent("vlsae-sweep-eval-\(getpid())-\(UUID().uuidString).json").path
-        defer { unlink(scratch) }
         let doc = try EvalJob.run(EvalJob.Options(
-            manifests: manifests, output: scratch, bootstrapResamples: evaluation.bootstrap, seed: evaluation.seed,
+            manifests: manifests, bootstrapResamples: evaluation.bootstrap, seed: evaluation.seed,
             level: evaluation.level, threads: threads, command: [], tool: ToolRecord(version: ToolIdentity.version, gitCommit: "unknown"),
-            progress: false, alignment: AlignmentOptions(checkpoint: path, specs: [alignment])))
+            progress: false, alignment: AlignmentOptions(checkpoint: path, specs: [alignment])), datasets: dataset)
         return doc.results
     }
-}
-
-/// The file part of a tensor address.
-enum TensorAddressPath {
-    static func file(_ address: String) throws -> String { try TensorAddress(parsing: address).path }
 }

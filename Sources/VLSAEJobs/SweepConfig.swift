@@ -1,6 +1,7 @@
 import Foundation
 import VLSAECore
 import VLSAEFormats
+import VLSAEModel
 import Yams
 
 // A sweep config (JSON or YAML) names the datasets, the training pairs, fixed settings and the
@@ -22,30 +23,30 @@ import Yams
 public struct SweepPairs: Codable, Hashable, Sendable {
     public var images: String
     public var texts: String
-    public init(images: String, texts: String) {
-        self.images = images
-        self.texts = texts
-    }
 }
 
-/// Training settings that no axis varies (defaults: the released checkpoints' recipe).
+/// The part of `TrainConfig` that no axis varies, with its defaults (the released checkpoints'
+/// recipe); lr, epochs and seed are axes.
 public struct SweepFixedTraining: Codable, Hashable, Sendable {
-    public var batchSize: Int = 512
-    public var warmupEpochs: Int = 2
-    public var valRatio: Double = 0.2
-    public var patience: Int = 10
-    public var weightDecay: Double = 0
-    public var shuffle: Bool = true
+    public var batchSize = recipe.batchSize
+    public var warmupEpochs = recipe.warmupEpochs
+    public var valRatio = recipe.valRatio
+    public var patience = recipe.patience
+    public var weightDecay = recipe.weightDecay
+    public var shuffle = recipe.shuffle
 
-    enum CodingKeys: String, CodingKey {
-        case shuffle
-        case batchSize = "batch_size"
-        case warmupEpochs = "warmup_epochs"
-        case valRatio = "val_ratio"
-        case patience
-        case weightDecay = "weight_decay"
-    }
+    private static let recipe = TrainConfig()
+
     public init() {}
+
+    /// The training recipe of a cell: these settings with the cell's axes.
+    func trainConfig(lr: Double, epochs: Int, seed: UInt64) -> TrainConfig {
+        var t = TrainConfig()
+        (t.lr, t.epochs, t.seed) = (lr, epochs, seed)
+        (t.batchSize, t.warmupEpochs, t.valRatio) = (batchSize, warmupEpochs, valRatio)
+        (t.patience, t.weightDecay, t.shuffle) = (patience, weightDecay, shuffle)
+        return t
+    }
 }
 
 /// Bootstrap settings of every evaluation in the sweep.
@@ -68,10 +69,6 @@ public struct SweepPoint: Codable, Equatable, Sendable {
     public var alpha: String?
     public var train: SweepPairs?
 
-    enum CodingKeys: String, CodingKey {
-        case arch, k, lr, epochs, seed, alignment, alpha, train
-        case hiddenRatio = "hidden_ratio"
-    }
     public init() {}
 }
 
@@ -87,10 +84,6 @@ public struct SweepGrid: Codable, Equatable, Sendable {
     public var alpha: [String]?
     public var train: [SweepPairs]?
 
-    enum CodingKeys: String, CodingKey {
-        case arch, k, lr, epochs, seed, alignment, alpha, train
-        case hiddenRatio = "hidden_ratio"
-    }
     public init() {}
 }
 
@@ -108,20 +101,17 @@ public struct SweepCellSpec: Codable, Hashable, Sendable {
     /// α protocol: fixed:<a> | table:<file> | validated:<grid> | oracle:<grid>.
     public var alpha: String
     public var train: SweepPairs
-
-    enum CodingKeys: String, CodingKey {
-        case arch, k, lr, epochs, seed, alignment, alpha, train
-        case hiddenRatio = "hidden_ratio"
-    }
 }
 
 /// A parsed sweep config. Relative paths are relative to `baseFolder` (the config's folder).
-public struct SweepConfig: Codable, Equatable, Sendable {
+public struct SweepConfig: Decodable, Equatable, Sendable {
     public var name: String?
     public var datasets: [String]
     public var train: SweepPairs?
+    /// The axis defaults given under `training` in the file.
     public var training: SweepPoint
-    public var fixed: SweepFixedTraining
+    /// The settings no axis varies, also given under `training` in the file.
+    public var fixedTraining: SweepFixedTraining
     public var alignment: String
     public var alpha: String
     public var evaluation: SweepEvaluation
@@ -132,10 +122,9 @@ public struct SweepConfig: Codable, Equatable, Sendable {
     /// Not part of the config's identity: where relative paths start.
     public var baseFolder: String = "."
 
-    enum CodingKeys: String, CodingKey {
-        case name, datasets, train, training, alignment, alpha, evaluation, grid, cells
-        case reuseK = "reuse_k"
-        case fixed = "fixed_training"
+    /// Every key but `baseFolder`, which is no part of the file.
+    enum CodingKeys: CodingKey {
+        case name, datasets, train, training, fixedTraining, alignment, alpha, evaluation, reuseK, grid, cells
     }
 
     public static let defaultAlignment = "representation=hidden,text=average-first"
@@ -145,25 +134,6 @@ public struct SweepConfig: Codable, Equatable, Sendable {
     static let defaultHiddenRatio = 8
     static let defaultLR = 1e-3
     static let defaultEpochs = 10
-
-    public init(datasets: [String], train: SweepPairs?, training: SweepPoint = SweepPoint(),
-                fixed: SweepFixedTraining = SweepFixedTraining(), alignment: String = SweepConfig.defaultAlignment,
-                alpha: String = SweepConfig.defaultAlpha, evaluation: SweepEvaluation = SweepEvaluation(),
-                reuseK: Bool = false, grid: SweepGrid? = nil, cells: [SweepPoint]? = nil, name: String? = nil,
-                baseFolder: String = ".") {
-        self.name = name
-        self.datasets = datasets
-        self.train = train
-        self.training = training
-        self.fixed = fixed
-        self.alignment = alignment
-        self.alpha = alpha
-        self.evaluation = evaluation
-        self.reuseK = reuseK
-        self.grid = grid
-        self.cells = cells
-        self.baseFolder = baseFolder
-    }
 
     // MARK: Loading
 
@@ -216,25 +186,20 @@ public struct SweepConfig: Codable, Equatable, Sendable {
                 try checkKeys(m, allowed: axisKeys, at: "cells[\(i)]", path: path)
             }
         }
-        var normalized = top
+        // Defaults go into the mapping itself (also for keys given as null), so that it decodes as it stands.
+        var normalized = top.filter { !($0.value is NSNull) }
+        if let one = top["datasets"] as? String { normalized["datasets"] = [one] }
         normalized["training"] = trainingRaw
-        normalized["fixed_training"] = fixedRaw
+        normalized["fixed_training"] = try withDefaults(fixedRaw, SweepFixedTraining())
+        if let e = top["evaluation"] as? [String: Any] { normalized["evaluation"] = try withDefaults(e, SweepEvaluation()) }
+        let defaults: [String: Any] = ["alignment": defaultAlignment, "alpha": defaultAlpha, "reuse_k": false,
+                                       "evaluation": try withDefaults([:], SweepEvaluation())]
+        normalized.merge(defaults) { given, _ in given }
         let json: Data
         do { json = try JSONSerialization.data(withJSONObject: jsonSafe(normalized)) } catch {
             throw VLSAEError.file(path, "cannot read the config's values: \(error)")
         }
-        var config: SweepConfig
-        do {
-            config = try JSONDecoder().decode(Wire.self, from: json).config
-        } catch let DecodingError.typeMismatch(_, ctx) {
-            throw VLSAEError.file(path, "wrong type at \(keyPath(ctx.codingPath)): \(ctx.debugDescription)")
-        } catch let DecodingError.keyNotFound(key, ctx) {
-            throw VLSAEError.file(path, "missing key \"\(key.stringValue)\" at \(keyPath(ctx.codingPath))")
-        } catch let DecodingError.valueNotFound(_, ctx) {
-            throw VLSAEError.file(path, "missing value at \(keyPath(ctx.codingPath))")
-        } catch {
-            throw VLSAEError.file(path, "invalid config: \(error)")
-        }
+        var config = try CanonicalJSON.decode(SweepConfig.self, from: json, path: path)
         config.baseFolder = baseFolder.isEmpty ? "." : baseFolder
         do { try config.validate() } catch let VLSAEError.usage(message) {
             throw VLSAEError.file(path, message)
@@ -242,72 +207,14 @@ public struct SweepConfig: Codable, Equatable, Sendable {
         return config
     }
 
-    /// The wire form: optional fields with defaults applied.
-    private struct Wire: Decodable {
-        var config: SweepConfig
-        enum K: String, CodingKey {
-            case name, datasets, train, training, alignment, alpha, evaluation, grid, cells
-            case reuseK = "reuse_k"
-            case fixed = "fixed_training"
-        }
-        init(from decoder: Decoder) throws {
-            let c = try decoder.container(keyedBy: K.self)
-            let datasets: [String]
-            if let one = try? c.decode(String.self, forKey: .datasets) { datasets = [one] }
-            else { datasets = try c.decode([String].self, forKey: .datasets) }
-            var fixed = SweepFixedTraining()
-            if let f = try c.decodeIfPresent(FixedWire.self, forKey: .fixed) { fixed = f.apply(to: fixed) }
-            var evaluation = SweepEvaluation()
-            if let e = try c.decodeIfPresent(EvaluationWire.self, forKey: .evaluation) {
-                evaluation.bootstrap = e.bootstrap ?? evaluation.bootstrap
-                evaluation.seed = e.seed ?? evaluation.seed
-                evaluation.level = e.level ?? evaluation.level
-            }
-            config = SweepConfig(
-                datasets: datasets,
-                train: try c.decodeIfPresent(SweepPairs.self, forKey: .train),
-                training: try c.decodeIfPresent(SweepPoint.self, forKey: .training) ?? SweepPoint(),
-                fixed: fixed,
-                alignment: try c.decodeIfPresent(String.self, forKey: .alignment) ?? SweepConfig.defaultAlignment,
-                alpha: try c.decodeIfPresent(String.self, forKey: .alpha) ?? SweepConfig.defaultAlpha,
-                evaluation: evaluation,
-                reuseK: try c.decodeIfPresent(Bool.self, forKey: .reuseK) ?? false,
-                grid: try c.decodeIfPresent(SweepGrid.self, forKey: .grid),
-                cells: try c.decodeIfPresent([SweepPoint].self, forKey: .cells),
-                name: try c.decodeIfPresent(String.self, forKey: .name))
-        }
-    }
-
-    private struct FixedWire: Decodable {
-        var batchSize: Int?, warmupEpochs: Int?, valRatio: Double?, patience: Int?, weightDecay: Double?, shuffle: Bool?
-        enum CodingKeys: String, CodingKey {
-            case shuffle, patience
-            case batchSize = "batch_size"
-            case warmupEpochs = "warmup_epochs"
-            case valRatio = "val_ratio"
-            case weightDecay = "weight_decay"
-        }
-        func apply(to f: SweepFixedTraining) -> SweepFixedTraining {
-            var f = f
-            f.batchSize = batchSize ?? f.batchSize
-            f.warmupEpochs = warmupEpochs ?? f.warmupEpochs
-            f.valRatio = valRatio ?? f.valRatio
-            f.patience = patience ?? f.patience
-            f.weightDecay = weightDecay ?? f.weightDecay
-            f.shuffle = shuffle ?? f.shuffle
-            return f
-        }
-    }
-
-    private struct EvaluationWire: Decodable {
-        var bootstrap: Int?, seed: UInt64?, level: Double?
+    /// `given` with every key of `defaults` (as JSON) that it lacks.
+    private static func withDefaults<T: Encodable>(_ given: [String: Any], _ defaults: T) throws -> [String: Any] {
+        let all = try JSONSerialization.jsonObject(with: CanonicalJSON.encode(defaults)) as? [String: Any] ?? [:]
+        return given.filter { !($0.value is NSNull) }.merging(all) { given, _ in given }
     }
 
     private static func checkKeys(_ map: [String: Any], allowed: Set<String>, at place: String, path: String) throws {
-        let unknown = map.keys.filter { !allowed.contains($0) }.sorted()
-        guard unknown.isEmpty else {
-            throw VLSAEError.file(path, "unknown key\(unknown.count > 1 ? "s" : "") \(unknown.map { "\"\($0)\"" }.joined(separator: ", ")) in \(place); allowed: \(allowed.sorted().joined(separator: ", "))")
-        }
+        try CanonicalJSON.checkKeys(map.keys, allowed: allowed, at: place, path: path)
     }
 
     /// YAML scalars arrive as Int/Double/Bool/String; dates and other types are refused by
@@ -325,10 +232,6 @@ public struct SweepConfig: Codable, Equatable, Sendable {
         case let u as UInt64: return u
         default: return "\(value)"
         }
-    }
-
-    private static func keyPath(_ path: [CodingKey]) -> String {
-        path.isEmpty ? "top level" : path.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
     }
 
     // MARK: Validation and expansion
@@ -365,8 +268,8 @@ public struct SweepConfig: Codable, Equatable, Sendable {
             guard s.hiddenRatio >= 1 else { throw VLSAEError.usage("cell \(i): hidden_ratio must be at least 1, got \(s.hiddenRatio)") }
             guard s.lr > 0, s.lr.isFinite else { throw VLSAEError.usage("cell \(i): lr must be positive, got \(s.lr)") }
             guard s.epochs >= 1 else { throw VLSAEError.usage("cell \(i): epochs must be at least 1, got \(s.epochs)") }
-            guard fixed.warmupEpochs <= s.epochs else {
-                throw VLSAEError.usage("cell \(i): warmup_epochs \(fixed.warmupEpochs) exceeds epochs \(s.epochs)")
+            guard fixedTraining.warmupEpochs <= s.epochs else {
+                throw VLSAEError.usage("cell \(i): warmup_epochs \(fixedTraining.warmupEpochs) exceeds epochs \(s.epochs)")
             }
             for forbidden in ["alpha=", "k="] where s.alignment.split(separator: ",").contains(where: {
                 $0.trimmingCharacters(in: .whitespaces).hasPrefix(forbidden)

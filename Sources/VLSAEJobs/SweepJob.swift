@@ -7,7 +7,7 @@ public struct SweepTrainingRequest: Sendable {
     public var spec: SweepCellSpec
     /// The k to train at (≥ spec.k).
     public var trainedK: Int
-    public var fixed: SweepFixedTraining
+    public var fixedTraining: SweepFixedTraining
     /// Tensor addresses resolved against the config's folder.
     public var images: String
     public var texts: String
@@ -26,6 +26,13 @@ public protocol SweepBackend {
     /// Baseline and alignment rows of every manifest, alignment given as a full spec string.
     func evaluate(checkpoint path: String, alignment: String, manifests: [String], evaluation: SweepEvaluation,
                   threads: Int) throws -> [ResultRow]
+    /// Called when a sweep run starts: forget whatever was kept from an earlier run, whose files
+    /// may have changed since (the default keeps nothing, so does nothing).
+    func startRun()
+}
+
+extension SweepBackend {
+    public func startRun() {}
 }
 
 /// `vlsae sweep`: trains and evaluates every cell of a config, one atomic file per finished cell,
@@ -105,6 +112,7 @@ public enum SweepJob {
         guard o.threads >= 1 else { throw VLSAEError.usage("--threads must be at least 1, got \(o.threads)") }
         let config = try SweepConfig.load(path: o.config)
         let plan = try SweepPlan.make(config)
+        o.backend.startRun()
         let folder = o.out ?? defaultFolder(config: o.config)
         let files = SweepFolder(folder)
         try files.prepare()
@@ -187,7 +195,7 @@ public enum SweepJob {
     static func runCell(_ cell: SweepPlannedCell, config: SweepConfig, files: SweepFolder,
                         options o: Options) throws -> (SweepCellResult, trained: Bool) {
         let request = SweepTrainingRequest(
-            spec: cell.spec, trainedK: cell.trainedK, fixed: config.fixed,
+            spec: cell.spec, trainedK: cell.trainedK, fixedTraining: config.fixedTraining,
             images: try config.resolveAddress(cell.spec.train.images), texts: try config.resolveAddress(cell.spec.train.texts),
             threads: o.threads, checkpointHash: cell.checkpointHash)
         let checkpoint = files.checkpointPath(cell.checkpointHash)

@@ -26,24 +26,18 @@ public struct SweepCheckpointIdentity: Codable, Hashable, Sendable {
     public var lr: Double
     public var epochs: Int
     public var seed: UInt64
-    public var fixed: SweepFixedTraining
+    public var fixedTraining: SweepFixedTraining
     public var images: SweepContentAddress
     public var texts: SweepContentAddress
-
-    enum CodingKeys: String, CodingKey {
-        case format, numerics, arch, k, lr, epochs, seed, images, texts
-        case hiddenRatio = "hidden_ratio"
-        case fixed = "fixed_training"
-    }
 
     public var hash: String { SHA256.hex((try? CanonicalJSON.encode(self)) ?? Data()) }
 }
 
 /// One dataset as the sweep sees it: the manifest as written in the config and the digests of the
-/// manifest and every array it names.
+/// manifest and every array file it names.
 public struct SweepDatasetInput: Codable, Hashable, Sendable {
     public var manifest: String
-    public var inputs: [InputRecord]
+    public var inputs: [FileDigest]
 }
 
 /// Everything a cell's result depends on; its hash (first 16 hex digits) is the cell id.
@@ -54,14 +48,9 @@ struct SweepCellIdentity: Codable {
     var alignment: String
     var alpha: String
     /// SHA-256 of an α table file (`table:<file>`), so editing the table invalidates the cell.
-    var alphaTableSHA256: String?
+    var alphaTableSha256: String?
     var datasets: [SweepDatasetInput]
     var evaluation: SweepEvaluation
-
-    enum CodingKeys: String, CodingKey {
-        case format, checkpoint, k, alignment, alpha, datasets, evaluation
-        case alphaTableSHA256 = "alpha_table_sha256"
-    }
 }
 
 /// A cell placed in the sweep: its canonical position, identity and checkpoint.
@@ -76,14 +65,6 @@ public struct SweepPlannedCell: Codable, Equatable, Sendable {
     public var checkpointHash: String
     /// The full alignment spec handed to evaluation (variant, α protocol and, with reuse, k).
     public var alignmentSpec: String
-
-    enum CodingKeys: String, CodingKey {
-        case index, id, spec
-        case trainedK = "trained_k"
-        case inferenceKReuse = "inference_k_reuse"
-        case checkpointHash = "checkpoint_hash"
-        case alignmentSpec = "alignment_spec"
-    }
 
     /// Where the cell's checkpoint lives inside a sweep folder.
     public var checkpointRelativePath: String { "checkpoints/\(checkpointHash).safetensors" }
@@ -100,14 +81,8 @@ public struct SweepPlan: Codable, Equatable, Sendable {
     public var evaluation: SweepEvaluation
     public var datasets: [SweepDatasetInput]
     /// Training pair files (config-relative address → digest).
-    public var trainInputs: [InputRecord]
+    public var trainInputs: [FileDigest]
     public var cells: [SweepPlannedCell]
-
-    enum CodingKeys: String, CodingKey {
-        case format, name, evaluation, datasets, cells
-        case reuseK = "reuse_k"
-        case trainInputs = "train_inputs"
-    }
 
     public var sha256: String { SHA256.hex((try? CanonicalJSON.encode(self)) ?? Data()) }
 
@@ -131,13 +106,13 @@ public struct SweepPlan: Codable, Equatable, Sendable {
             datasets.append(SweepDatasetInput(manifest: manifest, inputs: try datasetInputs(
                 manifest, resolve: config.resolve, digest: digest)))
         }
-        var trainInputs: [InputRecord] = []
+        var trainInputs: [FileDigest] = []
         var seenTrain = Set<String>()
         for s in specs {
             for (address, role) in [(s.train.images, "train_images"), (s.train.texts, "train_texts")] {
                 let path = try TensorAddress(parsing: address).path
                 if seenTrain.insert(role + "\u{0}" + path).inserted {
-                    trainInputs.append(InputRecord(path: path, sha256: try digest(config.resolve(path)), role: role))
+                    trainInputs.append(FileDigest(path: path, sha256: try digest(config.resolve(path)), role: role))
                 }
             }
         }
@@ -158,7 +133,7 @@ public struct SweepPlan: Codable, Equatable, Sendable {
             let trainedK = config.reuseK ? maxK[groupKey(s)]! : s.k
             let identity = SweepCheckpointIdentity(
                 arch: s.arch, hiddenRatio: s.hiddenRatio, k: trainedK, lr: s.lr, epochs: s.epochs, seed: s.seed,
-                fixed: config.fixed, images: try content(s.train.images),
+                fixedTraining: config.fixedTraining, images: try content(s.train.images),
                 texts: try content(s.train.texts))
             var alignmentSpec = s.alignment.isEmpty ? "alpha=\(s.alpha)" : "\(s.alignment),alpha=\(s.alpha)"
             if config.reuseK { alignmentSpec += ",k=\(s.k)" }
@@ -168,7 +143,7 @@ public struct SweepPlan: Codable, Equatable, Sendable {
                 tableDigest = try digest(config.resolve(file))
             }
             let cellIdentity = SweepCellIdentity(checkpoint: identity.hash, k: s.k, alignment: s.alignment,
-                                                 alpha: s.alpha, alphaTableSHA256: tableDigest, datasets: datasets,
+                                                 alpha: s.alpha, alphaTableSha256: tableDigest, datasets: datasets,
                                                  evaluation: config.evaluation)
             let id = String(SHA256.hex(try CanonicalJSON.encode(cellIdentity)).prefix(16))
             guard ids.insert(id).inserted else {
@@ -186,11 +161,11 @@ public struct SweepPlan: Codable, Equatable, Sendable {
     /// relative to the config's folder (as the config writes them), so the plan is the same from
     /// any working directory.
     static func datasetInputs(_ manifest: String, resolve: (String) -> String,
-                              digest: (String) throws -> String) throws -> [InputRecord] {
+                              digest: (String) throws -> String) throws -> [FileDigest] {
         let manifestPath = resolve(manifest)
-        let m = try Manifest.load(path: manifestPath)
+        let (m, manifestFile) = try Manifest.read(path: manifestPath)
         let folder = (manifest as NSString).deletingLastPathComponent
-        var records = [InputRecord(path: manifest, sha256: try digest(manifestPath), role: "manifest")]
+        var records = [manifestFile.recorded(as: manifest, role: "manifest")]
         let named: [(String?, String)] = [(m.imageEmbeddings, "image_embeddings"), (m.labels, "labels"),
                                           (m.textEmbeddings, "text_embeddings"), (m.classifier, "classifier")]
         for case let (address?, role) in named {
@@ -199,7 +174,7 @@ public struct SweepPlan: Codable, Equatable, Sendable {
                 throw VLSAEError.file(manifestPath, "\(role): invalid tensor address \"\(address)\": \(e)")
             }
             let path = a.path.hasPrefix("/") || folder.isEmpty ? a.path : (folder as NSString).appendingPathComponent(a.path)
-            records.append(InputRecord(path: path, sha256: try digest(resolve(path)), role: role))
+            records.append(FileDigest(path: path, sha256: try digest(resolve(path)), role: role))
         }
         return records
     }

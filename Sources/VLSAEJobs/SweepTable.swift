@@ -20,20 +20,6 @@ public struct SweepTrainingFacts: Codable, Equatable, Sendable {
     public var trainRows: Int
     public var valRows: Int
 
-    enum CodingKeys: String, CodingKey {
-        case fvuImage = "fvu_image"
-        case fvuText = "fvu_text"
-        case l0Image = "l0_image"
-        case l0Text = "l0_text"
-        case deadFraction = "dead_fraction"
-        case valLoss = "val_loss"
-        case measuredK = "measured_k"
-        case bestEpoch = "best_epoch"
-        case epochsRun = "epochs_run"
-        case trainRows = "train_rows"
-        case valRows = "val_rows"
-    }
-
     public init(fvuImage: Double?, fvuText: Double?, l0Image: Double, l0Text: Double, deadFraction: Double,
                 valLoss: Double, measuredK: Int, bestEpoch: Int, epochsRun: Int, trainRows: Int, valRows: Int) {
         self.fvuImage = fvuImage.flatMap { $0.isFinite ? $0 : nil }
@@ -65,21 +51,11 @@ public struct SweepDatasetResult: Codable, Equatable, Sendable {
     public var variant: String?
     public var nImages: Int
     public var acc1: Double
-    public var acc1Interval: IntervalRecord?
+    public var acc1Interval: ConfidenceInterval?
     public var baselineAcc1: Double?
     public var deltaAcc1: Double?
-    public var deltaAcc1Interval: IntervalRecord?
+    public var deltaAcc1Interval: ConfidenceInterval?
     public var mcnemarP: Double?
-
-    enum CodingKeys: String, CodingKey {
-        case dataset, method, variant, acc1
-        case nImages = "n_images"
-        case acc1Interval = "acc1_interval"
-        case baselineAcc1 = "baseline_acc1"
-        case deltaAcc1 = "delta_acc1"
-        case deltaAcc1Interval = "delta_acc1_interval"
-        case mcnemarP = "mcnemar_p"
-    }
 
     /// Picks the alignment row (the one with a paired comparison, other than concept-only) and the
     /// baseline row of one dataset out of an evaluation's rows.
@@ -123,24 +99,6 @@ public struct SweepCellResult: Codable, Equatable, Sendable {
     /// How this cell was computed (threads, kernel path): stays in the cell file, out of the table.
     public var provenance: RunProvenance
 
-    enum CodingKeys: String, CodingKey {
-        case format, id, spec, checkpoint, training, datasets, rows, provenance
-        case trainedK = "trained_k"
-        case inferenceKReuse = "inference_k_reuse"
-    }
-
-    public init(id: String, spec: SweepCellSpec, trainedK: Int, inferenceKReuse: Bool, checkpoint: SweepCheckpointRef,
-                training: SweepTrainingFacts, datasets: [SweepDatasetResult], rows: [ResultRow], provenance: RunProvenance) {
-        self.id = id
-        self.spec = spec
-        self.trainedK = trainedK
-        self.inferenceKReuse = inferenceKReuse
-        self.checkpoint = checkpoint
-        self.training = training
-        self.datasets = datasets
-        self.rows = rows
-        self.provenance = provenance
-    }
 }
 
 /// A table row: the planned cell and its result.
@@ -155,12 +113,6 @@ public struct SweepTableCell: Codable, Equatable, Sendable {
     public var training: SweepTrainingFacts
     public var datasets: [SweepDatasetResult]
 
-    enum CodingKeys: String, CodingKey {
-        case index, id, spec, checkpoint, training, datasets
-        case trainedK = "trained_k"
-        case inferenceKReuse = "inference_k_reuse"
-        case alignmentSpec = "alignment_spec"
-    }
 }
 
 /// `sweep.json`: every cell of the plan in canonical order. Holds no timings, host names, command
@@ -170,21 +122,14 @@ public struct SweepTable: Codable, Equatable, Sendable {
     public var format = "vlsae-sweep-table/2"
     public var name: String?
     public var tool: ToolRecord
-    public var planSHA256: String
+    public var planSha256: String
     public var reuseK: Bool
     /// The numeric mode every cell was computed in.
     public var numerics: String
     public var evaluation: SweepEvaluation
     public var datasets: [SweepDatasetInput]
-    public var trainInputs: [InputRecord]
+    public var trainInputs: [FileDigest]
     public var cells: [SweepTableCell]
-
-    enum CodingKeys: String, CodingKey {
-        case format, name, tool, evaluation, datasets, cells, numerics
-        case planSHA256 = "plan_sha256"
-        case reuseK = "reuse_k"
-        case trainInputs = "train_inputs"
-    }
 
     public init(plan: SweepPlan, results: [String: SweepCellResult], tool: ToolRecord) throws {
         var cells: [SweepTableCell] = []
@@ -200,7 +145,7 @@ public struct SweepTable: Codable, Equatable, Sendable {
         }
         self.name = plan.name
         self.tool = tool
-        self.planSHA256 = plan.sha256
+        self.planSha256 = plan.sha256
         self.reuseK = plan.reuseK
         self.numerics = RunProvenance.deterministic
         self.evaluation = plan.evaluation
@@ -220,7 +165,7 @@ public struct SweepTable: Codable, Equatable, Sendable {
     /// One line per cell and dataset; the axes that vary are listed first.
     public func markdown() -> String {
         var out = "# Sweep\(name.map { " \($0)" } ?? "")\n\n"
-        out += "Plan SHA-256 `\(planSHA256)`, \(cells.count) cells, tool \(tool.name) \(tool.version) (\(tool.gitCommit)).\n"
+        out += "Plan SHA-256 `\(planSha256)`, \(cells.count) cells, tool \(tool.name) \(tool.version) (\(tool.gitCommit)).\n"
         out += "Bootstrap: \(evaluation.bootstrap) resamples, seed \(evaluation.seed), level \(fmt(evaluation.level, 2)); \(numerics) numerics.\n"
         if reuseK {
             out += "k reuse: cells marked ↺ evaluate a checkpoint trained at a larger k with only k′ units kept.\n"

@@ -3,12 +3,13 @@ import VLSAECore
 import VLSAEFormats
 import VLSAEModel
 
-/// `vlsae train`: paired embeddings → trained autoencoder checkpoint (safetensors).
+/// `vlsae train`: paired embeddings → a trained autoencoder, written as a checkpoint
+/// (safetensors) by `Result.write(to:)`.
 public enum TrainJob {
     public struct Options: Sendable {
+        /// Tensor addresses of the paired embeddings (row i of each is a pair).
         public var images: String
         public var texts: String
-        public var output: String
         /// nil: the warm-start checkpoint's, else VL-SAE.
         public var arch: SAEArch?
         /// nil: the warm-start checkpoint's, else 256 (released).
@@ -21,28 +22,45 @@ public enum TrainJob {
         public var threads: Int
         public var progress: Bool
 
-        public init(images: String, texts: String, output: String, arch: SAEArch? = nil, topK: Int? = nil,
+        public init(images: String, texts: String, arch: SAEArch? = nil, topK: Int? = nil,
                     hiddenRatio: Int? = nil, train: TrainConfig = TrainConfig(), initialCheckpoint: String? = nil,
                     threads: Int = 1, progress: Bool = true) {
-            self.images = images; self.texts = texts; self.output = output; self.arch = arch; self.topK = topK
+            self.images = images; self.texts = texts; self.arch = arch; self.topK = topK
             self.hiddenRatio = hiddenRatio; self.train = train; self.initialCheckpoint = initialCheckpoint
             self.threads = threads; self.progress = progress
         }
     }
 
+    /// A trained model and what its training did.
+    public struct Result: Sendable {
+        public var model: SAEModel
+        /// Recipe, per-epoch metrics and the inputs' addresses and SHA-256s (checkpoint metadata).
+        public var summary: TrainSummary
+
+        /// Writes the checkpoint: safetensors with the official tensor names, config and summary.
+        public func write(to path: String) throws { try Checkpoint.save(model, summary: summary, to: path) }
+    }
+
     /// Loads an address as a rows × d float matrix, naming the address in errors.
-    static func loadMatrix(_ address: String) throws -> (Matrix, TensorAddress) {
+    static func loadMatrix(_ address: String) throws -> Matrix { try loadMatrixWithDigest(address).matrix }
+
+    /// The same, with the digest of the file hashed over the bytes the matrix was read from.
+    static func loadMatrixWithDigest(_ address: String) throws -> (matrix: Matrix, digest: FileDigest) {
         let a = try TensorAddress(parsing: address)
-        let t = try TensorFile.load(a)
-        do { return (try t.matrix(name: address), a) } catch let VLSAEError.mismatch(msg) {
+        let (t, digest) = try TensorFile.loadWithDigest(a)
+        do { return (try t.matrix(name: address), digest) } catch let VLSAEError.mismatch(msg) {
             throw VLSAEError.file(a.path, msg)
         }
     }
 
-    @discardableResult
-    public static func run(_ o: Options, onEpoch: ((EpochReport) -> Void)? = nil) throws -> TrainSummary {
-        let (images, ia) = try loadMatrix(o.images)
-        let (texts, ta) = try loadMatrix(o.texts)
+    /// The checkpoint summary's record of the training pairs: each address and its file's SHA-256.
+    static func inputsRecord(images: String, _ imageFile: FileDigest, texts: String, _ textFile: FileDigest) -> [String: String] {
+        ["images": images, "images_sha256": imageFile.sha256, "texts": texts, "texts_sha256": textFile.sha256]
+    }
+
+    public static func run(_ o: Options, onEpoch: ((EpochReport) -> Void)? = nil) throws -> Result {
+        let (images, imageFile) = try loadMatrixWithDigest(o.images)
+        let (texts, textFile) = try loadMatrixWithDigest(o.texts)
         var initial: LoadedCheckpoint? = nil
         if let path = o.initialCheckpoint { initial = try Checkpoint.load(path: path, topK: o.topK) }
         let base = initial?.model.config
@@ -62,12 +80,9 @@ public enum TrainJob {
                                        initialization: initial.map { "\($0.path) sha256 \($0.sha256)" } ?? "random",
                                        progress: o.progress, onEpoch: onEpoch)
         var summary = result.summary
-        summary.inputs = [
-            "images": ia.description, "images_sha256": try SHA256.hex(fileAt: ia.path),
-            "texts": ta.description, "texts_sha256": try SHA256.hex(fileAt: ta.path),
-        ]
-        try Checkpoint.save(result.model, summary: summary, to: o.output)
-        return summary
+        summary.inputs = inputsRecord(images: try TensorAddress(parsing: o.images).description, imageFile,
+                                      texts: try TensorAddress(parsing: o.texts).description, textFile)
+        return Result(model: result.model, summary: summary)
     }
 
     /// One line per epoch for the console.
@@ -76,53 +91,5 @@ public enum TrainJob {
         return String(format: "epoch %d  lr %.3g  train %.5f  val %.5f  FVU img %.3f txt %.3f  L0 %.1f/%.1f  dead %.3f  pair Jaccard %.3f cosine %.3f",
                       r.epoch, r.lr, r.trainLoss, v.loss, v.image.fvu, v.text.fvu, v.image.l0, v.text.l0,
                       v.deadFraction, v.pairJaccard, v.pairCosine)
-    }
-}
-
-/// `vlsae encode`: embeddings → dense activations (or a modality's reconstruction) as .npy.
-public enum EncodeJob {
-    public struct Options: Sendable {
-        public var checkpoint: String
-        public var input: String
-        public var output: String
-        /// Write the reconstruction through this modality's decoder instead of the activations.
-        public var reconstruct: Modality?
-        /// Encoder of SAE_D to use (ignored by VL-SAE and SAE_V); defaults to `reconstruct` or image.
-        public var modality: Modality?
-        /// Active units per row; at most the trained k.
-        public var k: Int?
-        public var threads: Int
-
-        public init(checkpoint: String, input: String, output: String, reconstruct: Modality? = nil,
-                    modality: Modality? = nil, k: Int? = nil, threads: Int = 1) {
-            self.checkpoint = checkpoint; self.input = input; self.output = output
-            self.reconstruct = reconstruct; self.modality = modality; self.k = k; self.threads = threads
-        }
-    }
-
-    public struct Result: Sendable {
-        public var rows: Int
-        public var cols: Int
-        public var meanActive: Double
-        public var checkpointSHA256: String
-    }
-
-    @discardableResult
-    public static func run(_ o: Options) throws -> Result {
-        guard o.threads >= 1 else { throw VLSAEError.usage("threads must be at least 1 (got \(o.threads))") }
-        let ckpt = try Checkpoint.load(path: o.checkpoint)
-        var model = ckpt.model
-        model.threads = o.threads
-        if let k = o.k, !(1...model.config.topK).contains(k) {
-            throw VLSAEError.usage("--k \(k) must be between 1 and the trained k (\(model.config.topK))")
-        }
-        let (x, _) = try TrainJob.loadMatrix(o.input)
-        try model.checkInputDim(x.cols, source: o.input)
-        if let r = x.firstNonFiniteRow() { throw VLSAEError.file(o.input, "row \(r) holds NaN or infinity") }
-        let modality = o.modality ?? o.reconstruct ?? .image
-        let codes = model.encode(x, modality: modality, k: o.k)
-        let out = o.reconstruct.map { model.decode(codes, modality: $0) } ?? codes.dense()
-        try NpyFormat.write(Tensor(shape: [out.rows, out.cols], floats: out.values), to: o.output)
-        return Result(rows: out.rows, cols: out.cols, meanActive: codes.meanActive, checkpointSHA256: ckpt.sha256)
     }
 }

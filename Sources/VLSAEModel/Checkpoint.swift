@@ -11,6 +11,9 @@ public struct LoadedCheckpoint: Sendable {
     public var sha256: String
     /// Where k came from: "metadata", "caller" or "default (released checkpoints)".
     public var topKSource: String
+
+    /// The file and its SHA-256 (hashed over the bytes the model was read from), without a role.
+    public var digest: FileDigest { FileDigest(path: path, sha256: sha256) }
 }
 
 /// Checkpoints as safetensors with the official state-dict names and shapes (so that the tensors
@@ -49,7 +52,7 @@ public enum Checkpoint {
         if try TensorFile.format(of: path, data: data) == .safetensors {
             (named, meta) = try SafetensorsFormat.read(data, path: path)
         } else {
-            named = try TensorFile.readAll(path: path)
+            named = try TensorFile.arrays(in: data, path: path)
         }
         // nn.DataParallel saves every key under "module.".
         if !named.isEmpty, named.allSatisfy({ $0.name.hasPrefix("module.") }) {

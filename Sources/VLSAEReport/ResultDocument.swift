@@ -4,8 +4,9 @@ import VLSAECore
 /// One result file: what was run (tool, seeds), on what (inputs with SHA-256), the result rows, and
 /// how this run computed them (`provenance`). It holds no timestamps or host names. Everything but
 /// `provenance` is a function of the inputs, flags, seeds and tool version alone: byte-identical on
-/// every CPU, kernel path and thread count. Keys are snake_case; the layout is pinned by
-/// `Results/schema/result.schema.json` (JSON Schema draft 2020-12).
+/// every CPU, kernel path and thread count. Keys are the snake_case of the property names
+/// (`CanonicalJSON`); the layout is pinned by `Results/schema/result.schema.json` (JSON Schema
+/// draft 2020-12).
 public struct ResultDocument: Codable, Equatable, Sendable {
     /// 2: the command line moved into `provenance`, beside the numeric mode, kernel path and threads.
     public static let currentSchemaVersion = 2
@@ -14,17 +15,17 @@ public struct ResultDocument: Codable, Equatable, Sendable {
     public var tool: ToolRecord
     /// Every seed the run used, by purpose (e.g. "bootstrap").
     public var seeds: [String: UInt64]
-    public var inputs: [InputRecord]
+    /// Every input file once: each dataset's files in evaluation order (manifest first), then the
+    /// checkpoint, validation manifests' files and α tables of alignment rows.
+    public var inputs: [FileDigest]
     public var results: [ResultRow]
     /// Run facts: the only part allowed to differ between two runs of the same computation.
     public var provenance: RunProvenance
 
-    enum CodingKeys: String, CodingKey {
-        case tool, seeds, inputs, results, provenance, command
-        case schemaVersion = "schema_version"
-    }
+    /// `command` is where schema 1 kept the command line.
+    enum CodingKeys: CodingKey { case schemaVersion, tool, seeds, inputs, results, provenance, command }
 
-    public init(tool: ToolRecord, seeds: [String: UInt64], inputs: [InputRecord], results: [ResultRow],
+    public init(tool: ToolRecord, seeds: [String: UInt64], inputs: [FileDigest], results: [ResultRow],
                 provenance: RunProvenance) {
         self.schemaVersion = ResultDocument.currentSchemaVersion
         self.tool = tool
@@ -45,7 +46,7 @@ public struct ResultDocument: Codable, Equatable, Sendable {
         }
         tool = try c.decode(ToolRecord.self, forKey: .tool)
         seeds = try c.decode([String: UInt64].self, forKey: .seeds)
-        inputs = try c.decode([InputRecord].self, forKey: .inputs)
+        inputs = try c.decode([FileDigest].self, forKey: .inputs)
         results = try c.decode([ResultRow].self, forKey: .results)
         if schemaVersion == 1 {
             provenance = RunProvenance(command: try c.decode([String].self, forKey: .command),
@@ -122,11 +123,6 @@ public struct RunProvenance: Codable, Equatable, Sendable {
     public static func current(command: [String], threads: Int) -> RunProvenance {
         RunProvenance(command: command, kernelPath: KernelPath.active.rawValue, threads: threads)
     }
-
-    enum CodingKeys: String, CodingKey {
-        case command, numerics, threads
-        case kernelPath = "kernel_path"
-    }
 }
 
 public struct ToolRecord: Codable, Equatable, Sendable {
@@ -135,29 +131,10 @@ public struct ToolRecord: Codable, Equatable, Sendable {
     /// `git rev-parse HEAD` of the checkout the executable was built in, or "unknown".
     public var gitCommit: String
 
-    enum CodingKeys: String, CodingKey {
-        case name, version
-        case gitCommit = "git_commit"
-    }
-
     public init(name: String = "vlsae", version: String, gitCommit: String) {
         self.name = name
         self.version = version
         self.gitCommit = gitCommit
-    }
-}
-
-public struct InputRecord: Codable, Equatable, Sendable, Hashable {
-    /// As given on the command line or resolved from a manifest, relative to the working directory.
-    public var path: String
-    public var sha256: String
-    /// What the file was used for: manifest, image_embeddings, labels, text_embeddings, classifier, ...
-    public var role: String
-
-    public init(path: String, sha256: String, role: String) {
-        self.path = path
-        self.sha256 = sha256
-        self.role = role
     }
 }
 
@@ -168,22 +145,13 @@ public struct MetricValues: Codable, Equatable, Sendable {
     public var acc5: Double?
     public var meanPerClassRecall: Double
 
-    enum CodingKeys: String, CodingKey {
-        case acc1, acc5
-        case meanPerClassRecall = "mean_per_class_recall"
-    }
+    /// For `encode(to:)`, which writes an undefined acc5 as null rather than leaving the key out.
+    enum CodingKeys: CodingKey { case acc1, acc5, meanPerClassRecall }
 
     public init(acc1: Double, acc5: Double?, meanPerClassRecall: Double) {
         self.acc1 = acc1
         self.acc5 = acc5
         self.meanPerClassRecall = meanPerClassRecall
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        acc1 = try c.decode(Double.self, forKey: .acc1)
-        acc5 = try c.decodeIfPresent(Double.self, forKey: .acc5)
-        meanPerClassRecall = try c.decode(Double.self, forKey: .meanPerClassRecall)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -192,23 +160,6 @@ public struct MetricValues: Codable, Equatable, Sendable {
         // Always present: an undefined acc5 is an explicit null, not a missing key.
         if let acc5 { try c.encode(acc5, forKey: .acc5) } else { try c.encodeNil(forKey: .acc5) }
         try c.encode(meanPerClassRecall, forKey: .meanPerClassRecall)
-    }
-}
-
-/// A bootstrap confidence interval with everything needed to recompute it.
-public struct IntervalRecord: Codable, Equatable, Sendable {
-    public var low: Double
-    public var high: Double
-    public var level: Double
-    public var resamples: Int
-    public var seed: UInt64
-
-    public init(low: Double, high: Double, level: Double, resamples: Int, seed: UInt64) {
-        self.low = low
-        self.high = high
-        self.level = level
-        self.resamples = resamples
-        self.seed = seed
     }
 }
 
@@ -227,7 +178,7 @@ public struct ResultRow: Codable, Equatable, Sendable {
     /// normalised alignment spec otherwise), so rows can be matched across result files.
     public var variant: String?
     /// Intervals keyed by metric name ("acc1").
-    public var intervals: [String: IntervalRecord]
+    public var intervals: [String: ConfidenceInterval]
     /// Recall per class in class order, null for classes without images (only with --per-class).
     public var perClassRecall: [Double?]?
     public var nImages: Int
@@ -243,22 +194,10 @@ public struct ResultRow: Codable, Equatable, Sendable {
     public var checkpoint: CheckpointRecord?
     public var comparison: ComparisonRecord?
 
-    enum CodingKeys: String, CodingKey {
-        case dataset, model, pretrained, task, language, metrics, method, variant, intervals
-        case alignment, checkpoint, comparison
-        case perClassRecall = "per_class_recall"
-        case nImages = "n_images"
-        case nClasses = "n_classes"
-        case nTemplates = "n_templates"
-        case templateLevel = "template_level"
-        case classnamesSha256 = "classnames_sha256"
-        case templatesSha256 = "templates_sha256"
-    }
-
     public init(dataset: String, model: String, pretrained: String,
                 task: String = "zeroshot_classification", language: String = "en",
                 metrics: MetricValues, method: String, variant: String? = nil,
-                intervals: [String: IntervalRecord],
+                intervals: [String: ConfidenceInterval],
                 perClassRecall: [Double?]? = nil, nImages: Int, nClasses: Int, nTemplates: Int,
                 templateLevel: Bool, classnamesSha256: String, templatesSha256: String,
                 alignment: AlignmentRecord? = nil, checkpoint: CheckpointRecord? = nil,
@@ -318,25 +257,16 @@ public struct AlignmentRecord: Codable, Equatable, Sendable {
     /// k-fold selection: one entry per fold, and the seed of the fold assignment.
     public var folds: [FoldRecord]?
     public var foldSeed: UInt64?
-    /// The alpha table file (table protocol) or validation manifest (validated), with its SHA-256.
-    public var alphaTable: FileReference?
-    public var validation: FileReference?
-
-    enum CodingKeys: String, CodingKey {
-        case score, representation, text, similarity, k, alpha, oracle, selection, folds, validation
-        case trainedK = "trained_k"
-        case alphaProtocol = "alpha_protocol"
-        case alphaGrid = "alpha_grid"
-        case selectionAcc1 = "selection_acc1"
-        case foldSeed = "fold_seed"
-        case alphaTable = "alpha_table"
-    }
+    /// The alpha table file (table protocol) or validation manifest (validated), with its SHA-256
+    /// (no role: the key says it).
+    public var alphaTable: FileDigest?
+    public var validation: FileDigest?
 
     public init(score: String, representation: String, text: String, similarity: String = "cosine",
                 k: Int, trainedK: Int, alpha: Double?, alphaProtocol: String, oracle: Bool,
                 alphaGrid: [Double]? = nil, selection: String? = nil, selectionAcc1: [Double]? = nil,
-                folds: [FoldRecord]? = nil, foldSeed: UInt64? = nil, alphaTable: FileReference? = nil,
-                validation: FileReference? = nil) {
+                folds: [FoldRecord]? = nil, foldSeed: UInt64? = nil, alphaTable: FileDigest? = nil,
+                validation: FileDigest? = nil) {
         self.score = score
         self.representation = representation
         self.text = text
@@ -365,28 +295,12 @@ public struct FoldRecord: Codable, Equatable, Sendable {
     public var selectionAcc1: Double
     public var heldOutAcc1: Double
 
-    enum CodingKeys: String, CodingKey {
-        case fold, alpha
-        case nImages = "n_images"
-        case selectionAcc1 = "selection_acc1"
-        case heldOutAcc1 = "held_out_acc1"
-    }
-
     public init(fold: Int, nImages: Int, alpha: Double, selectionAcc1: Double, heldOutAcc1: Double) {
         self.fold = fold
         self.nImages = nImages
         self.alpha = alpha
         self.selectionAcc1 = selectionAcc1
         self.heldOutAcc1 = heldOutAcc1
-    }
-}
-
-public struct FileReference: Codable, Equatable, Sendable {
-    public var path: String
-    public var sha256: String
-    public init(path: String, sha256: String) {
-        self.path = path
-        self.sha256 = sha256
     }
 }
 
@@ -401,13 +315,6 @@ public struct CheckpointRecord: Codable, Equatable, Sendable {
     public var hiddenRatio: Int
     /// The trained k.
     public var k: Int
-
-    enum CodingKeys: String, CodingKey {
-        case path, sha256, arch, k
-        case inputDim = "input_dim"
-        case hiddenDim = "hidden_dim"
-        case hiddenRatio = "hidden_ratio"
-    }
 
     public init(path: String, sha256: String, arch: String, inputDim: Int, hiddenDim: Int, hiddenRatio: Int, k: Int) {
         self.path = path
@@ -428,7 +335,7 @@ public struct ComparisonRecord: Codable, Equatable, Sendable {
     /// at least 5 classes, mean_per_class_recall).
     public var deltas: [String: Double]
     /// Paired-bootstrap intervals of the deltas, keyed by metric name; all from the same resamples.
-    public var intervals: [String: IntervalRecord]
+    public var intervals: [String: ConfidenceInterval]
     /// Exact two-sided McNemar test on top-1 correctness.
     public var mcnemarP: Double
     /// Images that became correct (gained) and that became wrong (lost) relative to the baseline.
@@ -437,13 +344,7 @@ public struct ComparisonRecord: Codable, Equatable, Sendable {
     /// without images (only with --per-class).
     public var perClassRecallDelta: [Double?]?
 
-    enum CodingKeys: String, CodingKey {
-        case baseline, deltas, intervals, flips
-        case mcnemarP = "mcnemar_p"
-        case perClassRecallDelta = "per_class_recall_delta"
-    }
-
-    public init(baseline: String, deltas: [String: Double], intervals: [String: IntervalRecord],
+    public init(baseline: String, deltas: [String: Double], intervals: [String: ConfidenceInterval],
                 mcnemarP: Double, flips: FlipCounts, perClassRecallDelta: [Double?]? = nil) {
         self.baseline = baseline
         self.deltas = deltas

@@ -79,4 +79,35 @@ public struct ConceptRecovery: Codable, Equatable, Sendable {
         }
         return out
     }
+
+    /// Recovery in one modality as `vlsae recovery` measures it, in that modality's concept space
+    /// (`concepts_image.npy` or `concepts_text.npy`) with the modality offset (`modality_offsets.npy`
+    /// row 0 image, row 1 text) projected out of the concepts, the encoder rows and the decoder
+    /// columns. The distance-based encoder's rows sit near normalised inputs and so carry the
+    /// offset, and a decoder may absorb it into its columns rather than its bias: without the
+    /// projection a shared offset inflates every cosine. The decoder columns' common mean
+    /// direction is projected out too: every VL-SAE code has k active units with values of at
+    /// least ~0.6, so a component shared by all columns cannot be told apart from the bias and
+    /// carries no concept.
+    ///
+    /// - Parameters:
+    ///   - concepts: K × d planted concepts of the modality.
+    ///   - encoderRows: h × d shared encoder weight.
+    ///   - decoderColumns: h × d, the modality decoder's weight transposed.
+    ///   - offset: the modality's offset direction (d values).
+    public static func measure(concepts: Matrix, encoderRows: Matrix, decoderColumns: Matrix, offset: [Float],
+                               threshold: Double = 0.9) throws -> ConceptRecovery {
+        let centred = projectingOut(offset, from: decoderColumns)
+        return try measure(concepts: projectingOut(offset, from: concepts),
+                           encoderRows: projectingOut(offset, from: encoderRows),
+                           decoderColumns: projectingOut(meanRow(centred), from: centred),
+                           threshold: threshold)
+    }
+
+    /// The mean of the rows (in float32, summed in row order).
+    public static func meanRow(_ m: Matrix) -> [Float] {
+        var mean = [Float](repeating: 0, count: m.cols)
+        for r in 0..<m.rows { for (j, v) in m.row(r).enumerated() { mean[j] += v / Float(m.rows) } }
+        return mean
+    }
 }

@@ -5,6 +5,8 @@ import VLSAEFormats
 import VLSAEEval
 
 /// `suite.json`: everything needed to know what a suite folder holds and whether it is intact.
+/// Its keys are the property names as declared (`CanonicalJSON.Keys.propertyNames`: `evalSets`,
+/// `trainImage`, …), unlike the snake_case of every other file: suites are reused by their bytes.
 public struct SynthSuiteDescription: Codable, Equatable, Sendable {
     public struct FileEntry: Codable, Equatable, Sendable {
         public var sha256: String
@@ -141,7 +143,7 @@ public enum SynthSuite {
             files: files, evalSets: evalEntries, trainImage: "train_image.npy", trainText: "train_text.npy",
             concepts: "concepts.npy", imageConcepts: "concepts_image.npy", textConcepts: "concepts_text.npy",
             modalityOffsets: "modality_offsets.npy", signalMeans: "signal_means.npy", statistics: stats, clipTargets: SynthStatistics.clipTargets)
-        let descData = try CanonicalJSON.encode(description)
+        let descData = try CanonicalJSON.encode(description, keys: .propertyNames)
         try AtomicFile.write(descData, to: (folder as NSString).appendingPathComponent(descriptionFile))
         let total = files.values.reduce(0) { $0 + $1.bytes } + descData.count
         return Report(description: description, seconds: Date().timeIntervalSince(start), totalBytes: total)
@@ -156,8 +158,14 @@ public enum SynthSuite {
     }
 
     /// Reads `suite.json` of `folder`.
-    public static func load(folder: String) throws -> SynthSuiteDescription {
-        try CanonicalJSON.decode(SynthSuiteDescription.self, from: (folder as NSString).appendingPathComponent(descriptionFile))
+    public static func load(folder: String) throws -> SynthSuiteDescription { try read(folder: folder).description }
+
+    /// Reads `suite.json` of `folder`, with the digest of the bytes read.
+    public static func read(folder: String) throws -> (description: SynthSuiteDescription, digest: FileDigest) {
+        let path = (folder as NSString).appendingPathComponent(descriptionFile)
+        let data = try readFile(path)
+        return (try CanonicalJSON.decode(SynthSuiteDescription.self, from: data, path: path, keys: .propertyNames),
+                FileDigest(of: data, path: path))
     }
 
     /// True when `folder` holds a suite whose every listed file exists with its recorded SHA-256.

@@ -23,12 +23,13 @@ struct EncodeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Encoder to use for SAE_D (default: the --reconstruct modality, else image).", valueName: "image|text"))
     var modality: Modality?
     @Option(help: ArgumentHelp("Active units per row, at most the trained k.", valueName: "K")) var k: Int?
-    @Option(help: "Worker threads (default: every core; results do not depend on it).") var threads: Int = defaultThreads
+    @OptionGroup var parallel: ThreadsOption
 
     func run() throws {
         try reportingErrors {
-            let r = try EncodeJob.run(EncodeJob.Options(checkpoint: sae, input: input, output: out, reconstruct: reconstruct,
-                                                        modality: modality, k: k, threads: threads))
+            let r = try EncodeJob.run(EncodeJob.Options(checkpoint: sae, input: input, reconstruct: reconstruct,
+                                                        modality: modality, k: k, threads: parallel.threads))
+            try r.write(to: out)
             Progress.note(String(format: "wrote %@ (%d × %d), mean active units %.2f", out, r.rows, r.cols, r.meanActive))
         }
     }

@@ -27,7 +27,7 @@ struct EvalCommand: ParsableCommand {
         again; logits = 100 · normalise(image) · classifierᵀ. An image is correct at k when fewer \
         than k classes have a strictly greater logit than its true class (ties favour the true \
         class). Metrics: acc1, acc5 (null when fewer than 5 classes), mean_per_class_recall \
-        (balanced accuracy), and a seeded percentile-bootstrap 95% interval for acc1.
+        (balanced accuracy), and a percentile-bootstrap 95% interval for acc1 seeded by --seed.
 
         The result file (sorted keys, no timestamps) records the tool's git commit (git rev-parse \
         HEAD in the executable's folder, "unknown" outside a checkout), the command, \
@@ -62,36 +62,33 @@ struct EvalCommand: ParsableCommand {
         p-value on top-1 correctness and the flip counts; --per-class adds per-class recall deltas.
         """)
 
-    @Option(name: .customLong("data"), parsing: .upToNextOption,
-            help: ArgumentHelp("Manifest file(s) (JSON), evaluated in order.", valueName: "manifest"))
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("Manifest file(s) (JSON), evaluated in order.", valueName: "manifest"))
     var data: [String] = []
 
-    @Option(name: .customLong("out"), help: ArgumentHelp("Result file (JSON), written atomically.", valueName: "file.json"))
+    @Option(help: ArgumentHelp("Result file (JSON), written atomically.", valueName: "file.json"))
     var out: String
 
-    @Option(name: .customLong("bootstrap"), help: "Bootstrap resamples for the acc1 interval (at least 1000).")
+    @Option(help: "Bootstrap resamples for the acc1 interval (at least 1000).")
     var bootstrap: Int = 1000
 
-    @Option(name: .customLong("seed"), help: "Seed of the bootstrap resampling (recorded in the result).")
-    var seed: UInt64 = 0
+    @OptionGroup var seeding: SeedOption
 
-    @Flag(name: .customLong("per-class"), help: "Also record the recall of every class.")
+    @Flag(help: "Also record the recall of every class.")
     var perClass = false
 
-    @Option(name: .customLong("threads"), help: "Worker threads (default: every core; results do not depend on it).")
-    var threads: Int = defaultThreads
+    @OptionGroup var parallel: ThreadsOption
+    @OptionGroup var progress: ProgressOption
 
-    @Option(name: .customLong("sae"), help: ArgumentHelp("Autoencoder checkpoint for --alignment.", valueName: "checkpoint"))
+    @Option(help: ArgumentHelp("Autoencoder checkpoint for --alignment.", valueName: "checkpoint"))
     var sae: String?
 
-    @Option(name: .customLong("sae-k"), help: "Trained k of a checkpoint that does not record it (official .pth; default 256).")
+    @Option(help: "Trained k of a checkpoint that does not record it (official .pth; default 256).")
     var saeK: Int?
 
-    @Option(name: .customLong("alignment"),
-            help: ArgumentHelp("Alignment spec (repeatable); see the discussion above.", valueName: "spec"))
+    @Option(help: ArgumentHelp("Alignment spec (repeatable); see the discussion above.", valueName: "spec"))
     var alignment: [String] = []
 
-    @Option(name: .customLong("validation"), parsing: .upToNextOption,
+    @Option(parsing: .upToNextOption,
             help: ArgumentHelp("Validation manifest(s) for alpha=validated, paired with --data by dataset name.",
                                valueName: "manifest"))
     var validation: [String] = []
@@ -101,7 +98,6 @@ struct EvalCommand: ParsableCommand {
         if bootstrap < EvalJob.minimumResamples {
             throw ValidationError("--bootstrap must be at least \(EvalJob.minimumResamples), got \(bootstrap)")
         }
-        if threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if sae == nil && (!alignment.isEmpty || !validation.isEmpty || saeK != nil) {
             throw ValidationError("--alignment, --validation and --sae-k need an autoencoder checkpoint (--sae)")
         }
@@ -110,12 +106,12 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         let options = EvalJob.Options(
-            manifests: data, output: out, bootstrapResamples: bootstrap, seed: seed, perClass: perClass,
-            threads: threads, command: ["vlsae"] + CommandLine.arguments.dropFirst(),
-            tool: ToolIdentity.record(),
+            manifests: data, bootstrapResamples: bootstrap, seed: seeding.seed, perClass: perClass,
+            threads: parallel.threads, command: recordedCommandLine, tool: ToolIdentity.record(), progress: progress.enabled,
             alignment: sae.map { AlignmentOptions(checkpoint: $0, checkpointK: saeK, specs: alignment, validation: validation) })
         try reportingErrors {
             let doc = try EvalJob.run(options)
+            try doc.write(to: out)
             print(EvalJob.table(doc))
             if options.alignment != nil {
                 print("")
@@ -123,15 +119,5 @@ struct EvalCommand: ParsableCommand {
             }
             Progress.note("wrote \(out)")
         }
-    }
-}
-
-/// Turns the project's errors into one line on stderr and the documented exit status
-/// (1 for a bad file or mismatch, 64 for a bad request).
-func reportingErrors(_ body: () throws -> Void) throws {
-    do { try body() } catch let e as VLSAEError {
-        FileHandle.standardError.write(Data("vlsae: error: \(e)\n".utf8))
-        if case .usage = e { throw ExitCode(64) }
-        throw ExitCode.failure
     }
 }

@@ -13,22 +13,22 @@ struct RecoveryCommand: ParsableCommand {
         Reports the fraction of concepts matched at cosine ≥ --threshold and the mean best cosine.
         """)
 
-    @Option(name: .customLong("sae"), help: ArgumentHelp("VL-SAE checkpoint.", valueName: "checkpoint"))
+    @Option(help: ArgumentHelp("VL-SAE checkpoint.", valueName: "checkpoint"))
     var sae: String
 
-    @Option(name: .customLong("suite"), help: ArgumentHelp("Suite folder written by vlsae synth.", valueName: "folder"))
+    @Option(help: ArgumentHelp("Suite folder written by vlsae synth.", valueName: "folder"))
     var suite: String
 
-    @Option(name: .customLong("threshold"), help: "Cosine at which a concept counts as recovered.")
+    @Option(help: "Cosine at which a concept counts as recovered.")
     var threshold: Double = 0.9
 
-    @Option(name: .customLong("out"), help: ArgumentHelp("Also write the figures as JSON (atomically).", valueName: "file.json"))
+    @Option(help: ArgumentHelp("Also write the figures as JSON (atomically).", valueName: "file.json"))
     var out: String?
 
     func run() throws {
         try reportingErrors {
             let doc = try RecoveryJob.run(checkpoint: sae, suite: suite, threshold: threshold,
-                                          command: ["vlsae"] + CommandLine.arguments.dropFirst())
+                                          command: recordedCommandLine)
             if let out { try AtomicFile.write(try CanonicalJSON.encode(doc), to: out) }
             print(RecoveryJob.markdown(doc), terminator: "")
         }

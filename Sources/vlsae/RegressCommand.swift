@@ -26,24 +26,24 @@ struct RegressCommand: ParsableCommand {
         when the numeric modes differ.
         """)
 
-    @Option(name: .customLong("baseline"), help: ArgumentHelp("Golden result file.", valueName: "file.json"))
+    @Option(help: ArgumentHelp("Golden result file.", valueName: "file.json"))
     var baseline: String
 
-    @Option(name: .customLong("candidate"), help: ArgumentHelp("New result file.", valueName: "file.json"))
+    @Option(help: ArgumentHelp("New result file.", valueName: "file.json"))
     var candidate: String
 
-    @Option(name: .customLong("tolerance"), parsing: .upToNextOption,
+    @Option(parsing: .upToNextOption,
             help: ArgumentHelp("metric=max-drop (repeatable, or comma-separated); `all=` sets every metric.", valueName: "metric=value"))
     var tolerance: [String] = []
 
-    @Flag(name: .customLong("require-overlap"), help: "Fail when a candidate interval lies wholly below the baseline's.")
+    @Flag(help: "Fail when a candidate interval lies wholly below the baseline's.")
     var requireOverlap = false
 
     @Flag(help: "Require every row to be byte-identical to the baseline's (a golden reproduced).")
     var exact = false
 
-    @Flag(name: .customLong("all"), help: "List unchanged values too.")
-    var showAll = false
+    @Flag(help: "List unchanged values too.")
+    var all = false
 
     func validate() throws {
         var t = RegressJob.Tolerances()
@@ -55,7 +55,7 @@ struct RegressCommand: ParsableCommand {
         try t.apply(tolerance)
         let report = RegressJob.run(baseline: baseline, candidate: candidate, tolerances: t, requireOverlap: requireOverlap,
                                     exact: exact)
-        print(report.text(showAll: showAll))
+        print(report.text(showAll: all))
         if report.outcome != .pass { throw ExitCode(report.outcome.rawValue) }
     }
 }

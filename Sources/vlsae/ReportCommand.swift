@@ -27,16 +27,16 @@ struct ReportCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("Result file(s) written by vlsae eval.", valueName: "result.json"))
     var results: [String]
 
-    @Option(name: .customLong("format"), help: "markdown, csv or latex.")
+    @Option(help: "markdown, csv or latex.")
     var format: String = "markdown"
 
-    @Option(name: .customLong("metric"), help: "acc1, acc5 or mean_per_class_recall.")
+    @Option(help: "acc1, acc5 or mean_per_class_recall.")
     var metric: String = "acc1"
 
-    @Flag(name: .customLong("no-diagnostics"), help: "Leave out the concept-only diagnostic columns.")
+    @Flag(help: "Leave out the concept-only diagnostic columns.")
     var noDiagnostics = false
 
-    @Option(name: .customLong("out"), help: ArgumentHelp("Write the table here (atomically) instead of stdout.", valueName: "file"))
+    @Option(help: ArgumentHelp("Write the table here (atomically) instead of stdout.", valueName: "file"))
     var out: String?
 
     func validate() throws {
@@ -49,8 +49,8 @@ struct ReportCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let text = try ReportJob.run(results: results, format: ReportTable.Format(rawValue: format) ?? .markdown,
-                                         metric: metric, diagnostics: !noDiagnostics, output: out)
-            if out == nil { print(text, terminator: "") }
+                                         metric: metric, diagnostics: !noDiagnostics)
+            if let out { try AtomicFile.write(text, to: out) } else { print(text, terminator: "") }
         }
     }
 }

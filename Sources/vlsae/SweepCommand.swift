@@ -40,28 +40,24 @@ struct SweepRunCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("Sweep config (JSON or YAML).", valueName: "config"))
     var config: String
 
-    @Option(name: .customLong("out"), help: ArgumentHelp("Sweep folder (default: sweeps/<config name>).", valueName: "folder"))
+    @Option(help: ArgumentHelp("Sweep folder (default: sweeps/<config name>).", valueName: "folder"))
     var out: String?
 
-    @Option(name: .customLong("shard"), help: ArgumentHelp("Run only shard i of n (cells with index mod n = i).", valueName: "i/n"))
+    @Option(help: ArgumentHelp("Run only shard i of n (cells with index mod n = i).", valueName: "i/n"))
     var shard: String?
 
-    @Option(name: .customLong("threads"), help: "Worker threads (default: every core; results do not depend on it).")
-    var threads: Int = defaultThreads
-
-    @Flag(name: .customLong("quiet"), help: "No progress lines.")
-    var quiet = false
+    @OptionGroup var parallel: ThreadsOption
+    @OptionGroup var progress: ProgressOption
 
     func validate() throws {
-        if threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if let shard { do { _ = try SweepShard(parsing: shard) } catch { throw ValidationError("\(error)") } }
     }
 
     func run() throws {
         try reportingErrors {
             let report = try SweepJob.run(SweepJob.Options(
-                config: config, out: out, shard: try shard.map(SweepShard.init(parsing:)), threads: threads,
-                progress: !quiet, tool: ToolIdentity.record(), command: ["vlsae"] + CommandLine.arguments.dropFirst()))
+                config: config, out: out, shard: try shard.map(SweepShard.init(parsing:)), threads: parallel.threads,
+                progress: progress.enabled, tool: ToolIdentity.record(), command: recordedCommandLine))
             if let table = report.table { print(table.markdown()) }
         }
     }
@@ -75,7 +71,7 @@ struct SweepMergeCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("Shard folders of the same sweep.", valueName: "folder"))
     var folders: [String]
 
-    @Option(name: .customLong("out"), help: ArgumentHelp("Folder for the merged table (default: the first folder).", valueName: "folder"))
+    @Option(help: ArgumentHelp("Folder for the merged table (default: the first folder).", valueName: "folder"))
     var out: String?
 
     func validate() throws {

@@ -17,18 +17,18 @@ struct TrainCommand: ParsableCommand {
         cosine annealing (stepped once per epoch; the last epoch runs at lr 0, as upstream), an 80/20 \
         train/validation split, the best-validation weights kept, early stopping after 10 epochs \
         without improvement, k 256, hidden ratio 8. The split, the initial weights and the per-epoch \
-        shuffling come from --seed; the result is deterministic for a given seed and --threads.
+        shuffling come from --seed: a given seed gives the same checkpoint bytes at any --threads.
 
         The checkpoint is safetensors with the official state-dict names (encoder, \
         vision_decoder.weight, ...), the config and a training summary (per-epoch losses, FVU, L0, \
         dead fraction, image-caption consistency, input SHA-256s) in its metadata.
         """)
 
-    @Option(name: .customLong("pairs"), parsing: .upToNextOption,
+    @Option(parsing: .upToNextOption,
             help: ArgumentHelp("Image and text embeddings (N × d each), as two tensor addresses.", valueName: "source"))
     var pairs: [String] = []
 
-    @Option(name: .customLong("out"), help: ArgumentHelp("Checkpoint to write.", valueName: "ckpt.safetensors"))
+    @Option(help: ArgumentHelp("Checkpoint to write.", valueName: "ckpt.safetensors"))
     var out: String
 
     @Option(help: ArgumentHelp("vlsae, sae-d or sae-v (default vlsae, or the --init checkpoint's).", valueName: "arch"))
@@ -37,24 +37,23 @@ struct TrainCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Active units per row (default 256, or the --init checkpoint's).", valueName: "k"))
     var topk: Int?
 
-    @Option(name: .customLong("hidden-ratio"), help: ArgumentHelp("Hidden size / input dimension (default 8).", valueName: "r"))
+    @Option(help: ArgumentHelp("Hidden size / input dimension (default 8).", valueName: "r"))
     var hiddenRatio: Int?
 
     @Option(help: "Peak learning rate.") var lr: Double = 1e-3
     @Option(help: "Epochs.") var epochs: Int = 10
-    @Option(name: .customLong("batch-size"), help: "Pairs per batch.") var batchSize: Int = 512
-    @Option(name: .customLong("warmup-epochs"), help: "Linear warm-up epochs.") var warmupEpochs: Int = 2
-    @Option(name: .customLong("val-ratio"), help: "Fraction of pairs held out for validation.") var valRatio: Double = 0.2
+    @Option(help: "Pairs per batch.") var batchSize: Int = 512
+    @Option(help: "Linear warm-up epochs.") var warmupEpochs: Int = 2
+    @Option(help: "Fraction of pairs held out for validation.") var valRatio: Double = 0.2
     @Option(help: "Epochs without validation improvement before stopping.") var patience: Int = 10
-    @Option(name: .customLong("weight-decay"), help: "L2 weight decay added to the gradient (torch Adam).") var weightDecay: Double = 0
-    @Option(help: "Seed of the split, the initial weights and the shuffling.") var seed: UInt64 = 0
-    @Option(help: "Worker threads (default: every core; the trained checkpoint is the same for any count).")
-    var threads: Int = defaultThreads
-    @Flag(name: .customLong("no-shuffle"), help: "Keep the training rows in split order every epoch (as upstream).")
+    @Option(help: "L2 weight decay added to the gradient (torch Adam).") var weightDecay: Double = 0
+    @OptionGroup var seeding: SeedOption
+    @OptionGroup var parallel: ThreadsOption
+    @Flag(help: "Keep the training rows in split order every epoch (as upstream).")
     var noShuffle = false
     @Option(name: .customLong("init"), help: ArgumentHelp("Warm start from this checkpoint (.safetensors or official .pth).", valueName: "ckpt"))
     var initial: String?
-    @Flag(help: "No progress bar.") var quiet = false
+    @OptionGroup var progress: ProgressOption
 
     func validate() throws {
         guard pairs.count == 2 else {
@@ -65,14 +64,16 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         var t = TrainConfig()
         t.lr = lr; t.epochs = epochs; t.batchSize = batchSize; t.warmupEpochs = warmupEpochs
-        t.valRatio = valRatio; t.patience = patience; t.weightDecay = weightDecay; t.seed = seed
+        t.valRatio = valRatio; t.patience = patience; t.weightDecay = weightDecay; t.seed = seeding.seed
         t.shuffle = !noShuffle
-        let options = TrainJob.Options(images: pairs[0], texts: pairs[1], output: out, arch: arch, topK: topk,
+        let options = TrainJob.Options(images: pairs[0], texts: pairs[1], arch: arch, topK: topk,
                                        hiddenRatio: hiddenRatio, train: t, initialCheckpoint: initial,
-                                       threads: threads, progress: !quiet)
+                                       threads: parallel.threads, progress: progress.enabled)
         try reportingErrors {
-            Progress.note("\(threads) thread(s), kernel path \(KernelPath.active.rawValue), deterministic numerics")
-            let summary = try TrainJob.run(options) { Progress.note(TrainJob.describe($0)) }
+            Progress.note("\(parallel.threads) thread(s), kernel path \(KernelPath.active.rawValue), deterministic numerics")
+            let trained = try TrainJob.run(options) { Progress.note(TrainJob.describe($0)) }
+            try trained.write(to: out)
+            let summary = trained.summary
             Progress.note("best epoch \(summary.bestEpoch) of \(summary.epochsRun), validation loss \(String(format: "%.6g", summary.bestValLoss))\(summary.stoppedEarly ? " (stopped early)" : "")")
             Progress.note("wrote \(out)")
         }

@@ -3,9 +3,6 @@ import Foundation
 import VLSAECore
 import VLSAEJobs
 
-/// The default of every `--threads`: all cores. Results do not depend on the thread count.
-let defaultThreads = max(1, ProcessInfo.processInfo.activeProcessorCount)
-
 /// The root command: every stage of the harness is a subcommand.
 struct VLSAE: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -164,7 +164,7 @@ final class AlignmentTests: XCTestCase {
         let table = try Alignment.evaluate(spec(v, .table(tablePath)), dataset: Self.evalSet, map: Self.model, seed: 0)
         XCTAssertEqual(table.alpha.alpha, 0.5)  // {"toy": 0.5}
         XCTAssertEqual(table.enhanced.trueRank, v.ranks[2])
-        XCTAssertEqual(table.alpha.tableSHA256?.count, 64)
+        XCTAssertEqual(table.alpha.table?.sha256.count, 64)
     }
 
     func testTableWithoutTheDatasetNamesFileAndDataset() throws {

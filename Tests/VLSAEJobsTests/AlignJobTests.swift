@@ -45,11 +45,13 @@ final class AlignJobTests: XCTestCase {
         let cwd = FileManager.default.currentDirectoryPath
         defer { _ = FileManager.default.changeCurrentDirectoryPath(cwd) }
         _ = FileManager.default.changeCurrentDirectoryPath(data.path)
-        return try EvalJob.run(EvalJob.Options(
-            manifests: [manifest], output: out, seed: 11, perClass: perClass, command: ["vlsae", "eval", "(test)"],
+        let doc = try EvalJob.run(EvalJob.Options(
+            manifests: [manifest], seed: 11, perClass: perClass, command: ["vlsae", "eval", "(test)"],
             tool: tool, progress: false,
             alignment: AlignmentOptions(checkpoint: checkpoint, checkpointK: 6, specs: specs,
                                         validation: validation)))
+        try doc.write(to: out)
+        return doc
     }
 
     static let specs = [
@@ -105,7 +107,7 @@ final class AlignJobTests: XCTestCase {
         XCTAssertEqual(rows[7].alignment?.foldSeed, 11)
         XCTAssertNil(rows[7].alignment?.alpha)
         XCTAssertEqual(rows[9].alignment?.alpha, 0.5)
-        XCTAssertEqual(rows[9].alignment?.alphaTable, FileReference(path: "alpha_table.json", sha256: expected["alpha_table_sha256"]!))
+        XCTAssertEqual(rows[9].alignment?.alphaTable, FileDigest(path: "alpha_table.json", sha256: expected["alpha_table_sha256"]!))
         XCTAssertEqual(rows[9].metrics, rows[1].metrics)
         XCTAssertEqual(Set(doc.seeds.keys), ["bootstrap", "folds"])
         XCTAssertTrue(hiddenPer3.acc1_counts.count == 5)
@@ -129,7 +131,7 @@ final class AlignJobTests: XCTestCase {
         let gained = zip(base, enhanced).filter { $0 != 0 && $1 == 0 }.count
         let lost = zip(base, enhanced).filter { $0 == 0 && $1 != 0 }.count
         XCTAssertEqual(rows[1].comparison?.flips, FlipCounts(gained: gained, lost: lost))
-        XCTAssertTrue(doc.inputs.contains(InputRecord(path: "sae.safetensors", sha256: expected["sae_sha256"]!, role: "sae_checkpoint")))
+        XCTAssertTrue(doc.inputs.contains(FileDigest(path: "sae.safetensors", sha256: expected["sae_sha256"]!, role: "sae_checkpoint")))
         XCTAssertTrue(doc.inputs.contains { $0.role == "validation_manifest" && $0.path == "val.json" })
 
         XCTAssertEqual(try SchemaLocations.loadValidator().validate(try JSON.parse(try Data(contentsOf: URL(fileURLWithPath: out)))), [])

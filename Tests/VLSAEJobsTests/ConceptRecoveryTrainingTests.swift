@@ -112,7 +112,8 @@ final class ConceptRecoveryTrainingTests: XCTestCase {
         // The offset cone crowds the encoder's unit directions, so this suite needs more units (h = 4d).
         try TrainJob.run(.init(images: folder.appendingPathComponent("train_image.npy").path,
                                texts: folder.appendingPathComponent("train_text.npy").path,
-                               output: ckpt, arch: .vlsae, topK: 4, hiddenRatio: 4, train: Self.recipe(), progress: false))
+                               arch: .vlsae, topK: 4, hiddenRatio: 4, train: Self.recipe(), progress: false))
+            .write(to: ckpt)
         let doc = try RecoveryJob.run(checkpoint: ckpt, suite: folder.path)
         print("offset + distortion suite:\n" + RecoveryJob.markdown(doc))
         XCTAssertEqual(doc.results.map(\.modality), ["image", "text"])

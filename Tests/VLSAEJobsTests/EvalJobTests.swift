@@ -14,9 +14,17 @@ final class EvalJobTests: XCTestCase {
         try JSONSerialization.jsonObject(with: Data(contentsOf: fixtures.appendingPathComponent("\(set)/expected.json"))) as! [String: Any]
     }
 
-    private func options(_ manifests: [String], out: String, perClass: Bool = true, seed: UInt64 = 11) -> EvalJob.Options {
-        EvalJob.Options(manifests: manifests, output: out, seed: seed, perClass: perClass,
+    private func options(_ manifests: [String], perClass: Bool = true, seed: UInt64 = 11) -> EvalJob.Options {
+        EvalJob.Options(manifests: manifests, seed: seed, perClass: perClass,
                         command: ["vlsae", "eval", "(test)"], tool: tool, progress: false)
+    }
+
+    /// Evaluates, then writes the document as `vlsae eval` does.
+    @discardableResult
+    private func run(_ options: EvalJob.Options, to out: String) throws -> ResultDocument {
+        let doc = try EvalJob.run(options)
+        try doc.write(to: out)
+        return doc
     }
 
     func testEndToEndValuesSchemaAndDeterminism() throws {
@@ -26,8 +34,8 @@ final class EvalJobTests: XCTestCase {
         _ = FileManager.default.changeCurrentDirectoryPath(fixtures.path)
         let manifests = ["eval7/manifest.json", "eval7/manifest_classifier.json", "eval3/manifest.json"]
         let out1 = dir.appendingPathComponent("a.json").path, out2 = dir.appendingPathComponent("b.json").path
-        let doc = try EvalJob.run(options(manifests, out: out1))
-        try EvalJob.run(options(manifests, out: out2))
+        let doc = try run(options(manifests), to: out1)
+        try run(options(manifests), to: out2)
         let bytes = try Data(contentsOf: URL(fileURLWithPath: out1))
         XCTAssertEqual(bytes, try Data(contentsOf: URL(fileURLWithPath: out2)), "same inputs ⇒ byte-identical result")
         XCTAssertEqual(try ResultDocument.read(from: out1), doc)
@@ -82,8 +90,8 @@ final class EvalJobTests: XCTestCase {
     func testPerClassIsOptInAndSeedChangesOnlyTheInterval() throws {
         let dir = try temporaryFolder("evaljob").url
         let m = fixtures.appendingPathComponent("eval7/manifest.json").path
-        let a = try EvalJob.run(options([m], out: dir.appendingPathComponent("a.json").path, perClass: false, seed: 1))
-        let b = try EvalJob.run(options([m], out: dir.appendingPathComponent("b.json").path, perClass: false, seed: 2))
+        let a = try run(options([m], perClass: false, seed: 1), to: dir.appendingPathComponent("a.json").path)
+        let b = try run(options([m], perClass: false, seed: 2), to: dir.appendingPathComponent("b.json").path)
         XCTAssertNil(a.results[0].perClassRecall)
         XCTAssertFalse(String(decoding: try Data(contentsOf: dir.appendingPathComponent("a.json")), as: UTF8.self).contains("\"per_class_recall\""))
         XCTAssertEqual(a.results[0].metrics, b.results[0].metrics)
@@ -102,7 +110,7 @@ final class EvalJobTests: XCTestCase {
              "classifier": "\(fixtures.path)/eval3/classifier.npy"}
             """.utf8).write(to: URL(fileURLWithPath: bad))
         let good = fixtures.appendingPathComponent("eval3/manifest.json").path
-        XCTAssertThrowsError(try EvalJob.run(options([good, bad], out: out))) { error in
+        XCTAssertThrowsError(try run(options([good, bad]), to: out)) { error in
             let m = "\(error)"
             XCTAssertTrue(m.contains(bad) && m.contains("labels") && m.contains("30 labels") && m.contains("60 rows"), m)
         }
@@ -111,7 +119,7 @@ final class EvalJobTests: XCTestCase {
     }
 
     func testTooFewResamplesIsAUsageError() throws {
-        var o = options([fixtures.appendingPathComponent("eval3/manifest.json").path], out: "/nonexistent/x.json")
+        var o = options([fixtures.appendingPathComponent("eval3/manifest.json").path])
         o.bootstrapResamples = 999
         XCTAssertThrowsError(try EvalJob.run(o)) { XCTAssertEqual($0 as? VLSAEError, .usage("--bootstrap must be at least 1000, got 999")) }
     }

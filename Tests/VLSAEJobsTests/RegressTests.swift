@@ -21,18 +21,18 @@ final class RegressTests: XCTestCase {
         if let delta {
             let di = deltaInterval ?? (delta - 0.01, delta + 0.01)
             comparison = ComparisonRecord(baseline: "cosine", deltas: ["acc1": delta, "acc5": 0, "mean_per_class_recall": delta],
-                                          intervals: ["acc1": IntervalRecord(low: di.0, high: di.1, level: 0.95, resamples: 1000, seed: 0)],
+                                          intervals: ["acc1": ConfidenceInterval(low: di.0, high: di.1, level: 0.95, resamples: 1000, seed: 0)],
                                           mcnemarP: 0.3, flips: FlipCounts(gained: 5, lost: 3))
         }
         return ResultRow(dataset: dataset, model: "ViT-B-32", pretrained: "x",
                          metrics: MetricValues(acc1: acc1, acc5: acc5, meanPerClassRecall: mpcr), method: method,
-                         intervals: ["acc1": IntervalRecord(low: iv.0, high: iv.1, level: 0.95, resamples: 1000, seed: 0)],
+                         intervals: ["acc1": ConfidenceInterval(low: iv.0, high: iv.1, level: 0.95, resamples: 1000, seed: 0)],
                          nImages: nImages, nClasses: 10, nTemplates: 2, templateLevel: true,
                          classnamesSha256: "c1", templatesSha256: templates, comparison: comparison)
     }
 
-    private let inputs = [InputRecord(path: "a/manifest.json", sha256: String(repeating: "a", count: 64), role: "manifest"),
-                          InputRecord(path: "a/images.npy", sha256: String(repeating: "b", count: 64), role: "image_embeddings")]
+    private let inputs = [FileDigest(path: "a/manifest.json", sha256: String(repeating: "a", count: 64), role: "manifest"),
+                          FileDigest(path: "a/images.npy", sha256: String(repeating: "b", count: 64), role: "image_embeddings")]
 
     private func baselineRows() -> [ResultRow] {
         [row("cifar10", "cosine", acc1: 0.900), row("cifar10", "cosine+concept", acc1: 0.905, delta: 0.005),
@@ -40,7 +40,7 @@ final class RegressTests: XCTestCase {
     }
 
     /// Writes a document; `variants` adds the "variant" key that alignment rows carry.
-    private func write(_ name: String, rows: [ResultRow], inputs: [InputRecord]? = nil,
+    private func write(_ name: String, rows: [ResultRow], inputs: [FileDigest]? = nil,
                        variants: [Int: String] = [1: "representation=hidden,text=average-first,k=256,alpha=fixed:1"]) throws -> String {
         let doc = ResultDocument(tool: ToolRecord(version: "0.1.0", gitCommit: "unknown"), seeds: ["bootstrap": 0], inputs: inputs ?? self.inputs, results: rows,
             provenance: RunProvenance(command: ["vlsae", "eval"], kernelPath: "portable", threads: 1))
@@ -157,7 +157,7 @@ final class RegressTests: XCTestCase {
         var rows = baselineRows()
         // Within the 0.005 tolerance, but the candidate's interval lies wholly below the golden one.
         rows[2].metrics.acc1 = 0.556
-        rows[2].intervals["acc1"] = IntervalRecord(low: 0.50, high: 0.538, level: 0.95, resamples: 1000, seed: 0)
+        rows[2].intervals["acc1"] = ConfidenceInterval(low: 0.50, high: 0.538, level: 0.95, resamples: 1000, seed: 0)
         let cand = try write("shifted.json", rows: rows)
         XCTAssertEqual(RegressJob.run(baseline: golden, candidate: cand).outcome, .pass)
         let r = RegressJob.run(baseline: golden, candidate: cand, requireOverlap: true)
@@ -165,11 +165,11 @@ final class RegressTests: XCTestCase {
         XCTAssertEqual(r.regressions.map(\.metric), ["acc1 interval"])
         XCTAssertEqual(r.regressions[0].status, .disjointWorse)
         // Overlapping intervals pass.
-        rows[2].intervals["acc1"] = IntervalRecord(low: 0.50, high: 0.545, level: 0.95, resamples: 1000, seed: 0)
+        rows[2].intervals["acc1"] = ConfidenceInterval(low: 0.50, high: 0.545, level: 0.95, resamples: 1000, seed: 0)
         XCTAssertEqual(RegressJob.run(baseline: golden, candidate: try write("touch.json", rows: rows), requireOverlap: true).outcome, .pass)
         // A disjoint delta interval above the golden one is reported but is not a regression.
         var up = baselineRows()
-        up[1].comparison!.intervals["acc1"] = IntervalRecord(low: 0.02, high: 0.03, level: 0.95, resamples: 1000, seed: 0)
+        up[1].comparison!.intervals["acc1"] = ConfidenceInterval(low: 0.02, high: 0.03, level: 0.95, resamples: 1000, seed: 0)
         let u = RegressJob.run(baseline: golden, candidate: try write("up.json", rows: up), requireOverlap: true)
         XCTAssertEqual(u.outcome, .pass)
         XCTAssertEqual(u.lines.filter { $0.status == .disjointBetter }.map(\.metric), ["delta_acc1 interval"])
@@ -238,7 +238,7 @@ final class RegressCommandTests: XCTestCase {
         let dir = try temporaryFolder("regress-cli").url
         func doc(_ acc1: Double, sha: String = String(repeating: "a", count: 64)) throws -> String {
             let d = ResultDocument(tool: ToolRecord(version: "0.1.0", gitCommit: "unknown"), seeds: [:],
-                                   inputs: [InputRecord(path: "m.json", sha256: sha, role: "manifest")],
+                                   inputs: [FileDigest(path: "m.json", sha256: sha, role: "manifest")],
                                    results: [ResultRow(dataset: "d", model: "m", pretrained: "p",
                                                        metrics: MetricValues(acc1: acc1, acc5: nil, meanPerClassRecall: acc1),
                                                        method: "cosine", intervals: [:], nImages: 10, nClasses: 2, nTemplates: 1,

@@ -104,13 +104,13 @@ final class FakeBackend: SweepBackend {
             let delta = 0.002 * log2(k) - 0.004
             func row(_ method: String, _ acc: Double, comparison: ComparisonRecord?) -> ResultRow {
                 ResultRow(dataset: name, model: "tiny", pretrained: "x", metrics: MetricValues(acc1: acc, acc5: nil, meanPerClassRecall: acc),
-                          method: method, intervals: ["acc1": IntervalRecord(low: acc - 0.05, high: acc + 0.05, level: 0.95, resamples: 1000, seed: 0)],
+                          method: method, intervals: ["acc1": ConfidenceInterval(low: acc - 0.05, high: acc + 0.05, level: 0.95, resamples: 1000, seed: 0)],
                           nImages: 72, nClasses: 6, nTemplates: 2, templateLevel: true, classnamesSha256: "c", templatesSha256: "t",
                           checkpoint: method == "cosine" ? nil : CheckpointRecord(path: path, sha256: "s", arch: "vlsae", inputDim: 16, hiddenDim: 64, hiddenRatio: 4, k: Int(k)),
                           comparison: comparison)
             }
             let cmp = ComparisonRecord(baseline: "cosine", deltas: ["acc1": delta],
-                                       intervals: ["acc1": IntervalRecord(low: delta - 0.01, high: delta + 0.01, level: 0.95, resamples: 1000, seed: 0)],
+                                       intervals: ["acc1": ConfidenceInterval(low: delta - 0.01, high: delta + 0.01, level: 0.95, resamples: 1000, seed: 0)],
                                        mcnemarP: 0.5, flips: FlipCounts(gained: 3, lost: 2))
             return [row("cosine", base, comparison: nil), row("cosine+concept", base + delta, comparison: cmp)]
         }

@@ -20,13 +20,15 @@ final class TrainEncodeRoundTripTests: XCTestCase {
         var train = TrainConfig()
         train.epochs = 3; train.warmupEpochs = 1; train.batchSize = 64; train.lr = 3e-3; train.seed = 5
         let ckpt = path("sae.safetensors")
-        let summary = try TrainJob.run(.init(images: images, texts: texts, output: ckpt, topK: k,
+        let trained = try TrainJob.run(.init(images: images, texts: texts, topK: k,
                                              hiddenRatio: ratio, train: train, progress: false))
+        try trained.write(to: ckpt)
+        let summary = trained.summary
         XCTAssertEqual(summary.epochs.count, 3)
 
         let z = path("z.npy"), rec = path("rec.npy")
-        try EncodeJob.run(.init(checkpoint: ckpt, input: images, output: z))
-        try EncodeJob.run(.init(checkpoint: ckpt, input: images, output: rec, reconstruct: .image))
+        try EncodeJob.run(.init(checkpoint: ckpt, input: images)).write(to: z)
+        try EncodeJob.run(.init(checkpoint: ckpt, input: images, reconstruct: .image)).write(to: rec)
 
         let x = try TensorFile.load(images).matrix(name: images)
         let codes = try TensorFile.load(z).matrix(name: z)

@@ -1,4 +1,5 @@
 import Foundation
+import VLSAECore
 import VLSAEReport
 import VLSAETestSupport
 import XCTest
@@ -6,8 +7,8 @@ import XCTest
 final class SchemaTests: XCTestCase {
     private let digest = String(repeating: "ab", count: 32)
 
-    private func interval(_ lo: Double, _ hi: Double) -> IntervalRecord {
-        IntervalRecord(low: lo, high: hi, level: 0.95, resamples: 1000, seed: 7)
+    private func interval(_ lo: Double, _ hi: Double) -> ConfidenceInterval {
+        ConfidenceInterval(low: lo, high: hi, level: 0.95, resamples: 1000, seed: 7)
     }
 
     /// A document using every field, optional extension objects included.
@@ -28,13 +29,13 @@ final class SchemaTests: XCTestCase {
             alpha: nil, alphaProtocol: "validated", oracle: false, alphaGrid: [0, 0.5], selection: "kfold",
             folds: [FoldRecord(fold: 0, nImages: 5000, alpha: 0.5, selectionAcc1: 0.6, heldOutAcc1: 0.5),
                     FoldRecord(fold: 1, nImages: 5000, alpha: 0, selectionAcc1: 0.55, heldOutAcc1: 0.5)],
-            foldSeed: 3, validation: FileReference(path: "val.json", sha256: digest))
+            foldSeed: 3, validation: FileDigest(path: "val.json", sha256: digest))
         aligned.checkpoint = CheckpointRecord(path: "ckpt.pth", sha256: digest, arch: "vlsae", inputDim: 512,
                                               hiddenDim: 4096, hiddenRatio: 8, k: 256)
         aligned.comparison = ComparisonRecord(baseline: "cosine", deltas: ["acc1": 0.0023], intervals: ["acc1": interval(-0.001, 0.005)],
                                               mcnemarP: 0.21, flips: FlipCounts(gained: 40, lost: 17),
                                               perClassRecallDelta: [0.1, nil, -0.2])
-        return ResultDocument(tool: ToolRecord(version: "0.1.0", gitCommit: "unknown"), seeds: ["bootstrap": UInt64.max], inputs: [InputRecord(path: "a.npy", sha256: digest, role: "image_embeddings")],
+        return ResultDocument(tool: ToolRecord(version: "0.1.0", gitCommit: "unknown"), seeds: ["bootstrap": UInt64.max], inputs: [FileDigest(path: "a.npy", sha256: digest, role: "image_embeddings")],
                               results: [baseline, aligned],
             provenance: RunProvenance(command: ["vlsae", "eval"], kernelPath: "portable", threads: 1))
     }

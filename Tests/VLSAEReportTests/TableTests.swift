@@ -11,8 +11,8 @@ import VLSAETestSupport
 final class TableTests: XCTestCase {
     static let sha = "41dff216ab19a055db30d71a0d094da9bceabc0a2bc317cb64dc4ba8b80afeb1"
 
-    static func interval(_ lo: Double, _ hi: Double) -> IntervalRecord {
-        IntervalRecord(low: lo, high: hi, level: 0.95, resamples: 1000, seed: 0)
+    static func interval(_ lo: Double, _ hi: Double) -> ConfidenceInterval {
+        ConfidenceInterval(low: lo, high: hi, level: 0.95, resamples: 1000, seed: 0)
     }
 
     static func row(_ dataset: String, acc1: Double, method: String = "cosine", variant: String = "cosine",
