@@ -143,11 +143,7 @@ final class CatalogTests: XCTestCase {
     /// The built `vlsae`, started from `/`, finds the bundle beside itself: a manifest naming
     /// catalog lists evaluates and records their hashes; an unknown name fails naming the manifest.
     func testBuiltExecutableFindsTheCatalogFromAnyWorkingDirectory() throws {
-        let root = SchemaLocations.repoRoot
-        let exe = ProcessInfo.processInfo.environment["VLSAE_BIN"]
-            ?? [".build/debug/vlsae", ".build/release/vlsae"].map { root.appendingPathComponent($0).path }
-                .first { FileManager.default.isExecutableFile(atPath: $0) }
-        guard let exe else { throw XCTSkip("vlsae executable not built (swift build --product vlsae)") }
+        let vlsae = try VLSAEExecutable.locate()
         let dir = try temporaryFolder("catalog-cli")
         let d = 4
         try NpyFormat.write(Tensor(shape: [20, d], floats: (0..<(20 * d)).map { Float(($0 * 7) % 11) - 5 }), to: dir.path("i.npy"))
@@ -161,17 +157,8 @@ final class CatalogTests: XCTestCase {
             return dir.path(name)
         }
         func run(_ manifest: String, out: String) throws -> (Int32, String) {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: exe)
-            p.arguments = ["eval", "--data", manifest, "--out", out]
-            p.currentDirectoryURL = URL(fileURLWithPath: "/")
-            let pipe = Pipe()
-            p.standardOutput = pipe
-            p.standardError = pipe
-            try p.run()
-            let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            return (p.terminationStatus, text)
+            let r = try vlsae.run(["eval", "--data", manifest, "--out", out], in: URL(fileURLWithPath: "/"))
+            return (r.status, r.output)
         }
         let (status, output) = try run(try manifest("m.json", classnames: "cifar10"), out: dir.path("r.json"))
         XCTAssertEqual(status, 0, output)

@@ -197,23 +197,10 @@ final class AlignJobTests: XCTestCase {
     /// The real CLI: eval with alignment, then report in every format (deterministic, oracle
     /// labelled); a bad spec exits 64 with the spec quoted. Skips when the executable is not built.
     func testCommandLine() throws {
-        let root = SchemaLocations.repoRoot
-        let exe = ProcessInfo.processInfo.environment["VLSAE_BIN"]
-            ?? [".build/debug/vlsae", ".build/release/vlsae"].map { root.appendingPathComponent($0).path }
-                .first { FileManager.default.isExecutableFile(atPath: $0) }
-        guard let exe else { throw XCTSkip("vlsae executable not built (swift build --product vlsae)") }
+        let executable = try VLSAEExecutable.locate()
         func vlsae(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: exe)
-            p.arguments = args
-            p.currentDirectoryURL = data
-            let out = Pipe(), err = Pipe()
-            p.standardOutput = out
-            p.standardError = err
-            try p.run()
-            let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+            let r = try executable.run(args, in: data)
+            return (r.status, r.stdout, r.stderr)
         }
         let result = try tempFile("cli.json")
         let eval = try vlsae(["eval", "--data", "eval.json", "--sae", "sae.safetensors", "--sae-k", "6",

@@ -132,23 +132,11 @@ final class EvalJobTests: XCTestCase {
 
     /// The CLI's exit statuses: 0 on success, 1 for a bad file, 64 for a bad request.
     func testCLIExitCodes() throws {
-        let root = SchemaLocations.repoRoot
-        guard let exe = [".build/debug/vlsae", ".build/release/vlsae"].map({ root.appendingPathComponent($0).path })
-            .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw XCTSkip("vlsae executable not built (swift build --product vlsae)")
-        }
+        let vlsae = try VLSAEExecutable.locate()
         let dir = try temporaryFolder("evaljob").url
         func run(_ args: [String]) throws -> (Int32, String, String) {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: exe)
-            p.arguments = args
-            let o = Pipe(), e = Pipe()
-            p.standardOutput = o
-            p.standardError = e
-            try p.run()
-            let out = o.fileHandleForReading.readDataToEndOfFile(), err = e.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            return (p.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+            let r = try vlsae.run(args)
+            return (r.status, r.stdout, r.stderr)
         }
         let out = dir.appendingPathComponent("r.json").path
         let ok = try run(["eval", "--data", fixtures.appendingPathComponent("eval3/manifest.json").path, "--out", out])

@@ -231,10 +231,7 @@ final class RegressTests: XCTestCase {
 /// The built `vlsae regress` returns the documented exit statuses.
 final class RegressCommandTests: XCTestCase {
     func testExitStatuses() throws {
-        let exe = SchemaLocations.repoRoot.appendingPathComponent(".build/debug/vlsae").path
-        guard FileManager.default.isExecutableFile(atPath: exe) else {
-            throw XCTSkip("\(exe) not built (run `swift build` first)")
-        }
+        let vlsae = try VLSAEExecutable.locate()
         let dir = try temporaryFolder("regress-cli").url
         func doc(_ acc1: Double, sha: String = String(repeating: "a", count: 64)) throws -> String {
             let d = ResultDocument(tool: ToolRecord(version: "0.1.0", gitCommit: "unknown"), seeds: [:],
@@ -249,16 +246,8 @@ final class RegressCommandTests: XCTestCase {
             return path
         }
         func status(_ args: [String]) throws -> (Int32, String) {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: exe)
-            p.arguments = ["regress"] + args
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = out
-            try p.run()
-            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            return (p.terminationStatus, text)
+            let r = try vlsae.run(["regress"] + args)
+            return (r.status, r.output)
         }
         let golden = try doc(0.8)
         XCTAssertEqual(try status(["--baseline", golden, "--candidate", try doc(0.8)]).0, 0)

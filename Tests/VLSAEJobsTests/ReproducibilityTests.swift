@@ -52,27 +52,16 @@ final class ReproducibilityTests: XCTestCase {
     /// `VLSAE_ISA` is honoured by the executable, recorded in the result, and a path the CPU cannot
     /// run (or a misspelling) is a usage error, not a silent fallback.
     func testExecutableHonoursVLSAEISA() throws {
-        let exe = SchemaLocations.repoRoot.appendingPathComponent(".build/debug/vlsae").path
-        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: exe), "build the vlsae executable first (swift build)")
+        let vlsae = try VLSAEExecutable.locate()
         let dir = try temporaryFolder("isa").url
         let suite = dir.appendingPathComponent("suite").path
         var p = RegressGolden.synthParameters
         p.trainPairs = 200
         _ = try SynthSuite.generate(p, to: suite)
         func run(_ isa: String?, _ out: String) throws -> (Int32, String) {
-            let proc = Process()
-            proc.executableURL = URL(fileURLWithPath: exe)
-            proc.arguments = ["eval", "--data", "\(suite)/small10/manifest.json", "--out", out, "--threads", "2"]
-            var env = ProcessInfo.processInfo.environment
-            env["VLSAE_ISA"] = isa
-            proc.environment = env
-            let pipe = Pipe()
-            proc.standardOutput = pipe
-            proc.standardError = pipe
-            try proc.run()
-            let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            proc.waitUntilExit()
-            return (proc.terminationStatus, text)
+            let r = try vlsae.run(["eval", "--data", "\(suite)/small10/manifest.json", "--out", out, "--threads", "2"],
+                                  environment: ["VLSAE_ISA": isa])
+            return (r.status, r.output)
         }
         var contents: [Data] = []
         for path in KernelPath.supported {

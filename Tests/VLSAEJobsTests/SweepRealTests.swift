@@ -122,10 +122,7 @@ final class SweepRealTests: XCTestCase {
 /// uninterrupted run.
 final class SweepCommandTests: XCTestCase {
     func testSIGKILLedSweepResumes() throws {
-        let exe = SchemaLocations.repoRoot.appendingPathComponent(".build/debug/vlsae").path
-        guard FileManager.default.isExecutableFile(atPath: exe) else {
-            throw XCTSkip("\(exe) not built (run `swift build` first)")
-        }
+        let exe = try VLSAEExecutable.locate().path
         let s = try TinySuite.make(in: try temporaryFolder("sweep-kill").url)
         let config = try s.config("""
             datasets: [tiny6.json, tiny10.json]

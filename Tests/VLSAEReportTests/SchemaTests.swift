@@ -113,23 +113,13 @@ final class SchemaTests: XCTestCase {
 
     /// The real CLI's output on the committed evaluation fixtures validates against the schema.
     func testCLIOutputValidates() throws {
-        let root = SchemaLocations.repoRoot
-        let exe = ProcessInfo.processInfo.environment["VLSAE_BIN"]
-            ?? [".build/debug/vlsae", ".build/release/vlsae"].map { root.appendingPathComponent($0).path }
-                .first { FileManager.default.isExecutableFile(atPath: $0) }
-        guard let exe else { throw XCTSkip("vlsae executable not built (swift build --product vlsae)") }
-        let fixtures = root.appendingPathComponent("Tests/VLSAEEvalTests/Fixtures")
+        let vlsae = try VLSAEExecutable.locate()
+        let fixtures = SchemaLocations.repoRoot.appendingPathComponent("Tests/VLSAEEvalTests/Fixtures")
         let out = try temporaryFolder("cli").path("r.json")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = ["eval", "--data", fixtures.appendingPathComponent("eval7/manifest.json").path,
-                       fixtures.appendingPathComponent("eval3/manifest_classifier.json").path,
-                       "--out", out, "--per-class", "--seed", "5"]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0)
+        let r = try vlsae.run(["eval", "--data", fixtures.appendingPathComponent("eval7/manifest.json").path,
+                               fixtures.appendingPathComponent("eval3/manifest_classifier.json").path,
+                               "--out", out, "--per-class", "--seed", "5"])
+        XCTAssertEqual(r.status, 0, r.stderr)
         let json = try JSON.parse(try Data(contentsOf: URL(fileURLWithPath: out)))
         XCTAssertEqual(try SchemaLocations.loadValidator().validate(json), [])
         guard case .array(let rows)? = json["results"] else { return XCTFail("no results") }
