@@ -343,12 +343,16 @@ public enum Alignment {
     /// Scores one spec on one dataset.
     ///
     /// - Parameters:
+    ///   - spec: the alignment variant (representation, text side, k, α protocol).
+    ///   - dataset: the evaluation set.
+    ///   - map: the autoencoder (or any concept map) that gives f.
     ///   - validation: a validation dataset for `validated:` (from `val=` or `--validation`); it
     ///     must have the same name and class names. Without one, or when the spec says `folds=`,
     ///     `validated:` runs k-fold on `dataset`, each fold scored with the α chosen on the other folds.
     ///   - validationSource: how the validation set was named, recorded in the variant.
     ///   - alphaTables: α tables already read, by the path the spec gives (others are read here).
     ///   - seed: seed of the k-fold assignment.
+    ///   - blockRows: images scored per block (memory only: no value depends on it).
     public static func evaluate(_ spec: AlignmentSpec, dataset: ZeroShotDataset, map: ConceptMap,
                                 validation: ZeroShotDataset? = nil, validationSource: String? = nil,
                                 alphaTables: [String: AlphaTable] = [:],

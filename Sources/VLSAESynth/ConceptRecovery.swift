@@ -24,6 +24,7 @@ public struct ConceptRecovery: Codable, Equatable, Sendable {
     ///   - concepts: K × d planted concepts (in the space chosen for the comparison).
     ///   - encoderRows: h × d encoder weight.
     ///   - decoderColumns: h × d, the decoder weight transposed (PyTorch stores it d × h).
+    ///   - threshold: the cosine at which a concept counts as recovered.
     public static func measure(concepts: Matrix, encoderRows: Matrix, decoderColumns: Matrix,
                                threshold: Double = 0.9) throws -> ConceptRecovery {
         guard concepts.rows > 0 else { throw VLSAEError.mismatch("concept recovery needs at least one concept") }
@@ -95,6 +96,7 @@ public struct ConceptRecovery: Codable, Equatable, Sendable {
     ///   - encoderRows: h × d shared encoder weight.
     ///   - decoderColumns: h × d, the modality decoder's weight transposed.
     ///   - offset: the modality's offset direction (d values).
+    ///   - threshold: the cosine at which a concept counts as recovered.
     public static func measure(concepts: Matrix, encoderRows: Matrix, decoderColumns: Matrix, offset: [Float],
                                threshold: Double = 0.9) throws -> ConceptRecovery {
         let centred = projectingOut(offset, from: decoderColumns)
