@@ -22,8 +22,9 @@ let package = Package(
         // Hot loops in C: deterministic GEMM and level-1 kernels, the sparse passes and Adam, SHA-256 blocks
         // (SHA extensions) and float16 conversion (F16C), each in portable / AVX2 / AVX-512 builds with the
         // same bits; optimised in debug builds too so `make test` runs at speed; no FP contraction anywhere.
-        .target(name: "CKernels", path: "Sources/CKernels", exclude: ["README.md"],
-                cSettings: [.unsafeFlags(["-O2", "-fno-math-errno", "-ffp-contract=off"])]),
+        .target(
+            name: "CKernels", path: "Sources/CKernels", exclude: ["README.md"],
+            cSettings: [.unsafeFlags(["-O2", "-fno-math-errno", "-ffp-contract=off"])]),
 
         // Stage 0: numeric primitives shared by every stage (matrices, GEMM, portable math, hashing, RNG, files).
         .target(name: "VLSAECore", dependencies: ["CKernels"], exclude: ["README.md"]),
@@ -31,8 +32,9 @@ let package = Package(
         .target(name: "VLSAEFormats", dependencies: ["VLSAECore", "CZlib", "CKernels"], exclude: ["README.md"]),
         // Stage 2: domain types: zero-shot datasets (manifests, catalog). The catalog's JSON files
         // (Catalog/, with their provenance README) ship as a resource bundle beside the executable.
-        .target(name: "VLSAEData", dependencies: ["VLSAECore", "VLSAEFormats"],
-                exclude: ["README.md"], resources: [.copy("Catalog")]),
+        .target(
+            name: "VLSAEData", dependencies: ["VLSAECore", "VLSAEFormats"],
+            exclude: ["README.md"], resources: [.copy("Catalog")]),
         // Stage 3: sparse autoencoders, trainer, checkpoints.
         .target(name: "VLSAEModel", dependencies: ["VLSAECore", "VLSAEFormats", "CKernels"], exclude: ["README.md"]),
         // Stage 4: zero-shot scoring, concept alignment, metrics and statistics.
@@ -42,34 +44,44 @@ let package = Package(
         // Figures drawn with libpng and a bitmap font of our own.
         .target(name: "VLSAEPlot", dependencies: ["CPNG"], exclude: ["README.md"]),
         // The planted-concept synthetic suite (its difficulty is measured with the real evaluator).
-        .target(name: "VLSAESynth", dependencies: ["VLSAECore", "VLSAEFormats", "VLSAEData", "VLSAEEval"],
-                exclude: ["README.md"]),
+        .target(
+            name: "VLSAESynth", dependencies: ["VLSAECore", "VLSAEFormats", "VLSAEData", "VLSAEEval"],
+            exclude: ["README.md"]),
         // Jobs: eval, train, sweep, regress — orchestrate the stages; the CLI only parses flags.
-        .target(name: "VLSAEJobs", dependencies: [
-            "VLSAECore", "VLSAEFormats", "VLSAEData", "VLSAEModel", "VLSAEEval",
-            "VLSAEReport", "VLSAEPlot", "VLSAESynth", .product(name: "Yams", package: "Yams"),
-        ], exclude: ["README.md"]),
-        .executableTarget(name: "vlsae", dependencies: [
-            "VLSAEJobs", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], exclude: ["README.md"]),
+        .target(
+            name: "VLSAEJobs",
+            dependencies: [
+                "VLSAECore", "VLSAEFormats", "VLSAEData", "VLSAEModel", "VLSAEEval",
+                "VLSAEReport", "VLSAEPlot", "VLSAESynth", .product(name: "Yams", package: "Yams"),
+            ], exclude: ["README.md"]),
+        .executableTarget(
+            name: "vlsae",
+            dependencies: [
+                "VLSAEJobs", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ], exclude: ["README.md"]),
 
         // Shared by the test targets only (no product links it): temporary folders that remove
         // themselves, fixture folders, repository and shared-data locations, the JSON-schema validator.
         .target(name: "VLSAETestSupport", path: "Tests/VLSAETestSupport", exclude: ["README.md"]),
 
-        .testTarget(name: "VLSAECoreTests", dependencies: ["VLSAECore", "CKernels", "VLSAETestSupport"],
-                    resources: [.copy("Fixtures")]),
-        .testTarget(name: "VLSAEFormatsTests", dependencies: ["VLSAEFormats", "CKernels", "VLSAETestSupport"],
-                    resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "VLSAECoreTests", dependencies: ["VLSAECore", "CKernels", "VLSAETestSupport"],
+            resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "VLSAEFormatsTests", dependencies: ["VLSAEFormats", "CKernels", "VLSAETestSupport"],
+            resources: [.copy("Fixtures")]),
         .testTarget(name: "VLSAEDataTests", dependencies: ["VLSAEData", "VLSAETestSupport"]),
-        .testTarget(name: "VLSAEModelTests", dependencies: ["VLSAEModel", "CKernels", "VLSAETestSupport"],
-                    resources: [.copy("Fixtures")]),
-        .testTarget(name: "VLSAEEvalTests", dependencies: ["VLSAEEval", "VLSAETestSupport"],
-                    resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "VLSAEModelTests", dependencies: ["VLSAEModel", "CKernels", "VLSAETestSupport"],
+            resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "VLSAEEvalTests", dependencies: ["VLSAEEval", "VLSAETestSupport"],
+            resources: [.copy("Fixtures")]),
         .testTarget(name: "VLSAEReportTests", dependencies: ["VLSAEReport", "VLSAETestSupport"]),
         .testTarget(name: "VLSAEPlotTests", dependencies: ["VLSAEPlot", "VLSAETestSupport"]),
-        .testTarget(name: "VLSAESynthTests", dependencies: ["VLSAESynth", "VLSAEData", "VLSAEFormats", "VLSAETestSupport"],
-                    exclude: ["Fixtures"]),
+        .testTarget(
+            name: "VLSAESynthTests", dependencies: ["VLSAESynth", "VLSAEData", "VLSAEFormats", "VLSAETestSupport"],
+            exclude: ["Fixtures"]),
         .testTarget(name: "VLSAEJobsTests", dependencies: ["VLSAEJobs", "VLSAETestSupport"]),
     ]
 )

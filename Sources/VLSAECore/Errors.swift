@@ -9,9 +9,9 @@ public enum VLSAEError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .file(path, message): return "\(path): \(message)"
-        case let .usage(message): return message
-        case let .mismatch(message): return message
+        case .file(let path, let message): return "\(path): \(message)"
+        case .usage(let message): return message
+        case .mismatch(let message): return message
         }
     }
 }

@@ -105,13 +105,16 @@ public enum CanonicalJSON {
     }
 
     /// Decodes `data` read from `path`; errors name the file and the key path as the file spells it.
-    public static func decode<T: Decodable>(_ type: T.Type, from data: Data, path: String,
-                                            keys: Keys = .snakeCase) throws -> T {
+    public static func decode<T: Decodable>(
+        _ type: T.Type, from data: Data, path: String,
+        keys: Keys = .snakeCase
+    ) throws -> T {
         func name(_ key: CodingKey) -> String { keys == .snakeCase ? snakeCase(key.stringValue) : key.stringValue }
         do {
             return try decoder(keys: keys).decode(type, from: data)
         } catch let DecodingError.dataCorrupted(ctx) {
-            throw VLSAEError.file(path, "invalid JSON: \(ctx.debugDescription) \(ctx.underlyingError.map { "\($0)" } ?? "")")
+            throw VLSAEError.file(
+                path, "invalid JSON: \(ctx.debugDescription) \(ctx.underlyingError.map { "\($0)" } ?? "")")
         } catch let DecodingError.keyNotFound(key, ctx) {
             throw VLSAEError.file(path, "missing key \"\(name(key))\" at \(keyPath(ctx.codingPath, keys: keys))")
         } catch let DecodingError.typeMismatch(_, ctx) {
@@ -142,18 +145,23 @@ public enum CanonicalJSON {
             }
         }
         guard let data = try? encoder().encode(One(key: propertyName)),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let key = object.keys.first else { return propertyName }
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let key = object.keys.first
+        else { return propertyName }
         return key
     }
 
     /// Refuses keys outside `allowed` (a misspelt key must not silently read as "absent").
-    public static func checkKeys<S: Sequence>(_ found: S, allowed: Set<String>, at place: String,
-                                              path: String) throws where S.Element == String {
+    public static func checkKeys<S: Sequence>(
+        _ found: S, allowed: Set<String>, at place: String,
+        path: String
+    ) throws where S.Element == String {
         let unknown = found.filter { !allowed.contains($0) }.sorted()
         guard unknown.isEmpty else {
-            throw VLSAEError.file(path, "unknown key\(unknown.count > 1 ? "s" : "") \(unknown.map { "\"\($0)\"" }.joined(separator: ", ")) "
-                                  + "in \(place); allowed: \(allowed.sorted().joined(separator: ", "))")
+            throw VLSAEError.file(
+                path,
+                "unknown key\(unknown.count > 1 ? "s" : "") \(unknown.map { "\"\($0)\"" }.joined(separator: ", ")) "
+                    + "in \(place); allowed: \(allowed.sorted().joined(separator: ", "))")
         }
     }
 

@@ -23,8 +23,10 @@ import Dispatch
 /// s[0]. `axpy`: y[i] = fma(a, x[i], y[i]). `scale`: x[i] = x[i] · a.
 public enum GEMM {
     /// op(A) · op(B), scaled by alpha (one rounded multiply of each finished chain when alpha ≠ 1).
-    public static func matmul(_ a: Matrix, _ b: Matrix, transA: Bool = false, transB: Bool = false, alpha: Float = 1,
-                              threads: Int = 1) -> Matrix {
+    public static func matmul(
+        _ a: Matrix, _ b: Matrix, transA: Bool = false, transB: Bool = false, alpha: Float = 1,
+        threads: Int = 1
+    ) -> Matrix {
         let m = transA ? a.cols : a.rows
         let n = transB ? b.rows : b.cols
         var c = Matrix(rows: m, cols: n)
@@ -34,13 +36,17 @@ public enum GEMM {
 
     /// C ← op(A) · op(B), or C ← C + op(A) · op(B) with every chain starting from the element of C when
     /// `accumulate` is set.
-    public static func gemm(_ a: Matrix, _ b: Matrix, into c: inout Matrix, transA: Bool = false, transB: Bool = false,
-                            accumulate: Bool = false, threads: Int = 1) {
+    public static func gemm(
+        _ a: Matrix, _ b: Matrix, into c: inout Matrix, transA: Bool = false, transB: Bool = false,
+        accumulate: Bool = false, threads: Int = 1
+    ) {
         product(a, b, into: &c, transA: transA, transB: transB, alpha: 1, accumulate: accumulate, threads: threads)
     }
 
-    private static func product(_ a: Matrix, _ b: Matrix, into c: inout Matrix, transA: Bool, transB: Bool,
-                                alpha: Float, accumulate: Bool, threads: Int) {
+    private static func product(
+        _ a: Matrix, _ b: Matrix, into c: inout Matrix, transA: Bool, transB: Bool,
+        alpha: Float, accumulate: Bool, threads: Int
+    ) {
         let m = transA ? a.cols : a.rows
         let k = transA ? a.rows : a.cols
         let kb = transB ? b.cols : b.rows
@@ -58,9 +64,10 @@ public enum GEMM {
                         // k = 0 (A and B empty): the kernel writes alpha · 0 and reads nothing.
                         let a0 = pa.baseAddress.map { transA ? $0 + r0 : $0 + r0 * a.cols }
                         let b0 = pb.baseAddress.map { transB ? $0 + j0 * b.cols : $0 + j0 }
-                        let status = vlsae_gemm(transA ? 1 : 0, transB ? 1 : 0, Int64(r1 - r0), Int64(j1 - j0), Int64(k),
-                                                alpha, a0, Int64(a.cols), b0, Int64(b.cols), accumulate ? 1 : 0,
-                                                c0 + r0 * ldc + j0, Int64(ldc))
+                        let status = vlsae_gemm(
+                            transA ? 1 : 0, transB ? 1 : 0, Int64(r1 - r0), Int64(j1 - j0), Int64(k),
+                            alpha, a0, Int64(a.cols), b0, Int64(b.cols), accumulate ? 1 : 0,
+                            c0 + r0 * ldc + j0, Int64(ldc))
                         precondition(status == 0, "gemm: out of memory")
                     }
                     let workers = k == 0 ? 1 : max(1, threads)
@@ -154,8 +161,10 @@ public struct PackedMatrix: @unchecked Sendable {
         cols = n
     }
 
-    private static func pack(pointer: UnsafePointer<Float>?, rows k: Int, cols n: Int, ld: Int, transposed: Bool,
-                             threads: Int) -> Storage {
+    private static func pack(
+        pointer: UnsafePointer<Float>?, rows k: Int, cols n: Int, ld: Int, transposed: Bool,
+        threads: Int
+    ) -> Storage {
         precondition(k >= 0 && n >= 0, "negative matrix shape")
         guard let p = vlsae_packed_b_create(vlsae_path_active(), Int64(k), Int64(n)) else {
             preconditionFailure("PackedMatrix: out of memory packing \(k)×\(n)")
@@ -168,7 +177,8 @@ public struct PackedMatrix: @unchecked Sendable {
             vlsae_packed_b_fill(p, trans, pointer, Int64(ld), 0, Int64(panels))
         } else {
             DispatchQueue.concurrentPerform(iterations: workers) { i in
-                let first = panels * i / workers, end = panels * (i + 1) / workers
+                let first = panels * i / workers
+                let end = panels * (i + 1) / workers
                 vlsae_packed_b_fill(p, trans, pointer, Int64(ld), Int64(first), Int64(end - first))
             }
         }
@@ -186,9 +196,11 @@ public struct PackedMatrix: @unchecked Sendable {
     /// chain starts from the element of C (alpha must then be 1). Rows of C are split over `threads`
     /// workers; single-threaded calls on disjoint rows from several threads are safe too. The hot-loop
     /// entry point.
-    public func multiply(_ a: UnsafePointer<Float>?, rows m: Int, lda: Int, transA: Bool = false,
-                         into c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float = 1, accumulate: Bool = false,
-                         threads: Int = 1) {
+    public func multiply(
+        _ a: UnsafePointer<Float>?, rows m: Int, lda: Int, transA: Bool = false,
+        into c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float = 1, accumulate: Bool = false,
+        threads: Int = 1
+    ) {
         precondition(!accumulate || alpha == 1, "PackedMatrix.multiply: accumulate needs alpha 1")
         guard m > 0, cols > 0 else { return }
         let blocks = GEMM.blockCount(rows: m, threads: threads)
@@ -196,8 +208,9 @@ public struct PackedMatrix: @unchecked Sendable {
         let run = { (start: Int, end: Int) in
             let a0 = a.map { transA ? $0 + start : $0 + start * lda }
             let status = withExtendedLifetime(storage) {
-                vlsae_gemm_packed(transA ? 1 : 0, Int64(end - start), a0, Int64(lda), pk, alpha, accumulate ? 1 : 0,
-                                  c + start * ldc, Int64(ldc))
+                vlsae_gemm_packed(
+                    transA ? 1 : 0, Int64(end - start), a0, Int64(lda), pk, alpha, accumulate ? 1 : 0,
+                    c + start * ldc, Int64(ldc))
             }
             precondition(status == 0, "gemm: out of memory")
         }
@@ -210,14 +223,16 @@ public struct PackedMatrix: @unchecked Sendable {
 
     /// op(A) · op(B) for a matrix A (m × rows, or rows × m when `transA`), scaled by alpha.
     public func multiply(_ a: Matrix, transA: Bool = false, alpha: Float = 1, threads: Int = 1) -> Matrix {
-        let m = transA ? a.cols : a.rows, k = transA ? a.rows : a.cols
+        let m = transA ? a.cols : a.rows
+        let k = transA ? a.rows : a.cols
         precondition(k == rows, "PackedMatrix.multiply: A has \(k) inner columns, the pack \(rows) rows")
         var c = Matrix(rows: m, cols: cols)
         guard m > 0, cols > 0 else { return c }
         a.values.withUnsafeBufferPointer { pa in
             c.values.withUnsafeMutableBufferPointer { pc in
-                multiply(pa.baseAddress, rows: m, lda: a.cols, transA: transA, into: pc.baseAddress!, ldc: cols,
-                         alpha: alpha, threads: threads)
+                multiply(
+                    pa.baseAddress, rows: m, lda: a.cols, transA: transA, into: pc.baseAddress!, ldc: cols,
+                    alpha: alpha, threads: threads)
             }
         }
         return c

@@ -41,8 +41,9 @@ public enum KernelPath: String, CaseIterable, Sendable {
     /// their path). Throws when this CPU cannot run it; nothing changes then.
     public static func use(_ path: KernelPath) throws {
         guard vlsae_path_set(path.code) == 0 else {
-            throw VLSAEError.usage("this CPU cannot run the \(path.rawValue) kernel path (it runs: "
-                                   + supported.map(\.rawValue).joined(separator: ", ") + ")")
+            throw VLSAEError.usage(
+                "this CPU cannot run the \(path.rawValue) kernel path (it runs: "
+                    + supported.map(\.rawValue).joined(separator: ", ") + ")")
         }
     }
 

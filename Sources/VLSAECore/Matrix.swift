@@ -48,7 +48,8 @@ public struct Matrix: Equatable, Sendable {
 
     /// Rows `range` as a new matrix.
     public func rows(_ range: Range<Int>) -> Matrix {
-        Matrix(rows: range.count, cols: cols, values: Array(values[(range.lowerBound * cols)..<(range.upperBound * cols)]))
+        Matrix(
+            rows: range.count, cols: cols, values: Array(values[(range.lowerBound * cols)..<(range.upperBound * cols)]))
     }
 
     public var transposed: Matrix {
@@ -69,7 +70,10 @@ public struct Matrix: Equatable, Sendable {
         values.withUnsafeMutableBufferPointer { buf in
             for r in 0..<rows {
                 var s: Double = 0
-                for j in 0..<c { let v = Double(buf[r * c + j]); s += v * v }
+                for j in 0..<c {
+                    let v = Double(buf[r * c + j])
+                    s += v * v
+                }
                 let n = s.squareRoot()
                 guard n > 0 else { continue }
                 let inv = Float(1 / n)

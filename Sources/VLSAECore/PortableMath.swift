@@ -196,7 +196,8 @@ public enum PortableMath {
     ///   formed exactly (Dekker) and summed in double-double, then √ with one exact Newton
     ///   correction.
     public static func hypot(_ x: Double, _ y: Double) -> Double {
-        var a = x.magnitude, b = y.magnitude
+        var a = x.magnitude
+        var b = y.magnitude
         if a.isInfinite || b.isInfinite { return .infinity }
         if a.isNaN || b.isNaN { return x + y }
         if a < b { (a, b) = (b, a) }
@@ -204,10 +205,12 @@ public enum PortableMath {
         // (b/a)²/2 < 2⁻⁵⁵: √(a² + b²) = a(1 + (b/a)²/2 − …) rounds to a.
         if b < a * 0x1p-27 { return a }
         let ea = Int(a.exponent)
-        let down = -ea / 2, up = -ea - down
+        let down = -ea / 2
+        let up = -ea - down
         a = a * pow2(down) * pow2(up)
         b = b * pow2(down) * pow2(up)
-        let (a2h, a2l) = twoProduct(a, a), (b2h, b2l) = twoProduct(b, b)
+        let (a2h, a2l) = twoProduct(a, a)
+        let (b2h, b2l) = twoProduct(b, b)
         let (sh, s0) = twoSum(a2h, b2h)
         let sl = s0 + (a2l + b2l)
         let h = sh.squareRoot()
@@ -252,7 +255,8 @@ public enum PortableMath {
     /// p + e = a·b exactly (Dekker), barring overflow and underflow of the error term.
     @_transparent static func twoProduct(_ a: Double, _ b: Double) -> (Double, Double) {
         let p = a * b
-        let (ah, al) = split(a), (bh, bl) = split(b)
+        let (ah, al) = split(a)
+        let (bh, bl) = split(b)
         return (p, ((ah * bh - p) + ah * bl + al * bh) + al * bl)
     }
 
@@ -271,7 +275,8 @@ public enum PortableMath {
         // eʳ − 1 − rh = rl + rh²/2 + rh³/6 + … + rh⁶/720 (truncation < 2⁻⁷², rh·rl < 2⁻⁶⁸).
         let q = rh * rh * (0.5 + rh * (1.0 / 6 + rh * (1.0 / 24 + rh * (1.0 / 120 + rh * (1.0 / 720)))))
         let j = 2 * (k & 127)
-        let th = expTable[j], tl = expTable[j + 1]
+        let th = expTable[j]
+        let tl = expTable[j + 1]
         // (th + tl)·eʳ = th + th·rh + [th·(rl + q) + tl·(1 + rh)], the leading product exact.
         let (a, ae) = twoProduct(th, rh)
         let (s, se) = fastTwoSum(th, a)
@@ -288,7 +293,8 @@ public enum PortableMath {
         // 1 + y to double rounds y on the subnormal grid, once.
         let (vh, vl) = fastTwoSum(hi, tail)
         let s = pow2(e + 1022)
-        let y = vh * s, z = vl * s
+        let y = vh * s
+        let z = vl * s
         if y >= 1 { return y * 0x1p-1022 }
         let h = 1 + y
         let l = ((1 - h) + y) + z
@@ -300,26 +306,45 @@ public enum PortableMath {
     /// log(xh + xl) as (hi, lo) with hi = RN(hi + lo), relative error below ~2⁻⁶⁸, for finite
     /// xh > 0 (subnormal only when xl = 0) and |xl| ≤ ulp(xh).
     static func logDD(_ xh: Double, _ xl: Double) -> (hi: Double, lo: Double) {
-        var xh = xh, xl = xl, e = 0
-        if xh < 0x1p-1022 { xh *= 0x1p54; xl *= 0x1p54; e = -54 }
+        var xh = xh
+        var xl = xl
+        var e = 0
+        if xh < 0x1p-1022 {
+            xh *= 0x1p54
+            xl *= 0x1p54
+            e = -54
+        }
         let bits = xh.bitPattern
         let be = Int(bits >> 52) - 1023
         e += be
         var m = Double(bitPattern: (bits & 0x000F_FFFF_FFFF_FFFF) | 0x3FF0_0000_0000_0000)
         var ml = xl == 0 ? 0 : Double(sign: .plus, exponent: -be, significand: xl)
-        if m >= 1.41015625 { m *= 0.5; ml *= 0.5; e += 1 }
+        if m >= 1.41015625 {
+            m *= 0.5
+            ml *= 0.5
+            e += 1
+        }
         // m ∈ [0.705, 1.41): table point c = j/128 with j ∈ 90…180.
         let i = 3 * (Int(m * 128 + 0.5) - 90)
-        let invc = logTable[i], ch = logTable[i + 1], cl = logTable[i + 2]
+        let invc = logTable[i]
+        let ch = logTable[i + 1]
+        let cl = logTable[i + 2]
         // r = m·invc − 1 exactly as rh + rl (ph ∈ [0.99, 1.01], so ph − 1 is exact).
         let (ph, pl) = twoProduct(m, invc)
         let (rh, rl) = twoSum(ph - 1, pl + ml * invc)
         // log1p(r) = r − r²/2 + r³/3 − … ; r² as a double-double, the cubic and beyond in double.
         let (sh, s0) = twoProduct(rh, rh)
         let sl = s0 + 2 * rh * rl
-        let ah = -0.5 * sh, al = -0.5 * sl
-        let c3 = 1.0 / 3, c4 = -1.0 / 4, c5 = 1.0 / 5, c6 = -1.0 / 6, c7 = 1.0 / 7
-        let c8 = -1.0 / 8, c9 = 1.0 / 9, c10 = -1.0 / 10
+        let ah = -0.5 * sh
+        let al = -0.5 * sl
+        let c3 = 1.0 / 3
+        let c4 = -1.0 / 4
+        let c5 = 1.0 / 5
+        let c6 = -1.0 / 6
+        let c7 = 1.0 / 7
+        let c8 = -1.0 / 8
+        let c9 = 1.0 / 9
+        let c10 = -1.0 / 10
         let poly = c3 + rh * (c4 + rh * (c5 + rh * (c6 + rh * (c7 + rh * (c8 + rh * (c9 + rh * c10))))))
         let q = (sh * rh) * poly + sh * rl
         let ed = Double(e)
@@ -384,26 +409,44 @@ public enum PortableMath {
         func word(_ low: Int) -> UInt64 {  // bits low ..< low + 64 of v (0 outside 0 ..< 320)
             if low <= -64 || low >= 320 { return 0 }
             if low < 0 { return limbs[0] << UInt64(-low) }
-            let i = low >> 6, sh = UInt64(low & 63)
+            let i = low >> 6
+            let sh = UInt64(low & 63)
             let above: UInt64 = sh != 0 && i + 1 < 5 ? limbs[i + 1] << (64 - sh) : 0
             return (limbs[i] >> sh) | above
         }
         var q = Int(word(point) & 3)
-        var f2 = word(point - 64), f1 = word(point - 128), f0 = word(point - 192)
+        var f2 = word(point - 64)
+        var f1 = word(point - 128)
+        var f0 = word(point - 192)
         var negative = false
         if f2 >> 63 != 0 {
             // fraction ≥ ½: take fraction − 1 (negate the 192-bit number) and the next quadrant.
             q += 1
             negative = true
-            f0 = ~f0; f1 = ~f1; f2 = ~f2
+            f0 = ~f0
+            f1 = ~f1
+            f2 = ~f2
             var o: Bool
             (f0, o) = f0.addingReportingOverflow(1)
-            if o { (f1, o) = f1.addingReportingOverflow(1); if o { f2 &+= 1 } }
+            if o {
+                (f1, o) = f1.addingReportingOverflow(1)
+                if o { f2 &+= 1 }
+            }
         }
         // The fraction f = (f2 f1 f0)·2⁻¹⁹² as a double-double (106 leading bits, truncated).
         var shift = 0
-        if f2 == 0 { f2 = f1; f1 = f0; f0 = 0; shift += 64 }
-        if f2 == 0 { f2 = f1; f1 = f0; f0 = 0; shift += 64 }
+        if f2 == 0 {
+            f2 = f1
+            f1 = f0
+            f0 = 0
+            shift += 64
+        }
+        if f2 == 0 {
+            f2 = f1
+            f1 = f0
+            f0 = 0
+            shift += 64
+        }
         let lz = f2.leadingZeroBitCount
         if lz > 0 {
             f2 = (f2 << UInt64(lz)) | (f1 >> UInt64(64 - lz))
@@ -413,18 +456,21 @@ public enum PortableMath {
         // f = f2·2^(−64−shift) + f1·2^(−128−shift) + …
         let top = Double(f2 >> 11)  // 53 bits, exact
         let next = Double(((f2 & 0x7FF) << 42) | (f1 >> 22))  // the next 53 bits, exact
-        let fh = top * pow2(-53 - shift), fl = next * pow2(-106 - shift)
+        let fh = top * pow2(-53 - shift)
+        let fl = next * pow2(-106 - shift)
         let (ph, pl) = twoProduct(fh, piOver2Hi)
         let (rh, rl) = fastTwoSum(ph, pl + (fh * piOver2Lo + fl * piOver2Hi))
         // |x| = q·π/2 ± r; x < 0 reverses both.
-        let sh = negative ? -rh : rh, sl = negative ? -rl : rl
+        let sh = negative ? -rh : rh
+        let sl = negative ? -rl : rl
         return x < 0 ? ((-q) & 3, -sh, -sl) : (q & 3, sh, sl)
     }
 
     /// sin(q·π/2 + r) for |r| ≤ π/4 + ε, r = rh + rl.
     @inline(__always) static func quadrantSinCos(_ q: Int, _ rh: Double, _ rl: Double) -> Double {
         let negative = rh < 0
-        let t = negative ? -rh : rh, tl = negative ? -rl : rl
+        let t = negative ? -rh : rh
+        let tl = negative ? -rl : rl
         if q & 1 == 0 {
             let s = sinKernel(t, tl)
             return (q & 2 == 0) != negative ? s : -s
@@ -438,7 +484,10 @@ public enum PortableMath {
         let j = Int(t * 64 + 0.5)
         let u = t - Double(j) * 0x1p-6  // exact
         let i = 4 * j
-        let sh = sinCosTable[i], sl = sinCosTable[i + 1], ch = sinCosTable[i + 2], cl = sinCosTable[i + 3]
+        let sh = sinCosTable[i]
+        let sl = sinCosTable[i + 1]
+        let ch = sinCosTable[i + 2]
+        let cl = sinCosTable[i + 3]
         let u2 = u * u
         let cm1 = u2 * (-0.5 + u2 * (1.0 / 24 - u2 * (1.0 / 720)))  // cos δ − 1
         let sm = u * u2 * (-1.0 / 6 + u2 * (1.0 / 120 - u2 * (1.0 / 5040)))  // sin δ − δ
@@ -455,7 +504,10 @@ public enum PortableMath {
         let j = Int(t * 64 + 0.5)
         let u = t - Double(j) * 0x1p-6
         let i = 4 * j
-        let sh = sinCosTable[i], sl = sinCosTable[i + 1], ch = sinCosTable[i + 2], cl = sinCosTable[i + 3]
+        let sh = sinCosTable[i]
+        let sl = sinCosTable[i + 1]
+        let ch = sinCosTable[i + 2]
+        let cl = sinCosTable[i + 3]
         let u2 = u * u
         let cm1 = u2 * (-0.5 + u2 * (1.0 / 24 - u2 * (1.0 / 720)))
         let sm = u * u2 * (-1.0 / 6 + u2 * (1.0 / 120 - u2 * (1.0 / 5040)))

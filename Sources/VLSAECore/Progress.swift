@@ -25,7 +25,8 @@ public final class Progress {
         let elapsed = Date().timeIntervalSince(start)
         let frac = Double(min(done, total)) / Double(total)
         let eta = frac > 0 ? elapsed / frac - elapsed : 0
-        let tail = "\(done)/\(total) \(Progress.clock(elapsed)) elapsed, ETA \(Progress.clock(eta))\(status.isEmpty ? "" : "  " + status)"
+        let tail =
+            "\(done)/\(total) \(Progress.clock(elapsed)) elapsed, ETA \(Progress.clock(eta))\(status.isEmpty ? "" : "  " + status)"
         if isTerminal {
             let width = 24
             let filled = Int(frac * Double(width))
@@ -46,7 +47,8 @@ public final class Progress {
     public static func clock(_ seconds: Double) -> String {
         guard seconds.isFinite, seconds >= 0 else { return "--:--" }
         let s = Int(seconds.rounded())
-        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
-                         : String(format: "%02d:%02d", s / 60, s % 60)
+        return s >= 3600
+            ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
+            : String(format: "%02d:%02d", s / 60, s % 60)
     }
 }

@@ -5,7 +5,7 @@ import Foundation
 /// is computed here without external dependencies and streamed over large files.
 public struct SHA256 {
     private var state: [UInt32] = [
-        0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+        0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19,
     ]
     private var buffer: [UInt8] = []
     private var length: UInt64 = 0
@@ -32,7 +32,9 @@ public struct SHA256 {
         }
         let blocks = n / 64
         if blocks > 0 { SHA256.compress(&state, p, blocks: blocks) }
-        if n > blocks * 64 { buffer.append(contentsOf: UnsafeBufferPointer(start: p + blocks * 64, count: n - blocks * 64)) }
+        if n > blocks * 64 {
+            buffer.append(contentsOf: UnsafeBufferPointer(start: p + blocks * 64, count: n - blocks * 64))
+        }
     }
 
     /// The compression function itself is C (Sources/CKernels/sha256.c), with the x86 SHA extensions

@@ -43,7 +43,8 @@ public struct CatalogEntry: Codable, Sendable, Equatable {
         do {
             entry = try JSONDecoder().decode(CatalogEntry.self, from: data)
         } catch {
-            throw VLSAEError.file(origin, "not a catalog entry (expected JSON with name, classnames, templates, source): \(error)")
+            throw VLSAEError.file(
+                origin, "not a catalog entry (expected JSON with name, classnames, templates, source): \(error)")
         }
         try entry.validate(origin: origin)
         return entry
@@ -104,7 +105,7 @@ public enum Catalog {
 
         static let index: [String: URL] = {
             guard let folder,
-                  let files = try? FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)
+                let files = try? FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)
             else { return [:] }
             var out: [String: URL] = [:]
             for url in files where url.pathExtension == "json" {

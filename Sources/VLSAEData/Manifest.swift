@@ -58,9 +58,11 @@ public struct Manifest: Codable, Equatable, Sendable {
         case name, model, pretrained, imageEmbeddings, labels, classnames, templates, textEmbeddings, classifier
     }
 
-    public init(name: String, model: String, pretrained: String, imageEmbeddings: String, labels: String,
-                classnames: StringListSource, templates: StringListSource,
-                textEmbeddings: String? = nil, classifier: String? = nil) {
+    public init(
+        name: String, model: String, pretrained: String, imageEmbeddings: String, labels: String,
+        classnames: StringListSource, templates: StringListSource,
+        textEmbeddings: String? = nil, classifier: String? = nil
+    ) {
         self.name = name
         self.model = model
         self.pretrained = pretrained
@@ -80,8 +82,9 @@ public struct Manifest: Codable, Equatable, Sendable {
         let data = try readFile(path)
         // A misspelt key (say "text_embedding") must not silently turn into "absent".
         if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
-            try CanonicalJSON.checkKeys(object.keys, allowed: CanonicalJSON.keys(of: CodingKeys.self),
-                                        at: "the manifest", path: path)
+            try CanonicalJSON.checkKeys(
+                object.keys, allowed: CanonicalJSON.keys(of: CodingKeys.self),
+                at: "the manifest", path: path)
         }
         let m = try CanonicalJSON.decode(Manifest.self, from: data, path: path)
         switch (m.textEmbeddings, m.classifier) {
@@ -133,16 +136,19 @@ public struct ZeroShotDataset: Sendable {
 
     /// Builds a dataset from arrays in memory, applying every rule a manifest must satisfy.
     /// `source` names the manifest in messages; `addresses` names the array for each role.
-    public init(name: String, model: String, pretrained: String,
-                images: Tensor, labels: Tensor, classnames: [String], templates: [String],
-                textEmbeddings: Tensor?, classifier: Tensor?,
-                source: String = "(in memory)", addresses: [String: String] = [:],
-                inputs: [FileDigest] = []) throws {
+    public init(
+        name: String, model: String, pretrained: String,
+        images: Tensor, labels: Tensor, classnames: [String], templates: [String],
+        textEmbeddings: Tensor?, classifier: Tensor?,
+        source: String = "(in memory)", addresses: [String: String] = [:],
+        inputs: [FileDigest] = []
+    ) throws {
         func fail(_ role: String, _ message: String) -> VLSAEError {
             let place = addresses[role].map { "\(role) (\($0))" } ?? role
             return VLSAEError.file(source, "\(place): \(message)")
         }
-        let c = classnames.count, t = templates.count
+        let c = classnames.count
+        let t = templates.count
         guard c >= 2 else { throw fail("classnames", "needs at least 2 classes, found \(c)") }
         guard t >= 1 else { throw fail("templates", "needs at least 1 template, found 0") }
 
@@ -152,7 +158,8 @@ public struct ZeroShotDataset: Sendable {
         guard images.shape.count == 2 else {
             throw fail("image_embeddings", "expected a 2-D array N × d, found shape \(images.shapeDescription)")
         }
-        let n = images.shape[0], d = images.shape[1]
+        let n = images.shape[0]
+        let d = images.shape[1]
         guard n >= 1 else { throw fail("image_embeddings", "holds no images (N = 0)") }
         guard d >= 1 else { throw fail("image_embeddings", "has dimension d = 0") }
         let imageMatrix = Matrix(rows: n, cols: d, values: images.floats)
@@ -173,26 +180,32 @@ public struct ZeroShotDataset: Sendable {
 
         let text: ClassText
         switch (textEmbeddings, classifier) {
-        case let (te?, nil):
+        case (let te?, nil):
             guard te.dtype.isFloatingPoint else {
                 throw fail("text_embeddings", "expected floating-point values, found \(te.dtype.rawValue)")
             }
             guard te.shape == [c, t, d] else {
-                throw fail("text_embeddings", "expected shape (C, T, d) = (\(c), \(t), \(d)) from \(c) classnames, "
-                    + "\(t) templates and image dimension \(d), found \(te.shapeDescription)")
+                throw fail(
+                    "text_embeddings",
+                    "expected shape (C, T, d) = (\(c), \(t), \(d)) from \(c) classnames, "
+                        + "\(t) templates and image dimension \(d), found \(te.shapeDescription)")
             }
             let m = Matrix(rows: c * t, cols: d, values: te.floats)
             if let r = m.firstNonFiniteRow() {
-                throw fail("text_embeddings", "row [\(r / t), \(r % t)] (class \(r / t), template \(r % t)) contains NaN or infinity")
+                throw fail(
+                    "text_embeddings",
+                    "row [\(r / t), \(r % t)] (class \(r / t), template \(r % t)) contains NaN or infinity")
             }
             text = .perTemplate(m)
-        case let (nil, cl?):
+        case (nil, let cl?):
             guard cl.dtype.isFloatingPoint else {
                 throw fail("classifier", "expected floating-point values, found \(cl.dtype.rawValue)")
             }
             guard cl.shape == [c, d] else {
-                throw fail("classifier", "expected shape (C, d) = (\(c), \(d)) from \(c) classnames and image "
-                    + "dimension \(d), found \(cl.shapeDescription)")
+                throw fail(
+                    "classifier",
+                    "expected shape (C, d) = (\(c), \(d)) from \(c) classnames and image "
+                        + "dimension \(d), found \(cl.shapeDescription)")
             }
             let m = Matrix(rows: c, cols: d, values: cl.floats)
             if let r = m.firstNonFiniteRow() { throw fail("classifier", "row \(r) contains NaN or infinity") }
@@ -223,9 +236,11 @@ public struct ZeroShotDataset: Sendable {
     /// against the manifest's folder; recorded paths keep the form the working directory sees
     /// (relative when the manifest path was relative). `catalog` resolves named lists. Each file is
     /// read once, also when it holds several of the arrays, and hashed over the bytes read.
-    public static func load(manifestPath: String,
-                            catalog: (String) throws -> CatalogEntry = { try Catalog.entry(named: $0) },
-                            hashInputs: Bool = true) throws -> ZeroShotDataset {
+    public static func load(
+        manifestPath: String,
+        catalog: (String) throws -> CatalogEntry = { try Catalog.entry(named: $0) },
+        hashInputs: Bool = true
+    ) throws -> ZeroShotDataset {
         let (manifest, manifestDigest) = try Manifest.read(path: manifestPath)
         let folder = (manifestPath as NSString).deletingLastPathComponent
 

@@ -78,8 +78,10 @@ public struct AlignmentSpec: Equatable, Sendable {
 
     public static let defaultFolds = 5
 
-    public init(representation: ConceptRepresentation = .hidden, text: TextAggregation = .averageFirst,
-                alpha: AlphaProtocol, k: Int? = nil, folds: Int? = nil, validation: String? = nil) {
+    public init(
+        representation: ConceptRepresentation = .hidden, text: TextAggregation = .averageFirst,
+        alpha: AlphaProtocol, k: Int? = nil, folds: Int? = nil, validation: String? = nil
+    ) {
         self.representation = representation
         self.text = text
         self.alpha = alpha
@@ -102,7 +104,8 @@ public struct AlignmentSpec: Equatable, Sendable {
             guard let eq = item.firstIndex(of: "=") else {
                 throw fail("\"\(item)\" is not key=value")
             }
-            let key = String(item[..<eq]), value = String(item[item.index(after: eq)...])
+            let key = String(item[..<eq])
+            let value = String(item[item.index(after: eq)...])
             guard seen.insert(key).inserted else { throw fail("key \"\(key)\" given twice") }
             switch key {
             case "representation":
@@ -131,14 +134,16 @@ public struct AlignmentSpec: Equatable, Sendable {
             }
         }
         guard let alpha else { throw fail("alpha is required, e.g. alpha=fixed:1 or alpha=validated:0;0.5;1") }
-        if folds != nil || validation != nil, case .validated = alpha {} else if folds != nil || validation != nil {
+        if folds != nil || validation != nil, case .validated = alpha {
+        } else if folds != nil || validation != nil {
             throw fail("folds and val apply only to alpha=validated:<grid>")
         }
         if folds != nil && validation != nil {
             throw fail("give either val=<manifest> or folds=<n>, not both")
         }
-        self.init(representation: representation, text: text, alpha: alpha, k: k, folds: folds,
-                  validation: validation)
+        self.init(
+            representation: representation, text: text, alpha: alpha, k: k, folds: folds,
+            validation: validation)
     }
 
     public var effectiveFolds: Int { folds ?? AlignmentSpec.defaultFolds }
@@ -171,16 +176,20 @@ public struct ConceptScorer {
     /// Checks and prepares everything that does not depend on the images.
     /// - Throws: a usage error for k′ > trained k or a per-template variant on a dataset that only
     ///   provides an averaged classifier; a mismatch for differing dimensions.
-    public init(dataset: ZeroShotDataset, map: ConceptMap, representation: ConceptRepresentation,
-                text: TextAggregation, k requested: Int?, blockRows: Int = ZeroShot.defaultBlockRows) throws {
+    public init(
+        dataset: ZeroShotDataset, map: ConceptMap, representation: ConceptRepresentation,
+        text: TextAggregation, k requested: Int?, blockRows: Int = ZeroShot.defaultBlockRows
+    ) throws {
         let k = requested ?? map.trainedK
         guard k >= 1, k <= map.trainedK else {
-            throw VLSAEError.usage("k=\(k) exceeds the checkpoint's trained k = \(map.trainedK); "
-                + "inference-time sparsity can only keep fewer units (1 ≤ k ≤ \(map.trainedK))")
+            throw VLSAEError.usage(
+                "k=\(k) exceeds the checkpoint's trained k = \(map.trainedK); "
+                    + "inference-time sparsity can only keep fewer units (1 ≤ k ≤ \(map.trainedK))")
         }
         guard dataset.dimension == map.inputDim else {
-            throw VLSAEError.mismatch("dataset \(dataset.name) has embeddings of dimension \(dataset.dimension) "
-                + "but the autoencoder expects \(map.inputDim)")
+            throw VLSAEError.mismatch(
+                "dataset \(dataset.name) has embeddings of dimension \(dataset.dimension) "
+                    + "but the autoencoder expects \(map.inputDim)")
         }
         self.representation = representation
         self.text = text
@@ -198,9 +207,10 @@ public struct ConceptScorer {
                 .normalizedRows()
         case .perTemplate:
             guard case .perTemplate(let embeddings) = dataset.classText else {
-                throw VLSAEError.usage("dataset \(dataset.name) provides only an averaged classifier (C × d), "
-                    + "not per-template text embeddings, so text=per-template is impossible; use text=average-first "
-                    + "or a manifest with \"text_embeddings\" (C × T × d)")
+                throw VLSAEError.usage(
+                    "dataset \(dataset.name) provides only an averaged classifier (C × d), "
+                        + "not per-template text embeddings, so text=per-template is impossible; use text=average-first "
+                        + "or a manifest with \"text_embeddings\" (C × T × d)")
             }
             let t = dataset.numTemplates
             // f of every template embedding of a few classes at a time: C·T rows of h activations
@@ -210,8 +220,9 @@ public struct ConceptScorer {
             var start = 0
             while start < dataset.numClasses {
                 let end = min(dataset.numClasses, start + classesPerChunk)
-                let f = map.features(embeddings.rows((start * t)..<(end * t)), side: .text,
-                                     representation: representation, k: k)
+                let f = map.features(
+                    embeddings.rows((start * t)..<(end * t)), side: .text,
+                    representation: representation, k: k)
                 let avg = ZeroShotClassifier.averageTemplates(f, classes: end - start, templates: t)
                 if out == nil { out = Matrix(rows: dataset.numClasses, cols: avg.cols) }
                 out!.values.replaceSubrange((start * avg.cols)..<(end * avg.cols), with: avg.values)
@@ -248,7 +259,8 @@ public struct ConceptScorer {
     /// one pass over the images (f(v) is computed once per block). Ranking semantics are
     /// `ZeroShot.predict`'s: ties favour the true class.
     public func score(alphas: [Double]) -> (combined: [Predictions], conceptOnly: Predictions) {
-        let n = count, c = numClasses
+        let n = count
+        let c = numClasses
         var ranks = [[Int]](repeating: [Int](repeating: 0, count: n), count: alphas.count + 1)
         var tops = ranks
         var start = 0
@@ -258,8 +270,10 @@ public struct ConceptScorer {
             let blockLabels = Array(labels[range])
             for a in 0...alphas.count {
                 let logits = a < alphas.count ? Self.combine(s.cosine, s.concept, alpha: Float(alphas[a])) : s.concept
-                let p = ZeroShot.predict(count: range.count, labels: blockLabels, numClasses: c,
-                                         blockRows: range.count) { _, out in
+                let p = ZeroShot.predict(
+                    count: range.count, labels: blockLabels, numClasses: c,
+                    blockRows: range.count
+                ) { _, out in
                     for j in 0..<(range.count * c) { out[j] = logits.values[j] }
                 }
                 ranks[a].replaceSubrange(range, with: p.trueRank)
@@ -353,17 +367,22 @@ public enum Alignment {
     ///   - alphaTables: α tables already read, by the path the spec gives (others are read here).
     ///   - seed: seed of the k-fold assignment.
     ///   - blockRows: images scored per block (memory only: no value depends on it).
-    public static func evaluate(_ spec: AlignmentSpec, dataset: ZeroShotDataset, map: ConceptMap,
-                                validation: ZeroShotDataset? = nil, validationSource: String? = nil,
-                                alphaTables: [String: AlphaTable] = [:],
-                                seed: UInt64, blockRows: Int = ZeroShot.defaultBlockRows) throws -> AlignmentOutcome {
-        let scorer = try ConceptScorer(dataset: dataset, map: map, representation: spec.representation,
-                                       text: spec.text, k: spec.k, blockRows: blockRows)
+    public static func evaluate(
+        _ spec: AlignmentSpec, dataset: ZeroShotDataset, map: ConceptMap,
+        validation: ZeroShotDataset? = nil, validationSource: String? = nil,
+        alphaTables: [String: AlphaTable] = [:],
+        seed: UInt64, blockRows: Int = ZeroShot.defaultBlockRows
+    ) throws -> AlignmentOutcome {
+        let scorer = try ConceptScorer(
+            dataset: dataset, map: map, representation: spec.representation,
+            text: spec.text, k: spec.k, blockRows: blockRows)
         let k = scorer.k
         var variant = spec.conceptPart(k: k) + ",alpha=\(spec.alpha.canonical)"
         let conceptOnlyVariant = "concept-only:" + spec.conceptPart(k: k)
 
-        let predictions: Predictions, conceptOnly: Predictions, outcome: AlphaOutcome
+        let predictions: Predictions
+        let conceptOnly: Predictions
+        let outcome: AlphaOutcome
         switch spec.alpha {
         case .fixed(let a):
             let s = scorer.score(alphas: [a])
@@ -380,46 +399,54 @@ public enum Alignment {
             let counts = s.combined.map(correctCount)
             let best = AlphaSelection.best(counts)
             (predictions, conceptOnly) = (s.combined[best], s.conceptOnly)
-            outcome = AlphaOutcome(protocolName: "oracle", isOracle: true, alpha: grid[best],
-                                   selection: .evaluationSet, grid: grid,
-                                   gridAcc1: counts.map { Double($0) / Double(dataset.count) })
+            outcome = AlphaOutcome(
+                protocolName: "oracle", isOracle: true, alpha: grid[best],
+                selection: .evaluationSet, grid: grid,
+                gridAcc1: counts.map { Double($0) / Double(dataset.count) })
         case .validated(let grid):
             if let validation, spec.folds == nil {
                 try checkPairing(validation, dataset)
-                let vs = try ConceptScorer(dataset: validation, map: map, representation: spec.representation,
-                                           text: spec.text, k: spec.k, blockRows: blockRows).score(alphas: grid)
+                let vs = try ConceptScorer(
+                    dataset: validation, map: map, representation: spec.representation,
+                    text: spec.text, k: spec.k, blockRows: blockRows
+                ).score(alphas: grid)
                 let counts = vs.combined.map(correctCount)
                 let best = AlphaSelection.best(counts)
                 let s = scorer.score(alphas: [grid[best]])
                 (predictions, conceptOnly) = (s.combined[0], s.conceptOnly)
                 variant += ",val=\(validationSource ?? validation.inputs.first?.path ?? validation.name)"
-                outcome = AlphaOutcome(protocolName: "validated", alpha: grid[best],
-                                       selection: .validationManifest, grid: grid,
-                                       gridAcc1: counts.map { Double($0) / Double(validation.count) },
-                                       validationInputs: validation.inputs)
+                outcome = AlphaOutcome(
+                    protocolName: "validated", alpha: grid[best],
+                    selection: .validationManifest, grid: grid,
+                    gridAcc1: counts.map { Double($0) / Double(validation.count) },
+                    validationInputs: validation.inputs)
             } else {
                 let folds = spec.effectiveFolds
                 guard folds <= dataset.count else {
-                    throw VLSAEError.usage("dataset \(dataset.name) has \(dataset.count) images, fewer than folds=\(folds)")
+                    throw VLSAEError.usage(
+                        "dataset \(dataset.name) has \(dataset.count) images, fewer than folds=\(folds)")
                 }
                 let s = scorer.score(alphas: grid)
                 let fold = AlphaSelection.foldAssignment(count: dataset.count, folds: folds, seed: seed)
                 let result = kFold(s.combined, fold: fold, folds: folds, grid: grid)
                 (predictions, conceptOnly) = (result.predictions, s.conceptOnly)
                 variant += ",folds=\(folds)"
-                outcome = AlphaOutcome(protocolName: "validated", alpha: nil, selection: .kFold,
-                                       grid: grid, folds: result.folds, foldSeed: seed)
+                outcome = AlphaOutcome(
+                    protocolName: "validated", alpha: nil, selection: .kFold,
+                    grid: grid, folds: result.folds, foldSeed: seed)
             }
         }
-        return AlignmentOutcome(spec: spec, k: k, trainedK: map.trainedK, variant: variant,
-                                conceptOnlyVariant: conceptOnlyVariant, enhanced: predictions,
-                                conceptOnly: conceptOnly, alpha: outcome)
+        return AlignmentOutcome(
+            spec: spec, k: k, trainedK: map.trainedK, variant: variant,
+            conceptOnlyVariant: conceptOnlyVariant, enhanced: predictions,
+            conceptOnly: conceptOnly, alpha: outcome)
     }
 
     /// Cross-validated scoring: images of fold f get the ranks of the grid α that has the most
     /// top-1 hits on all other folds (ties → smallest α).
     public static func kFold(_ perAlpha: [Predictions], fold: [Int], folds: Int, grid: [Double])
-        -> (predictions: Predictions, folds: [FoldChoice]) {
+        -> (predictions: Predictions, folds: [FoldChoice])
+    {
         precondition(!perAlpha.isEmpty && perAlpha.count == grid.count)
         let n = fold.count
         // hits[a][f]: top-1 hits of α a inside fold f.
@@ -436,13 +463,15 @@ public enum Alignment {
             let best = AlphaSelection.best(outside)
             choice[f] = best
             let rest = n - size[f]
-            records.append(FoldChoice(
-                fold: f, nImages: size[f], alpha: grid[best],
-                selectionAcc1: rest > 0 ? Double(outside[best]) / Double(rest) : 0,
-                heldOutAcc1: size[f] > 0 ? Double(hits[best][f]) / Double(size[f]) : 0))
+            records.append(
+                FoldChoice(
+                    fold: f, nImages: size[f], alpha: grid[best],
+                    selectionAcc1: rest > 0 ? Double(outside[best]) / Double(rest) : 0,
+                    heldOutAcc1: size[f] > 0 ? Double(hits[best][f]) / Double(size[f]) : 0))
         }
         let first = perAlpha[0]
-        var ranks = [Int](repeating: 0, count: n), top1 = ranks
+        var ranks = [Int](repeating: 0, count: n)
+        var top1 = ranks
         for i in 0..<n {
             let p = perAlpha[choice[fold[i]]]
             ranks[i] = p.trueRank[i]
@@ -459,8 +488,10 @@ public enum Alignment {
             throw VLSAEError.file(source, "validation dataset is \"\(validation.name)\", not \"\(dataset.name)\"")
         }
         guard validation.classnames == dataset.classnames else {
-            throw VLSAEError.file(source, "validation class names differ from those of \(dataset.name) "
-                + "(sha256 \(validation.classnamesSHA256) vs \(dataset.classnamesSHA256))")
+            throw VLSAEError.file(
+                source,
+                "validation class names differ from those of \(dataset.name) "
+                    + "(sha256 \(validation.classnamesSHA256) vs \(dataset.classnamesSHA256))")
         }
     }
 }

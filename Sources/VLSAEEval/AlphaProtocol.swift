@@ -56,7 +56,8 @@ public enum AlphaProtocol: Equatable, Sendable {
     /// "ties go to the smallest α" is the same as "the first best in grid order".
     public init(parsing text: String) throws {
         guard let colon = text.firstIndex(of: ":") else {
-            throw VLSAEError.usage("alpha \"\(text)\": expected fixed:<a>, table:<file>, validated:<grid> or oracle:<grid>")
+            throw VLSAEError.usage(
+                "alpha \"\(text)\": expected fixed:<a>, table:<file>, validated:<grid> or oracle:<grid>")
         }
         let kind = String(text[..<colon])
         let rest = String(text[text.index(after: colon)...])
@@ -69,13 +70,15 @@ public enum AlphaProtocol: Equatable, Sendable {
         case "validated", "oracle":
             let parts = rest.split(whereSeparator: { $0 == ";" || $0 == "|" }).map(String.init)
             guard !parts.isEmpty else {
-                throw VLSAEError.usage("alpha \"\(text)\": \(kind): needs a grid of values separated by ';', e.g. \(kind):0;0.5;1")
+                throw VLSAEError.usage(
+                    "alpha \"\(text)\": \(kind): needs a grid of values separated by ';', e.g. \(kind):0;0.5;1")
             }
             let values = try parts.map { try AlphaFormat.parse($0, context: "alpha \"\(text)\"") }
             let grid = Array(Set(values)).sorted()
             self = kind == "oracle" ? .oracle(grid) : .validated(grid)
         default:
-            throw VLSAEError.usage("alpha \"\(text)\": unknown protocol \"\(kind)\"; use fixed, table, validated or oracle")
+            throw VLSAEError.usage(
+                "alpha \"\(text)\": unknown protocol \"\(kind)\"; use fixed, table, validated or oracle")
         }
     }
 }
@@ -106,10 +109,14 @@ public struct AlphaTable: Sendable, Equatable {
     public static func load(path: String) throws -> AlphaTable {
         let data = try readFile(path)
         let alphas: [String: Double]
-        do { alphas = try JSONDecoder().decode([String: Double].self, from: data) } catch let DecodingError.typeMismatch(_, ctx) {
+        do { alphas = try JSONDecoder().decode([String: Double].self, from: data) } catch let
+            DecodingError.typeMismatch(_, ctx)
+        {
             let key = ctx.codingPath.first?.stringValue
-            throw VLSAEError.file(path, key.map { "α table entry \"\($0)\" is not a number" }
-                ?? "α table must be a JSON object {\"dataset\": alpha, ...}")
+            throw VLSAEError.file(
+                path,
+                key.map { "α table entry \"\($0)\" is not a number" }
+                    ?? "α table must be a JSON object {\"dataset\": alpha, ...}")
         } catch {
             throw VLSAEError.file(path, "α table must be a JSON object {\"dataset\": alpha, ...}: \(error)")
         }
@@ -119,7 +126,9 @@ public struct AlphaTable: Sendable, Equatable {
     public func alpha(for dataset: String) throws -> Double {
         guard let a = alphas[dataset] else {
             let known = alphas.keys.sorted().joined(separator: ", ")
-            throw VLSAEError.file(digest.path, "α table has no entry for dataset \"\(dataset)\" (entries: \(known.isEmpty ? "none" : known))")
+            throw VLSAEError.file(
+                digest.path,
+                "α table has no entry for dataset \"\(dataset)\" (entries: \(known.isEmpty ? "none" : known))")
         }
         return a
     }

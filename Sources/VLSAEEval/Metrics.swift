@@ -20,11 +20,15 @@ public enum Metrics {
         precondition(n > 0, "metrics need at least one image")
         var support = [Int](repeating: 0, count: p.numClasses)
         var hits = [Int](repeating: 0, count: p.numClasses)
-        var top1 = 0, top5 = 0
+        var top1 = 0
+        var top5 = 0
         for i in 0..<n {
             let label = p.labels[i]
             support[label] += 1
-            if p.trueRank[i] == 0 { top1 += 1; hits[label] += 1 }
+            if p.trueRank[i] == 0 {
+                top1 += 1
+                hits[label] += 1
+            }
             if p.trueRank[i] < 5 { top5 += 1 }
         }
         let perClass: [Double?] = (0..<p.numClasses).map { c in
@@ -45,8 +49,10 @@ public enum Metrics {
     }
 
     /// Seeded percentile-bootstrap interval for top-1 accuracy (images resampled with replacement).
-    public static func acc1Interval(_ p: Predictions, resamples: Int = 1000, level: Double = 0.95,
-                                    seed: UInt64) throws -> ConfidenceInterval {
+    public static func acc1Interval(
+        _ p: Predictions, resamples: Int = 1000, level: Double = 0.95,
+        seed: UInt64
+    ) throws -> ConfidenceInterval {
         try Bootstrap.accuracyInterval(correct: p.correct(topK: 1), resamples: resamples, level: level, seed: seed)
     }
 }

@@ -42,7 +42,8 @@ public enum Bootstrap {
         if h >= Double(n - 1) { return sorted[n - 1] }
         let j = Int(h.rounded(.down))
         let g = h - Double(j)
-        let a = sorted[j], b = sorted[j + 1]
+        let a = sorted[j]
+        let b = sorted[j + 1]
         let d = b - a
         return g >= 0.5 ? b - d * (1 - g) : a + d * g
     }
@@ -118,7 +119,8 @@ public enum Bootstrap {
 
         // Bit 0: base top-1, bit 1: base top-5, bit 2: enhanced top-1, bit 3: enhanced top-5.
         let flags: [UInt8] = (0..<n).map { i in
-            let b = sample.baseRank[i], e = sample.enhancedRank[i]
+            let b = sample.baseRank[i]
+            let e = sample.enhancedRank[i]
             return (b == 0 ? 1 : 0) | (b < 5 ? 2 : 0) | (e == 0 ? 4 : 0) | (e < 5 ? 8 : 0)
         }
         var baseReplicates = [PairedComparison.Metric: [Double]]()
@@ -141,17 +143,26 @@ public enum Bootstrap {
         var enhancedClassHits = [Int](repeating: 0, count: classes)
         let dn = Double(n)
         for r in 0..<resamples {
-            var b1 = 0, b5 = 0, e1 = 0, e5 = 0
+            var b1 = 0
+            var b5 = 0
+            var e1 = 0
+            var e5 = 0
             classCount.withUnsafeMutableBufferPointer { count in
                 baseClassHits.withUnsafeMutableBufferPointer { bHits in
                     enhancedClassHits.withUnsafeMutableBufferPointer { eHits in
                         flags.withUnsafeBufferPointer { flags in
                             sample.labels.withUnsafeBufferPointer { labels in
-                                for c in 0..<classes { count[c] = 0; bHits[c] = 0; eHits[c] = 0 }
+                                for c in 0..<classes {
+                                    count[c] = 0
+                                    bHits[c] = 0
+                                    eHits[c] = 0
+                                }
                                 for _ in 0..<n {
                                     let i = rng.nextInt(below: n)
-                                    let f = Int(flags[i]), y = labels[i]
-                                    let base1 = f & 1, enh1 = (f >> 2) & 1
+                                    let f = Int(flags[i])
+                                    let y = labels[i]
+                                    let base1 = f & 1
+                                    let enh1 = (f >> 2) & 1
                                     b1 &+= base1
                                     b5 &+= (f >> 1) & 1
                                     e1 &+= enh1
@@ -184,7 +195,8 @@ public enum Bootstrap {
             enhancedIntervals[m] = try percentileInterval(
                 replicates: enhancedReplicates[m]!, level: level, seed: seed)
         }
-        var wrongToRight = 0, rightToWrong = 0
+        var wrongToRight = 0
+        var rightToWrong = 0
         for f in flags {
             if f & 5 == 4 { wrongToRight += 1 } else if f & 5 == 1 { rightToWrong += 1 }
         }
@@ -201,7 +213,8 @@ public enum Bootstrap {
         count: [Int], baseHits: [Int], enhancedHits: [Int]
     ) -> (base: Double, enhanced: Double) {
         var present = 0
-        var base = 0.0, enhanced = 0.0
+        var base = 0.0
+        var enhanced = 0.0
         for c in count.indices where count[c] > 0 {
             present += 1
             base += Double(baseHits[c]) / Double(count[c])
@@ -305,12 +318,17 @@ public struct PairedSample: Sendable, Equatable {
     private func metrics(of chosen: [Int]) -> (
         base: [PairedComparison.Metric: Double], enhanced: [PairedComparison.Metric: Double]
     ) {
-        var b1 = 0, b5 = 0, e1 = 0, e5 = 0
+        var b1 = 0
+        var b5 = 0
+        var e1 = 0
+        var e5 = 0
         var classCount = [Int](repeating: 0, count: numClasses)
-        var baseHits = classCount, enhancedHits = classCount
+        var baseHits = classCount
+        var enhancedHits = classCount
         for i in chosen {
             let y = labels[i]
-            let base1 = baseRank[i] == 0 ? 1 : 0, enh1 = enhancedRank[i] == 0 ? 1 : 0
+            let base1 = baseRank[i] == 0 ? 1 : 0
+            let enh1 = enhancedRank[i] == 0 ? 1 : 0
             b1 += base1
             e1 += enh1
             b5 += baseRank[i] < 5 ? 1 : 0
@@ -377,7 +395,8 @@ public enum Flips {
             throw VLSAEError.mismatch(
                 "flip count: \(baseCorrect.count) base results but \(enhancedCorrect.count) enhanced results")
         }
-        var wrongToRight = 0, rightToWrong = 0
+        var wrongToRight = 0
+        var rightToWrong = 0
         for (b, e) in zip(baseCorrect, enhancedCorrect) where b != e {
             if e { wrongToRight += 1 } else { rightToWrong += 1 }
         }
@@ -410,7 +429,8 @@ public enum McNemar {
         let k = min(b, c)
         // 2k + 1 ≥ n: the lower tail holds at least half the mass, so the doubled tail is ≥ 1.
         if 2 * k + 1 >= n { return 1 }
-        var sum = 1.0, term = 1.0
+        var sum = 1.0
+        var term = 1.0
         var i = k
         while i > 0 {
             term *= Double(i) / Double(n - i + 1)
@@ -429,10 +449,13 @@ enum Binomial {
         precondition(0 <= k && k <= n)
         let logHalf = -PortableMath.log(2.0)
         if k == 0 || k == n { return Double(n) * logHalf }
-        let nd = Double(n), kd = Double(k), half = nd / 2
+        let nd = Double(n)
+        let kd = Double(k)
+        let half = nd / 2
         // Loader (2000): log C(n,k) p^k q^(n−k) = stirlerr(n) − stirlerr(k) − stirlerr(n−k)
         //   − bd0(k, np) − bd0(n−k, nq) − ½·log(2π·k·(n−k)/n).
-        let lc = stirlingError(nd) - stirlingError(kd) - stirlingError(nd - kd)
+        let lc =
+            stirlingError(nd) - stirlingError(kd) - stirlingError(nd - kd)
             - deviance(kd, half) - deviance(nd - kd, half)
         let lf = PortableMath.log(2 * Double.pi) + PortableMath.log(kd) + PortableMath.log1p(-kd / nd)
         return lc - 0.5 * lf
@@ -445,13 +468,20 @@ enum Binomial {
             // absolute error stays near 1e-15.
             var factorial = 1.0
             var i = 2.0
-            while i <= x { factorial *= i; i += 1 }
+            while i <= x {
+                factorial *= i
+                i += 1
+            }
             return PortableMath.log(factorial) - (x + 0.5) * PortableMath.log(x) + x
                 - 0.5 * PortableMath.log(2 * Double.pi)
         }
         // Asymptotic series 1/(12x) − 1/(360x³) + 1/(1260x⁵) − 1/(1680x⁷) + 1/(1188x⁹);
         // for x > 15 the omitted terms are below 1e-17.
-        let s0 = 1.0 / 12, s1 = 1.0 / 360, s2 = 1.0 / 1260, s3 = 1.0 / 1680, s4 = 1.0 / 1188
+        let s0 = 1.0 / 12
+        let s1 = 1.0 / 360
+        let s2 = 1.0 / 1260
+        let s3 = 1.0 / 1680
+        let s4 = 1.0 / 1188
         let xx = x * x
         return (s0 - (s1 - (s2 - (s3 - s4 / xx) / xx) / xx) / xx) / x
     }

@@ -94,10 +94,14 @@ public enum ZeroShot {
     /// (`PackedMatrix`): each logit is 100 · (one fused multiply-add chain over the dimensions in order),
     /// the same bits on every CPU, kernel path, thread count and block size. Blocks are shared out over
     /// `threads` workers, each normalising its rows into its own buffer.
-    public static func predict(images: Matrix, labels: [Int], classifier: ZeroShotClassifier,
-                               blockRows: Int = defaultBlockRows, threads: Int = 1) -> Predictions {
+    public static func predict(
+        images: Matrix, labels: [Int], classifier: ZeroShotClassifier,
+        blockRows: Int = defaultBlockRows, threads: Int = 1
+    ) -> Predictions {
         precondition(images.cols == classifier.dimension, "image and class dimensions differ")
-        let n = images.rows, d = images.cols, c = classifier.numClasses
+        let n = images.rows
+        let d = images.cols
+        let c = classifier.numClasses
         checkLabels(labels, count: n, numClasses: c)
         let step = max(1, blockRows)
         let blocks = (n + step - 1) / step
@@ -110,21 +114,28 @@ public enum ZeroShot {
             labels.withUnsafeBufferPointer { pl in
                 ranks.withUnsafeMutableBufferPointer { pr in
                     top1.withUnsafeMutableBufferPointer { pt in
-                        let x = px.baseAddress, lab = pl.baseAddress!
-                        let rk = pr.baseAddress!, t1 = pt.baseAddress!
+                        let x = px.baseAddress
+                        let lab = pl.baseAddress!
+                        let rk = pr.baseAddress!
+                        let t1 = pt.baseAddress!
                         let rowsPerBlock = min(step, n)
                         DispatchQueue.concurrentPerform(iterations: workers) { worker in
                             let a = UnsafeMutablePointer<Float>.allocate(capacity: max(1, rowsPerBlock * d))
                             let out = UnsafeMutablePointer<Float>.allocate(capacity: rowsPerBlock * c)
-                            defer { a.deallocate(); out.deallocate() }
+                            defer {
+                                a.deallocate()
+                                out.deallocate()
+                            }
                             var b = worker
                             while b < blocks {
-                                let start = b * step, m = min(step, n - start)
+                                let start = b * step
+                                let m = min(step, n - start)
                                 if d > 0 { normalizeRows(x! + start * d, into: a, rows: m, cols: d) }
                                 // d = 0: every chain is empty and the kernel writes 100 · 0.
                                 packed.multiply(a, rows: m, lda: d, into: out, ldc: c, alpha: logitScale)
-                                rankRows(out, rows: m, numClasses: c, labels: lab + start,
-                                         ranks: rk + start, top1: t1 + start)
+                                rankRows(
+                                    out, rows: m, numClasses: c, labels: lab + start,
+                                    ranks: rk + start, top1: t1 + start)
                                 b += workers
                             }
                         }
@@ -138,9 +149,11 @@ public enum ZeroShot {
     /// Generic scoring driver: `logits(range, out)` fills `out` (range.count × numClasses,
     /// row-major) with the logits of images `range`; only ranks are kept. Alignment variants
     /// plug their own logits in here and get identical ranking semantics.
-    public static func predict(count: Int, labels: [Int], numClasses: Int,
-                               blockRows: Int = defaultBlockRows,
-                               logits: (Range<Int>, UnsafeMutableBufferPointer<Float>) throws -> Void) rethrows -> Predictions {
+    public static func predict(
+        count: Int, labels: [Int], numClasses: Int,
+        blockRows: Int = defaultBlockRows,
+        logits: (Range<Int>, UnsafeMutableBufferPointer<Float>) throws -> Void
+    ) rethrows -> Predictions {
         checkLabels(labels, count: count, numClasses: numClasses)
         let step = max(1, blockRows)
         var ranks = [Int](repeating: 0, count: count)
@@ -155,9 +168,10 @@ public enum ZeroShot {
                             let range = start..<min(count, start + step)
                             let out = UnsafeMutableBufferPointer(rebasing: buf[0..<(range.count * numClasses)])
                             try logits(range, out)
-                            rankRows(buf.baseAddress!, rows: range.count, numClasses: numClasses,
-                                     labels: pl.baseAddress! + start, ranks: pr.baseAddress! + start,
-                                     top1: pt.baseAddress! + start)
+                            rankRows(
+                                buf.baseAddress!, rows: range.count, numClasses: numClasses,
+                                labels: pl.baseAddress! + start, ranks: pr.baseAddress! + start,
+                                top1: pt.baseAddress! + start)
                             start = range.upperBound
                         }
                     }
@@ -176,12 +190,18 @@ public enum ZeroShot {
     /// `Matrix.normalizeRows` (double-accumulated norm, rows scaled by Float(1/‖x‖), zero or NaN
     /// norms left unscaled) fused with the copy out of the source, so the values are identical.
     @inline(__always)
-    private static func normalizeRows(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>,
-                                      rows: Int, cols: Int) {
+    private static func normalizeRows(
+        _ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>,
+        rows: Int, cols: Int
+    ) {
         for r in 0..<rows {
-            let s = src + r * cols, o = dst + r * cols
+            let s = src + r * cols
+            let o = dst + r * cols
             var acc: Double = 0
-            for j in 0..<cols { let v = Double(s[j]); acc += v * v }
+            for j in 0..<cols {
+                let v = Double(s[j])
+                acc += v * v
+            }
             let norm = acc.squareRoot()
             if norm > 0 {
                 let inv = Float(1 / norm)
@@ -198,10 +218,13 @@ public enum ZeroShot {
     /// is kept lane-wise with the same strict comparison, which gives the sequential result: NaN
     /// logits never win, and a NaN at class 0 wins everything, as it does sequentially.
     @inline(__always)
-    private static func rankRows(_ logits: UnsafePointer<Float>, rows: Int, numClasses c: Int,
-                                 labels: UnsafePointer<Int>, ranks: UnsafeMutablePointer<Int>,
-                                 top1: UnsafeMutablePointer<Int>) {
-        let one = SIMD8<Int32>(repeating: 1), zero = SIMD8<Int32>(repeating: 0)
+    private static func rankRows(
+        _ logits: UnsafePointer<Float>, rows: Int, numClasses c: Int,
+        labels: UnsafePointer<Int>, ranks: UnsafeMutablePointer<Int>,
+        top1: UnsafeMutablePointer<Int>
+    ) {
+        let one = SIMD8<Int32>(repeating: 1)
+        let zero = SIMD8<Int32>(repeating: 0)
         for r in 0..<rows {
             let row = logits + r &* c
             let label = labels[r]
@@ -212,8 +235,10 @@ public enum ZeroShot {
             if c >= 16 {
                 let raw = UnsafeRawPointer(row)
                 let t = SIMD8<Float>(repeating: truth)
-                var m0 = SIMD8<Float>(repeating: best), m1 = m0
-                var n0 = zero, n1 = zero
+                var m0 = SIMD8<Float>(repeating: best)
+                var m1 = m0
+                var n0 = zero
+                var n1 = zero
                 while j &+ 16 <= c {
                     let v0 = raw.loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self)
                     let v1 = raw.loadUnaligned(fromByteOffset: (j &+ 8) &* 4, as: SIMD8<Float>.self)
@@ -242,7 +267,10 @@ public enum ZeroShot {
     @inline(__always)
     private static func firstIndex(of best: Float, in row: UnsafePointer<Float>, count c: Int) -> Int {
         var k = 0
-        while k < c { if row[k] == best { return k }; k &+= 1 }
+        while k < c {
+            if row[k] == best { return k }
+            k &+= 1
+        }
         return 0
     }
 }

@@ -26,10 +26,16 @@ public enum NpyFormat {
         guard !o else { throw VLSAEError.file(path, "shape \(shapeString(shape)) is too large") }
         let found = data.count - dataStart
         if found < expected {
-            throw VLSAEError.file(path, "truncated: expected \(expected) bytes of data for shape \(shapeString(shape)) \(descrName(dtype)), found \(found)")
+            throw VLSAEError.file(
+                path,
+                "truncated: expected \(expected) bytes of data for shape \(shapeString(shape)) \(descrName(dtype)), found \(found)"
+            )
         }
         if found > expected {
-            throw VLSAEError.file(path, "\(found - expected) unexpected bytes after the data: expected \(expected) bytes for shape \(shapeString(shape)) \(descrName(dtype)), found \(found)")
+            throw VLSAEError.file(
+                path,
+                "\(found - expected) unexpected bytes after the data: expected \(expected) bytes for shape \(shapeString(shape)) \(descrName(dtype)), found \(found)"
+            )
         }
         let storage = data.withUnsafeBytes { raw in
             RawElements.decode(UnsafeRawBufferPointer(rebasing: raw[dataStart...]), dtype: dtype, count: count)
@@ -78,21 +84,27 @@ public enum NpyFormat {
             throw VLSAEError.file(path, "not a .npy file (missing the \\x93NUMPY magic)")
         }
         guard bytes.count >= 10 else { throw VLSAEError.file(path, "truncated: the .npy preamble is incomplete") }
-        let major = bytes[6], minor = bytes[7]
+        let major = bytes[6]
+        let minor = bytes[7]
         let lengthBytes: Int
         switch (major, minor) {
         case (1, 0): lengthBytes = 2
         case (2, 0), (3, 0): lengthBytes = 4
-        default: throw VLSAEError.file(path, "unsupported .npy format version \(major).\(minor) (supported: 1.0, 2.0, 3.0)")
+        default:
+            throw VLSAEError.file(path, "unsupported .npy format version \(major).\(minor) (supported: 1.0, 2.0, 3.0)")
         }
-        guard bytes.count >= 8 + lengthBytes else { throw VLSAEError.file(path, "truncated: the .npy preamble is incomplete") }
+        guard bytes.count >= 8 + lengthBytes else {
+            throw VLSAEError.file(path, "truncated: the .npy preamble is incomplete")
+        }
         var headerLength = 0
         for i in 0..<lengthBytes { headerLength |= Int(bytes[8 + i]) << (8 * i) }
         let headerStart = 8 + lengthBytes
         guard headerLength <= data.count - headerStart else {
-            throw VLSAEError.file(path, "truncated: header length \(headerLength) runs past the end of the \(data.count)-byte file")
+            throw VLSAEError.file(
+                path, "truncated: header length \(headerLength) runs past the end of the \(data.count)-byte file")
         }
-        let headerBytes = [UInt8](data[(data.startIndex + headerStart)..<(data.startIndex + headerStart + headerLength)])
+        let headerBytes = [UInt8](
+            data[(data.startIndex + headerStart)..<(data.startIndex + headerStart + headerLength)])
         // Versions 1 and 2 are Latin-1, version 3 is UTF-8; only ASCII matters for what we accept.
         var parser = NpyHeaderParser(bytes: headerBytes, utf8: major == 3, path: path)
         let value = try parser.parseTopLevel()
@@ -107,16 +119,22 @@ public enum NpyFormat {
         }
         let descrValue = try field("descr")
         guard case .string(let descr) = descrValue else {
-            throw VLSAEError.file(path, "unsupported dtype \(descrValue.repr): structured (record) dtypes are not supported")
+            throw VLSAEError.file(
+                path, "unsupported dtype \(descrValue.repr): structured (record) dtypes are not supported")
         }
         guard let dtype = dtypes[descr] else {
-            throw VLSAEError.file(path, "unsupported dtype '\(descr)'\(dtypeHint(descr)); supported: '<f2' '<f4' '<f8' '<i4' '<i8' '|u1' '|b1'")
+            throw VLSAEError.file(
+                path,
+                "unsupported dtype '\(descr)'\(dtypeHint(descr)); supported: '<f2' '<f4' '<f8' '<i4' '<i8' '|u1' '|b1'")
         }
         guard case .bool(let fortran) = try field("fortran_order") else {
             throw VLSAEError.file(path, "the .npy header's 'fortran_order' is not True or False")
         }
         if fortran {
-            throw VLSAEError.file(path, "fortran_order is True (column-major data); only C-order arrays are supported — save with np.ascontiguousarray")
+            throw VLSAEError.file(
+                path,
+                "fortran_order is True (column-major data); only C-order arrays are supported — save with np.ascontiguousarray"
+            )
         }
         guard case .tuple(let dims) = try field("shape") else {
             throw VLSAEError.file(path, "the .npy header's 'shape' is not a tuple")
@@ -152,8 +170,10 @@ public enum NpyFormat {
 
     private static func appendLittleEndian<T: FixedWidthInteger>(_ values: UnsafeBufferPointer<T>, to out: inout Data) {
         #if _endian(little)
-        out.append(UnsafeBufferPointer(start: UnsafeRawPointer(values.baseAddress)?.assumingMemoryBound(to: UInt8.self),
-                                       count: values.count * MemoryLayout<T>.size))
+        out.append(
+            UnsafeBufferPointer(
+                start: UnsafeRawPointer(values.baseAddress)?.assumingMemoryBound(to: UInt8.self),
+                count: values.count * MemoryLayout<T>.size))
         #else
         for v in values { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
         #endif
@@ -161,8 +181,10 @@ public enum NpyFormat {
 
     private static func appendLittleEndian(_ values: UnsafeBufferPointer<Float>, to out: inout Data) {
         #if _endian(little)
-        out.append(UnsafeBufferPointer(start: UnsafeRawPointer(values.baseAddress)?.assumingMemoryBound(to: UInt8.self),
-                                       count: values.count * 4))
+        out.append(
+            UnsafeBufferPointer(
+                start: UnsafeRawPointer(values.baseAddress)?.assumingMemoryBound(to: UInt8.self),
+                count: values.count * 4))
         #else
         for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { out.append(contentsOf: $0) } }
         #endif
@@ -180,60 +202,79 @@ enum RawElements {
         // specialised and vectorised and the only indirect call is one per chunk.
         switch dtype {
         case .float32:
-            return .float(fill(count: count) { range, out in
-                #if _endian(little)
-                memcpy(out + range.lowerBound, raw.baseAddress! + range.lowerBound * 4, range.count * 4)
-                #else
-                for i in range {
-                    out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i &* 4, as: UInt32.self)))
-                }
-                #endif
-            })
+            return .float(
+                fill(count: count) { range, out in
+                    #if _endian(little)
+                    memcpy(out + range.lowerBound, raw.baseAddress! + range.lowerBound * 4, range.count * 4)
+                    #else
+                    for i in range {
+                        out[i] = Float(
+                            bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i &* 4, as: UInt32.self))
+                        )
+                    }
+                    #endif
+                })
         case .float16:
             // F16C where the CPU has it (Sources/CKernels/convert.c).
-            return .float(fill(count: count) { range, out in
-                #if _endian(little)
-                vlsae_half_to_float(raw.baseAddress! + range.lowerBound * 2, out + range.lowerBound, Int64(range.count))
-                #else
-                for i in range {
-                    out[i] = HalfFloat.float(fromHalf: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: i &* 2, as: UInt16.self)))
-                }
-                #endif
-            })
+            return .float(
+                fill(count: count) { range, out in
+                    #if _endian(little)
+                    vlsae_half_to_float(
+                        raw.baseAddress! + range.lowerBound * 2, out + range.lowerBound, Int64(range.count))
+                    #else
+                    for i in range {
+                        out[i] = HalfFloat.float(
+                            fromHalf: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: i &* 2, as: UInt16.self)))
+                    }
+                    #endif
+                })
         case .bfloat16:
-            return .float(fill(count: count) { range, out in
-                for i in range {
-                    out[i] = HalfFloat.float(fromBFloat16: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: i &* 2, as: UInt16.self)))
-                }
-            })
+            return .float(
+                fill(count: count) { range, out in
+                    for i in range {
+                        out[i] = HalfFloat.float(
+                            fromBFloat16: UInt16(
+                                littleEndian: raw.loadUnaligned(fromByteOffset: i &* 2, as: UInt16.self)))
+                    }
+                })
         case .float64:
-            return .float(fill(count: count) { range, out in
-                for i in range {
-                    out[i] = Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i &* 8, as: UInt64.self))))
-                }
-            })
+            return .float(
+                fill(count: count) { range, out in
+                    for i in range {
+                        out[i] = Float(
+                            Double(
+                                bitPattern: UInt64(
+                                    littleEndian: raw.loadUnaligned(fromByteOffset: i &* 8, as: UInt64.self))))
+                    }
+                })
         case .int32:
-            return .integer(fill(count: count) { range, out in
-                for i in range {
-                    out[i] = Int64(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: i &* 4, as: Int32.self)))
-                }
-            })
+            return .integer(
+                fill(count: count) { range, out in
+                    for i in range {
+                        out[i] = Int64(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: i &* 4, as: Int32.self)))
+                    }
+                })
         case .int64:
-            return .integer(fill(count: count) { range, out in
-                #if _endian(little)
-                memcpy(out + range.lowerBound, raw.baseAddress! + range.lowerBound * 8, range.count * 8)
-                #else
-                for i in range { out[i] = Int64(littleEndian: raw.loadUnaligned(fromByteOffset: i &* 8, as: Int64.self)) }
-                #endif
-            })
+            return .integer(
+                fill(count: count) { range, out in
+                    #if _endian(little)
+                    memcpy(out + range.lowerBound, raw.baseAddress! + range.lowerBound * 8, range.count * 8)
+                    #else
+                    for i in range {
+                        out[i] = Int64(littleEndian: raw.loadUnaligned(fromByteOffset: i &* 8, as: Int64.self))
+                    }
+                    #endif
+                })
         case .uint8:
-            return .integer(fill(count: count) { range, out in
-                for i in range { out[i] = Int64(raw[i]) }
-            })
+            return .integer(
+                fill(count: count) { range, out in
+                    for i in range { out[i] = Int64(raw[i]) }
+                })
         case .bool:
-            return .integer(fill(count: count) { range, out in
-                for i in range { out[i] = raw[i] != 0 ? 1 : 0 }
-            })
+            return .integer(
+                fill(count: count) { range, out in
+                    for i in range { out[i] = raw[i] != 0 ? 1 : 0 }
+                })
         }
     }
 
@@ -241,14 +282,18 @@ enum RawElements {
     /// for large arrays (first-touch page faults on the new array dominate otherwise).
     private static func fill<T>(count: Int, _ body: (Range<Int>, UnsafeMutablePointer<T>) -> Void) -> [T] {
         [T](unsafeUninitializedCapacity: count) { buffer, initialized in
-            guard count > 0, let out = buffer.baseAddress else { initialized = 0; return }
+            guard count > 0, let out = buffer.baseAddress else {
+                initialized = 0
+                return
+            }
             if count < parallelThreshold {
                 body(0..<count, out)
             } else {
                 let chunks = min(64, max(1, ProcessInfo.processInfo.activeProcessorCount * 4))
                 let per = (count + chunks - 1) / chunks
                 DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                    let lo = min(count, c * per), hi = min(count, lo + per)
+                    let lo = min(count, c * per)
+                    let hi = min(count, lo + per)
                     if lo < hi { body(lo..<hi, out) }
                 }
             }
@@ -323,7 +368,10 @@ struct NpyHeaderParser {
             while true {
                 skipSpace()
                 guard pos < bytes.count else { throw fail("unterminated dict") }
-                if bytes[pos] == UInt8(ascii: "}") { pos += 1; return .dict(items) }
+                if bytes[pos] == UInt8(ascii: "}") {
+                    pos += 1
+                    return .dict(items)
+                }
                 guard case .string(let key) = try parseValue() else { throw fail("dict key is not a string") }
                 skipSpace()
                 guard pos < bytes.count, bytes[pos] == UInt8(ascii: ":") else { throw fail("expected ':'") }
@@ -372,7 +420,10 @@ struct NpyHeaderParser {
             return .string(s)
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
             var negative = false
-            if bytes[pos] == UInt8(ascii: "-") { negative = true; pos += 1 }
+            if bytes[pos] == UInt8(ascii: "-") {
+                negative = true
+                pos += 1
+            }
             var value = 0
             var digits = 0
             while pos < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[pos]) {
@@ -402,7 +453,10 @@ struct NpyHeaderParser {
     private mutating func separator(close: UInt8) throws {
         skipSpace()
         guard pos < bytes.count else { throw fail("unexpected end") }
-        if bytes[pos] == UInt8(ascii: ",") { pos += 1; return }
+        if bytes[pos] == UInt8(ascii: ",") {
+            pos += 1
+            return
+        }
         guard bytes[pos] == close else { throw fail("expected ',' or '\(Character(Unicode.Scalar(close)))'") }
     }
 }

@@ -35,7 +35,8 @@ public enum SafetensorsFormat {
                     continue
                 }
                 do { entries.append((key.stringValue, try c.decode(Entry.self, forKey: key))) } catch {
-                    problem = "entry \"\(key.stringValue)\" must be {\"dtype\": string, \"shape\": [non-negative ints], \"data_offsets\": [begin, end]}"
+                    problem =
+                        "entry \"\(key.stringValue)\" must be {\"dtype\": string, \"shape\": [non-negative ints], \"data_offsets\": [begin, end]}"
                     return
                 }
             }
@@ -45,11 +46,14 @@ public enum SafetensorsFormat {
     public static func read(_ data: Data, path: String) throws -> (tensors: [NamedTensor], metadata: [String: String]) {
         let data = data.startIndex == 0 ? data : Data(data)
         guard data.count >= 8 else {
-            throw VLSAEError.file(path, "truncated: \(data.count) bytes is shorter than the 8-byte safetensors header length")
+            throw VLSAEError.file(
+                path, "truncated: \(data.count) bytes is shorter than the 8-byte safetensors header length")
         }
         let n64 = data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
         guard n64 <= UInt64(data.count - 8) else {
-            throw VLSAEError.file(path, "truncated or not safetensors: header length \(n64) runs past the end of the \(data.count)-byte file")
+            throw VLSAEError.file(
+                path,
+                "truncated or not safetensors: header length \(n64) runs past the end of the \(data.count)-byte file")
         }
         let n = Int(n64)
         guard n <= maxHeaderLength else {
@@ -69,21 +73,35 @@ public enum SafetensorsFormat {
 
         let dataStart = 8 + n
         let dataSize = data.count - dataStart
-        struct Placed { let name: String; let dtype: DType; let shape: [Int]; let begin: Int; let end: Int }
+        struct Placed {
+            let name: String
+            let dtype: DType
+            let shape: [Int]
+            let begin: Int
+            let end: Int
+        }
         var placed: [Placed] = []
         for (name, e) in header.entries {
             guard let dtype = dtypes[e.dtype] else {
-                throw VLSAEError.file(path, "tensor \"\(name)\" has unsupported dtype \(e.dtype); supported: F16 BF16 F32 F64 I32 I64 U8 BOOL")
+                throw VLSAEError.file(
+                    path,
+                    "tensor \"\(name)\" has unsupported dtype \(e.dtype); supported: F16 BF16 F32 F64 I32 I64 U8 BOOL")
             }
             guard e.data_offsets.count == 2 else {
-                throw VLSAEError.file(path, "tensor \"\(name)\": data_offsets must be [begin, end], found \(e.data_offsets)")
+                throw VLSAEError.file(
+                    path, "tensor \"\(name)\": data_offsets must be [begin, end], found \(e.data_offsets)")
             }
-            let begin = e.data_offsets[0], end = e.data_offsets[1]
+            let begin = e.data_offsets[0]
+            let end = e.data_offsets[1]
             guard begin >= 0, begin <= end else {
-                throw VLSAEError.file(path, "tensor \"\(name)\": data_offsets [\(begin), \(end)] are not ordered (begin must be ≤ end)")
+                throw VLSAEError.file(
+                    path, "tensor \"\(name)\": data_offsets [\(begin), \(end)] are not ordered (begin must be ≤ end)")
             }
             guard end <= dataSize else {
-                throw VLSAEError.file(path, "tensor \"\(name)\": data_offsets [\(begin), \(end)] run past the end of the \(dataSize)-byte data section (file truncated?)")
+                throw VLSAEError.file(
+                    path,
+                    "tensor \"\(name)\": data_offsets [\(begin), \(end)] run past the end of the \(dataSize)-byte data section (file truncated?)"
+                )
             }
             var count = 1
             for d in e.shape {
@@ -95,20 +113,27 @@ public enum SafetensorsFormat {
             }
             let (bytes, o) = count.multipliedReportingOverflow(by: dtype.byteSize)
             guard !o, bytes == end - begin else {
-                throw VLSAEError.file(path, "tensor \"\(name)\": shape \(e.shape) of \(e.dtype) needs \(o ? "too many" : String(bytes)) bytes but data_offsets [\(begin), \(end)] span \(end - begin)")
+                throw VLSAEError.file(
+                    path,
+                    "tensor \"\(name)\": shape \(e.shape) of \(e.dtype) needs \(o ? "too many" : String(bytes)) bytes but data_offsets [\(begin), \(end)] span \(end - begin)"
+                )
             }
             placed.append(Placed(name: name, dtype: dtype, shape: e.shape, begin: begin, end: end))
         }
         placed.sort { ($0.begin, $0.end, $0.name) < ($1.begin, $1.end, $1.name) }
         for (a, b) in zip(placed, placed.dropFirst()) where b.begin < a.end {
-            throw VLSAEError.file(path, "tensors \"\(a.name)\" [\(a.begin), \(a.end)) and \"\(b.name)\" [\(b.begin), \(b.end)) overlap")
+            throw VLSAEError.file(
+                path, "tensors \"\(a.name)\" [\(a.begin), \(a.end)) and \"\(b.name)\" [\(b.begin), \(b.end)) overlap")
         }
         let tensors = data.withUnsafeBytes { raw in
             placed.map { p in
                 let slice = UnsafeRawBufferPointer(rebasing: raw[(dataStart + p.begin)..<(dataStart + p.end)])
                 let count = p.shape.reduce(1, *)
-                return NamedTensor(name: p.name, tensor: Tensor(
-                    shape: p.shape, dtype: p.dtype, storage: RawElements.decode(slice, dtype: p.dtype, count: count)))
+                return NamedTensor(
+                    name: p.name,
+                    tensor: Tensor(
+                        shape: p.shape, dtype: p.dtype, storage: RawElements.decode(slice, dtype: p.dtype, count: count)
+                    ))
             }
         }
         return (tensors, header.metadata)
@@ -140,7 +165,9 @@ public enum SafetensorsFormat {
             case .integer(let i): (dtype, size) = ("I64", i.count * 8)
             }
             let shape = t.tensor.shape.map(String.init).joined(separator: ",")
-            fields.append("\(jsonString(t.name)):{\"dtype\":\"\(dtype)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + size)]}")
+            fields.append(
+                "\(jsonString(t.name)):{\"dtype\":\"\(dtype)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + size)]}"
+            )
             offset += size
         }
         var header = Array(("{" + fields.joined(separator: ",") + "}").utf8)

@@ -159,7 +159,8 @@ public enum TensorFile {
                 tensor = all[0].tensor
             } else {
                 let names = all.map { $0.name }.prefix(20).joined(separator: ", ")
-                throw VLSAEError.file(address.path, "holds \(all.count) arrays; name one with \(address.path):NAME (one of: \(names))")
+                throw VLSAEError.file(
+                    address.path, "holds \(all.count) arrays; name one with \(address.path):NAME (one of: \(names))")
             }
             guard let i = address.index else { return tensor }
             do { return try tensor.slice(i) } catch let VLSAEError.usage(msg) {
@@ -182,6 +183,9 @@ public enum TensorFile {
     /// What a file holds, for `vlsae inspect`: its SHA-256 and each array's name, shape and type.
     public static func inspect(path: String) throws -> (sha256: String, arrays: [ArrayInfo]) {
         let contents = try read(path: path)
-        return (contents.digest.sha256, contents.arrays.map { ArrayInfo(name: $0.name, shape: $0.tensor.shape, dtype: $0.tensor.dtype) })
+        return (
+            contents.digest.sha256,
+            contents.arrays.map { ArrayInfo(name: $0.name, shape: $0.tensor.shape, dtype: $0.tensor.dtype) }
+        )
     }
 }

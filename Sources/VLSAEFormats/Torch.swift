@@ -15,8 +15,10 @@ public enum TorchFormat {
         let (root, unknown) = try load(data, path: path)
         let named = try flatten(root, path: path)
         if named.isEmpty, !unknown.isEmpty {
-            throw VLSAEError.file(path, "no tensors found; the pickle refers to classes or functions that this "
-                + "reader never runs: \(unknown.prefix(10).joined(separator: ", "))")
+            throw VLSAEError.file(
+                path,
+                "no tensors found; the pickle refers to classes or functions that this "
+                    + "reader never runs: \(unknown.prefix(10).joined(separator: ", "))")
         }
         return named
     }
@@ -44,8 +46,10 @@ public enum TorchFormat {
     private static func load(_ data: Data, path: String) throws -> (root: PickleValue, unknown: [String]) {
         guard ZipArchive.looksLikeZip(data) else {
             if data.first == 0x80 {
-                throw VLSAEError.file(path, "a legacy (pre-1.6, non-zip) torch file; re-save it with torch.save "
-                    + "in PyTorch 1.6 or later")
+                throw VLSAEError.file(
+                    path,
+                    "a legacy (pre-1.6, non-zip) torch file; re-save it with torch.save "
+                        + "in PyTorch 1.6 or later")
             }
             throw VLSAEError.file(path, "not a torch.save file (expected a zip archive)")
         }
@@ -67,9 +71,11 @@ public enum TorchFormat {
             let text = String(decoding: try zip.extract(order), as: UTF8.self)
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             guard text == "little" else {
-                throw VLSAEError.file(path, text == "big"
-                    ? "saved on a big-endian machine (byteorder \"big\"); only little-endian files are supported"
-                    : "unknown byteorder record \"\(text.prefix(20))\"")
+                throw VLSAEError.file(
+                    path,
+                    text == "big"
+                        ? "saved on a big-endian machine (byteorder \"big\"); only little-endian files are supported"
+                        : "unknown byteorder record \"\(text.prefix(20))\"")
             }
         }
         let host = StorageHost(path: path) { key in
@@ -79,7 +85,9 @@ public enum TorchFormat {
         return try unpickle(try zip.extract(pkl), host: host, path: path)
     }
 
-    private static func unpickle(_ pickle: Data, host: StorageHost, path: String) throws -> (root: PickleValue, unknown: [String]) {
+    private static func unpickle(_ pickle: Data, host: StorageHost, path: String) throws -> (
+        root: PickleValue, unknown: [String]
+    ) {
         let vm = Unpickler(pickle, host: host)
         do {
             return (try vm.load(), vm.unknownGlobals)
@@ -122,7 +130,9 @@ final class StorageHost: TorchPickleHost {
         case .int(let i): key = String(i)
         default: throw PickleError(message: "persistent id has no storage key")
         }
-        guard !key.isEmpty, !key.contains("/") else { throw PickleError(message: "bad storage key \"\(key.prefix(40))\"") }
+        guard !key.isEmpty, !key.contains("/") else {
+            throw PickleError(message: "bad storage key \"\(key.prefix(40))\"")
+        }
         guard case .int(let n) = t.items[4], n >= 0, n < Int64(Int.max / 8) else {
             throw PickleError(message: "storage \(key) has no valid element count")
         }
@@ -140,8 +150,9 @@ final class StorageHost: TorchPickleHost {
             blobs[key] = blob
         }
         guard blob.count >= count * dtype.byteSize else {
-            throw PickleError(message: "storage data/\(key) holds \(blob.count) bytes, but \(count) \(dtype.rawValue) "
-                + "elements need \(count * dtype.byteSize)")
+            throw PickleError(
+                message: "storage data/\(key) holds \(blob.count) bytes, but \(count) \(dtype.rawValue) "
+                    + "elements need \(count * dtype.byteSize)")
         }
         return .storage(TorchStorageRef(dtype: dtype, key: key, location: t.items[3].string ?? "", count: count))
     }
@@ -177,12 +188,14 @@ final class StorageHost: TorchPickleHost {
                 last = sum
             }
             guard last < s.count else {
-                throw PickleError(message: "tensor of size \(shape), stride \(strides), offset \(offset) reaches element "
-                    + "\(last) but storage \(s.key) holds \(s.count)")
+                throw PickleError(
+                    message: "tensor of size \(shape), stride \(strides), offset \(offset) reaches element "
+                        + "\(last) but storage \(s.key) holds \(s.count)")
             }
             // Stride-0 views may repeat elements; cap what a tiny storage can expand to.
             guard count <= max(s.count, 1 << 24) else {
-                throw PickleError(message: "tensor of size \(shape) is too large for storage \(s.key) of \(s.count) elements")
+                throw PickleError(
+                    message: "tensor of size \(shape) is too large for storage \(s.key) of \(s.count) elements")
             }
         }
         let source = try decode(s)
@@ -195,7 +208,9 @@ final class StorageHost: TorchPickleHost {
     }
 
     private func ints(_ v: PickleValue, what: String) throws -> [Int] {
-        guard case .tuple(let t) = v else { throw PickleError(message: "tensor \(what) is a \(v.typeDescription), not a tuple") }
+        guard case .tuple(let t) = v else {
+            throw PickleError(message: "tensor \(what) is a \(v.typeDescription), not a tuple")
+        }
         return try t.items.map {
             guard case .int(let i) = $0, i >= 0, i <= Int64(Int32.max) else {
                 throw PickleError(message: "tensor \(what) has a negative or non-integer entry")
@@ -217,7 +232,8 @@ final class StorageHost: TorchPickleHost {
             func load<T: FixedWidthInteger>(_: T.Type) -> [T] {
                 [T](unsafeUninitializedCapacity: n) { buffer, initialized in
                     for i in 0..<n {
-                        buffer[i] = T(littleEndian: raw.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self))
+                        buffer[i] = T(
+                            littleEndian: raw.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self))
                     }
                     initialized = n
                 }
@@ -231,20 +247,25 @@ final class StorageHost: TorchPickleHost {
             switch s.dtype {
             case .float32:
                 #if _endian(little)
-                return .float([Float](unsafeUninitializedCapacity: n) { buffer, initialized in
-                    if n > 0 { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<(n * 4)])) }
-                    initialized = n
-                })
+                return .float(
+                    [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
+                        if n > 0 {
+                            UnsafeMutableRawBufferPointer(buffer).copyMemory(
+                                from: UnsafeRawBufferPointer(rebasing: raw[0..<(n * 4)]))
+                        }
+                        initialized = n
+                    })
                 #else
                 return .float(floats(load(UInt32.self)) { Float(bitPattern: $0) })
                 #endif
             case .float64: return .float(floats(load(UInt64.self)) { Float(Double(bitPattern: $0)) })
             case .float16:
                 #if _endian(little)
-                return .float([Float](unsafeUninitializedCapacity: n) { buffer, initialized in
-                    if n > 0 { vlsae_half_to_float(raw.baseAddress!, buffer.baseAddress!, Int64(n)) }
-                    initialized = n
-                })
+                return .float(
+                    [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
+                        if n > 0 { vlsae_half_to_float(raw.baseAddress!, buffer.baseAddress!, Int64(n)) }
+                        initialized = n
+                    })
                 #else
                 return .float(floats(load(UInt16.self)) { HalfFloat.float(fromHalf: $0) })
                 #endif
@@ -266,7 +287,10 @@ final class StorageHost: TorchPickleHost {
         var expected = 1
         var contiguous = true
         for d in (0..<shape.count).reversed() where shape[d] != 1 {
-            if strides[d] != expected { contiguous = false; break }
+            if strides[d] != expected {
+                contiguous = false
+                break
+            }
             expected *= shape[d]
         }
         if contiguous { return offset == 0 && count == src.count ? src : Array(src[offset..<(offset + count)]) }
@@ -321,7 +345,9 @@ private struct Flattener {
         switch v {
         case .tensor(let t): out.append(NamedTensor(name: name, tensor: t))
         case .dict(let d):
-            for (k, value) in d.entries { if let key = Flattener.keyName(k) { try walk(value, Flattener.join(name, key)) } }
+            for (k, value) in d.entries {
+                if let key = Flattener.keyName(k) { try walk(value, Flattener.join(name, key)) }
+            }
         case .list(let l):
             for (i, item) in l.items.enumerated() { try walk(item, Flattener.join(name, String(i))) }
         case .tuple(let t):
@@ -341,7 +367,9 @@ private struct Flattener {
                 }
             }
             for (i, item) in o.listItems.enumerated() { try walk(item, Flattener.join(name, String(i))) }
-            for (k, value) in o.dictItems { if let key = Flattener.keyName(k) { try walk(value, Flattener.join(name, key)) } }
+            for (k, value) in o.dictItems {
+                if let key = Flattener.keyName(k) { try walk(value, Flattener.join(name, key)) }
+            }
         default: break
         }
     }

@@ -89,7 +89,10 @@ public final class PickleDict: PickleContainer {
     private var index: [Key: Int] = [:]
 
     /// Python replaces the value of an existing key; only str/int/bool keys are compared here.
-    private enum Key: Hashable { case string(String), int(Int64) }
+    private enum Key: Hashable {
+        case string(String)
+        case int(Int64)
+    }
 
     init(ordered: Bool) { self.ordered = ordered }
 
@@ -104,7 +107,10 @@ public final class PickleDict: PickleContainer {
 
     func set(_ key: PickleValue, _ value: PickleValue) {
         if let k = PickleDict.key(key) {
-            if let at = index[k] { entries[at].value = value; return }
+            if let at = index[k] {
+                entries[at].value = value
+                return
+            }
             index[k] = entries.count
         }
         entries.append((key, value))
@@ -115,7 +121,10 @@ public final class PickleDict: PickleContainer {
     }
 
     var children: [PickleValue] { entries.flatMap { [$0.key, $0.value] } }
-    func dropChildren() { entries = []; index = [:] }
+    func dropChildren() {
+        entries = []
+        index = [:]
+    }
 }
 
 public final class PickleObject: PickleContainer {
@@ -137,7 +146,12 @@ public final class PickleObject: PickleContainer {
     var children: [PickleValue] {
         args + (state.map { [$0] } ?? []) + listItems + dictItems.flatMap { [$0.key, $0.value] }
     }
-    func dropChildren() { args = []; state = nil; listItems = []; dictItems = [] }
+    func dropChildren() {
+        args = []
+        state = nil
+        listItems = []
+        dictItems = []
+    }
 }
 
 /// A storage referenced by a persistent id ('storage', torch.<Type>Storage, key, location, numel).
@@ -292,7 +306,10 @@ final class Unpickler {
         return stack.count - 1
     }
 
-    private func make<C: PickleContainer>(_ c: C) -> C { arena.append(c); return c }
+    private func make<C: PickleContainer>(_ c: C) -> C {
+        arena.append(c)
+        return c
+    }
     private func tuple(_ items: [PickleValue]) -> PickleValue { .tuple(make(PickleTuple(items))) }
 
     private func noteGlobal(_ name: String) {
@@ -306,102 +323,123 @@ final class Unpickler {
             let opAt = pos
             let op = try u8()
             switch op {
-            case 0x80: // PROTO
+            case 0x80:  // PROTO
                 let p = try u8()
-                guard (2...5).contains(p) else { throw fail("unsupported pickle protocol \(p) (expected 2 to 5)", at: opAt) }
-            case 0x95: // FRAME: a buffering hint only
+                guard (2...5).contains(p) else {
+                    throw fail("unsupported pickle protocol \(p) (expected 2 to 5)", at: opAt)
+                }
+            case 0x95:  // FRAME: a buffering hint only
                 _ = try length(8)
-            case 0x2E: // STOP
+            case 0x2E:  // STOP
                 guard let result = stack.popLast() else { throw fail("STOP with an empty stack", at: opAt) }
                 return result
-            case 0x28: marks.append(stack.count) // MARK
-            case 0x30: _ = try pop() // POP
-            case 0x31: _ = try popMark() // POP_MARK
-            case 0x32: stack.append(stack[try topIndex()]) // DUP
+            case 0x28: marks.append(stack.count)  // MARK
+            case 0x30: _ = try pop()  // POP
+            case 0x31: _ = try popMark()  // POP_MARK
+            case 0x32: stack.append(stack[try topIndex()])  // DUP
             case 0x4E: stack.append(.none)
             case 0x88: stack.append(.bool(true))
             case 0x89: stack.append(.bool(false))
-            case 0x4A: stack.append(.int(Int64(Int32(truncatingIfNeeded: try uintLE(4))))) // BININT
-            case 0x4B: stack.append(.int(Int64(try u8()))) // BININT1
-            case 0x4D: stack.append(.int(Int64(try uintLE(2)))) // BININT2
-            case 0x8A: stack.append(try long(Int(try u8()))) // LONG1
-            case 0x8B: // LONG4
+            case 0x4A: stack.append(.int(Int64(Int32(truncatingIfNeeded: try uintLE(4)))))  // BININT
+            case 0x4B: stack.append(.int(Int64(try u8())))  // BININT1
+            case 0x4D: stack.append(.int(Int64(try uintLE(2))))  // BININT2
+            case 0x8A: stack.append(try long(Int(try u8())))  // LONG1
+            case 0x8B:  // LONG4
                 let n = try uintLE(4)
                 guard n < 1 << 31 else { throw fail("negative LONG4 length", at: opAt) }
                 stack.append(try long(Int(n)))
-            case 0x47: // BINFLOAT, big-endian
+            case 0x47:  // BINFLOAT, big-endian
                 var v: UInt64 = 0
                 for b in try take(8) { v = v << 8 | UInt64(b) }
                 stack.append(.float(Double(bitPattern: v)))
-            case 0x58: stack.append(.string(try utf8(try length(4)))) // BINUNICODE
-            case 0x8C: stack.append(.string(try utf8(try length(1)))) // SHORT_BINUNICODE
-            case 0x8D: stack.append(.string(try utf8(try length(8)))) // BINUNICODE8
-            case 0x54: // BINSTRING (signed length)
+            case 0x58: stack.append(.string(try utf8(try length(4))))  // BINUNICODE
+            case 0x8C: stack.append(.string(try utf8(try length(1))))  // SHORT_BINUNICODE
+            case 0x8D: stack.append(.string(try utf8(try length(8))))  // BINUNICODE8
+            case 0x54:  // BINSTRING (signed length)
                 let n = try uintLE(4)
                 guard n < 1 << 31 else { throw fail("negative BINSTRING length", at: opAt) }
                 stack.append(.bytes(Data(try take(Int(n)))))
-            case 0x55: stack.append(.bytes(Data(try take(try length(1))))) // SHORT_BINSTRING
-            case 0x42: stack.append(.bytes(Data(try take(try length(4))))) // BINBYTES
-            case 0x43: stack.append(.bytes(Data(try take(try length(1))))) // SHORT_BINBYTES
-            case 0x8E: stack.append(.bytes(Data(try take(try length(8))))) // BINBYTES8
-            case 0x7D: stack.append(.dict(make(PickleDict(ordered: false)))) // EMPTY_DICT
-            case 0x5D: stack.append(.list(make(PickleList()))) // EMPTY_LIST
-            case 0x29: stack.append(tuple([])) // EMPTY_TUPLE
-            case 0x64: // DICT
+            case 0x55: stack.append(.bytes(Data(try take(try length(1)))))  // SHORT_BINSTRING
+            case 0x42: stack.append(.bytes(Data(try take(try length(4)))))  // BINBYTES
+            case 0x43: stack.append(.bytes(Data(try take(try length(1)))))  // SHORT_BINBYTES
+            case 0x8E: stack.append(.bytes(Data(try take(try length(8)))))  // BINBYTES8
+            case 0x7D: stack.append(.dict(make(PickleDict(ordered: false))))  // EMPTY_DICT
+            case 0x5D: stack.append(.list(make(PickleList())))  // EMPTY_LIST
+            case 0x29: stack.append(tuple([]))  // EMPTY_TUPLE
+            case 0x64:  // DICT
                 let items = try popMark()
                 guard items.count % 2 == 0 else { throw fail("DICT with an odd number of items", at: opAt) }
                 let d = make(PickleDict(ordered: false))
                 for i in stride(from: 0, to: items.count, by: 2) { d.set(items[i], items[i + 1]) }
                 stack.append(.dict(d))
-            case 0x6C: stack.append(.list(make(PickleList(try popMark())))) // LIST
-            case 0x74: stack.append(tuple(try popMark())) // TUPLE
-            case 0x85: let a = try pop(); stack.append(tuple([a])) // TUPLE1
-            case 0x86: let b = try pop(); let a = try pop(); stack.append(tuple([a, b])) // TUPLE2
-            case 0x87: // TUPLE3
-                let c = try pop(); let b = try pop(); let a = try pop()
+            case 0x6C: stack.append(.list(make(PickleList(try popMark()))))  // LIST
+            case 0x74: stack.append(tuple(try popMark()))  // TUPLE
+            case 0x85:
+                let a = try pop()
+                stack.append(tuple([a]))  // TUPLE1
+            case 0x86:
+                let b = try pop()
+                let a = try pop()
+                stack.append(tuple([a, b]))  // TUPLE2
+            case 0x87:  // TUPLE3
+                let c = try pop()
+                let b = try pop()
+                let a = try pop()
                 stack.append(tuple([a, b, c]))
             // Sets (protocol 4+, e.g. a module's _non_persistent_buffers_set) are kept as opaque set objects.
-            case 0x8F: stack.append(.object(make(PickleObject(className: "builtins.set", args: [])))) // EMPTY_SET
-            case 0x90: let vs = try popMark(); try append(vs, at: opAt) // ADDITEMS
-            case 0x91: // FROZENSET
+            case 0x8F: stack.append(.object(make(PickleObject(className: "builtins.set", args: []))))  // EMPTY_SET
+            case 0x90:
+                let vs = try popMark()
+                try append(vs, at: opAt)  // ADDITEMS
+            case 0x91:  // FROZENSET
                 let o = make(PickleObject(className: "builtins.frozenset", args: []))
                 o.listItems = try popMark()
                 stack.append(.object(o))
-            case 0x61: let v = try pop(); try append([v], at: opAt) // APPEND
-            case 0x65: let vs = try popMark(); try append(vs, at: opAt) // APPENDS
-            case 0x73: // SETITEM
-                let v = try pop(); let k = try pop()
+            case 0x61:
+                let v = try pop()
+                try append([v], at: opAt)  // APPEND
+            case 0x65:
+                let vs = try popMark()
+                try append(vs, at: opAt)  // APPENDS
+            case 0x73:  // SETITEM
+                let v = try pop()
+                let k = try pop()
                 try setItems([k, v], at: opAt)
-            case 0x75: try setItems(try popMark(), at: opAt) // SETITEMS
-            case 0x71: try put(UInt64(try u8())) // BINPUT
-            case 0x72: try put(try uintLE(4)) // LONG_BINPUT
-            case 0x94: try put(UInt64(memo.count)) // MEMOIZE
-            case 0x68: try get(UInt64(try u8()), at: opAt) // BINGET
-            case 0x6A: try get(try uintLE(4), at: opAt) // LONG_BINGET
-            case 0x63: // GLOBAL
+            case 0x75: try setItems(try popMark(), at: opAt)  // SETITEMS
+            case 0x71: try put(UInt64(try u8()))  // BINPUT
+            case 0x72: try put(try uintLE(4))  // LONG_BINPUT
+            case 0x94: try put(UInt64(memo.count))  // MEMOIZE
+            case 0x68: try get(UInt64(try u8()), at: opAt)  // BINGET
+            case 0x6A: try get(try uintLE(4), at: opAt)  // LONG_BINGET
+            case 0x63:  // GLOBAL
                 let module = try line()
                 let name = try line()
                 noteGlobal(module + "." + name)
                 stack.append(.global(module + "." + name))
-            case 0x93: // STACK_GLOBAL
-                let name = try pop(); let module = try pop()
+            case 0x93:  // STACK_GLOBAL
+                let name = try pop()
+                let module = try pop()
                 guard let n = name.string, let m = module.string else {
                     throw fail("STACK_GLOBAL needs two strings", at: opAt)
                 }
                 noteGlobal(m + "." + n)
                 stack.append(.global(m + "." + n))
-            case 0x52: // REDUCE
-                let args = try pop(); let callable = try pop()
+            case 0x52:  // REDUCE
+                let args = try pop()
+                let callable = try pop()
                 stack.append(try call(callable, args, at: opAt))
-            case 0x81: // NEWOBJ
-                let args = try pop(); let cls = try pop()
+            case 0x81:  // NEWOBJ
+                let args = try pop()
+                let cls = try pop()
                 stack.append(try call(cls, args, at: opAt))
-            case 0x92: // NEWOBJ_EX: keyword arguments are kept as an extra argument
-                let kwargs = try pop(); let args = try pop(); let cls = try pop()
+            case 0x92:  // NEWOBJ_EX: keyword arguments are kept as an extra argument
+                let kwargs = try pop()
+                let args = try pop()
+                let cls = try pop()
                 let v = try call(cls, args, at: opAt)
                 if case .object(let o) = v { o.args.append(kwargs) }
                 stack.append(v)
-            case 0x62: // BUILD
+            case 0x62:  // BUILD
                 let state = try pop()
                 let target = stack[try topIndex()]
                 switch target {
@@ -411,7 +449,7 @@ final class Unpickler {
                 case .dict, .tensor: break
                 default: throw fail("BUILD on a \(target.typeDescription)", at: opAt)
                 }
-            case 0x51: // BINPERSID
+            case 0x51:  // BINPERSID
                 let pid = try pop()
                 guard let host else { throw fail("a persistent id outside a torch archive", at: opAt) }
                 do { stack.append(try host.storage(persistentID: pid)) } catch let e as PickleError {
@@ -429,7 +467,7 @@ final class Unpickler {
         if n > 8 { return .largeInt(Data(raw)) }
         var v: UInt64 = 0
         for (i, b) in raw.enumerated() { v |= UInt64(b) << (8 * UInt64(i)) }
-        if raw.last! & 0x80 != 0 && n < 8 { v |= ~0 << (8 * UInt64(n)) } // sign-extend
+        if raw.last! & 0x80 != 0 && n < 8 { v |= ~0 << (8 * UInt64(n)) }  // sign-extend
         return .int(Int64(bitPattern: v))
     }
 
@@ -502,7 +540,8 @@ final class Unpickler {
                 return data
             }
             if TorchGlobals.rebuildFromType.contains(name), args.count >= 3, case .global(let inner) = args[0],
-               case .tuple(let innerArgs) = args[2] {
+                case .tuple(let innerArgs) = args[2]
+            {
                 // _rebuild_from_type_v2(func, new_type, args, state): a Tensor subclass around func(*args).
                 return try call(.global(inner), .tuple(innerArgs), at: offset)
             }
@@ -526,7 +565,12 @@ final class Unpickler {
         }
         var height: [ObjectIdentifier: Int] = [:]
         var onPath = Set<ObjectIdentifier>()
-        struct Frame { let id: ObjectIdentifier; let children: [PickleValue]; var next = 0; var tallest = 0 }
+        struct Frame {
+            let id: ObjectIdentifier
+            let children: [PickleValue]
+            var next = 0
+            var tallest = 0
+        }
         guard let rootContainer = container(root) else { return [] }
         var frames = [Frame(id: ObjectIdentifier(rootContainer), children: rootContainer.children)]
         onPath.insert(frames[0].id)
@@ -556,7 +600,9 @@ final class Unpickler {
                 let done = frames.removeLast()
                 onPath.remove(done.id)
                 height[done.id] = done.tallest + 1
-                if !frames.isEmpty { frames[frames.count - 1].tallest = max(frames[frames.count - 1].tallest, done.tallest + 1) }
+                if !frames.isEmpty {
+                    frames[frames.count - 1].tallest = max(frames[frames.count - 1].tallest, done.tallest + 1)
+                }
             }
         }
         return Set(height.keys)

@@ -45,7 +45,10 @@ public struct ZipArchive: Sendable {
 
         // The end-of-central-directory record is 22 bytes plus a comment of at most 65535.
         guard size >= 22 else {
-            throw VLSAEError.file(path, "not a zip archive or truncated: \(size) bytes is shorter than the 22-byte end-of-central-directory record")
+            throw VLSAEError.file(
+                path,
+                "not a zip archive or truncated: \(size) bytes is shorter than the 22-byte end-of-central-directory record"
+            )
         }
         var eocd: Int? = nil
         var fallback: Int? = nil
@@ -58,7 +61,10 @@ public struct ZipArchive: Sendable {
                 // Some writers leave junk after the comment, so a record whose comment merely
                 // fits is kept as a fallback, as Python's zipfile does.
                 let commentLength = Int(try r.u16(pos + 20))
-                if pos + 22 + commentLength == size { eocd = pos; break }
+                if pos + 22 + commentLength == size {
+                    eocd = pos
+                    break
+                }
                 if fallback == nil && pos + 22 + commentLength < size { fallback = pos }
             }
             pos -= 1
@@ -78,10 +84,12 @@ public struct ZipArchive: Sendable {
         if locatorOffset >= 0, try r.u32(locatorOffset) == ZipArchive.eocd64LocatorSignature {
             let recordOffset = try r.offset(try r.u64(locatorOffset + 8), what: "zip64 end-of-central-directory offset")
             guard recordOffset + 56 <= locatorOffset else {
-                throw VLSAEError.file(path, "corrupt zip: zip64 end-of-central-directory record at \(recordOffset) overlaps its locator")
+                throw VLSAEError.file(
+                    path, "corrupt zip: zip64 end-of-central-directory record at \(recordOffset) overlaps its locator")
             }
             guard try r.u32(recordOffset) == ZipArchive.eocd64Signature else {
-                throw VLSAEError.file(path, "corrupt zip: no zip64 end-of-central-directory record at offset \(recordOffset)")
+                throw VLSAEError.file(
+                    path, "corrupt zip: no zip64 end-of-central-directory record at offset \(recordOffset)")
             }
             diskNumber = try r.u32(recordOffset + 16)
             centralDisk = try r.u32(recordOffset + 20)
@@ -89,7 +97,8 @@ public struct ZipArchive: Sendable {
             centralSize = try r.u64(recordOffset + 40)
             centralOffset = try r.u64(recordOffset + 48)
         } else if needsZip64 {
-            throw VLSAEError.file(path, "corrupt zip: sizes need zip64 but the zip64 end-of-central-directory locator is missing")
+            throw VLSAEError.file(
+                path, "corrupt zip: sizes need zip64 but the zip64 end-of-central-directory locator is missing")
         }
         guard diskNumber == 0 && centralDisk == 0 else {
             throw VLSAEError.file(path, "multi-disk (spanned) zip archives are not supported")
@@ -97,11 +106,15 @@ public struct ZipArchive: Sendable {
         let cdStart = try r.offset(centralOffset, what: "central directory offset")
         let cdSize = try r.offset(centralSize, what: "central directory size")
         guard cdStart <= size, cdSize <= size - cdStart else {
-            throw VLSAEError.file(path, "truncated zip: central directory (\(cdSize) bytes at offset \(cdStart)) extends past the end of the \(size)-byte file")
+            throw VLSAEError.file(
+                path,
+                "truncated zip: central directory (\(cdSize) bytes at offset \(cdStart)) extends past the end of the \(size)-byte file"
+            )
         }
         // Each central header is at least 46 bytes, which bounds a lying entry count.
         guard entryCount <= UInt64(cdSize / 46) else {
-            throw VLSAEError.file(path, "corrupt zip: \(entryCount) entries cannot fit in a \(cdSize)-byte central directory")
+            throw VLSAEError.file(
+                path, "corrupt zip: \(entryCount) entries cannot fit in a \(cdSize)-byte central directory")
         }
 
         var entries: [Entry] = []
@@ -113,7 +126,8 @@ public struct ZipArchive: Sendable {
                 throw VLSAEError.file(path, "corrupt zip: central directory entry \(i) runs past the directory's end")
             }
             guard try r.u32(p) == ZipArchive.centralSignature else {
-                throw VLSAEError.file(path, "corrupt zip: bad central directory signature for entry \(i) at offset \(p)")
+                throw VLSAEError.file(
+                    path, "corrupt zip: bad central directory signature for entry \(i) at offset \(p)")
             }
             let flags = try r.u16(p + 8)
             let method = try r.u16(p + 10)
@@ -157,13 +171,14 @@ public struct ZipArchive: Sendable {
                 e = body + len
             }
 
-            entries.append(Entry(
-                name: name, method: method,
-                compressedSize: try r.offset(compressed, what: "compressed size of \"\(name)\""),
-                uncompressedSize: try r.size(uncompressed, what: "uncompressed size of \"\(name)\""),
-                crc32: crc,
-                localHeaderOffset: try r.offset(localOffset, what: "local header offset of \"\(name)\""),
-                flags: flags))
+            entries.append(
+                Entry(
+                    name: name, method: method,
+                    compressedSize: try r.offset(compressed, what: "compressed size of \"\(name)\""),
+                    uncompressedSize: try r.size(uncompressed, what: "uncompressed size of \"\(name)\""),
+                    crc32: crc,
+                    localHeaderOffset: try r.offset(localOffset, what: "local header offset of \"\(name)\""),
+                    flags: flags))
             p = recordEnd
         }
         self.entries = entries
@@ -180,11 +195,15 @@ public struct ZipArchive: Sendable {
             throw VLSAEError.file(path, "\(what) is encrypted; encrypted zip members are not supported")
         }
         guard entry.method == 0 || entry.method == 8 else {
-            throw VLSAEError.file(path, "\(what) uses compression method \(entry.method) (\(Self.methodName(entry.method))); only stored (0) and deflate (8) are supported")
+            throw VLSAEError.file(
+                path,
+                "\(what) uses compression method \(entry.method) (\(Self.methodName(entry.method))); only stored (0) and deflate (8) are supported"
+            )
         }
         let h = entry.localHeaderOffset
         guard data.count >= 30, h <= data.count - 30 else {
-            throw VLSAEError.file(path, "truncated zip: local header of \(what) at offset \(h) is past the end of the file")
+            throw VLSAEError.file(
+                path, "truncated zip: local header of \(what) at offset \(h) is past the end of the file")
         }
         guard try r.u32(h) == ZipArchive.localSignature else {
             throw VLSAEError.file(path, "corrupt zip: bad local header signature for \(what) at offset \(h)")
@@ -193,12 +212,18 @@ public struct ZipArchive: Sendable {
         let extraLength = Int(try r.u16(h + 28))
         let start = h + 30 + nameLength + extraLength
         guard start <= data.count, entry.compressedSize <= data.count - start else {
-            throw VLSAEError.file(path, "truncated zip: \(what) needs \(entry.compressedSize) bytes at offset \(start) but the file has \(data.count) bytes")
+            throw VLSAEError.file(
+                path,
+                "truncated zip: \(what) needs \(entry.compressedSize) bytes at offset \(start) but the file has \(data.count) bytes"
+            )
         }
         let out: Data
         if entry.method == 0 {
             guard entry.compressedSize == entry.uncompressedSize else {
-                throw VLSAEError.file(path, "corrupt zip: stored \(what) has compressed size \(entry.compressedSize) ≠ uncompressed size \(entry.uncompressedSize)")
+                throw VLSAEError.file(
+                    path,
+                    "corrupt zip: stored \(what) has compressed size \(entry.compressedSize) ≠ uncompressed size \(entry.uncompressedSize)"
+                )
             }
             out = data.subdata(in: start..<(start + entry.compressedSize))
         } else {
@@ -206,7 +231,10 @@ public struct ZipArchive: Sendable {
         }
         let actual = Self.crc32(out)
         guard actual == entry.crc32 else {
-            throw VLSAEError.file(path, "corrupt zip: CRC-32 mismatch for \(what) (stored \(String(format: "%08x", entry.crc32)), computed \(String(format: "%08x", actual)))")
+            throw VLSAEError.file(
+                path,
+                "corrupt zip: CRC-32 mismatch for \(what) (stored \(String(format: "%08x", entry.crc32)), computed \(String(format: "%08x", actual)))"
+            )
         }
         return out
     }
@@ -246,7 +274,8 @@ public struct ZipArchive: Sendable {
         // that would otherwise make us allocate whatever the file asks for.
         let (ratioLimit, overflow) = count.multipliedReportingOverflow(by: 1032)
         guard overflow || expected <= ratioLimit + 4096 else {
-            throw VLSAEError.file(path, "corrupt zip: \(what) claims \(expected) bytes from only \(count) compressed bytes")
+            throw VLSAEError.file(
+                path, "corrupt zip: \(what) claims \(expected) bytes from only \(count) compressed bytes")
         }
         var out = Data(count: expected)
         var stream = z_stream()
@@ -262,7 +291,8 @@ public struct ZipArchive: Sendable {
                 guard let inBase = src.bindMemory(to: Bytef.self).baseAddress.map({ $0 + start }) else { return 0 }
                 let outBase = dst.bindMemory(to: Bytef.self).baseAddress
                 let chunk = 1 << 30
-                var inUsed = 0, outUsed = 0
+                var inUsed = 0
+                var outUsed = 0
                 while true {
                     stream.next_in = UnsafeMutablePointer(mutating: inBase + inUsed)
                     stream.avail_in = uInt(min(count - inUsed, chunk))
@@ -274,13 +304,15 @@ public struct ZipArchive: Sendable {
                         stream.next_out = spare
                         stream.avail_out = 1
                     }
-                    let availIn = stream.avail_in, availOut = stream.avail_out
+                    let availIn = stream.avail_in
+                    let availOut = stream.avail_out
                     status = CZlib.inflate(&stream, Z_NO_FLUSH)
                     let consumed = Int(availIn - stream.avail_in)
                     let wrote = Int(availOut - stream.avail_out)
                     inUsed += consumed
                     if outUsed >= expected && wrote > 0 {
-                        throw VLSAEError.file(path, "corrupt zip: \(what) inflates to more than its declared \(expected) bytes")
+                        throw VLSAEError.file(
+                            path, "corrupt zip: \(what) inflates to more than its declared \(expected) bytes")
                     }
                     outUsed += wrote
                     switch status {
@@ -294,7 +326,10 @@ public struct ZipArchive: Sendable {
                     case Z_OK, Z_BUF_ERROR:
                         if consumed == 0 && wrote == 0 {
                             if inUsed >= count {
-                                throw VLSAEError.file(path, "truncated zip: deflate data of \(what) ends early (\(outUsed) of \(expected) bytes)")
+                                throw VLSAEError.file(
+                                    path,
+                                    "truncated zip: deflate data of \(what) ends early (\(outUsed) of \(expected) bytes)"
+                                )
                             }
                             throw VLSAEError.file(path, "corrupt zip: inflating \(what) made no progress")
                         }
@@ -312,13 +347,14 @@ public struct ZipArchive: Sendable {
 }
 
 /// Bounds-checked little-endian reads from a zero-based Data.
-fileprivate struct ZipByteReader {
+private struct ZipByteReader {
     let data: Data
     let path: String
 
     private func check(_ offset: Int, _ n: Int) throws {
         guard offset >= 0, n >= 0, offset <= data.count, n <= data.count - offset else {
-            throw VLSAEError.file(path, "truncated: needs \(n) bytes at offset \(offset) but the file has \(data.count) bytes")
+            throw VLSAEError.file(
+                path, "truncated: needs \(n) bytes at offset \(offset) but the file has \(data.count) bytes")
         }
     }
 
@@ -353,7 +389,8 @@ fileprivate struct ZipByteReader {
     /// A 64-bit size or offset from the file as an Int no larger than the file itself.
     func offset(_ v: UInt64, what: String) throws -> Int {
         guard v <= UInt64(data.count) else {
-            throw VLSAEError.file(path, "truncated or corrupt: \(what) (\(v)) exceeds the file size (\(data.count) bytes)")
+            throw VLSAEError.file(
+                path, "truncated or corrupt: \(what) (\(v)) exceeds the file size (\(data.count) bytes)")
         }
         return Int(v)
     }

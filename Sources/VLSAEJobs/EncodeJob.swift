@@ -18,10 +18,16 @@ public enum EncodeJob {
         public var k: Int?
         public var threads: Int
 
-        public init(checkpoint: String, input: String, reconstruct: Modality? = nil,
-                    modality: Modality? = nil, k: Int? = nil, threads: Int = 1) {
-            self.checkpoint = checkpoint; self.input = input
-            self.reconstruct = reconstruct; self.modality = modality; self.k = k; self.threads = threads
+        public init(
+            checkpoint: String, input: String, reconstruct: Modality? = nil,
+            modality: Modality? = nil, k: Int? = nil, threads: Int = 1
+        ) {
+            self.checkpoint = checkpoint
+            self.input = input
+            self.reconstruct = reconstruct
+            self.modality = modality
+            self.k = k
+            self.threads = threads
         }
     }
 

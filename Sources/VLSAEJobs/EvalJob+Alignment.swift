@@ -41,8 +41,10 @@ extension EvalJob {
 
     /// Parses specs and loads the checkpoint and validation manifests before any dataset is
     /// scored, so that a bad spec or file fails fast.
-    static func prepareAlignment(_ a: AlignmentOptions, threads: Int, progress: Bool,
-                                 datasets: (String) throws -> ZeroShotDataset) throws -> AlignmentContext {
+    static func prepareAlignment(
+        _ a: AlignmentOptions, threads: Int, progress: Bool,
+        datasets: (String) throws -> ZeroShotDataset
+    ) throws -> AlignmentContext {
         guard !a.specs.isEmpty else {
             throw VLSAEError.usage("--sae given without --alignment; add e.g. --alignment alpha=fixed:1")
         }
@@ -54,8 +56,9 @@ extension EvalJob {
         let c = model.config
         for s in specs {
             if let k = s.k, k > c.topK {
-                throw VLSAEError.usage("alignment spec k=\(k) exceeds the trained k = \(c.topK) of \(a.checkpoint) "
-                    + "(k from \(loaded.topKSource)); inference-time sparsity can only keep fewer units")
+                throw VLSAEError.usage(
+                    "alignment spec k=\(k) exceeds the trained k = \(c.topK) of \(a.checkpoint) "
+                        + "(k from \(loaded.topKSource)); inference-time sparsity can only keep fewer units")
             }
         }
         var inputs = [loaded.digest.recorded(role: "sae_checkpoint")]
@@ -66,7 +69,8 @@ extension EvalJob {
         for path in a.validation {
             let d = try datasets(path)
             if let previous = byName[d.name] {
-                throw VLSAEError.file(path, "second validation manifest for dataset \"\(d.name)\" (first: \(previous.path))")
+                throw VLSAEError.file(
+                    path, "second validation manifest for dataset \"\(d.name)\" (first: \(previous.path))")
             }
             byName[d.name] = (d, path)
             record(d)
@@ -85,29 +89,36 @@ extension EvalJob {
             tables[path] = t
             inputs.append(t.digest.recorded(role: "alpha_table"))
         }
-        let record = CheckpointRecord(path: a.checkpoint, sha256: loaded.sha256, arch: c.arch.rawValue,
-                                      inputDim: c.inputDim, hiddenDim: c.hidden, hiddenRatio: c.hiddenRatio, k: c.topK)
-        return AlignmentContext(checkpoint: record, model: model, specs: specs, validationByName: byName,
-                                validationByPath: byPath, alphaTables: tables, inputs: inputs)
+        let record = CheckpointRecord(
+            path: a.checkpoint, sha256: loaded.sha256, arch: c.arch.rawValue,
+            inputDim: c.inputDim, hiddenDim: c.hidden, hiddenRatio: c.hiddenRatio, k: c.topK)
+        return AlignmentContext(
+            checkpoint: record, model: model, specs: specs, validationByName: byName,
+            validationByPath: byPath, alphaTables: tables, inputs: inputs)
     }
 
     /// Checks that every --validation manifest pairs with an evaluated dataset.
     static func checkValidationPairing(_ context: AlignmentContext, datasetNames: Set<String>) throws {
         for (name, v) in context.validationByName.sorted(by: { $0.key < $1.key }) where !datasetNames.contains(name) {
-            throw VLSAEError.file(v.path, "validation dataset \"\(name)\" matches no --data dataset "
-                + "(\(datasetNames.sorted().joined(separator: ", ")))")
+            throw VLSAEError.file(
+                v.path,
+                "validation dataset \"\(name)\" matches no --data dataset "
+                    + "(\(datasetNames.sorted().joined(separator: ", ")))")
         }
     }
 
     /// The enhanced rows of one dataset: per spec one cosine+concept row, plus one concept-only
     /// diagnostic row per distinct (representation, text, k), each compared with the baseline
     /// (`basePredictions`, the predictions its row was computed from).
-    static func alignmentRows(_ dataset: ZeroShotDataset, baseline: ResultRow, basePredictions base: Predictions,
-                              context: AlignmentContext, options: Options) throws -> [ResultRow] {
+    static func alignmentRows(
+        _ dataset: ZeroShotDataset, baseline: ResultRow, basePredictions base: Predictions,
+        context: AlignmentContext, options: Options
+    ) throws -> [ResultRow] {
         var rows: [ResultRow] = []
         var conceptOnlyDone = Set<String>()
         for spec in context.specs {
-            var validation: ZeroShotDataset?, source: String?
+            var validation: ZeroShotDataset?
+            var source: String?
             if case .validated = spec.alpha, spec.folds == nil {
                 if let path = spec.validation {
                     validation = context.validationByPath[path]
@@ -116,29 +127,38 @@ extension EvalJob {
                     (validation, source) = (v.dataset, v.path)
                 }
             }
-            let out = try Alignment.evaluate(spec, dataset: dataset, map: context.model, validation: validation,
-                                             validationSource: source, alphaTables: context.alphaTables, seed: options.seed)
+            let out = try Alignment.evaluate(
+                spec, dataset: dataset, map: context.model, validation: validation,
+                validationSource: source, alphaTables: context.alphaTables, seed: options.seed)
             let a = out.alpha
             let record = AlignmentRecord(
                 score: "cosine+concept", representation: spec.representation.rawValue, text: spec.text.rawValue,
                 k: out.k, trainedK: out.trainedK, alpha: a.alpha, alphaProtocol: a.protocolName, oracle: a.isOracle,
                 alphaGrid: a.grid, selection: a.selection == .none ? nil : a.selection.rawValue,
                 selectionAcc1: a.gridAcc1,
-                folds: a.folds?.map { FoldRecord(fold: $0.fold, nImages: $0.nImages, alpha: $0.alpha,
-                                                 selectionAcc1: $0.selectionAcc1, heldOutAcc1: $0.heldOutAcc1) },
+                folds: a.folds?.map {
+                    FoldRecord(
+                        fold: $0.fold, nImages: $0.nImages, alpha: $0.alpha,
+                        selectionAcc1: $0.selectionAcc1, heldOutAcc1: $0.heldOutAcc1)
+                },
                 foldSeed: a.foldSeed,
                 alphaTable: a.table?.recorded(role: nil),
                 validation: a.validationInputs?.first?.recorded(as: source, role: nil))
-            rows.append(try row(dataset, baseline: baseline, basePredictions: base, predictions: out.enhanced,
-                                method: out.method, variant: out.variant, alignment: record,
-                                checkpoint: context.checkpoint, options: options))
+            rows.append(
+                try row(
+                    dataset, baseline: baseline, basePredictions: base, predictions: out.enhanced,
+                    method: out.method, variant: out.variant, alignment: record,
+                    checkpoint: context.checkpoint, options: options))
             if conceptOnlyDone.insert(out.conceptOnlyVariant).inserted {
-                let diag = AlignmentRecord(score: "concept-only", representation: spec.representation.rawValue,
-                                           text: spec.text.rawValue, k: out.k, trainedK: out.trainedK, alpha: nil,
-                                           alphaProtocol: "none", oracle: false)
-                rows.append(try row(dataset, baseline: baseline, basePredictions: base, predictions: out.conceptOnly,
-                                    method: Alignment.conceptOnlyMethod, variant: out.conceptOnlyVariant,
-                                    alignment: diag, checkpoint: context.checkpoint, options: options))
+                let diag = AlignmentRecord(
+                    score: "concept-only", representation: spec.representation.rawValue,
+                    text: spec.text.rawValue, k: out.k, trainedK: out.trainedK, alpha: nil,
+                    alphaProtocol: "none", oracle: false)
+                rows.append(
+                    try row(
+                        dataset, baseline: baseline, basePredictions: base, predictions: out.conceptOnly,
+                        method: Alignment.conceptOnlyMethod, variant: out.conceptOnlyVariant,
+                        alignment: diag, checkpoint: context.checkpoint, options: options))
             }
         }
         return rows
@@ -146,15 +166,20 @@ extension EvalJob {
 
     /// A result row for enhanced predictions, with the paired comparison against the baseline
     /// (same images, same bootstrap resamples as the baseline's acc1 interval).
-    static func row(_ dataset: ZeroShotDataset, baseline: ResultRow, basePredictions: Predictions,
-                    predictions: Predictions, method: String, variant: String, alignment: AlignmentRecord,
-                    checkpoint: CheckpointRecord, options: Options) throws -> ResultRow {
+    static func row(
+        _ dataset: ZeroShotDataset, baseline: ResultRow, basePredictions: Predictions,
+        predictions: Predictions, method: String, variant: String, alignment: AlignmentRecord,
+        checkpoint: CheckpointRecord, options: Options
+    ) throws -> ResultRow {
         let m = Metrics.compute(predictions)
-        let sample = try PairedSample(labels: dataset.labels, numClasses: dataset.numClasses,
-                                      baseRank: basePredictions.trueRank, enhancedRank: predictions.trueRank)
-        let p = try Bootstrap.paired(sample, resamples: options.bootstrapResamples, level: options.level,
-                                     seed: options.seed)
-        var deltas: [String: Double] = [:], intervals: [String: ConfidenceInterval] = [:]
+        let sample = try PairedSample(
+            labels: dataset.labels, numClasses: dataset.numClasses,
+            baseRank: basePredictions.trueRank, enhancedRank: predictions.trueRank)
+        let p = try Bootstrap.paired(
+            sample, resamples: options.bootstrapResamples, level: options.level,
+            seed: options.seed)
+        var deltas: [String: Double] = [:]
+        var intervals: [String: ConfidenceInterval] = [:]
         for (metric, d) in p.delta { deltas[metric.rawValue] = d }
         for (metric, ci) in p.intervals { intervals[metric.rawValue] = ci }
         var perClassDelta: [Double?]?

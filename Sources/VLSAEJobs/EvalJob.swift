@@ -23,9 +23,11 @@ public enum EvalJob {
         /// Concept-level alignment rows to add after each baseline row (nil: baseline only).
         public var alignment: AlignmentOptions?
 
-        public init(manifests: [String], bootstrapResamples: Int = 1000, seed: UInt64 = 0,
-                    level: Double = 0.95, perClass: Bool = false, threads: Int = 1,
-                    command: [String], tool: ToolRecord, progress: Bool = true, alignment: AlignmentOptions? = nil) {
+        public init(
+            manifests: [String], bootstrapResamples: Int = 1000, seed: UInt64 = 0,
+            level: Double = 0.95, perClass: Bool = false, threads: Int = 1,
+            command: [String], tool: ToolRecord, progress: Bool = true, alignment: AlignmentOptions? = nil
+        ) {
             self.manifests = manifests
             self.bootstrapResamples = bootstrapResamples
             self.seed = seed
@@ -44,14 +46,20 @@ public enum EvalJob {
 
     /// Evaluates every manifest into one document. `datasets` loads a manifest (a sweep passes
     /// one that keeps what it loaded, since every cell evaluates the same manifests).
-    public static func run(_ options: Options,
-                           datasets: (String) throws -> ZeroShotDataset = { try ZeroShotDataset.load(manifestPath: $0) })
-        throws -> ResultDocument {
+    public static func run(
+        _ options: Options,
+        datasets: (String) throws -> ZeroShotDataset = { try ZeroShotDataset.load(manifestPath: $0) }
+    )
+        throws -> ResultDocument
+    {
         guard !options.manifests.isEmpty else { throw VLSAEError.usage("no manifest given (--data)") }
         guard options.bootstrapResamples >= minimumResamples else {
-            throw VLSAEError.usage("--bootstrap must be at least \(minimumResamples), got \(options.bootstrapResamples)")
+            throw VLSAEError.usage(
+                "--bootstrap must be at least \(minimumResamples), got \(options.bootstrapResamples)")
         }
-        guard options.threads >= 1 else { throw VLSAEError.usage("--threads must be at least 1, got \(options.threads)") }
+        guard options.threads >= 1 else {
+            throw VLSAEError.usage("--threads must be at least 1, got \(options.threads)")
+        }
         var rows: [ResultRow] = []
         var inputs: [FileDigest] = []
         var seen = Set<FileDigest>()
@@ -67,21 +75,25 @@ public enum EvalJob {
             if options.progress {
                 let bytes = Dictionary(dataset.inputs.map { ($0.path, $0.size ?? 0) }, uniquingKeysWith: { a, _ in a })
                     .values.reduce(0, +)
-                Progress.note("\(note): \(dataset.name), \(dataset.count) images × \(dataset.numClasses) classes, "
-                              + "d = \(dataset.dimension), \(String(format: "%.1f MB", Double(bytes) / 1e6)) loaded in \(seconds(since: t0))")
+                Progress.note(
+                    "\(note): \(dataset.name), \(dataset.count) images × \(dataset.numClasses) classes, "
+                        + "d = \(dataset.dimension), \(String(format: "%.1f MB", Double(bytes) / 1e6)) loaded in \(seconds(since: t0))"
+                )
             }
             let t1 = Date()
             // The cosine baseline, predicted once: its row, and the reference of every alignment row.
-            let predictions = ZeroShot.predict(images: dataset.images, labels: dataset.labels,
-                                               classifier: ZeroShotClassifier(dataset: dataset), threads: options.threads)
+            let predictions = ZeroShot.predict(
+                images: dataset.images, labels: dataset.labels,
+                classifier: ZeroShotClassifier(dataset: dataset), threads: options.threads)
             let baseline = try baselineRow(dataset, predictions: predictions, options: options)
             rows.append(baseline)
             names.insert(dataset.name)
             if options.progress { Progress.note("\(note): scored and bootstrapped in \(seconds(since: t1))") }
             if let alignment {
                 let t2 = Date()
-                rows += try alignmentRows(dataset, baseline: baseline, basePredictions: predictions,
-                                          context: alignment, options: options)
+                rows += try alignmentRows(
+                    dataset, baseline: baseline, basePredictions: predictions,
+                    context: alignment, options: options)
                 if options.progress {
                     Progress.note("\(note): \(alignment.specs.count) alignment variant(s) in \(seconds(since: t2))")
                 }
@@ -97,15 +109,19 @@ public enum EvalJob {
             for r in alignment.inputs where seen.insert(r).inserted { inputs.append(r) }
             if rows.contains(where: { $0.alignment?.selection == "kfold" }) { seeds["folds"] = options.seed }
         }
-        return ResultDocument(tool: options.tool, seeds: seeds, inputs: inputs, results: rows,
-                              provenance: .current(command: options.command, threads: options.threads))
+        return ResultDocument(
+            tool: options.tool, seeds: seeds, inputs: inputs, results: rows,
+            provenance: .current(command: options.command, threads: options.threads))
     }
 
     /// The baseline (cosine) row for one dataset, from its predictions.
-    public static func baselineRow(_ dataset: ZeroShotDataset, predictions: Predictions, options: Options) throws -> ResultRow {
+    public static func baselineRow(_ dataset: ZeroShotDataset, predictions: Predictions, options: Options) throws
+        -> ResultRow
+    {
         let m = Metrics.compute(predictions)
-        let ci = try Metrics.acc1Interval(predictions, resamples: options.bootstrapResamples, level: options.level,
-                                          seed: options.seed)
+        let ci = try Metrics.acc1Interval(
+            predictions, resamples: options.bootstrapResamples, level: options.level,
+            seed: options.seed)
         return ResultRow(
             dataset: dataset.name, model: dataset.model, pretrained: dataset.pretrained,
             metrics: MetricValues(acc1: m.acc1, acc5: m.acc5, meanPerClassRecall: m.meanPerClassRecall),
@@ -119,13 +135,16 @@ public enum EvalJob {
 
     /// A short fixed-width table of the rows, for the terminal.
     public static func table(_ doc: ResultDocument) -> String {
-        var lines = [pad("dataset", 20) + pad("method", 22) + pad("images", 9) + pad("classes", 8)
-                     + pad("acc1", 8) + pad("95% CI", 18) + pad("acc5", 8) + "mpcr"]
+        var lines = [
+            pad("dataset", 20) + pad("method", 22) + pad("images", 9) + pad("classes", 8)
+                + pad("acc1", 8) + pad("95% CI", 18) + pad("acc5", 8) + "mpcr"
+        ]
         for r in doc.results {
             let ci = r.intervals["acc1"].map { "[\(format($0.low)), \(format($0.high))]" } ?? "-"
-            lines.append(pad(r.dataset, 20) + pad(r.method, 22) + pad(String(r.nImages), 9)
-                         + pad(String(r.nClasses), 8) + pad(format(r.metrics.acc1), 8) + pad(ci, 18)
-                         + pad(r.metrics.acc5.map(format) ?? "n/a", 8) + format(r.metrics.meanPerClassRecall))
+            lines.append(
+                pad(r.dataset, 20) + pad(r.method, 22) + pad(String(r.nImages), 9)
+                    + pad(String(r.nClasses), 8) + pad(format(r.metrics.acc1), 8) + pad(ci, 18)
+                    + pad(r.metrics.acc5.map(format) ?? "n/a", 8) + format(r.metrics.meanPerClassRecall))
         }
         return lines.joined(separator: "\n")
     }

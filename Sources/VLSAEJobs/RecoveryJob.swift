@@ -36,53 +36,70 @@ public enum RecoveryJob {
         public var provenance: RunProvenance
     }
 
-    public static func run(checkpoint: String, suite folder: String, threshold: Double = 0.9,
-                           command: [String] = ["vlsae", "recovery"]) throws -> Document {
+    public static func run(
+        checkpoint: String, suite folder: String, threshold: Double = 0.9,
+        command: [String] = ["vlsae", "recovery"]
+    ) throws -> Document {
         guard threshold > 0 && threshold <= 1 else {
             throw VLSAEError.usage("--threshold must be in (0, 1], got \(threshold)")
         }
         let ckpt = try Checkpoint.load(path: checkpoint)
         guard ckpt.model.config.arch == .vlsae else {
-            throw VLSAEError.usage("concept recovery compares one shared encoder with the planted concepts; \(checkpoint) is \(ckpt.model.config.arch.rawValue)")
+            throw VLSAEError.usage(
+                "concept recovery compares one shared encoder with the planted concepts; \(checkpoint) is \(ckpt.model.config.arch.rawValue)"
+            )
         }
         let (desc, suiteFile) = try SynthSuite.read(folder: folder)
         func path(_ name: String) -> String { (folder as NSString).appendingPathComponent(name) }
-        func matrix(_ name: String) throws -> Matrix { try TensorFile.load(TensorAddress(path: path(name))).matrix(name: path(name)) }
+        func matrix(_ name: String) throws -> Matrix {
+            try TensorFile.load(TensorAddress(path: path(name))).matrix(name: path(name))
+        }
 
         let offsets = try matrix(desc.modalityOffsets)
-        guard offsets.rows == 2 else { throw VLSAEError.file(path(desc.modalityOffsets), "expected 2 rows (image, text), found \(offsets.rows)") }
+        guard offsets.rows == 2 else {
+            throw VLSAEError.file(path(desc.modalityOffsets), "expected 2 rows (image, text), found \(offsets.rows)")
+        }
         try ckpt.model.checkInputDim(offsets.cols, source: path(desc.modalityOffsets))
         let tensors = Dictionary(uniqueKeysWithValues: ckpt.model.officialTensors().map { ($0.name, $0) })
         func weight(_ name: String) throws -> Matrix {
-            guard let t = tensors[name], t.shape.count == 2 else { throw VLSAEError.file(checkpoint, "no 2-D tensor \(name)") }
+            guard let t = tensors[name], t.shape.count == 2 else {
+                throw VLSAEError.file(checkpoint, "no 2-D tensor \(name)")
+            }
             return Matrix(rows: t.shape[0], cols: t.shape[1], values: t.values)
         }
-        let encoder = try weight("encoder")                        // h × d
+        let encoder = try weight("encoder")  // h × d
         var results: [ModalityRecovery] = []
-        for (m, conceptsFile, decoderName) in [(0, desc.imageConcepts, "vision_decoder.weight"),
-                                                (1, desc.textConcepts, "text_decoder.weight")] {
+        for (m, conceptsFile, decoderName) in [
+            (0, desc.imageConcepts, "vision_decoder.weight"),
+            (1, desc.textConcepts, "text_decoder.weight"),
+        ] {
             let concepts = try matrix(conceptsFile)
-            let r = try ConceptRecovery.measure(concepts: concepts, encoderRows: encoder,
-                                                decoderColumns: try weight(decoderName).transposed,  // d × h → h × d
-                                                offset: Array(offsets.row(m)), threshold: threshold)
-            results.append(ModalityRecovery(
-                modality: m == 0 ? "image" : "text", concepts: concepts.rows,
-                encoderRecovered: r.encoderRecovered, decoderRecovered: r.decoderRecovered,
-                encoderMeanBestCosine: r.encoderMeanBestCosine, decoderMeanBestCosine: r.decoderMeanBestCosine))
+            let r = try ConceptRecovery.measure(
+                concepts: concepts, encoderRows: encoder,
+                decoderColumns: try weight(decoderName).transposed,  // d × h → h × d
+                offset: Array(offsets.row(m)), threshold: threshold)
+            results.append(
+                ModalityRecovery(
+                    modality: m == 0 ? "image" : "text", concepts: concepts.rows,
+                    encoderRecovered: r.encoderRecovered, decoderRecovered: r.decoderRecovered,
+                    encoderMeanBestCosine: r.encoderMeanBestCosine, decoderMeanBestCosine: r.decoderMeanBestCosine))
         }
         return Document(
             tool: ToolIdentity.record(), checkpoint: ckpt.digest, suite: suiteFile, threshold: threshold,
-            comparison: "per modality, in that modality's concept space, modality offset projected out of concepts, encoder rows and decoder columns; the decoder columns' mean direction projected out too",
+            comparison:
+                "per modality, in that modality's concept space, modality offset projected out of concepts, encoder rows and decoder columns; the decoder columns' mean direction projected out too",
             results: results, provenance: .current(command: command, threads: 1))
     }
 
     /// A Markdown table of the recovery figures.
     public static func markdown(_ d: Document) -> String {
-        var s = "| modality | concepts | encoder rows ≥ \(d.threshold) | decoder columns ≥ \(d.threshold) | encoder mean best cos | decoder mean best cos |\n"
+        var s =
+            "| modality | concepts | encoder rows ≥ \(d.threshold) | decoder columns ≥ \(d.threshold) | encoder mean best cos | decoder mean best cos |\n"
         s += "| --- | ---: | ---: | ---: | ---: | ---: |\n"
         for r in d.results {
-            s += String(format: "| %@ | %d | %.1f %% | %.1f %% | %.3f | %.3f |\n", r.modality, r.concepts,
-                        100 * r.encoderRecovered, 100 * r.decoderRecovered, r.encoderMeanBestCosine, r.decoderMeanBestCosine)
+            s += String(
+                format: "| %@ | %d | %.1f %% | %.1f %% | %.3f | %.3f |\n", r.modality, r.concepts,
+                100 * r.encoderRecovered, 100 * r.decoderRecovered, r.encoderMeanBestCosine, r.decoderMeanBestCosine)
         }
         return s
     }

@@ -14,14 +14,16 @@ public enum RegressGolden {
 
     public static var synthParameters: SynthParameters {
         var p = SynthParameters()
-        p.seed = 20251125
+        p.seed = 20_251_125
         p.dim = 32
         p.subspaceDim = 24
         p.concepts = 96
         p.trainPairs = 2000
         p.templates = 3
-        p.evalSets = [SynthEvalSetSpec(name: "small10", classes: 10, images: 1000),
-                      SynthEvalSetSpec(name: "small40", classes: 40, images: 1200)]
+        p.evalSets = [
+            SynthEvalSetSpec(name: "small10", classes: 10, images: 1000),
+            SynthEvalSetSpec(name: "small40", classes: 40, images: 1200),
+        ]
         return p
     }
 
@@ -37,16 +39,20 @@ public enum RegressGolden {
 
     public static let hiddenRatio = 4
     public static let topK = 12
-    public static let alignments = ["representation=hidden,text=average-first,alpha=fixed:1",
-                                    "representation=reconstruction,text=per-template,alpha=fixed:0.5"]
+    public static let alignments = [
+        "representation=hidden,text=average-first,alpha=fixed:1",
+        "representation=reconstruction,text=per-template,alpha=fixed:0.5",
+    ]
 
     /// Generates the suite, trains and evaluates inside `folder` (writing `suite/`,
     /// `sae.safetensors` and `result.json` there, as the commands would); paths in the document are
     /// relative to `folder` (the working directory is switched there while the jobs run).
     /// `mutateCheckpoint` may alter the trained checkpoint before evaluation (tests use it to
     /// check that a worse model is caught). `threads` changes how fast, never what is written.
-    public static func run(in folder: String, tool: ToolRecord, threads: Int = 1,
-                           mutateCheckpoint: ((String) throws -> Void)? = nil) throws -> ResultDocument {
+    public static func run(
+        in folder: String, tool: ToolRecord, threads: Int = 1,
+        mutateCheckpoint: ((String) throws -> Void)? = nil
+    ) throws -> ResultDocument {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let cwd = FileManager.default.currentDirectoryPath
         guard FileManager.default.changeCurrentDirectoryPath(folder) else {
@@ -55,16 +61,21 @@ public enum RegressGolden {
         defer { _ = FileManager.default.changeCurrentDirectoryPath(cwd) }
         let p = synthParameters
         _ = try SynthJob.run(SynthJob.Options(folder: "suite", parameters: p))
-        try TrainJob.run(TrainJob.Options(images: "suite/train_image.npy", texts: "suite/train_text.npy",
-                                          arch: .vlsae, topK: topK, hiddenRatio: hiddenRatio,
-                                          train: trainConfig, threads: threads, progress: false))
-            .write(to: "sae.safetensors")
+        try TrainJob.run(
+            TrainJob.Options(
+                images: "suite/train_image.npy", texts: "suite/train_text.npy",
+                arch: .vlsae, topK: topK, hiddenRatio: hiddenRatio,
+                train: trainConfig, threads: threads, progress: false)
+        )
+        .write(to: "sae.safetensors")
         try mutateCheckpoint?("sae.safetensors")
-        let doc = try EvalJob.run(EvalJob.Options(
-            manifests: p.evalSets.map { "suite/\($0.name)/manifest.json" },
-            bootstrapResamples: 1000, seed: 0, threads: threads, command: ["vlsae", "(regress golden: small synthetic suite)"],
-            tool: tool, progress: false,
-            alignment: AlignmentOptions(checkpoint: "sae.safetensors", specs: alignments)))
+        let doc = try EvalJob.run(
+            EvalJob.Options(
+                manifests: p.evalSets.map { "suite/\($0.name)/manifest.json" },
+                bootstrapResamples: 1000, seed: 0, threads: threads,
+                command: ["vlsae", "(regress golden: small synthetic suite)"],
+                tool: tool, progress: false,
+                alignment: AlignmentOptions(checkpoint: "sae.safetensors", specs: alignments)))
         try doc.write(to: "result.json")
         return doc
     }

@@ -31,7 +31,9 @@ public enum RegressJob {
     public static let modelRoles: Set<String> = ["sae_checkpoint"]
 
     public enum Outcome: Int32, Sendable {
-        case pass = 0, regression = 1, incomparable = 2
+        case pass = 0
+        case regression = 1
+        case incomparable = 2
     }
 
     public struct Tolerances: Equatable, Sendable {
@@ -52,7 +54,9 @@ public enum RegressJob {
                     for k in values.keys { values[k] = v }
                 } else {
                     guard values[parts[0]] != nil else {
-                        throw VLSAEError.usage("--tolerance: unknown metric \"\(parts[0])\"; known: all, \(RegressJob.toleranceKeys.joined(separator: ", "))")
+                        throw VLSAEError.usage(
+                            "--tolerance: unknown metric \"\(parts[0])\"; known: all, \(RegressJob.toleranceKeys.joined(separator: ", "))"
+                        )
                     }
                     values[parts[0]] = v
                 }
@@ -61,8 +65,12 @@ public enum RegressJob {
     }
 
     public enum Status: String, Sendable {
-        case same, withinTolerance = "within tolerance", improved, regression, disjointWorse = "interval disjoint (worse)",
-             disjointBetter = "interval disjoint (better)"
+        case same
+        case withinTolerance = "within tolerance"
+        case improved
+        case regression
+        case disjointWorse = "interval disjoint (worse)"
+        case disjointBetter = "interval disjoint (better)"
     }
 
     /// One compared value.
@@ -104,14 +112,17 @@ public enum RegressJob {
                 let header = ["row", "metric", "baseline", "candidate", "change", "tolerance", "status"]
                 var table = [header]
                 for l in shown {
-                    table.append([l.row, l.metric, String(format: "%.4f", l.baseline), String(format: "%.4f", l.candidate),
-                                  String(format: "%+.4f", l.change), l.tolerance.map { String(format: "%.4f", $0) } ?? "-",
-                                  l.status.rawValue])
+                    table.append([
+                        l.row, l.metric, String(format: "%.4f", l.baseline), String(format: "%.4f", l.candidate),
+                        String(format: "%+.4f", l.change), l.tolerance.map { String(format: "%.4f", $0) } ?? "-",
+                        l.status.rawValue,
+                    ])
                 }
                 let widths = header.indices.map { i in table.map { $0[i].count }.max()! }
                 for r in table {
-                    out.append(r.indices.map { i in r[i] + String(repeating: " ", count: widths[i] - r[i].count) }
-                        .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+                    out.append(
+                        r.indices.map { i in r[i] + String(repeating: " ", count: widths[i] - r[i].count) }
+                            .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
                 }
             }
             for r in newRows { out.append("new row (not in baseline): \(r)") }
@@ -121,7 +132,9 @@ public enum RegressJob {
             case .pass where exact:
                 out.append("OK: \(rowsCompared) rows reproduced byte for byte")
             case .pass:
-                out.append("OK: \(rowsCompared) rows, \(lines.filter { $0.status != .same }.count) values changed, all within tolerance")
+                out.append(
+                    "OK: \(rowsCompared) rows, \(lines.filter { $0.status != .same }.count) values changed, all within tolerance"
+                )
             case .regression where !mismatches.isEmpty:
                 out.append("NOT REPRODUCED: \(mismatches.count) of \(rowsCompared) rows differ from the baseline")
             case .regression:
@@ -135,8 +148,14 @@ public enum RegressJob {
 
     // MARK: Minimal view of a result document (only the keys regress needs)
 
-    struct Interval: Decodable, Equatable { var low: Double; var high: Double }
-    struct Comparison: Decodable { var deltas: [String: Double]?; var intervals: [String: Interval]? }
+    struct Interval: Decodable, Equatable {
+        var low: Double
+        var high: Double
+    }
+    struct Comparison: Decodable {
+        var deltas: [String: Double]?
+        var intervals: [String: Interval]?
+    }
     struct Row: Decodable {
         var dataset: String
         var method: String
@@ -166,8 +185,11 @@ public enum RegressJob {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             schemaVersion = try c.decode(Int.self, forKey: .schemaVersion)
             guard (1...ResultDocument.currentSchemaVersion).contains(schemaVersion) else {
-                throw DecodingError.dataCorruptedError(forKey: .schemaVersion, in: c, debugDescription:
-                    "schema_version \(schemaVersion) is not one this version of vlsae reads (1…\(ResultDocument.currentSchemaVersion))")
+                throw DecodingError.dataCorruptedError(
+                    forKey: .schemaVersion, in: c,
+                    debugDescription:
+                        "schema_version \(schemaVersion) is not one this version of vlsae reads (1…\(ResultDocument.currentSchemaVersion))"
+                )
             }
             inputs = try c.decode([FileDigest].self, forKey: .inputs)
             results = try c.decode([Row].self, forKey: .results)
@@ -182,53 +204,75 @@ public enum RegressJob {
 
     // MARK: Comparison
 
-    public static func run(baseline: String, candidate: String, tolerances: Tolerances = Tolerances(),
-                           requireOverlap: Bool = false, exact: Bool = false) -> Report {
-        let b: Document, c: Document
+    public static func run(
+        baseline: String, candidate: String, tolerances: Tolerances = Tolerances(),
+        requireOverlap: Bool = false, exact: Bool = false
+    ) -> Report {
+        let b: Document
+        let c: Document
         do { b = try load(baseline) } catch {
-            return Report(outcome: .incomparable, incomparable: ["baseline \(error)"], lines: [], newRows: [], rowsCompared: 0)
+            return Report(
+                outcome: .incomparable, incomparable: ["baseline \(error)"], lines: [], newRows: [], rowsCompared: 0)
         }
         do { c = try load(candidate) } catch {
-            return Report(outcome: .incomparable, incomparable: ["candidate \(error)"], lines: [], newRows: [], rowsCompared: 0)
+            return Report(
+                outcome: .incomparable, incomparable: ["candidate \(error)"], lines: [], newRows: [], rowsCompared: 0)
         }
         return compare(b, c, tolerances: tolerances, requireOverlap: requireOverlap, exact: exact)
     }
 
-    static func compare(_ b: Document, _ c: Document, tolerances: Tolerances, requireOverlap: Bool,
-                        exact: Bool = false) -> Report {
+    static func compare(
+        _ b: Document, _ c: Document, tolerances: Tolerances, requireOverlap: Bool,
+        exact: Bool = false
+    ) -> Report {
         var problems: [String] = []
         var notes: [String] = []
 
         // Numerics: the same mode gives the same bytes; another mode is compared within tolerance only.
         if b.numerics != c.numerics {
             if exact {
-                problems.append("numerics differ (baseline \(b.numerics), candidate \(c.numerics)): the values cannot be byte-identical; compare without --exact to check them within tolerance")
+                problems.append(
+                    "numerics differ (baseline \(b.numerics), candidate \(c.numerics)): the values cannot be byte-identical; compare without --exact to check them within tolerance"
+                )
             } else {
-                notes.append("numerics differ (baseline \(b.numerics), candidate \(c.numerics)): same inputs, other arithmetic, so values are compared within tolerance, not byte for byte")
+                notes.append(
+                    "numerics differ (baseline \(b.numerics), candidate \(c.numerics)): same inputs, other arithmetic, so values are compared within tolerance, not byte for byte"
+                )
             }
         }
 
         // Inputs: the same content per role; paths may differ between machines.
         func isModel(_ f: FileDigest) -> Bool { f.role.map(modelRoles.contains) ?? false }
-        let bModel = b.inputs.filter(isModel), cModel = c.inputs.filter(isModel)
+        let bModel = b.inputs.filter(isModel)
+        let cModel = c.inputs.filter(isModel)
         if Set(bModel.map(\.sha256)) != Set(cModel.map(\.sha256)) {
             func list(_ l: [FileDigest]) -> String { l.isEmpty ? "none" : l.map(\.description).joined(separator: ", ") }
             notes.append("checkpoint differs: \(list(bModel)) in baseline, \(list(cModel)) in candidate")
         }
-        let bData = b.inputs.filter { !isModel($0) }, cData = c.inputs.filter { !isModel($0) }
+        let bData = b.inputs.filter { !isModel($0) }
+        let cData = c.inputs.filter { !isModel($0) }
         let bSet = Set(bData.map { "\($0.role ?? "-")\u{0}\($0.sha256)" })
         let cSet = Set(cData.map { "\($0.role ?? "-")\u{0}\($0.sha256)" })
         var reported = Set<String>()
         for i in bData where !cSet.contains("\(i.role ?? "-")\u{0}\(i.sha256)") {
             if let other = cData.first(where: { $0.role == i.role && $0.path == i.path }) {
-                problems.append("input \(i.role ?? "-") \(i.path): sha256 \(i.sha256.prefix(12))… in baseline, \(other.sha256.prefix(12))… in candidate")
+                problems.append(
+                    "input \(i.role ?? "-") \(i.path): sha256 \(i.sha256.prefix(12))… in baseline, \(other.sha256.prefix(12))… in candidate"
+                )
                 reported.insert(other.path + "\u{0}" + (other.role ?? "-"))
             } else {
-                problems.append("input \(i.role ?? "-") \(i.path) (sha256 \(i.sha256.prefix(12))…) is not among the candidate's inputs")
+                problems.append(
+                    "input \(i.role ?? "-") \(i.path) (sha256 \(i.sha256.prefix(12))…) is not among the candidate's inputs"
+                )
             }
         }
-        for i in cData where !bSet.contains("\(i.role ?? "-")\u{0}\(i.sha256)") && !reported.contains(i.path + "\u{0}" + (i.role ?? "-")) {
-            problems.append("candidate input \(i.role ?? "-") \(i.path) (sha256 \(i.sha256.prefix(12))…) is not among the baseline's inputs")
+        for i in cData
+        where !bSet.contains("\(i.role ?? "-")\u{0}\(i.sha256)")
+            && !reported.contains(i.path + "\u{0}" + (i.role ?? "-"))
+        {
+            problems.append(
+                "candidate input \(i.role ?? "-") \(i.path) (sha256 \(i.sha256.prefix(12))…) is not among the baseline's inputs"
+            )
         }
 
         func index(_ rows: [Row], _ which: String) -> [String: Row] {
@@ -239,7 +283,8 @@ public enum RegressJob {
             }
             return m
         }
-        let bRows = index(b.results, "baseline"), cRows = index(c.results, "candidate")
+        let bRows = index(b.results, "baseline")
+        let cRows = index(c.results, "candidate")
         let newRows = c.results.map(\.key).filter { bRows[$0] == nil }
         var lines: [Line] = []
         var compared = 0
@@ -249,43 +294,65 @@ public enum RegressJob {
                 continue
             }
             if br.classnamesSha256 != cr.classnamesSha256 {
-                problems.append("row \(br.key): class names differ (classnames_sha256 \(br.classnamesSha256?.prefix(12) ?? "none") vs \(cr.classnamesSha256?.prefix(12) ?? "none"))")
+                problems.append(
+                    "row \(br.key): class names differ (classnames_sha256 \(br.classnamesSha256?.prefix(12) ?? "none") vs \(cr.classnamesSha256?.prefix(12) ?? "none"))"
+                )
             }
             if br.templatesSha256 != cr.templatesSha256 {
-                problems.append("row \(br.key): templates differ (templates_sha256 \(br.templatesSha256?.prefix(12) ?? "none") vs \(cr.templatesSha256?.prefix(12) ?? "none"))")
+                problems.append(
+                    "row \(br.key): templates differ (templates_sha256 \(br.templatesSha256?.prefix(12) ?? "none") vs \(cr.templatesSha256?.prefix(12) ?? "none"))"
+                )
             }
             if br.nImages != cr.nImages {
-                problems.append("row \(br.key): \(br.nImages.map(String.init) ?? "?") images in baseline, \(cr.nImages.map(String.init) ?? "?") in candidate")
+                problems.append(
+                    "row \(br.key): \(br.nImages.map(String.init) ?? "?") images in baseline, \(cr.nImages.map(String.init) ?? "?") in candidate"
+                )
             }
             compared += 1
             func check(_ metric: String, _ bv: Double?, _ cv: Double?, tolerance: Double?) {
                 switch (bv, cv) {
                 case (nil, nil): return
-                case let (x?, y?):
+                case (let x?, let y?):
                     let status: Status
-                    if x == y { status = .same }
-                    else if let t = tolerance, x - y > t + 1e-12 { status = .regression }
-                    else if let t = tolerance, y - x > t + 1e-12 { status = .improved }
-                    else { status = .withinTolerance }
-                    lines.append(Line(row: br.key, metric: metric, baseline: x, candidate: y, tolerance: tolerance, status: status))
+                    if x == y {
+                        status = .same
+                    } else if let t = tolerance, x - y > t + 1e-12 {
+                        status = .regression
+                    } else if let t = tolerance, y - x > t + 1e-12 {
+                        status = .improved
+                    } else {
+                        status = .withinTolerance
+                    }
+                    lines.append(
+                        Line(
+                            row: br.key, metric: metric, baseline: x, candidate: y, tolerance: tolerance, status: status
+                        ))
                 default:
-                    problems.append("row \(br.key): \(metric) is \(bv == nil ? "absent" : "present") in baseline but \(cv == nil ? "absent" : "present") in candidate")
+                    problems.append(
+                        "row \(br.key): \(metric) is \(bv == nil ? "absent" : "present") in baseline but \(cv == nil ? "absent" : "present") in candidate"
+                    )
                 }
             }
             for m in metricNames {
                 check(m, br.metrics[m] ?? nil, cr.metrics[m] ?? nil, tolerance: tolerances.values[m])
-                check("delta_" + m, br.comparison?.deltas?[m], cr.comparison?.deltas?[m], tolerance: tolerances.values["delta_" + m])
+                check(
+                    "delta_" + m, br.comparison?.deltas?[m], cr.comparison?.deltas?[m],
+                    tolerance: tolerances.values["delta_" + m])
             }
             if requireOverlap {
                 func overlap(_ name: String, _ bi: Interval?, _ ci: Interval?) {
                     guard let bi, let ci else { return }
                     if ci.high < bi.low || ci.low > bi.high {
-                        lines.append(Line(row: br.key, metric: name + " interval",
-                                          baseline: (bi.low + bi.high) / 2, candidate: (ci.low + ci.high) / 2, tolerance: nil,
-                                          status: ci.high < bi.low ? .disjointWorse : .disjointBetter))
+                        lines.append(
+                            Line(
+                                row: br.key, metric: name + " interval",
+                                baseline: (bi.low + bi.high) / 2, candidate: (ci.low + ci.high) / 2, tolerance: nil,
+                                status: ci.high < bi.low ? .disjointWorse : .disjointBetter))
                     }
                 }
-                for (k, bi) in (br.intervals ?? [:]).sorted(by: { $0.key < $1.key }) { overlap(k, bi, cr.intervals?[k]) }
+                for (k, bi) in (br.intervals ?? [:]).sorted(by: { $0.key < $1.key }) {
+                    overlap(k, bi, cr.intervals?[k])
+                }
                 for (k, bi) in (br.comparison?.intervals ?? [:]).sorted(by: { $0.key < $1.key }) {
                     overlap("delta_" + k, bi, cr.comparison?.intervals?[k])
                 }
@@ -297,38 +364,63 @@ public enum RegressJob {
             let cRaw = Dictionary(zip(c.results.map(\.key), c.rawResults), uniquingKeysWith: { a, _ in a })
             for (row, raw) in zip(b.results, b.rawResults) {
                 guard let other = cRaw[row.key] else { continue }
-                if let at = RawJSON.firstDifference(raw.removing(["checkpoint", "path"]), other.removing(["checkpoint", "path"])) {
+                if let at = RawJSON.firstDifference(
+                    raw.removing(["checkpoint", "path"]), other.removing(["checkpoint", "path"]))
+                {
                     mismatches.append("row \(row.key) differs at \(at.isEmpty ? "the top" : at)")
                 }
             }
         }
         let outcome: Outcome
-        if !problems.isEmpty { outcome = .incomparable }
-        else if !mismatches.isEmpty || lines.contains(where: { $0.status == .regression || $0.status == .disjointWorse }) { outcome = .regression }
-        else { outcome = .pass }
-        return Report(outcome: outcome, incomparable: problems, lines: lines, newRows: newRows, notes: notes,
-                      rowsCompared: compared, exact: exact, mismatches: mismatches)
+        if !problems.isEmpty {
+            outcome = .incomparable
+        } else if !mismatches.isEmpty
+            || lines.contains(where: { $0.status == .regression || $0.status == .disjointWorse })
+        {
+            outcome = .regression
+        } else {
+            outcome = .pass
+        }
+        return Report(
+            outcome: outcome, incomparable: problems, lines: lines, newRows: newRows, notes: notes,
+            rowsCompared: compared, exact: exact, mismatches: mismatches)
     }
 }
 
 /// A JSON value as written, compared exactly (numbers as the doubles they parse to).
 indirect enum RawJSON: Decodable, Equatable {
-    case null, bool(Bool), number(Double), string(String), array([RawJSON]), object([String: RawJSON])
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([RawJSON])
+    case object([String: RawJSON])
 
     init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let n = try? c.decode(Double.self) { self = .number(n) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([RawJSON].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: RawJSON].self)) }
+        if c.decodeNil() {
+            self = .null
+        } else if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
+        } else if let n = try? c.decode(Double.self) {
+            self = .number(n)
+        } else if let s = try? c.decode(String.self) {
+            self = .string(s)
+        } else if let a = try? c.decode([RawJSON].self) {
+            self = .array(a)
+        } else {
+            self = .object(try c.decode([String: RawJSON].self))
+        }
     }
 
     /// The value without the key at `path` (object keys).
     func removing(_ path: [String]) -> RawJSON {
         guard let first = path.first, case .object(var o) = self else { return self }
-        if path.count == 1 { o[first] = nil } else if let inner = o[first] { o[first] = inner.removing(Array(path.dropFirst())) }
+        if path.count == 1 {
+            o[first] = nil
+        } else if let inner = o[first] {
+            o[first] = inner.removing(Array(path.dropFirst()))
+        }
         return .object(o)
     }
 
@@ -336,14 +428,14 @@ indirect enum RawJSON: Decodable, Equatable {
     static func firstDifference(_ a: RawJSON, _ b: RawJSON, at prefix: String = "") -> String? {
         if a == b { return nil }
         switch (a, b) {
-        case let (.object(x), .object(y)):
+        case (.object(let x), .object(let y)):
             for key in Set(x.keys).union(y.keys).sorted() {
                 let path = prefix.isEmpty ? key : prefix + "." + key
                 guard let xv = x[key], let yv = y[key] else { return path }
                 if let d = firstDifference(xv, yv, at: path) { return d }
             }
             return prefix
-        case let (.array(x), .array(y)) where x.count == y.count:
+        case (.array(let x), .array(let y)) where x.count == y.count:
             for (i, (xv, yv)) in zip(x, y).enumerated() {
                 if let d = firstDifference(xv, yv, at: "\(prefix)[\(i)]") { return d }
             }

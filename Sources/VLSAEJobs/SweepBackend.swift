@@ -59,10 +59,12 @@ public final class StandardSweepBackend: SweepBackend {
 
     public func train(_ r: SweepTrainingRequest, to path: String) throws {
         let p = try loadPairs(r)
-        let config = SAEConfig(arch: try Self.arch(r.spec.arch), inputDim: p.images.cols, hiddenRatio: r.spec.hiddenRatio,
-                               topK: r.trainedK)
-        let result = try Trainer.train(images: p.images, texts: p.texts, model: config, train: Self.trainConfig(r),
-                                       threads: r.threads, progress: false)
+        let config = SAEConfig(
+            arch: try Self.arch(r.spec.arch), inputDim: p.images.cols, hiddenRatio: r.spec.hiddenRatio,
+            topK: r.trainedK)
+        let result = try Trainer.train(
+            images: p.images, texts: p.texts, model: config, train: Self.trainConfig(r),
+            threads: r.threads, progress: false)
         var summary = result.summary
         summary.inputs = TrainJob.inputsRecord(images: r.images, p.imageFile, texts: r.texts, p.textFile)
         summary.inputs[Self.hashKey] = r.checkpointHash
@@ -72,25 +74,34 @@ public final class StandardSweepBackend: SweepBackend {
     public func measure(checkpoint path: String, request r: SweepTrainingRequest, k: Int) throws -> SweepTrainingFacts {
         let loaded = try Checkpoint.load(path: path)
         guard let summary = loaded.summary, summary.inputs[Self.hashKey] == r.checkpointHash else {
-            throw VLSAEError.file(path, "is not the checkpoint of training identity \(r.checkpointHash) (its summary records \(loaded.summary?.inputs[Self.hashKey] ?? "none")); delete it to retrain")
+            throw VLSAEError.file(
+                path,
+                "is not the checkpoint of training identity \(r.checkpointHash) (its summary records \(loaded.summary?.inputs[Self.hashKey] ?? "none")); delete it to retrain"
+            )
         }
         var model = loaded.model
         model.threads = r.threads
         let p = try loadPairs(r)
         let split = Trainer.split(rows: p.images.rows, valRatio: r.fixedTraining.valRatio, seed: r.spec.seed)
-        let v = ValidationMetrics.measure(model, images: p.images.gatherRows(split.validation),
-                                          texts: p.texts.gatherRows(split.validation), k: k)
-        return SweepTrainingFacts(fvuImage: v.image.fvu, fvuText: v.text.fvu, l0Image: v.image.l0, l0Text: v.text.l0,
-                                  deadFraction: v.deadFraction, valLoss: v.loss, measuredK: k, bestEpoch: summary.bestEpoch,
-                                  epochsRun: summary.epochsRun, trainRows: split.train.count, valRows: split.validation.count)
+        let v = ValidationMetrics.measure(
+            model, images: p.images.gatherRows(split.validation),
+            texts: p.texts.gatherRows(split.validation), k: k)
+        return SweepTrainingFacts(
+            fvuImage: v.image.fvu, fvuText: v.text.fvu, l0Image: v.image.l0, l0Text: v.text.l0,
+            deadFraction: v.deadFraction, valLoss: v.loss, measuredK: k, bestEpoch: summary.bestEpoch,
+            epochsRun: summary.epochsRun, trainRows: split.train.count, valRows: split.validation.count)
     }
 
-    public func evaluate(checkpoint path: String, alignment: String, manifests: [String], evaluation: SweepEvaluation,
-                         threads: Int) throws -> [ResultRow] {
-        let doc = try EvalJob.run(EvalJob.Options(
-            manifests: manifests, bootstrapResamples: evaluation.bootstrap, seed: evaluation.seed,
-            level: evaluation.level, threads: threads, command: [], tool: ToolRecord(version: ToolIdentity.version, gitCommit: "unknown"),
-            progress: false, alignment: AlignmentOptions(checkpoint: path, specs: [alignment])), datasets: dataset)
+    public func evaluate(
+        checkpoint path: String, alignment: String, manifests: [String], evaluation: SweepEvaluation,
+        threads: Int
+    ) throws -> [ResultRow] {
+        let doc = try EvalJob.run(
+            EvalJob.Options(
+                manifests: manifests, bootstrapResamples: evaluation.bootstrap, seed: evaluation.seed,
+                level: evaluation.level, threads: threads, command: [],
+                tool: ToolRecord(version: ToolIdentity.version, gitCommit: "unknown"),
+                progress: false, alignment: AlignmentOptions(checkpoint: path, specs: [alignment])), datasets: dataset)
         return doc.results
     }
 }

@@ -162,19 +162,27 @@ public struct SweepConfig: Decodable, Equatable, Sendable {
         guard let top = raw as? [String: Any] else {
             throw VLSAEError.file(path, "the config must be a mapping (keys datasets, train, training, grid, …)")
         }
-        try checkKeys(top, allowed: ["name", "datasets", "train", "training", "alignment", "alpha",
-                                     "evaluation", "reuse_k", "grid", "cells"], at: "top level", path: path)
+        try checkKeys(
+            top,
+            allowed: [
+                "name", "datasets", "train", "training", "alignment", "alpha",
+                "evaluation", "reuse_k", "grid", "cells",
+            ], at: "top level", path: path)
         // `training` mixes axis defaults and fixed settings in the file; they are split here.
         var trainingRaw = top["training"] as? [String: Any] ?? [:]
         if top["training"] != nil && !(top["training"] is [String: Any]) {
             throw VLSAEError.file(path, "\"training\" must be a mapping")
         }
         let pointKeys: Set<String> = ["arch", "k", "hidden_ratio", "lr", "epochs", "seed"]
-        let fixedKeys: Set<String> = ["batch_size", "warmup_epochs", "val_ratio", "patience", "weight_decay", "shuffle"]
+        let fixedKeys: Set<String> = [
+            "batch_size", "warmup_epochs", "val_ratio", "patience", "weight_decay", "shuffle",
+        ]
         try checkKeys(trainingRaw, allowed: pointKeys.union(fixedKeys), at: "training", path: path)
         var fixedRaw: [String: Any] = [:]
         for key in fixedKeys { if let v = trainingRaw.removeValue(forKey: key) { fixedRaw[key] = v } }
-        if let t = top["train"] as? [String: Any] { try checkKeys(t, allowed: ["images", "texts"], at: "train", path: path) }
+        if let t = top["train"] as? [String: Any] {
+            try checkKeys(t, allowed: ["images", "texts"], at: "train", path: path)
+        }
         if let e = top["evaluation"] as? [String: Any] {
             try checkKeys(e, allowed: ["bootstrap", "seed", "level"], at: "evaluation", path: path)
         }
@@ -191,9 +199,13 @@ public struct SweepConfig: Decodable, Equatable, Sendable {
         if let one = top["datasets"] as? String { normalized["datasets"] = [one] }
         normalized["training"] = trainingRaw
         normalized["fixed_training"] = try withDefaults(fixedRaw, SweepFixedTraining())
-        if let e = top["evaluation"] as? [String: Any] { normalized["evaluation"] = try withDefaults(e, SweepEvaluation()) }
-        let defaults: [String: Any] = ["alignment": defaultAlignment, "alpha": defaultAlpha, "reuse_k": false,
-                                       "evaluation": try withDefaults([:], SweepEvaluation())]
+        if let e = top["evaluation"] as? [String: Any] {
+            normalized["evaluation"] = try withDefaults(e, SweepEvaluation())
+        }
+        let defaults: [String: Any] = [
+            "alignment": defaultAlignment, "alpha": defaultAlpha, "reuse_k": false,
+            "evaluation": try withDefaults([:], SweepEvaluation()),
+        ]
         normalized.merge(defaults) { given, _ in given }
         let json: Data
         do { json = try JSONSerialization.data(withJSONObject: jsonSafe(normalized)) } catch {
@@ -226,7 +238,10 @@ public struct SweepConfig: Decodable, Equatable, Sendable {
         case let s as String:
             // YAML 1.1 reads 1e-3 (no dot) as a string; numbers in exponent form are meant as numbers.
             if s.range(of: #"^[-+]?[0-9]+(\.[0-9]*)?[eE][-+]?[0-9]+$"#, options: .regularExpression) != nil,
-               let d = Double(s) { return d }
+                let d = Double(s)
+            {
+                return d
+            }
             return s
         case is Int, is Double, is Bool, is NSNull: return value
         case let u as UInt64: return u
@@ -238,21 +253,26 @@ public struct SweepConfig: Decodable, Equatable, Sendable {
 
     public func validate() throws {
         guard !datasets.isEmpty else { throw VLSAEError.usage("\"datasets\" lists no manifest") }
-        guard Set(datasets).count == datasets.count else { throw VLSAEError.usage("\"datasets\" lists a manifest twice") }
+        guard Set(datasets).count == datasets.count else {
+            throw VLSAEError.usage("\"datasets\" lists a manifest twice")
+        }
         if grid != nil && cells != nil {
             throw VLSAEError.usage("give either \"grid\" (cartesian product) or \"cells\" (explicit list), not both")
         }
         guard evaluation.bootstrap >= EvalJob.minimumResamples else {
-            throw VLSAEError.usage("evaluation.bootstrap must be at least \(EvalJob.minimumResamples), got \(evaluation.bootstrap)")
+            throw VLSAEError.usage(
+                "evaluation.bootstrap must be at least \(EvalJob.minimumResamples), got \(evaluation.bootstrap)")
         }
         guard evaluation.level > 0 && evaluation.level < 1 else {
             throw VLSAEError.usage("evaluation.level must be in (0, 1), got \(evaluation.level)")
         }
         if let g = grid {
-            let axes: [(String, Int?)] = [("arch", g.arch?.count), ("k", g.k?.count), ("hidden_ratio", g.hiddenRatio?.count),
-                                          ("lr", g.lr?.count), ("epochs", g.epochs?.count), ("seed", g.seed?.count),
-                                          ("alignment", g.alignment?.count), ("alpha", g.alpha?.count),
-                                          ("train", g.train?.count)]
+            let axes: [(String, Int?)] = [
+                ("arch", g.arch?.count), ("k", g.k?.count), ("hidden_ratio", g.hiddenRatio?.count),
+                ("lr", g.lr?.count), ("epochs", g.epochs?.count), ("seed", g.seed?.count),
+                ("alignment", g.alignment?.count), ("alpha", g.alpha?.count),
+                ("train", g.train?.count),
+            ]
             for (name, n) in axes where n == 0 { throw VLSAEError.usage("grid axis \"\(name)\" is an empty list") }
         }
         if let c = cells, c.isEmpty { throw VLSAEError.usage("\"cells\" is an empty list") }
@@ -265,16 +285,22 @@ public struct SweepConfig: Decodable, Equatable, Sendable {
                 throw VLSAEError.usage("cell \(i): arch must be vlsae, sae-d or sae-v, got \"\(s.arch)\"")
             }
             guard s.k >= 1 else { throw VLSAEError.usage("cell \(i): k must be at least 1, got \(s.k)") }
-            guard s.hiddenRatio >= 1 else { throw VLSAEError.usage("cell \(i): hidden_ratio must be at least 1, got \(s.hiddenRatio)") }
+            guard s.hiddenRatio >= 1 else {
+                throw VLSAEError.usage("cell \(i): hidden_ratio must be at least 1, got \(s.hiddenRatio)")
+            }
             guard s.lr > 0, s.lr.isFinite else { throw VLSAEError.usage("cell \(i): lr must be positive, got \(s.lr)") }
             guard s.epochs >= 1 else { throw VLSAEError.usage("cell \(i): epochs must be at least 1, got \(s.epochs)") }
             guard fixedTraining.warmupEpochs <= s.epochs else {
-                throw VLSAEError.usage("cell \(i): warmup_epochs \(fixedTraining.warmupEpochs) exceeds epochs \(s.epochs)")
+                throw VLSAEError.usage(
+                    "cell \(i): warmup_epochs \(fixedTraining.warmupEpochs) exceeds epochs \(s.epochs)")
             }
-            for forbidden in ["alpha=", "k="] where s.alignment.split(separator: ",").contains(where: {
+            for forbidden in ["alpha=", "k="]
+            where s.alignment.split(separator: ",").contains(where: {
                 $0.trimmingCharacters(in: .whitespaces).hasPrefix(forbidden)
             }) {
-                throw VLSAEError.usage("cell \(i): alignment \"\(s.alignment)\" must not set \(forbidden.dropLast()); use the \(forbidden.dropLast()) axis")
+                throw VLSAEError.usage(
+                    "cell \(i): alignment \"\(s.alignment)\" must not set \(forbidden.dropLast()); use the \(forbidden.dropLast()) axis"
+                )
             }
         }
     }
@@ -287,28 +313,48 @@ public struct SweepConfig: Decodable, Equatable, Sendable {
             guard let pairs = p.train ?? train else {
                 throw VLSAEError.usage("no training pairs: give \"train\": {images: …, texts: …}")
             }
-            return SweepCellSpec(arch: p.arch ?? training.arch ?? SweepConfig.defaultArch,
-                                 k: p.k ?? training.k ?? SweepConfig.defaultK,
-                                 hiddenRatio: p.hiddenRatio ?? training.hiddenRatio ?? SweepConfig.defaultHiddenRatio,
-                                 lr: p.lr ?? training.lr ?? SweepConfig.defaultLR,
-                                 epochs: p.epochs ?? training.epochs ?? SweepConfig.defaultEpochs,
-                                 seed: p.seed ?? training.seed ?? 0,
-                                 alignment: p.alignment ?? alignment, alpha: p.alpha ?? alpha, train: pairs)
+            return SweepCellSpec(
+                arch: p.arch ?? training.arch ?? SweepConfig.defaultArch,
+                k: p.k ?? training.k ?? SweepConfig.defaultK,
+                hiddenRatio: p.hiddenRatio ?? training.hiddenRatio ?? SweepConfig.defaultHiddenRatio,
+                lr: p.lr ?? training.lr ?? SweepConfig.defaultLR,
+                epochs: p.epochs ?? training.epochs ?? SweepConfig.defaultEpochs,
+                seed: p.seed ?? training.seed ?? 0,
+                alignment: p.alignment ?? alignment, alpha: p.alpha ?? alpha, train: pairs)
         }
         if let cells { return try cells.map(resolve) }
         let g = grid ?? SweepGrid()
         func axis<T>(_ values: [T]?) -> [T?] { values.map { $0.map(Optional.some) } ?? [nil] }
         var points: [SweepPoint] = []
-        for tr in axis(g.train) { for ar in axis(g.arch) { for hr in axis(g.hiddenRatio) { for lr in axis(g.lr) {
-            for ep in axis(g.epochs) { for sd in axis(g.seed) { for k in axis(g.k) { for al in axis(g.alignment) {
-                for a in axis(g.alpha) {
-                    var p = SweepPoint()
-                    p.train = tr; p.arch = ar; p.hiddenRatio = hr; p.lr = lr; p.epochs = ep; p.seed = sd
-                    p.k = k; p.alignment = al; p.alpha = a
-                    points.append(p)
+        for tr in axis(g.train) {
+            for ar in axis(g.arch) {
+                for hr in axis(g.hiddenRatio) {
+                    for lr in axis(g.lr) {
+                        for ep in axis(g.epochs) {
+                            for sd in axis(g.seed) {
+                                for k in axis(g.k) {
+                                    for al in axis(g.alignment) {
+                                        for a in axis(g.alpha) {
+                                            var p = SweepPoint()
+                                            p.train = tr
+                                            p.arch = ar
+                                            p.hiddenRatio = hr
+                                            p.lr = lr
+                                            p.epochs = ep
+                                            p.seed = sd
+                                            p.k = k
+                                            p.alignment = al
+                                            p.alpha = a
+                                            points.append(p)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
                 }
-            } } } }
-        } } } }
+            }
+        }
         return try points.map(resolve)
     }
 

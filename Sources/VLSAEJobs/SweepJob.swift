@@ -24,8 +24,10 @@ public protocol SweepBackend {
     /// Reconstruction quality of the checkpoint at `k` on the training pairs' validation split.
     func measure(checkpoint path: String, request: SweepTrainingRequest, k: Int) throws -> SweepTrainingFacts
     /// Baseline and alignment rows of every manifest, alignment given as a full spec string.
-    func evaluate(checkpoint path: String, alignment: String, manifests: [String], evaluation: SweepEvaluation,
-                  threads: Int) throws -> [ResultRow]
+    func evaluate(
+        checkpoint path: String, alignment: String, manifests: [String], evaluation: SweepEvaluation,
+        threads: Int
+    ) throws -> [ResultRow]
     /// Called when a sweep run starts: forget whatever was kept from an earlier run, whose files
     /// may have changed since (the default keeps nothing, so does nothing).
     func startRun()
@@ -52,8 +54,10 @@ public enum SweepJob {
     public struct Hooks {
         public var beforeCheckpointRename: ((String) throws -> Void)?
         public var beforeCellRename: ((String) throws -> Void)?
-        public init(beforeCheckpointRename: ((String) throws -> Void)? = nil,
-                    beforeCellRename: ((String) throws -> Void)? = nil) {
+        public init(
+            beforeCheckpointRename: ((String) throws -> Void)? = nil,
+            beforeCellRename: ((String) throws -> Void)? = nil
+        ) {
             self.beforeCheckpointRename = beforeCheckpointRename
             self.beforeCellRename = beforeCellRename
         }
@@ -72,9 +76,11 @@ public enum SweepJob {
         public var backend: SweepBackend
         public var hooks: Hooks
 
-        public init(config: String, out: String? = nil, shard: SweepShard? = nil, threads: Int = 1,
-                    progress: Bool = true, tool: ToolRecord, command: [String] = ["vlsae", "sweep"],
-                    backend: SweepBackend = StandardSweepBackend(), hooks: Hooks = Hooks()) {
+        public init(
+            config: String, out: String? = nil, shard: SweepShard? = nil, threads: Int = 1,
+            progress: Bool = true, tool: ToolRecord, command: [String] = ["vlsae", "sweep"],
+            backend: SweepBackend = StandardSweepBackend(), hooks: Hooks = Hooks()
+        ) {
             self.config = config
             self.out = out
             self.shard = shard
@@ -124,7 +130,9 @@ public enum SweepJob {
         let todo = assigned.filter { !done.contains($0.id) }
         if o.progress {
             let shardNote = o.shard.map { " (shard \($0): \(assigned.count) of \(plan.cells.count) cells)" } ?? ""
-            Progress.note("sweep \(folder): \(plan.cells.count) cells\(shardNote), \(assigned.count - todo.count) already done, \(todo.count) to run")
+            Progress.note(
+                "sweep \(folder): \(plan.cells.count) cells\(shardNote), \(assigned.count - todo.count) already done, \(todo.count) to run"
+            )
         }
         let started = Date()
         var trained = 0
@@ -135,9 +143,10 @@ public enum SweepJob {
             if o.progress {
                 let elapsed = Date().timeIntervalSince(started)
                 let eta = elapsed / Double(n + 1) * Double(todo.count - n - 1)
-                Progress.note("sweep [\(n + 1)/\(todo.count)] cell \(cell.index) \(describe(cell))  "
-                              + "\(didTrain ? "trained" : "reused checkpoint"), \(String(format: "%.1f", Date().timeIntervalSince(cellStart)))s  "
-                              + summary(result) + "  ETA \(Progress.clock(eta))")
+                Progress.note(
+                    "sweep [\(n + 1)/\(todo.count)] cell \(cell.index) \(describe(cell))  "
+                        + "\(didTrain ? "trained" : "reused checkpoint"), \(String(format: "%.1f", Date().timeIntervalSince(cellStart)))s  "
+                        + summary(result) + "  ETA \(Progress.clock(eta))")
             }
         }
 
@@ -148,12 +157,17 @@ public enum SweepJob {
             let t = try SweepTable(plan: plan, results: results, tool: o.tool)
             try t.write(to: folder)
             table = t
-            if o.progress { Progress.note("sweep complete: wrote \(folder)/sweep.json, sweep.md, delta_vs_k.png, fvu_vs_l0.png") }
+            if o.progress {
+                Progress.note("sweep complete: wrote \(folder)/sweep.json, sweep.md, delta_vs_k.png, fvu_vs_l0.png")
+            }
         } else if o.progress {
-            Progress.note("sweep: \(results.count) of \(plan.cells.count) cells done in \(folder); run the other shards, then `vlsae sweep merge`")
+            Progress.note(
+                "sweep: \(results.count) of \(plan.cells.count) cells done in \(folder); run the other shards, then `vlsae sweep merge`"
+            )
         }
-        return Report(folder: folder, plan: plan, assigned: assigned.count, skipped: assigned.count - todo.count,
-                      ran: todo.count, trained: trained, table: table)
+        return Report(
+            folder: folder, plan: plan, assigned: assigned.count, skipped: assigned.count - todo.count,
+            ran: todo.count, trained: trained, table: table)
     }
 
     /// Joins the cells of shard folders of one sweep into the table, written to `out` (default:
@@ -169,7 +183,10 @@ public enum SweepJob {
             let files = SweepFolder(f)
             let other = try CanonicalJSON.decode(SweepPlan.self, from: files.planPath)
             guard other == plan else {
-                throw VLSAEError.file(files.planPath, "belongs to another sweep than \(planPath) (plan SHA-256 \(other.sha256.prefix(12)) vs \(plan.sha256.prefix(12)))")
+                throw VLSAEError.file(
+                    files.planPath,
+                    "belongs to another sweep than \(planPath) (plan SHA-256 \(other.sha256.prefix(12)) vs \(plan.sha256.prefix(12)))"
+                )
             }
             for (id, r) in try files.results(of: plan) where results[id] == nil {
                 results[id] = r
@@ -192,11 +209,14 @@ public enum SweepJob {
 
     // MARK: One cell
 
-    static func runCell(_ cell: SweepPlannedCell, config: SweepConfig, files: SweepFolder,
-                        options o: Options) throws -> (SweepCellResult, trained: Bool) {
+    static func runCell(
+        _ cell: SweepPlannedCell, config: SweepConfig, files: SweepFolder,
+        options o: Options
+    ) throws -> (SweepCellResult, trained: Bool) {
         let request = SweepTrainingRequest(
             spec: cell.spec, trainedK: cell.trainedK, fixedTraining: config.fixedTraining,
-            images: try config.resolveAddress(cell.spec.train.images), texts: try config.resolveAddress(cell.spec.train.texts),
+            images: try config.resolveAddress(cell.spec.train.images),
+            texts: try config.resolveAddress(cell.spec.train.texts),
             threads: o.threads, checkpointHash: cell.checkpointHash)
         let checkpoint = files.checkpointPath(cell.checkpointHash)
         var trained = false
@@ -208,20 +228,24 @@ public enum SweepJob {
             trained = true
         }
         let facts = try o.backend.measure(checkpoint: checkpoint, request: request, k: cell.spec.k)
-        var rows = try o.backend.evaluate(checkpoint: checkpoint, alignment: resolvedSpec(cell.alignmentSpec, config),
-                                          manifests: config.datasets.map(config.resolve),
-                                          evaluation: config.evaluation, threads: o.threads)
+        var rows = try o.backend.evaluate(
+            checkpoint: checkpoint, alignment: resolvedSpec(cell.alignmentSpec, config),
+            manifests: config.datasets.map(config.resolve),
+            evaluation: config.evaluation, threads: o.threads)
         // Rows name the checkpoint relative to the sweep folder, so every shard writes the same bytes.
         for i in rows.indices where rows[i].checkpoint != nil { rows[i].checkpoint!.path = cell.checkpointRelativePath }
         var names: [String] = []
         for r in rows where !names.contains(r.dataset) { names.append(r.dataset) }
         let result = SweepCellResult(
             id: cell.id, spec: cell.spec, trainedK: cell.trainedK, inferenceKReuse: cell.inferenceKReuse,
-            checkpoint: SweepCheckpointRef(hash: cell.checkpointHash, path: cell.checkpointRelativePath,
-                                           sha256: try SHA256.hex(fileAt: checkpoint)),
-            training: facts, datasets: try names.map { try SweepDatasetResult.summarize(rows, dataset: $0) }, rows: rows,
+            checkpoint: SweepCheckpointRef(
+                hash: cell.checkpointHash, path: cell.checkpointRelativePath,
+                sha256: try SHA256.hex(fileAt: checkpoint)),
+            training: facts, datasets: try names.map { try SweepDatasetResult.summarize(rows, dataset: $0) },
+            rows: rows,
             provenance: .current(command: o.command, threads: o.threads))
-        try files.write(try CanonicalJSON.encode(result), to: files.cellPath(cell.id), beforeRename: o.hooks.beforeCellRename)
+        try files.write(
+            try CanonicalJSON.encode(result), to: files.cellPath(cell.id), beforeRename: o.hooks.beforeCellRename)
         return (result, trained)
     }
 
@@ -230,7 +254,9 @@ public enum SweepJob {
     static func resolvedSpec(_ spec: String, _ config: SweepConfig) -> String {
         spec.split(separator: ",", omittingEmptySubsequences: false).map { part -> String in
             let item = String(part)
-            if item.hasPrefix("alpha=table:") { return "alpha=table:" + config.resolve(String(item.dropFirst("alpha=table:".count))) }
+            if item.hasPrefix("alpha=table:") {
+                return "alpha=table:" + config.resolve(String(item.dropFirst("alpha=table:".count)))
+            }
             if item.hasPrefix("val=") { return "val=" + config.resolve(String(item.dropFirst("val=".count))) }
             return item
         }.joined(separator: ",")
@@ -241,11 +267,15 @@ public enum SweepJob {
     }
 
     static func summary(_ r: SweepCellResult) -> String {
-        var parts = [String(format: "FVU %@ L0 %.1f dead %.3f", r.training.fvu.map { String(format: "%.4f", $0) } ?? "n/a",
-                            r.training.l0, r.training.deadFraction)]
+        var parts = [
+            String(
+                format: "FVU %@ L0 %.1f dead %.3f", r.training.fvu.map { String(format: "%.4f", $0) } ?? "n/a",
+                r.training.l0, r.training.deadFraction)
+        ]
         for d in r.datasets {
-            parts.append("\(d.dataset) acc1 \(String(format: "%.4f", d.acc1))"
-                         + (d.deltaAcc1.map { String(format: " Δ%+.4f", $0) } ?? ""))
+            parts.append(
+                "\(d.dataset) acc1 \(String(format: "%.4f", d.acc1))"
+                    + (d.deltaAcc1.map { String(format: " Δ%+.4f", $0) } ?? ""))
         }
         return parts.joined(separator: "; ")
     }
@@ -330,7 +360,9 @@ struct SweepFolder {
         for c in plan.cells where FileManager.default.fileExists(atPath: cellPath(c.id)) {
             let r = try CanonicalJSON.decode(SweepCellResult.self, from: cellPath(c.id))
             guard r.id == c.id, r.spec == c.spec, r.trainedK == c.trainedK else {
-                throw VLSAEError.file(cellPath(c.id), "does not hold cell \(c.id) of this plan (found \(r.id)); delete it to rerun the cell")
+                throw VLSAEError.file(
+                    cellPath(c.id),
+                    "does not hold cell \(c.id) of this plan (found \(r.id)); delete it to rerun the cell")
             }
             out[c.id] = r
         }

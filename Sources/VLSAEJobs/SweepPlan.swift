@@ -103,8 +103,11 @@ public struct SweepPlan: Codable, Equatable, Sendable {
 
         var datasets: [SweepDatasetInput] = []
         for manifest in config.datasets {
-            datasets.append(SweepDatasetInput(manifest: manifest, inputs: try datasetInputs(
-                manifest, resolve: config.resolve, digest: digest)))
+            datasets.append(
+                SweepDatasetInput(
+                    manifest: manifest,
+                    inputs: try datasetInputs(
+                        manifest, resolve: config.resolve, digest: digest)))
         }
         var trainInputs: [FileDigest] = []
         var seenTrain = Set<String>()
@@ -121,7 +124,9 @@ public struct SweepPlan: Codable, Equatable, Sendable {
         struct GroupKey: Hashable { var spec: SweepCellSpec }
         func groupKey(_ s: SweepCellSpec) -> GroupKey {
             var g = s
-            g.k = 0; g.alignment = ""; g.alpha = ""
+            g.k = 0
+            g.alignment = ""
+            g.alpha = ""
             return GroupKey(spec: g)
         }
         var maxK: [GroupKey: Int] = [:]
@@ -142,38 +147,47 @@ public struct SweepPlan: Codable, Equatable, Sendable {
                 let file = String(s.alpha.dropFirst("table:".count))
                 tableDigest = try digest(config.resolve(file))
             }
-            let cellIdentity = SweepCellIdentity(checkpoint: identity.hash, k: s.k, alignment: s.alignment,
-                                                 alpha: s.alpha, alphaTableSha256: tableDigest, datasets: datasets,
-                                                 evaluation: config.evaluation)
+            let cellIdentity = SweepCellIdentity(
+                checkpoint: identity.hash, k: s.k, alignment: s.alignment,
+                alpha: s.alpha, alphaTableSha256: tableDigest, datasets: datasets,
+                evaluation: config.evaluation)
             let id = String(SHA256.hex(try CanonicalJSON.encode(cellIdentity)).prefix(16))
             guard ids.insert(id).inserted else {
                 throw VLSAEError.usage("cell \(i) repeats an earlier cell's training and evaluation")
             }
-            cells.append(SweepPlannedCell(index: i, id: id, spec: s, trainedK: trainedK,
-                                          inferenceKReuse: s.k < trainedK, checkpointHash: identity.hash,
-                                          alignmentSpec: alignmentSpec))
+            cells.append(
+                SweepPlannedCell(
+                    index: i, id: id, spec: s, trainedK: trainedK,
+                    inferenceKReuse: s.k < trainedK, checkpointHash: identity.hash,
+                    alignmentSpec: alignmentSpec))
         }
-        return SweepPlan(name: config.name, reuseK: config.reuseK, evaluation: config.evaluation,
-                         datasets: datasets, trainInputs: trainInputs, cells: cells)
+        return SweepPlan(
+            name: config.name, reuseK: config.reuseK, evaluation: config.evaluation,
+            datasets: datasets, trainInputs: trainInputs, cells: cells)
     }
 
     /// The manifest and the files it names, hashed, without loading the arrays. Paths are recorded
     /// relative to the config's folder (as the config writes them), so the plan is the same from
     /// any working directory.
-    static func datasetInputs(_ manifest: String, resolve: (String) -> String,
-                              digest: (String) throws -> String) throws -> [FileDigest] {
+    static func datasetInputs(
+        _ manifest: String, resolve: (String) -> String,
+        digest: (String) throws -> String
+    ) throws -> [FileDigest] {
         let manifestPath = resolve(manifest)
         let (m, manifestFile) = try Manifest.read(path: manifestPath)
         let folder = (manifest as NSString).deletingLastPathComponent
         var records = [manifestFile.recorded(as: manifest, role: "manifest")]
-        let named: [(String?, String)] = [(m.imageEmbeddings, "image_embeddings"), (m.labels, "labels"),
-                                          (m.textEmbeddings, "text_embeddings"), (m.classifier, "classifier")]
-        for case let (address?, role) in named {
+        let named: [(String?, String)] = [
+            (m.imageEmbeddings, "image_embeddings"), (m.labels, "labels"),
+            (m.textEmbeddings, "text_embeddings"), (m.classifier, "classifier"),
+        ]
+        for case (let address?, let role) in named {
             let a: TensorAddress
             do { a = try TensorAddress(parsing: address) } catch let e as VLSAEError {
                 throw VLSAEError.file(manifestPath, "\(role): invalid tensor address \"\(address)\": \(e)")
             }
-            let path = a.path.hasPrefix("/") || folder.isEmpty ? a.path : (folder as NSString).appendingPathComponent(a.path)
+            let path =
+                a.path.hasPrefix("/") || folder.isEmpty ? a.path : (folder as NSString).appendingPathComponent(a.path)
             records.append(FileDigest(path: path, sha256: try digest(resolve(path)), role: role))
         }
         return records

@@ -20,8 +20,10 @@ public struct SweepTrainingFacts: Codable, Equatable, Sendable {
     public var trainRows: Int
     public var valRows: Int
 
-    public init(fvuImage: Double?, fvuText: Double?, l0Image: Double, l0Text: Double, deadFraction: Double,
-                valLoss: Double, measuredK: Int, bestEpoch: Int, epochsRun: Int, trainRows: Int, valRows: Int) {
+    public init(
+        fvuImage: Double?, fvuText: Double?, l0Image: Double, l0Text: Double, deadFraction: Double,
+        valLoss: Double, measuredK: Int, bestEpoch: Int, epochsRun: Int, trainRows: Int, valRows: Int
+    ) {
         self.fvuImage = fvuImage.flatMap { $0.isFinite ? $0 : nil }
         self.fvuText = fvuText.flatMap { $0.isFinite ? $0 : nil }
         self.l0Image = l0Image
@@ -135,13 +137,20 @@ public struct SweepTable: Codable, Equatable, Sendable {
         var cells: [SweepTableCell] = []
         var missing: [Int] = []
         for c in plan.cells {
-            guard let r = results[c.id] else { missing.append(c.index); continue }
-            cells.append(SweepTableCell(index: c.index, id: c.id, spec: c.spec, trainedK: c.trainedK,
-                                        inferenceKReuse: c.inferenceKReuse, alignmentSpec: c.alignmentSpec,
-                                        checkpoint: r.checkpoint, training: r.training, datasets: r.datasets))
+            guard let r = results[c.id] else {
+                missing.append(c.index)
+                continue
+            }
+            cells.append(
+                SweepTableCell(
+                    index: c.index, id: c.id, spec: c.spec, trainedK: c.trainedK,
+                    inferenceKReuse: c.inferenceKReuse, alignmentSpec: c.alignmentSpec,
+                    checkpoint: r.checkpoint, training: r.training, datasets: r.datasets))
         }
         guard missing.isEmpty else {
-            throw VLSAEError.usage("the sweep is incomplete: \(missing.count) of \(plan.cells.count) cells have no result (cells \(missing.prefix(10).map(String.init).joined(separator: ", "))\(missing.count > 10 ? ", …" : ""))")
+            throw VLSAEError.usage(
+                "the sweep is incomplete: \(missing.count) of \(plan.cells.count) cells have no result (cells \(missing.prefix(10).map(String.init).joined(separator: ", "))\(missing.count > 10 ? ", …" : ""))"
+            )
         }
         self.name = plan.name
         self.tool = tool
@@ -165,13 +174,17 @@ public struct SweepTable: Codable, Equatable, Sendable {
     /// One line per cell and dataset; the axes that vary are listed first.
     public func markdown() -> String {
         var out = "# Sweep\(name.map { " \($0)" } ?? "")\n\n"
-        out += "Plan SHA-256 `\(planSha256)`, \(cells.count) cells, tool \(tool.name) \(tool.version) (\(tool.gitCommit)).\n"
-        out += "Bootstrap: \(evaluation.bootstrap) resamples, seed \(evaluation.seed), level \(fmt(evaluation.level, 2)); \(numerics) numerics.\n"
+        out +=
+            "Plan SHA-256 `\(planSha256)`, \(cells.count) cells, tool \(tool.name) \(tool.version) (\(tool.gitCommit)).\n"
+        out +=
+            "Bootstrap: \(evaluation.bootstrap) resamples, seed \(evaluation.seed), level \(fmt(evaluation.level, 2)); \(numerics) numerics.\n"
         if reuseK {
             out += "k reuse: cells marked ↺ evaluate a checkpoint trained at a larger k with only k′ units kept.\n"
         }
-        out += "\nΔacc1 is the paired difference to the cosine baseline on the same images (bootstrap interval in brackets).\n\n"
-        out += "| # | arch | k | trained k | ratio | lr | epochs | seed | alignment | α | FVU img | FVU txt | L0 | dead | dataset | acc1 | Δacc1 | interval | McNemar p |\n"
+        out +=
+            "\nΔacc1 is the paired difference to the cosine baseline on the same images (bootstrap interval in brackets).\n\n"
+        out +=
+            "| # | arch | k | trained k | ratio | lr | epochs | seed | alignment | α | FVU img | FVU txt | L0 | dead | dataset | acc1 | Δacc1 | interval | McNemar p |\n"
         out += "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
         for c in cells {
             for d in c.datasets {
@@ -184,7 +197,8 @@ public struct SweepTable: Codable, Equatable, Sendable {
                     fmt(c.training.l0, 1), fmt(c.training.deadFraction, 3), d.dataset, fmt(d.acc1, 4),
                     d.deltaAcc1.map(signed) ?? "–", ci, d.mcnemarP.map { fmt($0, 3) } ?? "–",
                 ]
-                out += "| " + cols.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |\n"
+                out +=
+                    "| " + cols.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |\n"
             }
         }
         return out
@@ -193,7 +207,10 @@ public struct SweepTable: Codable, Equatable, Sendable {
     static func number(_ x: Double) -> String {
         var s = String(format: "%.6g", x)
         if s.contains("e") { return s }
-        if s.contains(".") { while s.hasSuffix("0") { s.removeLast() }; if s.hasSuffix(".") { s.removeLast() } }
+        if s.contains(".") {
+            while s.hasSuffix("0") { s.removeLast() }
+            if s.hasSuffix(".") { s.removeLast() }
+        }
         return s
     }
     private func fmt(_ x: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", x) }
@@ -231,9 +248,10 @@ public struct SweepTable: Codable, Equatable, Sendable {
                 guard let delta = d.deltaAcc1 else { continue }
                 let name = label.isEmpty ? d.dataset : "\(d.dataset) \(label)"
                 if points[name] == nil { order.append(name) }
-                points[name, default: []].append(LinePoint(
-                    x: Double(c.spec.k), y: 100 * delta,
-                    low: d.deltaAcc1Interval.map { 100 * $0.low }, high: d.deltaAcc1Interval.map { 100 * $0.high }))
+                points[name, default: []].append(
+                    LinePoint(
+                        x: Double(c.spec.k), y: 100 * delta,
+                        low: d.deltaAcc1Interval.map { 100 * $0.low }, high: d.deltaAcc1Interval.map { 100 * $0.high }))
             }
         }
         return order.map { LineSeries(name: $0, points: points[$0]!.sorted { $0.x < $1.x }) }
@@ -244,22 +262,25 @@ public struct SweepTable: Codable, Equatable, Sendable {
         cells.compactMap { c in
             guard let fvu = c.training.fvu else { return nil }
             let group = varyingLabel(c.spec)
-            return ScatterPoint(x: c.training.l0, y: fvu, label: "k=\(c.spec.k)", group: group.isEmpty ? "cells" : group)
+            return ScatterPoint(
+                x: c.training.l0, y: fvu, label: "k=\(c.spec.k)", group: group.isEmpty ? "cells" : group)
         }
     }
 
     public func deltaChart() -> LineChart {
         let ks = Set(cells.map(\.spec.k))
         // The figure font is ASCII-only, hence "delta" rather than Δ.
-        return LineChart(title: "delta acc1 vs k" + (name.map { " (\($0))" } ?? ""), xLabel: "k (active units)",
-                         yLabel: "acc1 - cosine acc1 (points)", series: deltaSeries(),
-                         xScale: ks.count > 1 && ks.allSatisfy { $0 > 0 } ? .log2 : .linear, referenceY: 0)
+        return LineChart(
+            title: "delta acc1 vs k" + (name.map { " (\($0))" } ?? ""), xLabel: "k (active units)",
+            yLabel: "acc1 - cosine acc1 (points)", series: deltaSeries(),
+            xScale: ks.count > 1 && ks.allSatisfy { $0 > 0 } ? .log2 : .linear, referenceY: 0)
     }
 
     public func fvuChart() -> ScatterChart {
-        ScatterChart(title: "FVU vs L0" + (name.map { " (\($0))" } ?? ""), xLabel: "L0 (mean active units)",
-                     yLabel: "FVU (mean of image, text)", points: fvuPoints(),
-                     xObjective: .minimize, yObjective: .minimize, showParetoFront: true)
+        ScatterChart(
+            title: "FVU vs L0" + (name.map { " (\($0))" } ?? ""), xLabel: "L0 (mean active units)",
+            yLabel: "FVU (mean of image, text)", points: fvuPoints(),
+            xObjective: .minimize, yObjective: .minimize, showParetoFront: true)
     }
 
     public static let figureWidth = 900
@@ -268,9 +289,20 @@ public struct SweepTable: Codable, Equatable, Sendable {
     /// The output files: sweep.json, sweep.md, delta_vs_k.png, fvu_vs_l0.png.
     public func outputs() throws -> [(name: String, data: Data)] {
         do {
-            return [("sweep.json", try encoded()), ("sweep.md", Data(markdown().utf8)),
-                    ("delta_vs_k.png", Data(try deltaChart().render(width: SweepTable.figureWidth, height: SweepTable.figureHeight).pngData())),
-                    ("fvu_vs_l0.png", Data(try fvuChart().render(width: SweepTable.figureWidth, height: SweepTable.figureHeight).pngData()))]
+            return [
+                ("sweep.json", try encoded()), ("sweep.md", Data(markdown().utf8)),
+                (
+                    "delta_vs_k.png",
+                    Data(
+                        try deltaChart().render(width: SweepTable.figureWidth, height: SweepTable.figureHeight)
+                            .pngData())
+                ),
+                (
+                    "fvu_vs_l0.png",
+                    Data(
+                        try fvuChart().render(width: SweepTable.figureWidth, height: SweepTable.figureHeight).pngData())
+                ),
+            ]
         } catch let e as PlotError {
             throw VLSAEError.usage("cannot draw a sweep figure: \(e)")
         }

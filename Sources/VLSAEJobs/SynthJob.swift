@@ -15,8 +15,10 @@ public enum SynthJob {
         /// One line per step, as the suite is generated.
         public var log: ((String) -> Void)?
 
-        public init(folder: String, parameters: SynthParameters, force: Bool = false,
-                    log: ((String) -> Void)? = nil) {
+        public init(
+            folder: String, parameters: SynthParameters, force: Bool = false,
+            log: ((String) -> Void)? = nil
+        ) {
             self.folder = folder
             self.parameters = parameters
             self.force = force
@@ -55,11 +57,16 @@ public enum SynthJob {
 
     /// The suite's geometry next to real CLIP's, and each zero-shot set's baseline top-1.
     public static func table(_ d: SynthSuiteDescription) -> String {
-        let s = d.statistics, t = d.clipTargets, tol = SynthStatistics.tolerance
-        var lines = ["training pairs: \(s.pairs)", "statistic                     synthetic   CLIP (coco500)   tolerance"]
+        let s = d.statistics
+        let t = d.clipTargets
+        let tol = SynthStatistics.tolerance
+        var lines = [
+            "training pairs: \(s.pairs)", "statistic                     synthetic   CLIP (coco500)   tolerance",
+        ]
         func row(_ name: String, _ v: Double, _ target: Double, _ tolText: String) {
-            lines.append(name.padding(toLength: 30, withPad: " ", startingAt: 0)
-                         + String(format: "%9.3f   %14.3f   %@", v, target, tolText))
+            lines.append(
+                name.padding(toLength: 30, withPad: " ", startingAt: 0)
+                    + String(format: "%9.3f   %14.3f   %@", v, target, tolText))
         }
         row("matched cosine", s.matchedCosine, t.matchedCosine, String(format: "± %.2f", tol.matched))
         row("unmatched cosine", s.unmatchedCosine, t.unmatchedCosine, String(format: "± %.2f", tol.unmatched))
@@ -70,10 +77,14 @@ public enum SynthJob {
         row("effective rank, texts", s.textEffectiveRank, t.textEffectiveRank, "70–140")
         row("image→text R@1 (\(s.retrievalPool))", s.imageToTextR1, t.imageToTextR1, "(not tuned)")
         let bad = s.outsideTolerance()
-        lines.append(bad.isEmpty ? "all statistics within tolerance" : "OUTSIDE tolerance: " + bad.joined(separator: "; "))
+        lines.append(
+            bad.isEmpty ? "all statistics within tolerance" : "OUTSIDE tolerance: " + bad.joined(separator: "; "))
         lines.append("zero-shot top-1 (plain CLIP rule):")
         for e in d.evalSets {
-            lines.append(String(format: "  %-12@ %5d classes %6d images  %5.1f %%", e.name as NSString, e.classes, e.images, 100 * e.zeroShotTop1))
+            lines.append(
+                String(
+                    format: "  %-12@ %5d classes %6d images  %5.1f %%", e.name as NSString, e.classes, e.images,
+                    100 * e.zeroShotTop1))
         }
         return lines.joined(separator: "\n")
     }

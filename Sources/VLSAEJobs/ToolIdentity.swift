@@ -24,8 +24,9 @@ public enum ToolIdentity {
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0,
-              let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines),
-              text.count == 40, text.allSatisfy(\.isHexDigit) else { return "unknown" }
+            let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines),
+            text.count == 40, text.allSatisfy(\.isHexDigit)
+        else { return "unknown" }
         return text
     }
 

@@ -22,12 +22,20 @@ public enum TrainJob {
         public var threads: Int
         public var progress: Bool
 
-        public init(images: String, texts: String, arch: SAEArch? = nil, topK: Int? = nil,
-                    hiddenRatio: Int? = nil, train: TrainConfig = TrainConfig(), initialCheckpoint: String? = nil,
-                    threads: Int = 1, progress: Bool = true) {
-            self.images = images; self.texts = texts; self.arch = arch; self.topK = topK
-            self.hiddenRatio = hiddenRatio; self.train = train; self.initialCheckpoint = initialCheckpoint
-            self.threads = threads; self.progress = progress
+        public init(
+            images: String, texts: String, arch: SAEArch? = nil, topK: Int? = nil,
+            hiddenRatio: Int? = nil, train: TrainConfig = TrainConfig(), initialCheckpoint: String? = nil,
+            threads: Int = 1, progress: Bool = true
+        ) {
+            self.images = images
+            self.texts = texts
+            self.arch = arch
+            self.topK = topK
+            self.hiddenRatio = hiddenRatio
+            self.train = train
+            self.initialCheckpoint = initialCheckpoint
+            self.threads = threads
+            self.progress = progress
         }
     }
 
@@ -54,7 +62,9 @@ public enum TrainJob {
     }
 
     /// The checkpoint summary's record of the training pairs: each address and its file's SHA-256.
-    static func inputsRecord(images: String, _ imageFile: FileDigest, texts: String, _ textFile: FileDigest) -> [String: String] {
+    static func inputsRecord(images: String, _ imageFile: FileDigest, texts: String, _ textFile: FileDigest) -> [String:
+        String]
+    {
         ["images": images, "images_sha256": imageFile.sha256, "texts": texts, "texts_sha256": textFile.sha256]
     }
 
@@ -65,31 +75,37 @@ public enum TrainJob {
         if let path = o.initialCheckpoint { initial = try Checkpoint.load(path: path, topK: o.topK) }
         let base = initial?.model.config
         if let base, let arch = o.arch, arch != base.arch {
-            throw VLSAEError.usage("--arch \(arch.rawValue) differs from the warm-start checkpoint's \(base.arch.rawValue)")
+            throw VLSAEError.usage(
+                "--arch \(arch.rawValue) differs from the warm-start checkpoint's \(base.arch.rawValue)")
         }
         if let base, let r = o.hiddenRatio, r != base.hiddenRatio {
             throw VLSAEError.usage("--hidden-ratio \(r) differs from the warm-start checkpoint's \(base.hiddenRatio)")
         }
-        let config = SAEConfig(arch: o.arch ?? base?.arch ?? .vlsae, inputDim: images.cols,
-                               hiddenRatio: o.hiddenRatio ?? base?.hiddenRatio ?? 8,
-                               topK: o.topK ?? base?.topK ?? 256)
+        let config = SAEConfig(
+            arch: o.arch ?? base?.arch ?? .vlsae, inputDim: images.cols,
+            hiddenRatio: o.hiddenRatio ?? base?.hiddenRatio ?? 8,
+            topK: o.topK ?? base?.topK ?? 256)
         if let initial { try initial.model.checkInputDim(images.cols, source: o.images) }
         try config.validate()
-        let result = try Trainer.train(images: images, texts: texts, model: config, train: o.train,
-                                       threads: o.threads, initial: initial?.model,
-                                       initialization: initial.map { "\($0.path) sha256 \($0.sha256)" } ?? "random",
-                                       progress: o.progress, onEpoch: onEpoch)
+        let result = try Trainer.train(
+            images: images, texts: texts, model: config, train: o.train,
+            threads: o.threads, initial: initial?.model,
+            initialization: initial.map { "\($0.path) sha256 \($0.sha256)" } ?? "random",
+            progress: o.progress, onEpoch: onEpoch)
         var summary = result.summary
-        summary.inputs = inputsRecord(images: try TensorAddress(parsing: o.images).description, imageFile,
-                                      texts: try TensorAddress(parsing: o.texts).description, textFile)
+        summary.inputs = inputsRecord(
+            images: try TensorAddress(parsing: o.images).description, imageFile,
+            texts: try TensorAddress(parsing: o.texts).description, textFile)
         return Result(model: result.model, summary: summary)
     }
 
     /// One line per epoch for the console.
     public static func describe(_ r: EpochReport) -> String {
         let v = r.validation
-        return String(format: "epoch %d  lr %.3g  train %.5f  val %.5f  FVU img %.3f txt %.3f  L0 %.1f/%.1f  dead %.3f  pair Jaccard %.3f cosine %.3f",
-                      r.epoch, r.lr, r.trainLoss, v.loss, v.image.fvu, v.text.fvu, v.image.l0, v.text.l0,
-                      v.deadFraction, v.pairJaccard, v.pairCosine)
+        return String(
+            format:
+                "epoch %d  lr %.3g  train %.5f  val %.5f  FVU img %.3f txt %.3f  L0 %.1f/%.1f  dead %.3f  pair Jaccard %.3f cosine %.3f",
+            r.epoch, r.lr, r.trainLoss, v.loss, v.image.fvu, v.text.fvu, v.image.l0, v.text.l0,
+            v.deadFraction, v.pairJaccard, v.pairCosine)
     }
 }

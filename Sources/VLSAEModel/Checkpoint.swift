@@ -26,7 +26,8 @@ public enum Checkpoint {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // A validation FVU can be NaN (constant data); keep it rather than failing the save.
-        enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        enc.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return String(decoding: try enc.encode(value), as: UTF8.self)
     }
 
@@ -69,59 +70,93 @@ public enum Checkpoint {
             }
         }
         let arch: SAEArch
-        if let stored { arch = stored.arch }
-        else if byName["encoder"] != nil && byName["vision_decoder.weight"] != nil { arch = .vlsae }
-        else if byName["v_encoder.weight"] != nil { arch = .saeD }
-        else if byName["encoder.weight"] != nil && byName["decoder.0.weight"] != nil { arch = .saeV }
-        else {
-            throw VLSAEError.file(path, "not a VL-SAE / SAE_D / SAE_V state dict: expected keys such as \"encoder\" and \"vision_decoder.weight\"; found: \(found.isEmpty ? "no tensors" : found)")
+        if let stored {
+            arch = stored.arch
+        } else if byName["encoder"] != nil && byName["vision_decoder.weight"] != nil {
+            arch = .vlsae
+        } else if byName["v_encoder.weight"] != nil {
+            arch = .saeD
+        } else if byName["encoder.weight"] != nil && byName["decoder.0.weight"] != nil {
+            arch = .saeV
+        } else {
+            throw VLSAEError.file(
+                path,
+                "not a VL-SAE / SAE_D / SAE_V state dict: expected keys such as \"encoder\" and \"vision_decoder.weight\"; found: \(found.isEmpty ? "no tensors" : found)"
+            )
         }
         let encoderKey = arch == .vlsae ? "encoder" : arch == .saeD ? "v_encoder.weight" : "encoder.weight"
-        guard let enc = byName[encoderKey] else { throw VLSAEError.file(path, "missing tensor \"\(encoderKey)\"; found: \(found)") }
-        guard enc.shape.count == 2, enc.shape[0] > 0, enc.shape[1] > 0 else {
-            throw VLSAEError.file(path, "\"\(encoderKey)\" must be a 2-D h × d matrix, found shape \(enc.shapeDescription)")
+        guard let enc = byName[encoderKey] else {
+            throw VLSAEError.file(path, "missing tensor \"\(encoderKey)\"; found: \(found)")
         }
-        let h = enc.shape[0], d = enc.shape[1]
+        guard enc.shape.count == 2, enc.shape[0] > 0, enc.shape[1] > 0 else {
+            throw VLSAEError.file(
+                path, "\"\(encoderKey)\" must be a 2-D h × d matrix, found shape \(enc.shapeDescription)")
+        }
+        let h = enc.shape[0]
+        let d = enc.shape[1]
         guard h % d == 0 else {
-            throw VLSAEError.file(path, "hidden size \(h) (rows of \"\(encoderKey)\") is not a multiple of the input dimension \(d)")
+            throw VLSAEError.file(
+                path, "hidden size \(h) (rows of \"\(encoderKey)\") is not a multiple of the input dimension \(d)")
         }
         if let stored, stored.inputDim != d || stored.hidden != h {
-            throw VLSAEError.file(path, "metadata says d=\(stored.inputDim), h=\(stored.hidden) but \"\(encoderKey)\" is \(h) × \(d)")
+            throw VLSAEError.file(
+                path, "metadata says d=\(stored.inputDim), h=\(stored.hidden) but \"\(encoderKey)\" is \(h) × \(d)")
         }
-        let k: Int, source: String
-        if let topK { k = topK; source = "caller" }
-        else if let stored { k = stored.topK; source = "metadata" }
-        else { k = min(256, h); source = "default (released checkpoints)" }
+        let k: Int
+        let source: String
+        if let topK {
+            k = topK
+            source = "caller"
+        } else if let stored {
+            k = stored.topK
+            source = "metadata"
+        } else {
+            k = min(256, h)
+            source = "default (released checkpoints)"
+        }
         guard k >= 1 && k <= h else { throw VLSAEError.file(path, "top-k \(k) is outside 1…\(h) (hidden size)") }
         let config = SAEConfig(arch: arch, inputDim: d, hiddenRatio: h / d, topK: k)
 
         var values: [String: [Float]] = [:]
         var missing: [String] = []
         for spec in ParameterLayout(config).tensors {
-            guard let t = byName[spec.name] else { missing.append(spec.name); continue }
+            guard let t = byName[spec.name] else {
+                missing.append(spec.name)
+                continue
+            }
             guard t.dtype.isFloatingPoint else {
-                throw VLSAEError.file(path, "\"\(spec.name)\" holds \(t.dtype.rawValue) values; expected floating point")
+                throw VLSAEError.file(
+                    path, "\"\(spec.name)\" holds \(t.dtype.rawValue) values; expected floating point")
             }
             guard t.shape == spec.shape else {
-                throw VLSAEError.file(path, "\"\(spec.name)\" has shape \(t.shapeDescription), expected (\(spec.shape.map(String.init).joined(separator: ", "))) for d=\(d), h=\(h)")
+                throw VLSAEError.file(
+                    path,
+                    "\"\(spec.name)\" has shape \(t.shapeDescription), expected (\(spec.shape.map(String.init).joined(separator: ", "))) for d=\(d), h=\(h)"
+                )
             }
             let f = t.floats
             if let bad = f.firstIndex(where: { !$0.isFinite }) {
-                throw VLSAEError.file(path, "\"\(spec.name)\" holds a non-finite value (\(f[bad])) at flat index \(bad)")
+                throw VLSAEError.file(
+                    path, "\"\(spec.name)\" holds a non-finite value (\(f[bad])) at flat index \(bad)")
             }
             values[spec.name] = f
         }
         guard missing.isEmpty else {
-            throw VLSAEError.file(path, "missing tensor\(missing.count > 1 ? "s" : "") \(missing.map { "\"\($0)\"" }.joined(separator: ", ")) for \(arch.officialName); found: \(found)")
+            throw VLSAEError.file(
+                path,
+                "missing tensor\(missing.count > 1 ? "s" : "") \(missing.map { "\"\($0)\"" }.joined(separator: ", ")) for \(arch.officialName); found: \(found)"
+            )
         }
         let model = try SAEModel(config: config, tensors: values)
         var summary: TrainSummary? = nil
         if let s = meta["summary"] {
             let dec = JSONDecoder()
-            dec.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            dec.nonConformingFloatDecodingStrategy = .convertFromString(
+                positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
             summary = try? dec.decode(TrainSummary.self, from: Data(s.utf8))
         }
-        return LoadedCheckpoint(model: model, summary: summary, metadata: meta, path: path,
-                                sha256: SHA256.hex(data), topKSource: source)
+        return LoadedCheckpoint(
+            model: model, summary: summary, metadata: meta, path: path,
+            sha256: SHA256.hex(data), topKSource: source)
     }
 }

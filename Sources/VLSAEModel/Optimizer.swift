@@ -29,9 +29,10 @@ public struct Adam: Sendable {
         step += 1
         let bc1 = 1 - PortableMath.pow(beta1, Double(step))
         let bc2Sqrt = (1 - PortableMath.pow(beta2, Double(step))).squareRoot()
-        return vlsae_adam_step(step_size: Float(lr / bc1), one_minus_beta1: Float(1 - beta1), beta2: Float(beta2),
-                               one_minus_beta2: Float(1 - beta2), eps: Float(eps), weight_decay: Float(weightDecay),
-                               bias_correction2_sqrt: Float(bc2Sqrt))
+        return vlsae_adam_step(
+            step_size: Float(lr / bc1), one_minus_beta1: Float(1 - beta1), beta2: Float(beta2),
+            one_minus_beta2: Float(1 - beta2), eps: Float(eps), weight_decay: Float(weightDecay),
+            bias_correction2_sqrt: Float(bc2Sqrt))
     }
 
     /// One step over every parameter (elementwise, so the split over threads does not change any value).
@@ -43,7 +44,10 @@ public struct Adam: Sendable {
             m.withUnsafeMutableBufferPointer { pmb in
                 v.withUnsafeMutableBufferPointer { pvb in
                     g.withUnsafeBufferPointer { pgb in
-                        let pp = ppb.baseAddress!, pm = pmb.baseAddress!, pv = pvb.baseAddress!, pg = pgb.baseAddress!
+                        let pp = ppb.baseAddress!
+                        let pm = pmb.baseAddress!
+                        let pv = pvb.baseAddress!
+                        let pg = pgb.baseAddress!
                         forEachBlock(n, threads: threads, minBlock: 1 << 16) { range in
                             let i = range.lowerBound
                             vlsae_adam(Int64(range.count), pp + i, pg + i, pm + i, pv + i, &s)

@@ -1,5 +1,5 @@
-import Foundation
 import CKernels
+import Foundation
 import VLSAECore
 
 /// One parameter tensor of a model, under its official PyTorch state-dict name and shape.
@@ -20,8 +20,15 @@ public struct ParameterTensor: Sendable, Equatable {
 public struct ParameterLayout: Sendable {
     public let tensors: [ParameterTensor]
     public let count: Int
-    struct Encoder: Sendable { let weight: Int; let bias: Int?; let distance: Bool }
-    struct Decoder: Sendable { let weightT: Int; let bias: Int }
+    struct Encoder: Sendable {
+        let weight: Int
+        let bias: Int?
+        let distance: Bool
+    }
+    struct Decoder: Sendable {
+        let weightT: Int
+        let bias: Int
+    }
     let encoders: [Encoder]
     let decoders: [Decoder]
     /// Indexed by modality (0 image, 1 text).
@@ -29,14 +36,18 @@ public struct ParameterLayout: Sendable {
     let decoderFor: [Int]
 
     init(_ config: SAEConfig) {
-        let d = config.inputDim, h = config.hidden
+        let d = config.inputDim
+        let h = config.hidden
         var tensors: [ParameterTensor] = []
         var offset = 0
-        let encBound = Float(1 / Double(d).squareRoot()), decBound = Float(1 / Double(h).squareRoot())
+        let encBound = Float(1 / Double(d).squareRoot())
+        let decBound = Float(1 / Double(h).squareRoot())
         func add(_ name: String, _ shape: [Int], transposed: Bool = false, bound: Float) -> Int {
             let n = shape.reduce(1, *)
-            tensors.append(ParameterTensor(name: name, shape: shape, offset: offset, count: n,
-                                           storedTransposed: transposed, initBound: bound))
+            tensors.append(
+                ParameterTensor(
+                    name: name, shape: shape, offset: offset, count: n,
+                    storedTransposed: transposed, initBound: bound))
             offset += n
             return offset - n
         }
@@ -53,7 +64,8 @@ public struct ParameterLayout: Sendable {
             let w = add("encoder", [h, d], bound: encBound)
             encoders = [Encoder(weight: w, bias: nil, distance: true)]
             decoders = [decoder("vision_decoder."), decoder("text_decoder.")]
-            encoderFor = [0, 0]; decoderFor = [0, 1]
+            encoderFor = [0, 0]
+            decoderFor = [0, 1]
         case .saeD:
             // nn.Linear(d, h) default init: weight and bias U(−1/√d, 1/√d). Decoders are wrapped in
             // nn.Sequential upstream, hence the ".0." in their keys.
@@ -63,13 +75,15 @@ public struct ParameterLayout: Sendable {
             let tb = add("t_encoder.bias", [h], bound: encBound)
             encoders = [Encoder(weight: vw, bias: vb, distance: false), Encoder(weight: tw, bias: tb, distance: false)]
             decoders = [decoder("vision_decoder.0."), decoder("text_decoder.0.")]
-            encoderFor = [0, 1]; decoderFor = [0, 1]
+            encoderFor = [0, 1]
+            decoderFor = [0, 1]
         case .saeV:
             let w = add("encoder.weight", [h, d], bound: encBound)
             let b = add("encoder.bias", [h], bound: encBound)
             encoders = [Encoder(weight: w, bias: b, distance: false)]
             decoders = [decoder("decoder.0.")]
-            encoderFor = [0, 0]; decoderFor = [0, 0]
+            encoderFor = [0, 0]
+            decoderFor = [0, 0]
         }
         self.tensors = tensors
         self.count = offset
@@ -85,7 +99,10 @@ public struct ParameterLayout: Sendable {
 func forEachBlock(_ n: Int, threads: Int, minBlock: Int = 8, _ body: (Range<Int>) -> Void) {
     guard n > 0 else { return }
     let blocks = max(1, min(threads, (n + minBlock - 1) / minBlock))
-    if blocks == 1 { body(0..<n); return }
+    if blocks == 1 {
+        body(0..<n)
+        return
+    }
     DispatchQueue.concurrentPerform(iterations: blocks) { b in
         body((n * b / blocks)..<(n * (b + 1) / blocks))
     }
@@ -124,8 +141,11 @@ public struct SAEModel: Sendable {
         for t in layout.tensors {
             let b = Double(t.initBound)
             if t.storedTransposed {
-                let rows = t.shape[0], cols = t.shape[1]
-                for i in 0..<rows { for j in 0..<cols { p[t.offset + j * rows + i] = Float(-b + 2 * b * rng.nextDouble()) } }
+                let rows = t.shape[0]
+                let cols = t.shape[1]
+                for i in 0..<rows {
+                    for j in 0..<cols { p[t.offset + j * rows + i] = Float(-b + 2 * b * rng.nextDouble()) }
+                }
             } else {
                 for i in 0..<t.count { p[t.offset + i] = Float(-b + 2 * b * rng.nextDouble()) }
             }
@@ -145,7 +165,8 @@ public struct SAEModel: Sendable {
                 throw VLSAEError.usage("parameter \"\(t.name)\" has \(v.count) values, expected \(t.count)")
             }
             if t.storedTransposed {
-                let rows = t.shape[0], cols = t.shape[1]
+                let rows = t.shape[0]
+                let cols = t.shape[1]
                 for i in 0..<rows { for j in 0..<cols { p[t.offset + j * rows + i] = v[i * cols + j] } }
             } else {
                 for i in 0..<t.count { p[t.offset + i] = v[i] }
@@ -161,7 +182,8 @@ public struct SAEModel: Sendable {
         precondition(src.count == layout.count)
         return layout.tensors.map { t in
             if t.storedTransposed {
-                let rows = t.shape[0], cols = t.shape[1]
+                let rows = t.shape[0]
+                let cols = t.shape[1]
                 var out = [Float](repeating: 0, count: t.count)
                 for j in 0..<cols { for i in 0..<rows { out[i * cols + j] = src[t.offset + j * rows + i] } }
                 return (t.name, t.shape, out)
@@ -193,14 +215,16 @@ public struct SAEModel: Sendable {
 
     func prepare(_ e: Int) -> PreparedEncoder {
         let enc = layout.encoders[e]
-        let h = config.hidden, d = config.inputDim
+        let h = config.hidden
+        let d = config.inputDim
         var w = Array(parameters[enc.weight..<(enc.weight + h * d)])
         var norms: [Float] = []
         if enc.distance {
             norms = [Float](repeating: 1, count: h)
             w.withUnsafeMutableBufferPointer { pwb in
                 norms.withUnsafeMutableBufferPointer { pnb in
-                    let pw = pwb.baseAddress!, pn = pnb.baseAddress!
+                    let pw = pwb.baseAddress!
+                    let pn = pnb.baseAddress!
                     // Rows are independent: the split over threads does not change any value.
                     forEachBlock(h, threads: threads, minBlock: 64) { range in
                         for j in range {
@@ -233,9 +257,12 @@ public struct SAEModel: Sendable {
     /// Chunks are small enough that a training batch of 512 still splits over two workers.
     static func encoderChunk(rows: Int) -> Int { rows >= 4096 ? 1024 : (rows >= 2048 ? 512 : 256) }
 
-    func encodePass(_ x: UnsafePointer<Float>, rows: Int, prepared pe: PreparedEncoder, k: Int,
-                    training: Bool) -> EncoderPass {
-        let h = config.hidden, d = config.inputDim
+    func encodePass(
+        _ x: UnsafePointer<Float>, rows: Int, prepared pe: PreparedEncoder, k: Int,
+        training: Bool
+    ) -> EncoderPass {
+        let h = config.hidden
+        let d = config.inputDim
         let kk = max(0, min(k, h))
         var codes = SparseCodes(rows: rows, hidden: h, k: kk)
         var deriv = [Float](repeating: 0, count: training ? rows * kk : 0)
@@ -253,16 +280,25 @@ public struct SAEModel: Sendable {
                         deriv.withUnsafeMutableBufferPointer { pdb in
                             input.withUnsafeMutableBufferPointer { pxb in
                                 let pb = pbb.baseAddress
-                                let pi = pib.baseAddress, pv = pvb.baseAddress, pn = pnb.baseAddress!
-                                let pd = pdb.baseAddress, px = pxb.baseAddress
+                                let pi = pib.baseAddress
+                                let pv = pvb.baseAddress
+                                let pn = pnb.baseAddress!
+                                let pd = pdb.baseAddress
+                                let px = pxb.baseAddress
                                 forEachBlock(chunks, threads: threads, minBlock: 1) { chunkRange in
                                     let c = UnsafeMutablePointer<Float>.allocate(capacity: min(chunk, rows) * h)
                                     let own = UnsafeMutablePointer<Float>.allocate(capacity: training ? 1 : chunk * d)
                                     let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * h)
                                     let candIndices = UnsafeMutablePointer<Int32>.allocate(capacity: h)
-                                    defer { c.deallocate(); own.deallocate(); scratch.deallocate(); candIndices.deallocate() }
+                                    defer {
+                                        c.deallocate()
+                                        own.deallocate()
+                                        scratch.deallocate()
+                                        candIndices.deallocate()
+                                    }
                                     for ci in chunkRange {
-                                        let start = ci * chunk, n = min(chunk, rows - start)
+                                        let start = ci * chunk
+                                        let n = min(chunk, rows - start)
                                         // The rows the encoder multiplies: x̂ (distance encoder) or x.
                                         let a = training ? px! + start * d : own
                                         a.update(from: x + start * d, count: n * d)
@@ -271,7 +307,10 @@ public struct SAEModel: Sendable {
                                             for r in 0..<n {
                                                 let row = a + r * d
                                                 var s: Double = 0
-                                                for i in 0..<d { let v = Double(row[i]); s += v * v }
+                                                for i in 0..<d {
+                                                    let v = Double(row[i])
+                                                    s += v * v
+                                                }
                                                 let norm = max(Float(s.squareRoot()), 1e-12)
                                                 for i in 0..<d { row[i] /= norm }
                                             }
@@ -280,10 +319,11 @@ public struct SAEModel: Sendable {
                                         guard kk > 0, let pi, let pv else { continue }
                                         for r in 0..<n {
                                             let g = start + r
-                                            let count = encodeRow(c + r * h, h: h, k: kk, distance: distance, bias: pb,
-                                                                  scratch: scratch, candIndices: candIndices, dist: scratch + h,
-                                                                  indices: pi + g * kk, values: pv + g * kk,
-                                                                  deriv: training ? pd! + g * kk : nil)
+                                            let count = encodeRow(
+                                                c + r * h, h: h, k: kk, distance: distance, bias: pb,
+                                                scratch: scratch, candIndices: candIndices, dist: scratch + h,
+                                                indices: pi + g * kk, values: pv + g * kk,
+                                                deriv: training ? pd! + g * kk : nil)
                                             pn[g] = Int32(count)
                                         }
                                     }
@@ -301,15 +341,18 @@ public struct SAEModel: Sendable {
     /// ascending order, their values and (training) da/dpre; returns how many were kept. `scratch` holds h
     /// floats, `candIndices` and `dist` h entries each.
     @inline(__always)
-    func encodeRow(_ c: UnsafeMutablePointer<Float>, h: Int, k: Int, distance: Bool, bias: UnsafePointer<Float>?,
-                   scratch: UnsafeMutablePointer<Float>, candIndices: UnsafeMutablePointer<Int32>,
-                   dist: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Int32>, values: UnsafeMutablePointer<Float>,
-                   deriv: UnsafeMutablePointer<Float>?) -> Int {
+    func encodeRow(
+        _ c: UnsafeMutablePointer<Float>, h: Int, k: Int, distance: Bool, bias: UnsafePointer<Float>?,
+        scratch: UnsafeMutablePointer<Float>, candIndices: UnsafeMutablePointer<Int32>,
+        dist: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Int32>, values: UnsafeMutablePointer<Float>,
+        deriv: UnsafeMutablePointer<Float>?
+    ) -> Int {
         if !distance {
             // SAE_D / SAE_V: Linear → ReLU, then top-k on the ReLU output (already ≥ 0, so |a| = a).
             for j in 0..<h { c[j] = max(0, c[j] + bias![j]) }
-            let n = TopK.selectNonNegative(c, h: h, k: k, scratch: scratch, candIndices: candIndices,
-                                           indices: indices, values: values)
+            let n = TopK.selectNonNegative(
+                c, h: h, k: k, scratch: scratch, candIndices: candIndices,
+                indices: indices, values: values)
             // Kept ReLU outputs are > 0, where ReLU's slope is 1.
             if let deriv { for t in 0..<n { deriv[t] = 1 } }
             return n
@@ -344,7 +387,10 @@ public struct SAEModel: Sendable {
                 return n
             }
         }
-        for j in 0..<h { dist[j] = max(0, 2 - 2 * c[j]).squareRoot(); c[j] = 2 - dist[j] }
+        for j in 0..<h {
+            dist[j] = max(0, 2 - 2 * c[j]).squareRoot()
+            c[j] = 2 - dist[j]
+        }
         let n = TopK.select(c, h: h, k: k, scratch: scratch, indices: indices, values: values)
         if let deriv {
             for t in 0..<n {
@@ -375,7 +421,9 @@ public struct SAEModel: Sendable {
     /// once per block while the block's output rows stay in L2; every output element still receives its
     /// terms in ascending unit order, so the values do not depend on the blocking or the thread count.
     func decodeInto(_ codes: SparseCodes, decoder dIndex: Int, out: UnsafeMutablePointer<Float>) {
-        let d = config.inputDim, h = config.hidden, k = codes.k
+        let d = config.inputDim
+        let h = config.hidden
+        let k = codes.k
         let dec = layout.decoders[dIndex]
         let block = 256
         parameters.withUnsafeBufferPointer { ppb in
@@ -383,7 +431,8 @@ public struct SAEModel: Sendable {
                 codes.values.withUnsafeBufferPointer { pvb in
                     codes.counts.withUnsafeBufferPointer { pnb in
                         let pp = ppb.baseAddress!
-                        let bias = pp + dec.bias, wT = pp + dec.weightT
+                        let bias = pp + dec.bias
+                        let wT = pp + dec.weightT
                         let pn = pnb.baseAddress!
                         guard k > 0, let pi = pib.baseAddress, let pv = pvb.baseAddress else {
                             for r in 0..<codes.rows { (out + r * d).update(from: bias, count: d) }
@@ -395,8 +444,9 @@ public struct SAEModel: Sendable {
                             var r = range.lowerBound
                             while r < range.upperBound {
                                 let n = min(block, range.upperBound - r)
-                                vlsae_decode_block(Int32(d), Int32(h), Int32(k), Int32(n), bias, wT, pn + r, pi + r * k,
-                                                   pv + r * k, out + r * d, work)
+                                vlsae_decode_block(
+                                    Int32(d), Int32(h), Int32(k), Int32(n), bias, wT, pn + r, pi + r * k,
+                                    pv + r * k, out + r * d, work)
                                 r += n
                             }
                         }
@@ -408,7 +458,8 @@ public struct SAEModel: Sendable {
 
     /// The `modality` decoder applied to codes: bias + Σ over active units of value · column.
     public func decode(_ codes: SparseCodes, modality: Modality) -> Matrix {
-        precondition(codes.hidden == config.hidden, "decode: codes have \(codes.hidden) units, model has \(config.hidden)")
+        precondition(
+            codes.hidden == config.hidden, "decode: codes have \(codes.hidden) units, model has \(config.hidden)")
         var out = Matrix(rows: codes.rows, cols: config.inputDim)
         if codes.rows == 0 { return out }
         out.values.withUnsafeMutableBufferPointer { po in
@@ -429,7 +480,10 @@ public struct SAEModel: Sendable {
         for (m, x) in [images, texts].enumerated() {
             let recon = reconstruct(x, modality: m == 0 ? .image : .text)
             var s: Double = 0
-            for i in 0..<x.values.count { let e = Double(recon.values[i] - x.values[i]); s += e * e }
+            for i in 0..<x.values.count {
+                let e = Double(recon.values[i] - x.values[i])
+                s += e * e
+            }
             let mse = x.values.isEmpty ? 0 : s / Double(x.values.count)
             if m == 0 { l.image = mse } else { l.text = mse }
         }
@@ -454,7 +508,9 @@ public struct SAEModel: Sendable {
         let d = config.inputDim
         g.withUnsafeMutableBufferPointer { pgb in
             let pg = pgb.baseAddress!
-            for (i, dec) in layout.decoders.enumerated() { (pg + dec.bias).update(from: batch.decoderBiasGradient[i], count: d) }
+            for (i, dec) in layout.decoders.enumerated() {
+                (pg + dec.bias).update(from: batch.decoderBiasGradient[i], count: d)
+            }
             parameters.withUnsafeBufferPointer { ppb in backward(batch, parameters: ppb.baseAddress!, gradients: pg) }
         }
         return batch.loss
@@ -477,7 +533,9 @@ public struct SAEModel: Sendable {
     }
 
     func forwardForTraining(images: Matrix, texts: Matrix) -> TrainingForward {
-        let d = config.inputDim, h = config.hidden, k = config.topK
+        let d = config.inputDim
+        let h = config.hidden
+        let k = config.topK
         precondition(images.cols == d && texts.cols == d, "training batch has the wrong dimension")
         precondition(images.rows > 0 && texts.rows > 0, "training batch is empty")
         let prepared = (0..<layout.encoders.count).map { prepare($0) }
@@ -499,11 +557,14 @@ public struct SAEModel: Sendable {
             x.values.withUnsafeBufferPointer { pxb in
                 e.withUnsafeMutableBufferPointer { peb in
                     rowSums.withUnsafeMutableBufferPointer { psb in
-                        let px = pxb.baseAddress!, pe = peb.baseAddress!, ps = psb.baseAddress!
+                        let px = pxb.baseAddress!
+                        let pe = peb.baseAddress!
+                        let ps = psb.baseAddress!
                         decodeInto(pass.codes, decoder: layout.decoderFor[m], out: pe)
                         forEachBlock(b, threads: threads) { range in
                             for r in range {
-                                let er = pe + r * d, xr = px + r * d
+                                let er = pe + r * d
+                                let xr = px + r * d
                                 var s: Double = 0
                                 for i in 0..<d {
                                     let diff = er[i] - xr[i]
@@ -541,50 +602,67 @@ public struct SAEModel: Sendable {
             starts.append(start)
             slots.append(list)
         }
-        return TrainingForward(prepared: prepared, passes: passes, errors: errors, decoderBiasGradient: biasGradients,
-                               unitStarts: starts, unitSlots: slots, loss: loss)
+        return TrainingForward(
+            prepared: prepared, passes: passes, errors: errors, decoderBiasGradient: biasGradients,
+            unitStarts: starts, unitSlots: slots, loss: loss)
     }
 
     /// The per-unit backward pass: writes the gradient of every per-unit parameter slice (encoder rows,
     /// encoder bias entries, decoder columns) into `pg`. Units are split into contiguous blocks over
     /// `threads` workers; each unit's slices are zeroed and summed by one worker in a fixed order.
-    func backward(_ batch: TrainingForward, parameters pp: UnsafePointer<Float>, gradients pg: UnsafeMutablePointer<Float>) {
-        let d = config.inputDim, h = config.hidden, k = config.topK
+    func backward(
+        _ batch: TrainingForward, parameters pp: UnsafePointer<Float>, gradients pg: UnsafeMutablePointer<Float>
+    ) {
+        let d = config.inputDim
+        let h = config.hidden
+        let k = config.topK
         let lay = layout
         let norms = batch.prepared.map(\.norms)
         withBaseAddresses(batch.errors) { pe in
-        withBaseAddresses(batch.passes.map(\.input)) { px in
-        withBaseAddresses(batch.passes.map(\.codes.values)) { pv in
-        withBaseAddresses(batch.passes.map(\.deriv)) { pd in
-        withBaseAddresses(batch.unitStarts) { pst in
-        withBaseAddresses(batch.unitSlots) { psl in
-        withBaseAddresses(batch.prepared.map(\.weight)) { pw in
-            forEachBlock(h, threads: threads, minBlock: 16) { range in
-                for j in range {
-                    for enc in lay.encoders {
-                        (pg + enc.weight + j * d).update(repeating: 0, count: d)
-                        if let bias = enc.bias { pg[bias + j] = 0 }
-                    }
-                    for dec in lay.decoders { (pg + dec.weightT + j * d).update(repeating: 0, count: d) }
-                    for m in 0..<2 {
-                        let start = Int(pst[m]![j]), end = Int(pst[m]![j + 1])
-                        // Non-empty lists imply non-empty buffers for this modality.
-                        guard start < end else { continue }
-                        let dec = lay.decoders[lay.decoderFor[m]], enc = lay.encoders[lay.encoderFor[m]]
-                        vlsae_unit_backward(Int32(d), Int32(k), Int32(end - start), psl[m]! + start,
-                                            pe[m]!, px[m]!, pv[m]!, pd[m]!, pp + dec.weightT + j * d,
-                                            pg + dec.weightT + j * d, pg + enc.weight + j * d,
-                                            enc.bias.map { pg + $0 + j })
-                    }
-                    // Back through ŵ = W/‖W‖: dW = (dŵ − ŵ (ŵ·dŵ)) / ‖W‖.
-                    for (ei, enc) in lay.encoders.enumerated() where enc.distance {
-                        let gw = pg + enc.weight + j * d, w = pw[ei]! + j * d
-                        Kernel.axpy(d, -Kernel.dot(d, w, gw), w, gw)
-                        Kernel.scale(d, 1 / norms[ei][j], gw)
+            withBaseAddresses(batch.passes.map(\.input)) { px in
+                withBaseAddresses(batch.passes.map(\.codes.values)) { pv in
+                    withBaseAddresses(batch.passes.map(\.deriv)) { pd in
+                        withBaseAddresses(batch.unitStarts) { pst in
+                            withBaseAddresses(batch.unitSlots) { psl in
+                                withBaseAddresses(batch.prepared.map(\.weight)) { pw in
+                                    forEachBlock(h, threads: threads, minBlock: 16) { range in
+                                        for j in range {
+                                            for enc in lay.encoders {
+                                                (pg + enc.weight + j * d).update(repeating: 0, count: d)
+                                                if let bias = enc.bias { pg[bias + j] = 0 }
+                                            }
+                                            for dec in lay.decoders {
+                                                (pg + dec.weightT + j * d).update(repeating: 0, count: d)
+                                            }
+                                            for m in 0..<2 {
+                                                let start = Int(pst[m]![j])
+                                                let end = Int(pst[m]![j + 1])
+                                                // Non-empty lists imply non-empty buffers for this modality.
+                                                guard start < end else { continue }
+                                                let dec = lay.decoders[lay.decoderFor[m]]
+                                                let enc = lay.encoders[lay.encoderFor[m]]
+                                                vlsae_unit_backward(
+                                                    Int32(d), Int32(k), Int32(end - start), psl[m]! + start,
+                                                    pe[m]!, px[m]!, pv[m]!, pd[m]!, pp + dec.weightT + j * d,
+                                                    pg + dec.weightT + j * d, pg + enc.weight + j * d,
+                                                    enc.bias.map { pg + $0 + j })
+                                            }
+                                            // Back through ŵ = W/‖W‖: dW = (dŵ − ŵ (ŵ·dŵ)) / ‖W‖.
+                                            for (ei, enc) in lay.encoders.enumerated() where enc.distance {
+                                                let gw = pg + enc.weight + j * d
+                                                let w = pw[ei]! + j * d
+                                                Kernel.axpy(d, -Kernel.dot(d, w, gw), w, gw)
+                                                Kernel.scale(d, 1 / norms[ei][j], gw)
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
             }
-        }}}}}}}
+        }
     }
 }
 

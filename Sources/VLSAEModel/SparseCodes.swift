@@ -67,12 +67,17 @@ public enum TopK {
     /// Writes the kept (index, value) pairs of one row, indices ascending; returns how many.
     /// `scratch` must hold h floats. k ≥ h keeps every entry; k ≤ 0 keeps none.
     @inline(__always)
-    public static func select(_ a: UnsafePointer<Float>, h: Int, k: Int,
-                              scratch: UnsafeMutablePointer<Float>,
-                              indices: UnsafeMutablePointer<Int32>, values: UnsafeMutablePointer<Float>) -> Int {
+    public static func select(
+        _ a: UnsafePointer<Float>, h: Int, k: Int,
+        scratch: UnsafeMutablePointer<Float>,
+        indices: UnsafeMutablePointer<Int32>, values: UnsafeMutablePointer<Float>
+    ) -> Int {
         if k <= 0 || h == 0 { return 0 }
         if k >= h {
-            for j in 0..<h { indices[j] = Int32(j); values[j] = a[j] }
+            for j in 0..<h {
+                indices[j] = Int32(j)
+                values[j] = a[j]
+            }
             return h
         }
         for j in 0..<h { scratch[j] = abs(a[j]) }
@@ -98,8 +103,9 @@ public enum TopK {
             scratch.withUnsafeMutableBufferPointer { ps in
                 idx.withUnsafeMutableBufferPointer { pi in
                     val.withUnsafeMutableBufferPointer { pv in
-                        select(pa.baseAddress!, h: h, k: k, scratch: ps.baseAddress!,
-                               indices: pi.baseAddress!, values: pv.baseAddress!)
+                        select(
+                            pa.baseAddress!, h: h, k: k, scratch: ps.baseAddress!,
+                            indices: pi.baseAddress!, values: pv.baseAddress!)
                     }
                 }
             }
@@ -112,18 +118,28 @@ public enum TopK {
     /// deterministic, so the same input always takes the same path.
     @inline(__always)
     static func kthSmallest(_ s: UnsafeMutablePointer<Float>, count: Int, rank: Int) -> Float {
-        var lo = 0, hi = count - 1
+        var lo = 0
+        var hi = count - 1
         while lo < hi {
             let mid = lo + (hi - lo) / 2
-            let x = s[lo], y = s[mid], z = s[hi]
+            let x = s[lo]
+            let y = s[mid]
+            let z = s[hi]
             let pivot = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y))
-            var lt = lo, i = lo, gt = hi
+            var lt = lo
+            var i = lo
+            var gt = hi
             while i <= gt {
                 let v = s[i]
                 if v < pivot {
-                    s[i] = s[lt]; s[lt] = v; lt += 1; i += 1
+                    s[i] = s[lt]
+                    s[lt] = v
+                    lt += 1
+                    i += 1
                 } else if v > pivot {
-                    s[i] = s[gt]; s[gt] = v; gt -= 1
+                    s[i] = s[gt]
+                    s[gt] = v
+                    gt -= 1
                 } else {
                     i += 1
                 }

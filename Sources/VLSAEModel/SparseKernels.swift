@@ -21,8 +21,10 @@ extension TopK {
     /// alone. If fewer than k + 1 values exceed the bound (a skewed row), quickselect runs on all h,
     /// so the threshold is always the exact order statistic.
     @inline(__always)
-    static func thresholdAndCandidates(_ key: UnsafePointer<Float>, h: Int, k: Int, scratch: UnsafeMutablePointer<Float>,
-                                       candIndices: UnsafeMutablePointer<Int32>) -> Candidates {
+    static func thresholdAndCandidates(
+        _ key: UnsafePointer<Float>, h: Int, k: Int, scratch: UnsafeMutablePointer<Float>,
+        candIndices: UnsafeMutablePointer<Int32>
+    ) -> Candidates {
         let want = k + 1  // rank from the top
         let sampleSize = 256
         if h >= 8 * sampleSize && want * 4 <= h {
@@ -53,19 +55,27 @@ extension TopK {
                 }
             }
         }
-        for j in 0..<h { scratch[j] = key[j]; candIndices[j] = Int32(truncatingIfNeeded: j) }
+        for j in 0..<h {
+            scratch[j] = key[j]
+            candIndices[j] = Int32(truncatingIfNeeded: j)
+        }
         return Candidates(count: h, threshold: kthSmallestBranchless(scratch, count: h, rank: h - want))
     }
 
     /// `select` for rows that are already non-negative (|a| = a), e.g. ReLU outputs. `scratch` holds
     /// h floats and `candIndices` h indices.
     @inline(__always)
-    static func selectNonNegative(_ a: UnsafePointer<Float>, h: Int, k: Int, scratch: UnsafeMutablePointer<Float>,
-                                  candIndices: UnsafeMutablePointer<Int32>,
-                                  indices: UnsafeMutablePointer<Int32>, values: UnsafeMutablePointer<Float>) -> Int {
+    static func selectNonNegative(
+        _ a: UnsafePointer<Float>, h: Int, k: Int, scratch: UnsafeMutablePointer<Float>,
+        candIndices: UnsafeMutablePointer<Int32>,
+        indices: UnsafeMutablePointer<Int32>, values: UnsafeMutablePointer<Float>
+    ) -> Int {
         if k <= 0 || h == 0 { return 0 }
         if k >= h {
-            for j in 0..<h { indices[j] = Int32(j); values[j] = a[j] }
+            for j in 0..<h {
+                indices[j] = Int32(j)
+                values[j] = a[j]
+            }
             return h
         }
         let c = thresholdAndCandidates(a, h: h, k: k, scratch: scratch, candIndices: candIndices)
@@ -88,10 +98,13 @@ extension TopK {
     /// range's minimum splits off the copies of the pivot, so runs of equal values stay linear.
     @inline(__always)
     static func kthSmallestBranchless(_ s: UnsafeMutablePointer<Float>, count: Int, rank: Int) -> Float {
-        var lo = 0, hi = count  // the answer lies in s[lo..<hi]
+        var lo = 0
+        var hi = count  // the answer lies in s[lo..<hi]
         while hi - lo > 16 {
             let mid = lo + (hi - lo) / 2
-            let x = s[lo], y = s[mid], z = s[hi - 1]
+            let x = s[lo]
+            let y = s[mid]
+            let z = s[hi - 1]
             let pivot = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y))
             var store = lo
             var i = lo
@@ -102,8 +115,14 @@ extension TopK {
                 store &+= Int(unsafeBitCast(v < pivot, to: UInt8.self))
                 i &+= 1
             }
-            if rank < store { hi = store; continue }
-            if store > lo { lo = store; continue }
+            if rank < store {
+                hi = store
+                continue
+            }
+            if store > lo {
+                lo = store
+                continue
+            }
             // Nothing below the pivot: split the pivot's copies off the front.
             var eq = lo
             i = lo
@@ -123,7 +142,10 @@ extension TopK {
         while i < hi {
             let v = s[i]
             var j = i - 1
-            while j >= lo && s[j] > v { s[j + 1] = s[j]; j -= 1 }
+            while j >= lo && s[j] > v {
+                s[j + 1] = s[j]
+                j -= 1
+            }
             s[j + 1] = v
             i += 1
         }

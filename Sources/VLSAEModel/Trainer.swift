@@ -28,16 +28,23 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         guard warmupEpochs >= 0 && warmupEpochs <= epochs else {
             throw VLSAEError.usage("warm-up epochs must be between 0 and epochs (\(epochs)), got \(warmupEpochs)")
         }
-        guard valRatio > 0 && valRatio < 1 else { throw VLSAEError.usage("validation ratio must be in (0, 1) (got \(valRatio))") }
+        guard valRatio > 0 && valRatio < 1 else {
+            throw VLSAEError.usage("validation ratio must be in (0, 1) (got \(valRatio))")
+        }
         guard patience >= 1 else { throw VLSAEError.usage("patience must be at least 1 (got \(patience))") }
-        guard weightDecay >= 0, weightDecay.isFinite else { throw VLSAEError.usage("weight decay must be ≥ 0 (got \(weightDecay))") }
+        guard weightDecay >= 0, weightDecay.isFinite else {
+            throw VLSAEError.usage("weight decay must be ≥ 0 (got \(weightDecay))")
+        }
         guard Float(lr) > 0 else { throw VLSAEError.usage("learning rate \(lr) is 0 in float32") }
         // Refuse a schedule that never moves the weights rather than write an untrained checkpoint as trained.
-        let rates = (0..<epochs).map { LRSchedule.learningRate(epoch: $0, base: lr, epochs: epochs, warmupEpochs: warmupEpochs) }
+        let rates = (0..<epochs).map {
+            LRSchedule.learningRate(epoch: $0, base: lr, epochs: epochs, warmupEpochs: warmupEpochs)
+        }
         guard rates.contains(where: { Float($0) > 0 }) else {
-            throw VLSAEError.usage("the learning-rate schedule is 0 in every epoch (epochs \(epochs), warm-up epochs \(warmupEpochs): "
-                                   + "cosine annealing reaches 0 in its last epoch), so training would not change the weights; "
-                                   + "use more epochs or at least one warm-up epoch")
+            throw VLSAEError.usage(
+                "the learning-rate schedule is 0 in every epoch (epochs \(epochs), warm-up epochs \(warmupEpochs): "
+                    + "cosine annealing reaches 0 in its last epoch), so training would not change the weights; "
+                    + "use more epochs or at least one warm-up epoch")
         }
     }
 }
@@ -67,39 +74,61 @@ public struct ValidationMetrics: Codable, Equatable, Sendable {
 
     /// Metrics of `model` on paired `images` / `texts` (row i of each is a pair).
     public static func measure(_ model: SAEModel, images: Matrix, texts: Matrix, k: Int? = nil) -> ValidationMetrics {
-        let zi = model.encode(images, modality: .image, k: k), zt = model.encode(texts, modality: .text, k: k)
+        let zi = model.encode(images, modality: .image, k: k)
+        let zt = model.encode(texts, modality: .text, k: k)
         func quality(_ x: Matrix, _ z: SparseCodes, _ m: Modality) -> ModalityMetrics {
             let recon = model.decode(z, modality: m)
-            let d = x.cols, n = x.rows
+            let d = x.cols
+            let n = x.rows
             var mean = [Double](repeating: 0, count: d)
             for r in 0..<n { for i in 0..<d { mean[i] += Double(x[r, i]) } }
             for i in 0..<d { mean[i] /= Double(max(n, 1)) }
-            var sse = 0.0, sst = 0.0
+            var sse = 0.0
+            var sst = 0.0
             for r in 0..<n {
                 for i in 0..<d {
-                    let v = Double(x[r, i]), e = Double(recon[r, i]) - v, c = v - mean[i]
-                    sse += e * e; sst += c * c
+                    let v = Double(x[r, i])
+                    let e = Double(recon[r, i]) - v
+                    let c = v - mean[i]
+                    sse += e * e
+                    sst += c * c
                 }
             }
             let fvu = sst > 0 ? sse / sst : .nan
-            return ModalityMetrics(mse: n * d > 0 ? sse / Double(n * d) : 0, fvu: fvu,
-                                   explainedVariance: 1 - fvu, l0: z.meanActive)
+            return ModalityMetrics(
+                mse: n * d > 0 ? sse / Double(n * d) : 0, fvu: fvu,
+                explainedVariance: 1 - fvu, l0: z.meanActive)
         }
-        let qi = quality(images, zi, .image), qt = quality(texts, zt, .text)
+        let qi = quality(images, zi, .image)
+        let qt = quality(texts, zt, .text)
         var alive = [Bool](repeating: false, count: model.config.hidden)
         for z in [zi, zt] { for r in 0..<z.rows { for j in z.activeUnits(r) { alive[Int(j)] = true } } }
-        var jaccard = 0.0, cosine = 0.0
+        var jaccard = 0.0
+        var cosine = 0.0
         let pairs = min(zi.rows, zt.rows)
         for r in 0..<pairs {
             // Both active lists are ascending: merge them.
-            let a = zi.activeUnits(r), av = zi.activeValues(r), b = zt.activeUnits(r), bv = zt.activeValues(r)
-            var ia = a.startIndex, ib = b.startIndex, common = 0, dot = 0.0
+            let a = zi.activeUnits(r)
+            let av = zi.activeValues(r)
+            let b = zt.activeUnits(r)
+            let bv = zt.activeValues(r)
+            var ia = a.startIndex
+            var ib = b.startIndex
+            var common = 0
+            var dot = 0.0
             while ia < a.endIndex && ib < b.endIndex {
                 if a[ia] == b[ib] {
                     common += 1
-                    dot += Double(av[av.startIndex + (ia - a.startIndex)]) * Double(bv[bv.startIndex + (ib - b.startIndex)])
-                    ia += 1; ib += 1
-                } else if a[ia] < b[ib] { ia += 1 } else { ib += 1 }
+                    dot +=
+                        Double(av[av.startIndex + (ia - a.startIndex)])
+                        * Double(bv[bv.startIndex + (ib - b.startIndex)])
+                    ia += 1
+                    ib += 1
+                } else if a[ia] < b[ib] {
+                    ia += 1
+                } else {
+                    ib += 1
+                }
             }
             let union = a.count + b.count - common
             jaccard += union > 0 ? Double(common) / Double(union) : 0
@@ -108,9 +137,10 @@ public struct ValidationMetrics: Codable, Equatable, Sendable {
             cosine += na > 0 && nb > 0 ? dot / (na * nb) : 0
         }
         let dead = Double(alive.filter { !$0 }.count) / Double(max(model.config.hidden, 1))
-        return ValidationMetrics(loss: qi.mse + qt.mse, image: qi, text: qt, deadFraction: dead,
-                                 pairJaccard: pairs > 0 ? jaccard / Double(pairs) : 0,
-                                 pairCosine: pairs > 0 ? cosine / Double(pairs) : 0)
+        return ValidationMetrics(
+            loss: qi.mse + qt.mse, image: qi, text: qt, deadFraction: dead,
+            pairJaccard: pairs > 0 ? jaccard / Double(pairs) : 0,
+            pairCosine: pairs > 0 ? cosine / Double(pairs) : 0)
     }
 }
 
@@ -148,33 +178,46 @@ public struct TrainSummary: Codable, Equatable, Sendable {
 /// (first ⌊N·(1 − valRatio)⌋ train, rest validation, as upstream); `.derived(2).next()` seeds the
 /// initial weights; `.derived(100 + e)` shuffles the training rows for epoch e.
 public enum Trainer {
-    public static func train(images: Matrix, texts: Matrix, model config: SAEConfig, train tc: TrainConfig,
-                             threads: Int = 1, initial: SAEModel? = nil, initialization: String = "random", progress: Bool = true,
-                             onEpoch: ((EpochReport) -> Void)? = nil) throws -> (model: SAEModel, summary: TrainSummary) {
+    public static func train(
+        images: Matrix, texts: Matrix, model config: SAEConfig, train tc: TrainConfig,
+        threads: Int = 1, initial: SAEModel? = nil, initialization: String = "random", progress: Bool = true,
+        onEpoch: ((EpochReport) -> Void)? = nil
+    ) throws -> (model: SAEModel, summary: TrainSummary) {
         try config.validate()
         try tc.validate()
         guard threads >= 1 else { throw VLSAEError.usage("threads must be at least 1 (got \(threads))") }
         guard images.rows == texts.rows else {
-            throw VLSAEError.mismatch("image and text embeddings must be paired row by row: \(images.rows) vs \(texts.rows) rows")
+            throw VLSAEError.mismatch(
+                "image and text embeddings must be paired row by row: \(images.rows) vs \(texts.rows) rows")
         }
         try checkDim(images.cols, config, "image embeddings")
         try checkDim(texts.cols, config, "text embeddings")
-        if let r = images.firstNonFiniteRow() { throw VLSAEError.mismatch("image embeddings: row \(r) holds NaN or infinity") }
-        if let r = texts.firstNonFiniteRow() { throw VLSAEError.mismatch("text embeddings: row \(r) holds NaN or infinity") }
+        if let r = images.firstNonFiniteRow() {
+            throw VLSAEError.mismatch("image embeddings: row \(r) holds NaN or infinity")
+        }
+        if let r = texts.firstNonFiniteRow() {
+            throw VLSAEError.mismatch("text embeddings: row \(r) holds NaN or infinity")
+        }
         let n = images.rows
         let (trainIdx, valIdx) = split(rows: n, valRatio: tc.valRatio, seed: tc.seed)
         let trainRows = trainIdx.count
         guard trainRows >= 1 && !valIdx.isEmpty else {
-            throw VLSAEError.usage("\(n) pairs cannot be split with validation ratio \(tc.valRatio) into non-empty training and validation sets")
+            throw VLSAEError.usage(
+                "\(n) pairs cannot be split with validation ratio \(tc.valRatio) into non-empty training and validation sets"
+            )
         }
         let root = SeededRandom(seed: tc.seed)
-        let trI = images.gatherRows(trainIdx), trT = texts.gatherRows(trainIdx)
-        let vaI = images.gatherRows(valIdx), vaT = texts.gatherRows(valIdx)
+        let trI = images.gatherRows(trainIdx)
+        let trT = texts.gatherRows(trainIdx)
+        let vaI = images.gatherRows(valIdx)
+        let vaT = texts.gatherRows(valIdx)
 
         var model: SAEModel
         if let initial {
             guard initial.config == config else {
-                throw VLSAEError.mismatch("warm-start checkpoint is \(initial.config.arch.rawValue) d=\(initial.config.inputDim) h=\(initial.config.hidden) k=\(initial.config.topK), training asks for \(config.arch.rawValue) d=\(config.inputDim) h=\(config.hidden) k=\(config.topK)")
+                throw VLSAEError.mismatch(
+                    "warm-start checkpoint is \(initial.config.arch.rawValue) d=\(initial.config.inputDim) h=\(initial.config.hidden) k=\(initial.config.topK), training asks for \(config.arch.rawValue) d=\(config.inputDim) h=\(config.hidden) k=\(config.topK)"
+                )
             }
             model = initial
         } else {
@@ -188,38 +231,53 @@ public enum Trainer {
         let batches = (trainRows + tc.batchSize - 1) / tc.batchSize
         let bar = Progress("train \(config.arch.rawValue)", total: tc.epochs * batches, enabled: progress)
         var best = model
-        var bestLoss = Double.infinity, bestEpoch = 0, bad = 0, stopped = false
+        var bestLoss = Double.infinity
+        var bestEpoch = 0
+        var bad = 0
+        var stopped = false
         var reports: [EpochReport] = []
         for e in 0..<tc.epochs {
             let lr = LRSchedule.learningRate(epoch: e, base: tc.lr, epochs: tc.epochs, warmupEpochs: tc.warmupEpochs)
             var order = Array(0..<trainRows)
-            if tc.shuffle { var rng = root.derived(100 + UInt64(e)); order = rng.permutation(trainRows) }
+            if tc.shuffle {
+                var rng = root.derived(100 + UInt64(e))
+                order = rng.permutation(trainRows)
+            }
             var lossSum = 0.0
             for b in 0..<batches {
                 let rows = order[(b * tc.batchSize)..<min((b + 1) * tc.batchSize, trainRows)]
-                let bi = trI.gatherRows(rows), bt = trT.gatherRows(rows)
+                let bi = trI.gatherRows(rows)
+                let bt = trT.gatherRows(rows)
                 let loss = model.lossAndGradients(images: bi, texts: bt, gradients: &grads)
                 adam.update(&model.parameters, gradients: grads, lr: lr, threads: threads)
                 lossSum += loss.total * Double(rows.count)
                 bar.update(e * batches + b + 1, status: String(format: "epoch %d loss %.5f", e + 1, loss.total))
             }
             if let bad = model.parameters.firstIndex(where: { !$0.isFinite }) {
-                throw VLSAEError.usage("training diverged in epoch \(e + 1): parameter \(bad) is not finite (lower the learning rate)")
+                throw VLSAEError.usage(
+                    "training diverged in epoch \(e + 1): parameter \(bad) is not finite (lower the learning rate)")
             }
             let val = ValidationMetrics.measure(model, images: vaI, texts: vaT)
             let report = EpochReport(epoch: e + 1, lr: lr, trainLoss: lossSum / Double(trainRows), validation: val)
             reports.append(report)
             onEpoch?(report)
             if val.loss < bestLoss {
-                bestLoss = val.loss; bestEpoch = e + 1; best = model; bad = 0
+                bestLoss = val.loss
+                bestEpoch = e + 1
+                best = model
+                bad = 0
             } else {
                 bad += 1
-                if bad >= tc.patience { stopped = e + 1 < tc.epochs; break }
+                if bad >= tc.patience {
+                    stopped = e + 1 < tc.epochs
+                    break
+                }
             }
         }
-        let summary = TrainSummary(model: config, train: tc, trainRows: trainRows, valRows: n - trainRows,
-                                   epochsRun: reports.count, bestEpoch: bestEpoch, bestValLoss: bestLoss,
-                                   stoppedEarly: stopped, epochs: reports, initialization: initialization)
+        let summary = TrainSummary(
+            model: config, train: tc, trainRows: trainRows, valRows: n - trainRows,
+            epochsRun: reports.count, bestEpoch: bestEpoch, bestValLoss: bestLoss,
+            stoppedEarly: stopped, epochs: reports, initialization: initialization)
         return (best, summary)
     }
 
@@ -234,7 +292,8 @@ public enum Trainer {
 
     static func checkDim(_ d: Int, _ config: SAEConfig, _ what: String) throws {
         guard d == config.inputDim else {
-            throw VLSAEError.mismatch("\(what) have dimension \(d) but the autoencoder is configured for \(config.inputDim)")
+            throw VLSAEError.mismatch(
+                "\(what) have dimension \(d) but the autoencoder is configured for \(config.inputDim)")
         }
     }
 }

@@ -49,8 +49,15 @@ public enum NiceTicks {
         let fraction = raw / magnitude
         // Tolerance so that e.g. 0.2 (stored as 0.2000000000000000111) stays 0.2, not 0.5.
         let nice: Double
-        if fraction <= 1 + 1e-9 { nice = 1 } else if fraction <= 2 + 1e-9 { nice = 2 }
-        else if fraction <= 5 + 1e-9 { nice = 5 } else { nice = 10 }
+        if fraction <= 1 + 1e-9 {
+            nice = 1
+        } else if fraction <= 2 + 1e-9 {
+            nice = 2
+        } else if fraction <= 5 + 1e-9 {
+            nice = 5
+        } else {
+            nice = 10
+        }
         return nice * magnitude
     }
 
@@ -62,7 +69,8 @@ public enum NiceTicks {
             if hi.isFinite { return padded(min: hi, max: hi) }
             return (0, 1)
         }
-        var a = Swift.min(lo, hi), b = Swift.max(lo, hi)
+        var a = Swift.min(lo, hi)
+        var b = Swift.max(lo, hi)
         let scale = Swift.max(abs(a), abs(b))
         if b - a <= scale * 1e-12 {
             let delta = scale > 0 ? scale * 0.1 : 1
@@ -81,15 +89,18 @@ public enum NiceTicks {
         let first = (a / step + 1e-9).rounded(.down)
         let last = (b / step - 1e-9).rounded(.up)
         guard step.isFinite, first.isFinite, last.isFinite, last - first <= 200,
-              (first * step).isFinite, (last * step).isFinite else {
+            (first * step).isFinite, (last * step).isFinite
+        else {
             // Ranges near the limits of Double: just label the two ends.
             return Ticks(lower: a, upper: b, step: 0, values: [a, b], labels: [formatPlain(a), formatPlain(b)])
         }
         let values = stride(from: first, through: last, by: 1).map { $0 * step }
-        let lower = first * step, upper = Swift.max(last * step, lower + step)
+        let lower = first * step
+        let upper = Swift.max(last * step, lower + step)
         let scientific = needsScientific(maxMagnitude: Swift.max(abs(lower), abs(upper)), step: step)
-        return Ticks(lower: lower, upper: upper, step: step, values: values,
-                     labels: values.map { format($0, step: step, scientific: scientific) })
+        return Ticks(
+            lower: lower, upper: upper, step: step, values: values,
+            labels: values.map { format($0, step: step, scientific: scientific) })
     }
 
     /// Logarithmic ticks for positive data in `min…max`. The axis spans the data (padded by a
@@ -97,11 +108,13 @@ public enum NiceTicks {
     public static func logarithmic(min lo: Double, max hi: Double, scale: AxisScale) -> Ticks {
         let base: Double = scale == .log2 ? 2 : 10
         guard scale != .linear, lo.isFinite, hi.isFinite, lo > 0, hi > 0,
-              let tl = scale.transform(Swift.min(lo, hi)), let th = scale.transform(Swift.max(lo, hi)) else {
+            let tl = scale.transform(Swift.min(lo, hi)), let th = scale.transform(Swift.max(lo, hi))
+        else {
             return logarithmic(min: 1, max: base, scale: scale == .linear ? .log10 : scale)
         }
         let pad = th - tl < 1e-9 ? 0.5 : 0.25
-        let t0 = tl - pad, t1 = th + pad
+        let t0 = tl - pad
+        let t1 = th + pad
         var exponents = Array(stride(from: t0.rounded(.up), through: t1.rounded(.down), by: 1))
         // Too many powers make unreadable labels: thin to every 2nd, 3rd, … power.
         if exponents.count > 10 {
@@ -112,7 +125,8 @@ public enum NiceTicks {
         if values.count < 3 {
             // A narrow range: add 2× and 5× (base 10) or 1.5× (base 2) intermediate ticks.
             let multipliers: [Double] = base == 10 ? [1, 2, 5] : [1, 1.5]
-            let lowPower = (t0).rounded(.down), highPower = (t1).rounded(.up)
+            let lowPower = (t0).rounded(.down)
+            let highPower = (t1).rounded(.up)
             values = stride(from: lowPower, through: highPower, by: 1).flatMap { e in
                 multipliers.map { $0 * Foundation.pow(base, e) }
             }.filter { v in
@@ -128,8 +142,9 @@ public enum NiceTicks {
                 return t >= t0 - 1e-9 && t <= t1 + 1e-9
             }
         }
-        return Ticks(lower: scale.inverse(t0), upper: scale.inverse(t1), step: 0, values: values,
-                     labels: values.map { formatPlain($0) })
+        return Ticks(
+            lower: scale.inverse(t0), upper: scale.inverse(t1), step: 0, values: values,
+            labels: values.map { formatPlain($0) })
     }
 
     /// Label for a tick on a linear axis with the given step: just enough decimals to tell
@@ -143,7 +158,8 @@ public enum NiceTicks {
             if value == 0 { return "0" }
             guard step.isFinite else { return formatPlain(value) }
             // Enough mantissa digits to reach the step's decimal place.
-            let digits = step > 0
+            let digits =
+                step > 0
                 ? Int(Foundation.log10(abs(value)).rounded(.down) - Foundation.log10(step).rounded(.down)) : 3
             return cleanNegativeZero(String(format: "%.\(Swift.min(Swift.max(digits, 0), 16))e", value))
         }

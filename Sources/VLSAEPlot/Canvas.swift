@@ -26,14 +26,14 @@ public struct Color: Equatable, Hashable, Sendable {
     /// Okabe–Ito palette, reordered so the colours that read best on white come first; yellow is
     /// last because it is the hardest to see against a white background.
     public static let palette: [Color] = [
-        Color(hex: 0x0072B2), // blue
-        Color(hex: 0xD55E00), // vermillion
-        Color(hex: 0x009E73), // bluish green
-        Color(hex: 0xCC79A7), // reddish purple
-        Color(hex: 0xE69F00), // orange
-        Color(hex: 0x56B4E9), // sky blue
-        Color(hex: 0x000000), // black
-        Color(hex: 0xF0E442), // yellow
+        Color(hex: 0x0072B2),  // blue
+        Color(hex: 0xD55E00),  // vermillion
+        Color(hex: 0x009E73),  // bluish green
+        Color(hex: 0xCC79A7),  // reddish purple
+        Color(hex: 0xE69F00),  // orange
+        Color(hex: 0x56B4E9),  // sky blue
+        Color(hex: 0x000000),  // black
+        Color(hex: 0xF0E442),  // yellow
     ]
 }
 
@@ -109,7 +109,8 @@ public struct Canvas: Equatable, Sendable {
         self.width = min(max(width, 1), Canvas.maxSide)
         self.height = min(max(height, 1), Canvas.maxSide)
         let count = self.width * self.height
-        pixels = background == .white || background == .black
+        pixels =
+            background == .white || background == .black
             ? [UInt8](repeating: background.r, count: count * 3)
             : [UInt8]((0..<count).lazy.flatMap { _ in [background.r, background.g, background.b] })
     }
@@ -160,8 +161,10 @@ public struct Canvas: Equatable, Sendable {
     // MARK: Rectangles
 
     public mutating func fillRect(_ rect: PixelRect, color: Color) {
-        let x0 = max(rect.x, 0, clip?.x ?? 0), x1 = min(rect.maxX, width, clip?.maxX ?? width)
-        let y0 = max(rect.y, 0, clip?.y ?? 0), y1 = min(rect.maxY, height, clip?.maxY ?? height)
+        let x0 = max(rect.x, 0, clip?.x ?? 0)
+        let x1 = min(rect.maxX, width, clip?.maxX ?? width)
+        let y0 = max(rect.y, 0, clip?.y ?? 0)
+        let y1 = min(rect.maxY, height, clip?.maxY ?? height)
         guard x0 < x1, y0 < y1 else { return }
         for y in y0..<y1 {
             for x in x0..<x1 { setPixel(x: x, y: y, color: color) }
@@ -192,14 +195,17 @@ public struct Canvas: Equatable, Sendable {
         }
         let half = min(max(lineWidth, 0.5), 64) / 2
         let reach = half + 1
-        let dx = b.x - a.x, dy = b.y - a.y
+        let dx = b.x - a.x
+        let dy = b.y - a.y
         let lengthSquared = dx * dx + dy * dy
 
         func coverage(_ px: Int, _ py: Int) -> Double {
-            let cx = Double(px) + 0.5, cy = Double(py) + 0.5
+            let cx = Double(px) + 0.5
+            let cy = Double(py) + 0.5
             var t = lengthSquared > 0 ? ((cx - a.x) * dx + (cy - a.y) * dy) / lengthSquared : 0
             t = min(max(t, 0), 1)
-            let ex = a.x + t * dx - cx, ey = a.y + t * dy - cy
+            let ex = a.x + t * dx - cx
+            let ey = a.y + t * dy - cy
             let d = (ex * ex + ey * ey).squareRoot()
             return min(max(half + 0.5 - d, 0), 1)
         }
@@ -239,9 +245,13 @@ public struct Canvas: Equatable, Sendable {
 
     /// Liang–Barsky clip of a segment to a box slightly larger than the canvas.
     private func clipSegment(_ a: Point, _ b: Point) -> (Point, Point)? {
-        let lo = -8.0, hiX = Double(width) + 8, hiY = Double(height) + 8
-        var t0 = 0.0, t1 = 1.0
-        let dx = b.x - a.x, dy = b.y - a.y
+        let lo = -8.0
+        let hiX = Double(width) + 8
+        let hiY = Double(height) + 8
+        var t0 = 0.0
+        var t1 = 1.0
+        let dx = b.x - a.x
+        let dy = b.y - a.y
         for (p, q) in [(-dx, a.x - lo), (dx, hiX - a.x), (-dy, a.y - lo), (dy, hiY - a.y)] {
             if p == 0 {
                 if q < 0 { return nil }
@@ -251,7 +261,8 @@ public struct Canvas: Equatable, Sendable {
             if p < 0 { t0 = max(t0, r) } else { t1 = min(t1, r) }
             if t0 > t1 { return nil }
         }
-        let ca = Point(a.x + t0 * dx, a.y + t0 * dy), cb = Point(a.x + t1 * dx, a.y + t1 * dy)
+        let ca = Point(a.x + t0 * dx, a.y + t0 * dy)
+        let cb = Point(a.x + t1 * dx, a.y + t1 * dy)
         guard ca.isFinite, cb.isFinite else { return nil }
         return (ca, cb)
     }
@@ -264,18 +275,23 @@ public struct Canvas: Equatable, Sendable {
     }
 
     /// Dashed line: `dash` pixels drawn, `gap` pixels skipped, starting with a dash at `a`.
-    public mutating func drawDashedLine(from a: Point, to b: Point, color: Color, width lineWidth: Double = 1,
-                                        dash: Double = 6, gap: Double = 4) {
+    public mutating func drawDashedLine(
+        from a: Point, to b: Point, color: Color, width lineWidth: Double = 1,
+        dash: Double = 6, gap: Double = 4
+    ) {
         guard a.isFinite, b.isFinite, dash.isFinite, gap.isFinite else { return }
-        let dx = b.x - a.x, dy = b.y - a.y
+        let dx = b.x - a.x
+        let dy = b.y - a.y
         let length = (dx * dx + dy * dy).squareRoot()
         guard length > 0, length < Double(Canvas.maxSide) * 8 else { return }
-        let on = max(dash, 1), period = on + max(gap, 0)
+        let on = max(dash, 1)
+        let period = on + max(gap, 0)
         var s = 0.0
         while s < length {
             let e = min(s + on, length)
-            drawLine(from: Point(a.x + dx * s / length, a.y + dy * s / length),
-                     to: Point(a.x + dx * e / length, a.y + dy * e / length), color: color, width: lineWidth)
+            drawLine(
+                from: Point(a.x + dx * s / length, a.y + dy * s / length),
+                to: Point(a.x + dx * e / length, a.y + dy * e / length), color: color, width: lineWidth)
             s += period
         }
     }
@@ -301,11 +317,15 @@ public struct Canvas: Equatable, Sendable {
     /// Fills a polygon with 4×4 supersampled coverage (even–odd rule).
     public mutating func fillPolygon(_ vertices: [Point], color: Color) {
         guard vertices.count >= 3, vertices.allSatisfy({ $0.isFinite }) else { return }
-        let xs = vertices.map(\.x), ys = vertices.map(\.y)
+        let xs = vertices.map(\.x)
+        let ys = vertices.map(\.y)
         guard let lowX = xs.min(), let highX = xs.max(), let lowY = ys.min(), let highY = ys.max(),
-              highX - lowX < Double(Canvas.maxSide), highY - lowY < Double(Canvas.maxSide) else { return }
-        let minX = max(clampInt(lowX.rounded(.down)), 0), maxX = min(clampInt(highX.rounded(.up)), width - 1)
-        let minY = max(clampInt(lowY.rounded(.down)), 0), maxY = min(clampInt(highY.rounded(.up)), height - 1)
+            highX - lowX < Double(Canvas.maxSide), highY - lowY < Double(Canvas.maxSide)
+        else { return }
+        let minX = max(clampInt(lowX.rounded(.down)), 0)
+        let maxX = min(clampInt(highX.rounded(.up)), width - 1)
+        let minY = max(clampInt(lowY.rounded(.down)), 0)
+        let maxY = min(clampInt(highY.rounded(.up)), height - 1)
         guard minX <= maxX, minY <= maxY else { return }
         for py in minY...maxY {
             for px in minX...maxX {
@@ -323,8 +343,10 @@ public struct Canvas: Equatable, Sendable {
 
     /// Draws a filled marker of the given overall size (pixels across), with an optional outline
     /// that separates overlapping markers.
-    public mutating func drawMarker(_ shape: MarkerShape, at center: Point, size: Double, color: Color,
-                                    outline: Color? = nil) {
+    public mutating func drawMarker(
+        _ shape: MarkerShape, at center: Point, size: Double, color: Color,
+        outline: Color? = nil
+    ) {
         guard center.isFinite, size.isFinite, size > 0 else { return }
         if let outline {
             fillMarkerShape(shape, at: center, radius: size / 2 + 1.2, color: outline)
@@ -339,29 +361,41 @@ public struct Canvas: Equatable, Sendable {
         case .square:
             // Slightly smaller than the circle's radius so all shapes look equally heavy.
             let h = r * 0.85
-            fillPolygon([Point(c.x - h, c.y - h), Point(c.x + h, c.y - h), Point(c.x + h, c.y + h),
-                         Point(c.x - h, c.y + h)], color: color)
+            fillPolygon(
+                [
+                    Point(c.x - h, c.y - h), Point(c.x + h, c.y - h), Point(c.x + h, c.y + h),
+                    Point(c.x - h, c.y + h),
+                ], color: color)
         case .triangle:
             let s = r * 1.25
-            fillPolygon([Point(c.x, c.y - s), Point(c.x + s * 0.866, c.y + s * 0.5),
-                         Point(c.x - s * 0.866, c.y + s * 0.5)], color: color)
+            fillPolygon(
+                [
+                    Point(c.x, c.y - s), Point(c.x + s * 0.866, c.y + s * 0.5),
+                    Point(c.x - s * 0.866, c.y + s * 0.5),
+                ], color: color)
         case .diamond:
             let s = r * 1.2
-            fillPolygon([Point(c.x, c.y - s), Point(c.x + s, c.y), Point(c.x, c.y + s), Point(c.x - s, c.y)],
-                        color: color)
+            fillPolygon(
+                [Point(c.x, c.y - s), Point(c.x + s, c.y), Point(c.x, c.y + s), Point(c.x - s, c.y)],
+                color: color)
         }
     }
 
     /// Blends `color` into every pixel near `c` with the coverage computed from the distance of
     /// the pixel centre to `c`.
-    private mutating func forEachPixel(around c: Point, reach: Double, color: Color,
-                                       _ coverage: (Double) -> Double) {
-        let minX = max(clampInt((c.x - reach).rounded(.down)), 0), maxX = min(clampInt((c.x + reach).rounded(.up)), width - 1)
-        let minY = max(clampInt((c.y - reach).rounded(.down)), 0), maxY = min(clampInt((c.y + reach).rounded(.up)), height - 1)
+    private mutating func forEachPixel(
+        around c: Point, reach: Double, color: Color,
+        _ coverage: (Double) -> Double
+    ) {
+        let minX = max(clampInt((c.x - reach).rounded(.down)), 0)
+        let maxX = min(clampInt((c.x + reach).rounded(.up)), width - 1)
+        let minY = max(clampInt((c.y - reach).rounded(.down)), 0)
+        let maxY = min(clampInt((c.y + reach).rounded(.up)), height - 1)
         guard minX <= maxX, minY <= maxY else { return }
         for py in minY...maxY {
             for px in minX...maxX {
-                let dx = Double(px) + 0.5 - c.x, dy = Double(py) + 0.5 - c.y
+                let dx = Double(px) + 0.5 - c.x
+                let dy = Double(py) + 0.5 - c.y
                 blend(x: px, y: py, color: color, alpha: coverage((dx * dx + dy * dy).squareRoot()))
             }
         }
@@ -371,7 +405,8 @@ public struct Canvas: Equatable, Sendable {
         var inside = false
         var j = polygon.count - 1
         for i in 0..<polygon.count {
-            let a = polygon[i], b = polygon[j]
+            let a = polygon[i]
+            let b = polygon[j]
             if (a.y > p.y) != (b.y > p.y), p.x < (b.x - a.x) * (p.y - a.y) / (b.y - a.y) + a.x {
                 inside.toggle()
             }
@@ -385,13 +420,16 @@ public struct Canvas: Equatable, Sendable {
     /// Draws `text` with the built-in bitmap font. (`x`, `y`) is the top-left corner of the text's
     /// bounding box as it appears on the canvas, for `.up` text too; `BitmapFont.size(of:scale:)`
     /// gives the unrotated box. Characters outside printable ASCII are drawn as `?`.
-    public mutating func drawText(_ text: String, x: Int, y: Int, color: Color, scale: Int = 1,
-                                  direction: TextDirection = .horizontal) {
+    public mutating func drawText(
+        _ text: String, x: Int, y: Int, color: Color, scale: Int = 1,
+        direction: TextDirection = .horizontal
+    ) {
         let s = min(max(scale, 1), 64)
         let codes = BitmapFont.codes(of: text)
         let textWidth = BitmapFont.width(ofCharacters: codes.count, scale: s)
         // Skip text that lies entirely off the canvas (also keeps the loops bounded).
-        let (boxW, boxH) = direction == .horizontal
+        let (boxW, boxH) =
+            direction == .horizontal
             ? (textWidth, BitmapFont.lineHeight(scale: s)) : (BitmapFont.lineHeight(scale: s), textWidth)
         guard x < width, y < height, x + boxW > 0, y + boxH > 0 else { return }
         var pen = 0

@@ -37,8 +37,9 @@ public struct ChartTextScales: Equatable, Sendable {
     public static func automatic(width: Int, height: Int) -> ChartTextScales {
         let unit = max(1, min(width / 600, height / 380))
         let small = unit == 1 && (width < 500 || height < 320) ? 1 : 2 * unit
-        return ChartTextScales(title: small + unit, axisLabel: small, tickLabel: small, legend: small,
-                               annotation: max(1, small - unit))
+        return ChartTextScales(
+            title: small + unit, axisLabel: small, tickLabel: small, legend: small,
+            annotation: max(1, small - unit))
     }
 }
 
@@ -71,8 +72,10 @@ struct ChartFrame {
     let xMap: AxisMap
     let yMap: AxisMap
 
-    init(width: Int, height: Int, title: String, xLabel: String, yLabel: String,
-         xScale: AxisScale, xTicks: Ticks, yScale: AxisScale, yTicks: Ticks, text: ChartTextScales) {
+    init(
+        width: Int, height: Int, title: String, xLabel: String, yLabel: String,
+        xScale: AxisScale, xTicks: Ticks, yScale: AxisScale, yTicks: Ticks, text: ChartTextScales
+    ) {
         self.width = width
         self.height = height
         self.title = title
@@ -90,14 +93,17 @@ struct ChartFrame {
         let bottom = m + xLabelBand + BitmapFont.lineHeight(scale: text.tickLabel) + 6 + ChartFrame.tickLength
         let lastXLabel = xTicks.labels.last.map { BitmapFont.width(of: $0, scale: text.tickLabel) } ?? 0
         let right = m + max(8, lastXLabel / 2)
-        plotArea = PixelRect(x: left, y: top, width: max(width - left - right, 16),
-                             height: max(height - top - bottom, 16))
+        plotArea = PixelRect(
+            x: left, y: top, width: max(width - left - right, 16),
+            height: max(height - top - bottom, 16))
         titleArea = PixelRect(x: 0, y: 0, width: width, height: max(top - 2, 1))
         let inset = min(ChartFrame.inset, Double(min(plotArea.width, plotArea.height)) / 4)
-        xMap = AxisMap(scale: xScale, ticks: xTicks, from: Double(plotArea.x) + inset,
-                       to: Double(plotArea.maxX) - inset)
-        yMap = AxisMap(scale: yScale, ticks: yTicks, from: Double(plotArea.maxY) - inset,
-                       to: Double(plotArea.y) + inset)
+        xMap = AxisMap(
+            scale: xScale, ticks: xTicks, from: Double(plotArea.x) + inset,
+            to: Double(plotArea.maxX) - inset)
+        yMap = AxisMap(
+            scale: yScale, ticks: yTicks, from: Double(plotArea.maxY) - inset,
+            to: Double(plotArea.y) + inset)
     }
 
     /// The inside of the frame: data drawing is clipped to it.
@@ -114,8 +120,10 @@ struct ChartFrame {
     static func crisp(_ p: Double) -> Double { p.rounded(.down) + 0.5 }
 
     func drawGrid(on canvas: inout Canvas) {
-        let top = Double(plotArea.y) + 1, bottom = Double(plotArea.maxY) - 1
-        let left = Double(plotArea.x) + 1, right = Double(plotArea.maxX) - 1
+        let top = Double(plotArea.y) + 1
+        let bottom = Double(plotArea.maxY) - 1
+        let left = Double(plotArea.x) + 1
+        let right = Double(plotArea.maxX) - 1
         for v in xMap.ticks.values {
             guard let p = xMap.pixel(v) else { continue }
             let x = ChartFrame.crisp(p)
@@ -133,8 +141,9 @@ struct ChartFrame {
         guard let p = yMap.pixel(y) else { return }
         let py = ChartFrame.crisp(p)
         guard py > Double(plotArea.y), py < Double(plotArea.maxY) else { return }
-        canvas.drawDashedLine(from: Point(Double(plotArea.x) + 1, py), to: Point(Double(plotArea.maxX) - 1, py),
-                              color: Color(hex: 0x666666), width: 1.5 * stroke, dash: 7 * stroke, gap: 5 * stroke)
+        canvas.drawDashedLine(
+            from: Point(Double(plotArea.x) + 1, py), to: Point(Double(plotArea.maxX) - 1, py),
+            color: Color(hex: 0x666666), width: 1.5 * stroke, dash: 7 * stroke, gap: 5 * stroke)
     }
 
     /// Frame, ticks, tick labels, axis labels and title.
@@ -175,8 +184,9 @@ struct ChartFrame {
             let label = BitmapFont.truncate(xLabel, toWidth: width - 2 * ChartFrame.margin, scale: text.axisLabel)
             let w = BitmapFont.width(of: label, scale: text.axisLabel)
             let x = max(min(plotArea.x + (plotArea.width - w) / 2, width - ChartFrame.margin - w), ChartFrame.margin)
-            canvas.drawText(label, x: x, y: height - ChartFrame.margin - BitmapFont.lineHeight(scale: text.axisLabel),
-                            color: .black, scale: text.axisLabel)
+            canvas.drawText(
+                label, x: x, y: height - ChartFrame.margin - BitmapFont.lineHeight(scale: text.axisLabel),
+                color: .black, scale: text.axisLabel)
         }
         if !yLabel.isEmpty {
             let label = BitmapFont.truncate(yLabel, toWidth: plotArea.height, scale: text.axisLabel)
@@ -197,9 +207,10 @@ struct ChartFrame {
         let s = text.axisLabel
         let label = BitmapFont.truncate(message, toWidth: plotArea.width - 8, scale: s)
         let w = BitmapFont.width(of: label, scale: s)
-        canvas.drawText(label, x: plotArea.x + (plotArea.width - w) / 2,
-                        y: plotArea.y + (plotArea.height - BitmapFont.lineHeight(scale: s)) / 2,
-                        color: .mutedText, scale: s)
+        canvas.drawText(
+            label, x: plotArea.x + (plotArea.width - w) / 2,
+            y: plotArea.y + (plotArea.height - BitmapFont.lineHeight(scale: s)) / 2,
+            color: .mutedText, scale: s)
     }
 
     // MARK: Legend
@@ -213,8 +224,11 @@ struct ChartFrame {
     private func legendRows(_ entries: [LegendEntry]) -> [LegendEntry] {
         guard entries.count > ChartFrame.maxLegendRows else { return entries }
         let shown = Array(entries.prefix(ChartFrame.maxLegendRows - 1))
-        return shown + [LegendEntry(name: "+\(entries.count - shown.count) more", color: .mutedText,
-                                    marker: nil, line: false)]
+        return shown + [
+            LegendEntry(
+                name: "+\(entries.count - shown.count) more", color: .mutedText,
+                marker: nil, line: false)
+        ]
     }
 
     /// Picks the inside corner of the plot area that covers the fewest data points.
@@ -222,9 +236,14 @@ struct ChartFrame {
         let rows = legendRows(entries)
         guard !rows.isEmpty else { return nil }
         let maxText = max(plotArea.width / 2 - swatchWidth - 24, 24)
-        let textWidth = rows.map { BitmapFont.width(of: BitmapFont.truncate($0.name, toWidth: maxText,
-                                                                            scale: text.legend),
-                                                     scale: text.legend) }.max() ?? 0
+        let textWidth =
+            rows.map {
+                BitmapFont.width(
+                    of: BitmapFont.truncate(
+                        $0.name, toWidth: maxText,
+                        scale: text.legend),
+                    scale: text.legend)
+            }.max() ?? 0
         let w = 8 + swatchWidth + 8 + textWidth + 10
         let h = 6 + rows.count * legendRowHeight + 4
         let pad = 8
@@ -234,7 +253,8 @@ struct ChartFrame {
             PixelRect(x: plotArea.maxX - pad - w, y: plotArea.maxY - pad - h, width: w, height: h),
             PixelRect(x: plotArea.x + pad, y: plotArea.maxY - pad - h, width: w, height: h),
         ]
-        var best = candidates[0], bestCount = Int.max
+        var best = candidates[0]
+        var bestCount = Int.max
         for rect in candidates {
             let grown = PixelRect(x: rect.x - 6, y: rect.y - 6, width: rect.width + 12, height: rect.height + 12)
             let count = obstacles.reduce(0) { $0 + (grown.contains($1) ? 1 : 0) }
@@ -257,8 +277,9 @@ struct ChartFrame {
             let sx = Double(rect.x + 8)
             let center = Point(sx + Double(swatchWidth) / 2, cy)
             if entry.line {
-                canvas.drawLine(from: Point(sx, cy), to: Point(sx + Double(swatchWidth), cy),
-                                color: entry.color, width: 2 * stroke)
+                canvas.drawLine(
+                    from: Point(sx, cy), to: Point(sx + Double(swatchWidth), cy),
+                    color: entry.color, width: 2 * stroke)
             }
             if let marker = entry.marker {
                 canvas.drawMarker(marker, at: center, size: 9 * stroke, color: entry.color, outline: .white)
@@ -268,8 +289,9 @@ struct ChartFrame {
             }
             let label = BitmapFont.truncate(entry.name, toWidth: maxText, scale: text.legend)
             let capHeight = BitmapFont.glyphRows * text.legend
-            canvas.drawText(label, x: rect.x + 8 + swatchWidth + 8,
-                            y: clampInt(cy.rounded(.down)) - capHeight / 2, color: .black, scale: text.legend)
+            canvas.drawText(
+                label, x: rect.x + 8 + swatchWidth + 8,
+                y: clampInt(cy.rounded(.down)) - capHeight / 2, color: .black, scale: text.legend)
         }
     }
 

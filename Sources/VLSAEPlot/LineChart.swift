@@ -47,9 +47,11 @@ public struct LineChart: Equatable, Sendable {
     /// nil: chosen from the image size (`ChartTextScales.automatic`).
     public var textScales: ChartTextScales?
 
-    public init(title: String, xLabel: String, yLabel: String, series: [LineSeries],
-                xScale: AxisScale = .linear, yScale: AxisScale = .linear, referenceY: Double? = 0,
-                dodge: Double = 4, showLegend: Bool = true, textScales: ChartTextScales? = nil) {
+    public init(
+        title: String, xLabel: String, yLabel: String, series: [LineSeries],
+        xScale: AxisScale = .linear, yScale: AxisScale = .linear, referenceY: Double? = 0,
+        dodge: Double = 4, showLegend: Bool = true, textScales: ChartTextScales? = nil
+    ) {
         self.title = title
         self.xLabel = xLabel
         self.yLabel = yLabel
@@ -68,7 +70,8 @@ public struct LineChart: Equatable, Sendable {
 
     public func renderWithLayout(width: Int = 800, height: Int = 500) -> RenderedChart {
         var canvas = Canvas(width: width, height: height)
-        let w = canvas.width, h = canvas.height
+        let w = canvas.width
+        let h = canvas.height
 
         // Drawable points per series, sorted by x so lines run left to right.
         let drawable: [[LinePoint]] = series.map { s in
@@ -85,11 +88,13 @@ public struct LineChart: Equatable, Sendable {
         if let r = usable(referenceY), hasData { ys.append(r) }
 
         let text = textScales ?? .automatic(width: w, height: h)
-        let targetX = max(3, min(8, w / 110)), targetY = max(4, min(8, h / 65))
+        let targetX = max(3, min(8, w / 110))
+        let targetY = max(4, min(8, h / 65))
         let xTicks = AxisMap.ticks(scale: xScale, min: xs.min(), max: xs.max(), targetCount: targetX)
         let yTicks = AxisMap.ticks(scale: yScale, min: ys.min(), max: ys.max(), targetCount: targetY)
-        let frame = ChartFrame(width: w, height: h, title: title, xLabel: xLabel, yLabel: yLabel,
-                               xScale: xScale, xTicks: xTicks, yScale: yScale, yTicks: yTicks, text: text)
+        let frame = ChartFrame(
+            width: w, height: h, title: title, xLabel: xLabel, yLabel: yLabel,
+            xScale: xScale, xTicks: xTicks, yScale: yScale, yTicks: yTicks, text: text)
 
         frame.drawGrid(on: &canvas)
         canvas.clip = frame.dataClip
@@ -98,7 +103,8 @@ public struct LineChart: Equatable, Sendable {
         var obstacles: [Point] = []
         var legend: [LegendEntry] = []
         let n = drawable.count
-        let capHalf = 4 * frame.stroke, whisker = 1.5 * frame.stroke
+        let capHalf = 4 * frame.stroke
+        let whisker = 1.5 * frame.stroke
         // Dodging only matters for whiskers, and the whole spread is capped so that many series
         // do not push points far from their x.
         let hasIntervals = drawable.contains { $0.contains { usable($0.low) != nil || usable($0.high) != nil } }
@@ -106,27 +112,33 @@ public struct LineChart: Equatable, Sendable {
         var placed: [[(Point, LinePoint)]] = []
         for (i, points) in drawable.enumerated() {
             let shift = (Double(i) - Double(n - 1) / 2) * dodgeStep
-            placed.append(points.compactMap { p in
-                frame.point(p.x, p.y).map { (Point($0.x + shift, $0.y), p) }
-            })
+            placed.append(
+                points.compactMap { p in
+                    frame.point(p.x, p.y).map { (Point($0.x + shift, $0.y), p) }
+                })
         }
         // Whiskers first, then lines, then markers, so markers stay visible on top of both.
         for (i, points) in placed.enumerated() {
             let (color, _) = ChartFrame.style(i)
             for (pixel, p) in points {
                 // A one-sided interval still gets its whisker, from the point to that end.
-                let low = usable(p.low), high = usable(p.high)
+                let low = usable(p.low)
+                let high = usable(p.high)
                 guard low != nil || high != nil,
-                      let rawLow = frame.yMap.pixel(low ?? p.y), let rawHigh = frame.yMap.pixel(high ?? p.y)
+                    let rawLow = frame.yMap.pixel(low ?? p.y), let rawHigh = frame.yMap.pixel(high ?? p.y)
                 else { continue }
                 // On pixel centres, so whiskers and caps are crisp.
-                let x = ChartFrame.crisp(pixel.x), pl = ChartFrame.crisp(rawLow), ph = ChartFrame.crisp(rawHigh)
+                let x = ChartFrame.crisp(pixel.x)
+                let pl = ChartFrame.crisp(rawLow)
+                let ph = ChartFrame.crisp(rawHigh)
                 canvas.drawLine(from: Point(x, pl), to: Point(x, ph), color: color, width: whisker)
                 if low != nil {
-                    canvas.drawLine(from: Point(x - capHalf, pl), to: Point(x + capHalf, pl), color: color, width: whisker)
+                    canvas.drawLine(
+                        from: Point(x - capHalf, pl), to: Point(x + capHalf, pl), color: color, width: whisker)
                 }
                 if high != nil {
-                    canvas.drawLine(from: Point(x - capHalf, ph), to: Point(x + capHalf, ph), color: color, width: whisker)
+                    canvas.drawLine(
+                        from: Point(x - capHalf, ph), to: Point(x + capHalf, ph), color: color, width: whisker)
                 }
                 obstacles += ChartFrame.samples(along: [Point(x, pl), Point(x, ph)])
             }
@@ -153,7 +165,10 @@ public struct LineChart: Equatable, Sendable {
             frame.drawLegend(legend, in: rect, on: &canvas)
             legendArea = rect
         }
-        return RenderedChart(canvas: canvas, layout: ChartLayout(plotArea: frame.plotArea, titleArea: frame.titleArea,
-                                                                 legendArea: legendArea))
+        return RenderedChart(
+            canvas: canvas,
+            layout: ChartLayout(
+                plotArea: frame.plotArea, titleArea: frame.titleArea,
+                legendArea: legendArea))
     }
 }

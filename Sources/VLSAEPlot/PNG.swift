@@ -1,5 +1,6 @@
 import CPNG
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -18,9 +19,9 @@ public enum PlotError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .encode(message): return "PNG encoding failed: \(message)"
-        case let .decode(message): return "PNG decoding failed: \(message)"
-        case let .file(path, message): return "\(path): \(message)"
+        case .encode(let message): return "PNG encoding failed: \(message)"
+        case .decode(let message): return "PNG decoding failed: \(message)"
+        case .file(let path, let message): return "\(path): \(message)"
         }
     }
 }
@@ -57,7 +58,8 @@ extension Canvas {
             // First call with no output buffer asks libpng for the encoded size.
             var size = 0
             guard png_image_write_to_memory(&image, nil, &size, 0, buffer.baseAddress, stride, nil) != 0,
-                  size > 0 else {
+                size > 0
+            else {
                 let m = message(of: image)
                 png_image_free(&image)
                 throw PlotError.encode(m)
@@ -84,7 +86,8 @@ extension Canvas {
         let directory = url.deletingLastPathComponent()
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory),
-              isDirectory.boolValue else {
+            isDirectory.boolValue
+        else {
             throw PlotError.file(path, "directory \(directory.path) does not exist")
         }
         let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
@@ -123,7 +126,8 @@ public struct DecodedImage: Equatable, Sendable {
                 png_image_free(&image)
                 throw PlotError.decode(m)
             }
-            let width = Int(image.width), height = Int(image.height)
+            let width = Int(image.width)
+            let height = Int(image.height)
             guard width > 0, height > 0, width <= DecodedImage.maxPixels / height else {
                 png_image_free(&image)
                 throw PlotError.decode("image size \(width)x\(height) is out of range")

@@ -41,10 +41,12 @@ public struct ScatterChart: Equatable, Sendable {
     /// nil: chosen from the image size (`ChartTextScales.automatic`).
     public var textScales: ChartTextScales?
 
-    public init(title: String, xLabel: String, yLabel: String, points: [ScatterPoint],
-                xScale: AxisScale = .linear, yScale: AxisScale = .linear,
-                xObjective: Objective = .minimize, yObjective: Objective = .minimize,
-                showParetoFront: Bool = true, showLegend: Bool = true, textScales: ChartTextScales? = nil) {
+    public init(
+        title: String, xLabel: String, yLabel: String, points: [ScatterPoint],
+        xScale: AxisScale = .linear, yScale: AxisScale = .linear,
+        xObjective: Objective = .minimize, yObjective: Objective = .minimize,
+        showParetoFront: Bool = true, showLegend: Bool = true, textScales: ChartTextScales? = nil
+    ) {
         self.title = title
         self.xLabel = xLabel
         self.yLabel = yLabel
@@ -61,15 +63,20 @@ public struct ScatterChart: Equatable, Sendable {
     /// Indices of the non-dominated points, ordered by increasing x (ties by better y, then
     /// index). Points with a non-finite coordinate take no part. Exact duplicates do not dominate
     /// each other, so both stay on the front.
-    public static func paretoFront(_ points: [ScatterPoint], x: Objective = .minimize,
-                                   y: Objective = .minimize) -> [Int] {
+    public static func paretoFront(
+        _ points: [ScatterPoint], x: Objective = .minimize,
+        y: Objective = .minimize
+    ) -> [Int] {
         paretoFront(points, x: x, y: y, include: { _ in true })
     }
 
-    static func paretoFront(_ points: [ScatterPoint], x: Objective, y: Objective,
-                            include: (ScatterPoint) -> Bool) -> [Int] {
+    static func paretoFront(
+        _ points: [ScatterPoint], x: Objective, y: Objective,
+        include: (ScatterPoint) -> Bool
+    ) -> [Int] {
         // Turn both objectives into "smaller is better".
-        let sx: Double = x == .minimize ? 1 : -1, sy: Double = y == .minimize ? 1 : -1
+        let sx: Double = x == .minimize ? 1 : -1
+        let sy: Double = y == .minimize ? 1 : -1
         let candidates = points.indices.filter { points[$0].x.isFinite && points[$0].y.isFinite && include(points[$0]) }
         let front = candidates.filter { i in
             let a = points[i]
@@ -81,7 +88,8 @@ public struct ScatterChart: Equatable, Sendable {
             }
         }
         return front.sorted { i, j in
-            let a = points[i], b = points[j]
+            let a = points[i]
+            let b = points[j]
             if a.x != b.x { return a.x < b.x }
             if a.y != b.y { return sy * a.y < sy * b.y }
             return i < j
@@ -109,26 +117,32 @@ public struct ScatterChart: Equatable, Sendable {
 
     public func renderWithLayout(width: Int = 800, height: Int = 500) -> RenderedChart {
         var canvas = Canvas(width: width, height: height)
-        let w = canvas.width, h = canvas.height
+        let w = canvas.width
+        let h = canvas.height
         let drawable: (ScatterPoint) -> Bool = { xScale.transform($0.x) != nil && yScale.transform($0.y) != nil }
         let visible = points.filter(drawable)
         var groups: [String] = []
         for p in visible where !groups.contains(p.group) { groups.append(p.group) }
 
         let text = textScales ?? .automatic(width: w, height: h)
-        let targetX = max(3, min(8, w / 110)), targetY = max(4, min(8, h / 65))
-        let xTicks = AxisMap.ticks(scale: xScale, min: visible.map(\.x).min(), max: visible.map(\.x).max(),
-                                   targetCount: targetX)
-        let yTicks = AxisMap.ticks(scale: yScale, min: visible.map(\.y).min(), max: visible.map(\.y).max(),
-                                   targetCount: targetY)
-        let frame = ChartFrame(width: w, height: h, title: title, xLabel: xLabel, yLabel: yLabel,
-                               xScale: xScale, xTicks: xTicks, yScale: yScale, yTicks: yTicks, text: text)
+        let targetX = max(3, min(8, w / 110))
+        let targetY = max(4, min(8, h / 65))
+        let xTicks = AxisMap.ticks(
+            scale: xScale, min: visible.map(\.x).min(), max: visible.map(\.x).max(),
+            targetCount: targetX)
+        let yTicks = AxisMap.ticks(
+            scale: yScale, min: visible.map(\.y).min(), max: visible.map(\.y).max(),
+            targetCount: targetY)
+        let frame = ChartFrame(
+            width: w, height: h, title: title, xLabel: xLabel, yLabel: yLabel,
+            xScale: xScale, xTicks: xTicks, yScale: yScale, yTicks: yTicks, text: text)
         frame.drawGrid(on: &canvas)
         canvas.clip = frame.dataClip
 
         var obstacles: [Point] = []
         let frontColor = Color(hex: 0x222222)
-        let front = showParetoFront
+        let front =
+            showParetoFront
             ? ScatterChart.paretoFront(points, x: xObjective, y: yObjective, include: drawable) : []
         let frontPixels = front.compactMap { frame.point(points[$0].x, points[$0].y) }
         if frontPixels.count > 1 {
@@ -137,7 +151,8 @@ public struct ScatterChart: Equatable, Sendable {
             obstacles += ChartFrame.samples(along: path)
         }
 
-        let groupIndex = Dictionary(groups.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { a, _ in a })
+        let groupIndex = Dictionary(
+            groups.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { a, _ in a })
         for p in visible {
             guard let pixel = frame.point(p.x, p.y), let g = groupIndex[p.group] else { continue }
             let (color, marker) = ChartFrame.style(g)
@@ -177,7 +192,10 @@ public struct ScatterChart: Equatable, Sendable {
             frame.drawLegend(legend, in: rect, on: &canvas)
             legendArea = rect
         }
-        return RenderedChart(canvas: canvas, layout: ChartLayout(plotArea: frame.plotArea, titleArea: frame.titleArea,
-                                                                 legendArea: legendArea))
+        return RenderedChart(
+            canvas: canvas,
+            layout: ChartLayout(
+                plotArea: frame.plotArea, titleArea: frame.titleArea,
+                legendArea: legendArea))
     }
 }

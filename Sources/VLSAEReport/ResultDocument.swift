@@ -25,8 +25,10 @@ public struct ResultDocument: Codable, Equatable, Sendable {
     /// `command` is where schema 1 kept the command line.
     enum CodingKeys: CodingKey { case schemaVersion, tool, seeds, inputs, results, provenance, command }
 
-    public init(tool: ToolRecord, seeds: [String: UInt64], inputs: [FileDigest], results: [ResultRow],
-                provenance: RunProvenance) {
+    public init(
+        tool: ToolRecord, seeds: [String: UInt64], inputs: [FileDigest], results: [ResultRow],
+        provenance: RunProvenance
+    ) {
         self.schemaVersion = ResultDocument.currentSchemaVersion
         self.tool = tool
         self.seeds = seeds
@@ -41,16 +43,20 @@ public struct ResultDocument: Codable, Equatable, Sendable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         schemaVersion = try c.decode(Int.self, forKey: .schemaVersion)
         guard (1...ResultDocument.currentSchemaVersion).contains(schemaVersion) else {
-            throw DecodingError.dataCorruptedError(forKey: .schemaVersion, in: c, debugDescription:
-                "schema_version \(schemaVersion) is not one this version of vlsae reads (1…\(ResultDocument.currentSchemaVersion))")
+            throw DecodingError.dataCorruptedError(
+                forKey: .schemaVersion, in: c,
+                debugDescription:
+                    "schema_version \(schemaVersion) is not one this version of vlsae reads (1…\(ResultDocument.currentSchemaVersion))"
+            )
         }
         tool = try c.decode(ToolRecord.self, forKey: .tool)
         seeds = try c.decode([String: UInt64].self, forKey: .seeds)
         inputs = try c.decode([FileDigest].self, forKey: .inputs)
         results = try c.decode([ResultRow].self, forKey: .results)
         if schemaVersion == 1 {
-            provenance = RunProvenance(command: try c.decode([String].self, forKey: .command),
-                                       numerics: RunProvenance.unrecorded, kernelPath: nil, threads: nil)
+            provenance = RunProvenance(
+                command: try c.decode([String].self, forKey: .command),
+                numerics: RunProvenance.unrecorded, kernelPath: nil, threads: nil)
         } else {
             provenance = try c.decode(RunProvenance.self, forKey: .provenance)
         }
@@ -63,7 +69,11 @@ public struct ResultDocument: Codable, Equatable, Sendable {
         try c.encode(seeds, forKey: .seeds)
         try c.encode(inputs, forKey: .inputs)
         try c.encode(results, forKey: .results)
-        if schemaVersion == 1 { try c.encode(provenance.command, forKey: .command) } else { try c.encode(provenance, forKey: .provenance) }
+        if schemaVersion == 1 {
+            try c.encode(provenance.command, forKey: .command)
+        } else {
+            try c.encode(provenance, forKey: .provenance)
+        }
     }
 
     /// Canonical bytes: sorted keys, fixed indentation, trailing newline; non-finite numbers refused.
@@ -194,14 +204,16 @@ public struct ResultRow: Codable, Equatable, Sendable {
     public var checkpoint: CheckpointRecord?
     public var comparison: ComparisonRecord?
 
-    public init(dataset: String, model: String, pretrained: String,
-                task: String = "zeroshot_classification", language: String = "en",
-                metrics: MetricValues, method: String, variant: String? = nil,
-                intervals: [String: ConfidenceInterval],
-                perClassRecall: [Double?]? = nil, nImages: Int, nClasses: Int, nTemplates: Int,
-                templateLevel: Bool, classnamesSha256: String, templatesSha256: String,
-                alignment: AlignmentRecord? = nil, checkpoint: CheckpointRecord? = nil,
-                comparison: ComparisonRecord? = nil) {
+    public init(
+        dataset: String, model: String, pretrained: String,
+        task: String = "zeroshot_classification", language: String = "en",
+        metrics: MetricValues, method: String, variant: String? = nil,
+        intervals: [String: ConfidenceInterval],
+        perClassRecall: [Double?]? = nil, nImages: Int, nClasses: Int, nTemplates: Int,
+        templateLevel: Bool, classnamesSha256: String, templatesSha256: String,
+        alignment: AlignmentRecord? = nil, checkpoint: CheckpointRecord? = nil,
+        comparison: ComparisonRecord? = nil
+    ) {
         self.dataset = dataset
         self.model = model
         self.pretrained = pretrained
@@ -262,11 +274,13 @@ public struct AlignmentRecord: Codable, Equatable, Sendable {
     public var alphaTable: FileDigest?
     public var validation: FileDigest?
 
-    public init(score: String, representation: String, text: String, similarity: String = "cosine",
-                k: Int, trainedK: Int, alpha: Double?, alphaProtocol: String, oracle: Bool,
-                alphaGrid: [Double]? = nil, selection: String? = nil, selectionAcc1: [Double]? = nil,
-                folds: [FoldRecord]? = nil, foldSeed: UInt64? = nil, alphaTable: FileDigest? = nil,
-                validation: FileDigest? = nil) {
+    public init(
+        score: String, representation: String, text: String, similarity: String = "cosine",
+        k: Int, trainedK: Int, alpha: Double?, alphaProtocol: String, oracle: Bool,
+        alphaGrid: [Double]? = nil, selection: String? = nil, selectionAcc1: [Double]? = nil,
+        folds: [FoldRecord]? = nil, foldSeed: UInt64? = nil, alphaTable: FileDigest? = nil,
+        validation: FileDigest? = nil
+    ) {
         self.score = score
         self.representation = representation
         self.text = text
@@ -344,8 +358,10 @@ public struct ComparisonRecord: Codable, Equatable, Sendable {
     /// without images (only with --per-class).
     public var perClassRecallDelta: [Double?]?
 
-    public init(baseline: String, deltas: [String: Double], intervals: [String: ConfidenceInterval],
-                mcnemarP: Double, flips: FlipCounts, perClassRecallDelta: [Double?]? = nil) {
+    public init(
+        baseline: String, deltas: [String: Double], intervals: [String: ConfidenceInterval],
+        mcnemarP: Double, flips: FlipCounts, perClassRecallDelta: [Double?]? = nil
+    ) {
         self.baseline = baseline
         self.deltas = deltas
         self.intervals = intervals

@@ -45,29 +45,39 @@ public struct ReportTable: Equatable, Sendable {
     /// Builds the table from result documents (path, document) in the given order.
     /// `diagnostics: false` leaves out concept-only rows.
     /// - Throws: `VLSAEError.file` when two documents disagree on the same dataset and column.
-    public init(documents: [(path: String, document: ResultDocument)], metric: String = "acc1",
-                diagnostics: Bool = true) throws {
+    public init(
+        documents: [(path: String, document: ResultDocument)], metric: String = "acc1",
+        diagnostics: Bool = true
+    ) throws {
         guard Self.metrics.contains(metric) else {
             throw VLSAEError.usage("unknown metric \"\(metric)\"; use \(Self.metrics.joined(separator: ", "))")
         }
         self.metric = metric
         struct Key: Hashable { let method, variant, checkpoint, model, pretrained: String }
-        struct Entry { var rows: [String: (row: ResultRow, path: String)] = [:]; var key: Key; var order: Int }
+        struct Entry {
+            var rows: [String: (row: ResultRow, path: String)] = [:]
+            var key: Key
+            var order: Int
+        }
         var entries: [Key: Entry] = [:]
         var datasets: [String] = []
         var order = 0
         for (path, doc) in documents {
             for row in doc.results where diagnostics || row.alignment?.score != "concept-only" {
-                let key = Key(method: row.method, variant: row.variant ?? row.method,
-                              checkpoint: row.checkpoint?.sha256 ?? "", model: row.model, pretrained: row.pretrained)
+                let key = Key(
+                    method: row.method, variant: row.variant ?? row.method,
+                    checkpoint: row.checkpoint?.sha256 ?? "", model: row.model, pretrained: row.pretrained)
                 if !datasets.contains(row.dataset) { datasets.append(row.dataset) }
                 var entry = entries[key] ?? Entry(key: key, order: order)
                 if entries[key] == nil { order += 1 }
                 if let previous = entry.rows[row.dataset] {
                     guard Self.value(previous.row, metric) == Self.value(row, metric),
-                          previous.row.comparison?.deltas[metric] == row.comparison?.deltas[metric] else {
-                        throw VLSAEError.file(path, "dataset \(row.dataset), \(row.variant ?? row.method): "
-                            + "\(metric) differs from the same column in \(previous.path)")
+                        previous.row.comparison?.deltas[metric] == row.comparison?.deltas[metric]
+                    else {
+                        throw VLSAEError.file(
+                            path,
+                            "dataset \(row.dataset), \(row.variant ?? row.method): "
+                                + "\(metric) differs from the same column in \(previous.path)")
                     }
                 } else {
                     entry.rows[row.dataset] = (row, path)
@@ -78,7 +88,8 @@ public struct ReportTable: Equatable, Sendable {
         guard !entries.isEmpty else { throw VLSAEError.usage("no result rows to tabulate") }
         // Baselines first, then everything else, each in order of first appearance.
         let ordered = entries.values.sorted {
-            let b0 = $0.rows.values.first!.row.alignment == nil, b1 = $1.rows.values.first!.row.alignment == nil
+            let b0 = $0.rows.values.first!.row.alignment == nil
+            let b1 = $1.rows.values.first!.row.alignment == nil
             return b0 != b1 ? b0 : $0.order < $1.order
         }
         let baselineCount = ordered.filter { $0.rows.values.first!.row.alignment == nil }.count
@@ -89,43 +100,48 @@ public struct ReportTable: Equatable, Sendable {
         for entry in ordered {
             let sample = entry.rows[datasets.first { entry.rows[$0] != nil }!]!.row
             if sample.alignment == nil {
-                let header = baselineCount > 1 ? "\(sample.method) (\(sample.model)/\(sample.pretrained))" : sample.method
+                let header =
+                    baselineCount > 1 ? "\(sample.method) (\(sample.model)/\(sample.pretrained))" : sample.method
                 columns.append(Column(header: header, isBaseline: true, isOracle: false, footnote: nil))
             } else {
                 note += 1
                 let oracle = entry.rows.values.contains { $0.row.alignment?.oracle == true }
                 let tag = checkpoints.count > 1 ? " @\(entry.key.checkpoint.prefix(8))" : ""
                 let header = "\(sample.method) [\(note)]\(tag)" + (oracle ? " ORACLE" : "")
-                let text = Self.footnote(entry.key.variant, rows: datasets.compactMap { entry.rows[$0]?.row },
-                                         metric: metric)
-                columns.append(Column(header: header, isBaseline: false, isOracle: oracle, footnote: "[\(note)] " + text))
+                let text = Self.footnote(
+                    entry.key.variant, rows: datasets.compactMap { entry.rows[$0]?.row },
+                    metric: metric)
+                columns.append(
+                    Column(header: header, isBaseline: false, isOracle: oracle, footnote: "[\(note)] " + text))
             }
         }
         var cells: [[String]] = datasets.map { d in
             ordered.map { e in e.rows[d].map { Self.cell($0.row, metric: metric) } ?? "-" }
         }
-        cells.append(ordered.map { e in
-            let rows = datasets.compactMap { e.rows[$0]?.row }
-            guard rows.count == datasets.count else { return "-" }
-            let values = rows.compactMap { Self.value($0, metric) }
-            guard values.count == rows.count else { return "-" }
-            let mean = values.reduce(0, +) / Double(values.count)
-            if rows[0].alignment == nil { return Self.percent(mean) }
-            let deltas = rows.compactMap { $0.comparison?.deltas[metric] }
-            guard deltas.count == rows.count else { return Self.percent(mean) }
-            return "\(Self.percent(mean)) (\(Self.signed(deltas.reduce(0, +) / Double(deltas.count))))"
-        })
+        cells.append(
+            ordered.map { e in
+                let rows = datasets.compactMap { e.rows[$0]?.row }
+                guard rows.count == datasets.count else { return "-" }
+                let values = rows.compactMap { Self.value($0, metric) }
+                guard values.count == rows.count else { return "-" }
+                let mean = values.reduce(0, +) / Double(values.count)
+                if rows[0].alignment == nil { return Self.percent(mean) }
+                let deltas = rows.compactMap { $0.comparison?.deltas[metric] }
+                guard deltas.count == rows.count else { return Self.percent(mean) }
+                return "\(Self.percent(mean)) (\(Self.signed(deltas.reduce(0, +) / Double(deltas.count))))"
+            })
         self.datasets = datasets
         self.columns = columns
         self.cells = cells
         var legend = [
             "Cells: \(metric) in % (one decimal); enhanced columns add (difference to the baseline "
                 + "in percentage points [paired-bootstrap interval]) on the same images; average = unweighted "
-                + "mean over datasets of the metric and of the difference, without interval.",
+                + "mean over datasets of the metric and of the difference, without interval."
         ]
         if columns.contains(where: \.isOracle) {
-            legend.append("ORACLE: alpha chosen on the evaluation images themselves; an upper bound, "
-                + "not a held-out estimate.")
+            legend.append(
+                "ORACLE: alpha chosen on the evaluation images themselves; an upper bound, "
+                    + "not a held-out estimate.")
         }
         self.legend = legend
     }
@@ -164,12 +180,14 @@ public struct ReportTable: Equatable, Sendable {
             parts.append("alpha: " + alphaDescription(a, rows: rows))
         }
         if let c = first.checkpoint {
-            parts.append("checkpoint \(c.sha256.prefix(12)) (\(c.arch), k=\(first.alignment?.k ?? c.k) of \(c.k), "
-                + "hidden ratio \(c.hiddenRatio), \(c.path))")
+            parts.append(
+                "checkpoint \(c.sha256.prefix(12)) (\(c.arch), k=\(first.alignment?.k ?? c.k) of \(c.k), "
+                    + "hidden ratio \(c.hiddenRatio), \(c.path))")
         }
         parts.append("model \(first.model)/\(first.pretrained)")
         if let ci = first.comparison?.intervals[metric] {
-            parts.append("\(Int((ci.level * 100).rounded()))% paired bootstrap, \(ci.resamples) resamples, seed \(ci.seed)")
+            parts.append(
+                "\(Int((ci.level * 100).rounded()))% paired bootstrap, \(ci.resamples) resamples, seed \(ci.seed)")
         }
         return parts.joined(separator: "; ")
     }
@@ -187,7 +205,8 @@ public struct ReportTable: Equatable, Sendable {
         case ("oracle", _): return "ORACLE, best of {\(grid)} on the evaluation set (\(alphas(single)))"
         case ("validated", "kfold"?):
             let k = a.folds?.count ?? 0
-            return "validated by \(k)-fold cross-validation on the evaluation set, seed \(a.foldSeed.map(String.init) ?? "?"), "
+            return
+                "validated by \(k)-fold cross-validation on the evaluation set, seed \(a.foldSeed.map(String.init) ?? "?"), "
                 + "grid {\(grid)} (per-fold alpha: \(alphas { ($0.folds ?? []).map { number($0.alpha) }.joined(separator: ";") }))"
         case ("validated", _):
             return "validated on \(a.validation?.path ?? "?"), grid {\(grid)} (\(alphas(single)))"
@@ -236,7 +255,8 @@ public struct ReportTable: Equatable, Sendable {
     }
 
     private func csvField(_ s: String) -> String {
-        s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+        s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" })
+            ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
     }
 
     private func latex(_ s: String) -> String {

@@ -25,12 +25,15 @@ public struct ConceptRecovery: Codable, Equatable, Sendable {
     ///   - encoderRows: h × d encoder weight.
     ///   - decoderColumns: h × d, the decoder weight transposed (PyTorch stores it d × h).
     ///   - threshold: the cosine at which a concept counts as recovered.
-    public static func measure(concepts: Matrix, encoderRows: Matrix, decoderColumns: Matrix,
-                               threshold: Double = 0.9) throws -> ConceptRecovery {
+    public static func measure(
+        concepts: Matrix, encoderRows: Matrix, decoderColumns: Matrix,
+        threshold: Double = 0.9
+    ) throws -> ConceptRecovery {
         guard concepts.rows > 0 else { throw VLSAEError.mismatch("concept recovery needs at least one concept") }
         for (name, m) in [("encoder rows", encoderRows), ("decoder columns", decoderColumns)] {
             guard m.cols == concepts.cols else {
-                throw VLSAEError.mismatch("concept recovery: \(name) have dimension \(m.cols), concepts \(concepts.cols)")
+                throw VLSAEError.mismatch(
+                    "concept recovery: \(name) have dimension \(m.cols), concepts \(concepts.cols)")
             }
             guard m.rows > 0 else { throw VLSAEError.mismatch("concept recovery: no \(name)") }
         }
@@ -48,7 +51,8 @@ public struct ConceptRecovery: Codable, Equatable, Sendable {
     /// For each row of `concepts`, the largest cosine with any row of `candidates` (zero rows
     /// count as cosine 0). Blocked so that K × h never has to fit at once.
     public static func bestCosines(_ concepts: Matrix, _ candidates: Matrix) -> [Double] {
-        let c = concepts.normalizedRows(), w = candidates.normalizedRows()
+        let c = concepts.normalizedRows()
+        let w = candidates.normalizedRows()
         var best = [Double](repeating: -.infinity, count: c.rows)
         let block = 1024
         var start = 0
@@ -97,13 +101,16 @@ public struct ConceptRecovery: Codable, Equatable, Sendable {
     ///   - decoderColumns: h × d, the modality decoder's weight transposed.
     ///   - offset: the modality's offset direction (d values).
     ///   - threshold: the cosine at which a concept counts as recovered.
-    public static func measure(concepts: Matrix, encoderRows: Matrix, decoderColumns: Matrix, offset: [Float],
-                               threshold: Double = 0.9) throws -> ConceptRecovery {
+    public static func measure(
+        concepts: Matrix, encoderRows: Matrix, decoderColumns: Matrix, offset: [Float],
+        threshold: Double = 0.9
+    ) throws -> ConceptRecovery {
         let centred = projectingOut(offset, from: decoderColumns)
-        return try measure(concepts: projectingOut(offset, from: concepts),
-                           encoderRows: projectingOut(offset, from: encoderRows),
-                           decoderColumns: projectingOut(meanRow(centred), from: centred),
-                           threshold: threshold)
+        return try measure(
+            concepts: projectingOut(offset, from: concepts),
+            encoderRows: projectingOut(offset, from: encoderRows),
+            decoderColumns: projectingOut(meanRow(centred), from: centred),
+            threshold: threshold)
     }
 
     /// The mean of the rows (in float32, summed in row order).

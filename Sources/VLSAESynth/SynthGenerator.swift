@@ -52,7 +52,9 @@ public struct SynthWorld: Sendable {
         try p.validate()
         parameters = p
         var rng = SeededRandom(seed: p.seed).derived(1)
-        let d = p.dim, m = p.subspaceDim, k = p.concepts
+        let d = p.dim
+        let m = p.subspaceDim
+        let k = p.concepts
         spectrum = (0..<m).map { Float(PortableMath.pow(Double($0 + 1), -p.spectrumDecay)) }
 
         // Gaussian/√d columns are nearly orthonormal in high dimension, which is all the
@@ -72,7 +74,10 @@ public struct SynthWorld: Sendable {
         ranks.removeAll()
         frequencies = freq
         var acc = 0.0
-        cumulative = freq.map { acc += $0; return acc }
+        cumulative = freq.map {
+            acc += $0
+            return acc
+        }
 
         // Offsets: μ = a·u ± b·v with u ⟂ v unit and a² + b² = 1 gives exactly
         // cos(μ_image, μ_text) = a² − b² = offsetCosine.
@@ -82,10 +87,12 @@ public struct SynthWorld: Sendable {
         for j in 0..<d { overlap += own[j] * common[j] }
         for j in 0..<d { own[j] -= overlap * common[j] }
         SynthWorld.normalize(&own)
-        let a = ((1 + p.offsetCosine) / 2).squareRoot(), b = ((1 - p.offsetCosine) / 2).squareRoot()
+        let a = ((1 + p.offsetCosine) / 2).squareRoot()
+        let b = ((1 - p.offsetCosine) / 2).squareRoot()
         var muI = (0..<d).map { Float(a) * common[$0] + Float(b) * own[$0] }
         var muT = (0..<d).map { Float(a) * common[$0] - Float(b) * own[$0] }
-        SynthWorld.normalize(&muI); SynthWorld.normalize(&muT)
+        SynthWorld.normalize(&muI)
+        SynthWorld.normalize(&muT)
         imageOffset = muI.map { $0 * Float(p.modalityOffset) }
         textOffset = muT.map { $0 * Float(p.modalityOffset) }
 
@@ -135,7 +142,8 @@ public struct SynthWorld: Sendable {
     public func evalSet(_ spec: SynthEvalSetSpec, index: Int) -> SynthEvalSet {
         let p = parameters
         var rng = SeededRandom(seed: p.seed).derived(100 + UInt64(index))
-        let d = p.dim, t = p.templates
+        let d = p.dim
+        let t = p.templates
         let defining: [[Int]] = (0..<spec.classes).map { _ in
             SynthWorld.distinct(p.classConcepts, below: p.concepts, &rng)
         }
@@ -177,9 +185,10 @@ public struct SynthWorld: Sendable {
         var mapped = GEMM.matmul(semantic, textMap, transB: true)
         for i in 0..<mapped.rows { for j in 0..<d { mapped.values[i * d + j] -= textSignalMean[j] } }
         let texts = finish(mapped, modality: .text, &rng)
-        return SynthEvalSet(spec: spec, images: images, labels: labels, classTexts: texts, templateCount: t,
-                            classnames: SynthNames.classnames(spec.classes, seed: p.seed, stream: 200 + UInt64(index)),
-                            templates: SynthNames.templates(t), classConcepts: defining)
+        return SynthEvalSet(
+            spec: spec, images: images, labels: labels, classTexts: texts, templateCount: t,
+            classnames: SynthNames.classnames(spec.classes, seed: p.seed, stream: 200 + UInt64(index)),
+            templates: SynthNames.templates(t), classConcepts: defining)
     }
 
     // MARK: - Mixing
@@ -189,7 +198,8 @@ public struct SynthWorld: Sendable {
         let p = parameters
         var imageMix: [[(Int, Float)]] = []
         var textMix: [[(Int, Float)]] = []
-        imageMix.reserveCapacity(count); textMix.reserveCapacity(count)
+        imageMix.reserveCapacity(count)
+        textMix.reserveCapacity(count)
         for _ in 0..<count {
             let n = p.activeMin + rng.nextInt(below: p.activeMax - p.activeMin + 1)
             let active = drawConcepts(n, excluding: [], &rng)
@@ -208,7 +218,6 @@ public struct SynthWorld: Sendable {
         }
         return (imageMix, textMix)
     }
-
 
     /// Mixes are sparse (≈ 4–14 of K concepts), so M·s/‖s‖ is accumulated from the pre-mapped
     /// dictionary rows instead of a dense N×K by K×d product that would be > 99 % zeros.
@@ -232,12 +241,16 @@ public struct SynthWorld: Sendable {
             mapped.values.withUnsafeBufferPointer { mb in
                 out.values.withUnsafeMutableBufferPointer { ob in
                     plainStore.withUnsafeMutableBufferPointer { pb in
-                        let cp = cb.baseAddress!, mp = mb.baseAddress!, op = ob.baseAddress!, plain = pb.baseAddress!
+                        let cp = cb.baseAddress!
+                        let mp = mb.baseAddress!
+                        let op = ob.baseAddress!
+                        let plain = pb.baseAddress!
                         for (i, mix) in mixes.enumerated() {
                             plain.update(repeating: 0, count: d)
                             let o = op + i * d
                             for (k, w) in mix {
-                                let c = cp + k * d, m = mp + k * d
+                                let c = cp + k * d
+                                let m = mp + k * d
                                 let wd = Double(w)
                                 for j in 0..<d {
                                     plain[j] += wd * Double(c[j])
@@ -270,7 +283,9 @@ public struct SynthWorld: Sendable {
         out.values.withUnsafeMutableBufferPointer { ob in
             noise.values.withUnsafeBufferPointer { nb in
                 offset.withUnsafeBufferPointer { fb in
-                    let o = ob.baseAddress!, n = nb.baseAddress!, f = fb.baseAddress!
+                    let o = ob.baseAddress!
+                    let n = nb.baseAddress!
+                    let f = fb.baseAddress!
                     for i in 0..<signal.rows {
                         for j in 0..<d { o[i * d + j] += scale * n[i * d + j] + f[j] }
                     }
@@ -294,7 +309,8 @@ public struct SynthWorld: Sendable {
                 k = rng.nextInt(below: parameters.concepts)
             } else {
                 let u = rng.nextDouble() * (cumulative.last ?? 1)
-                var lo = 0, hi = cumulative.count - 1
+                var lo = 0
+                var hi = cumulative.count - 1
                 while lo < hi {
                     let mid = (lo + hi) / 2
                     if cumulative[mid] > u { hi = mid } else { lo = mid + 1 }
@@ -317,7 +333,8 @@ public struct SynthWorld: Sendable {
     }
 
     static func scaleColumns(_ m: inout Matrix, _ s: [Float]) {
-        let c = m.cols, rows = m.rows
+        let c = m.cols
+        let rows = m.rows
         m.values.withUnsafeMutableBufferPointer { b in
             for r in 0..<rows { for j in 0..<c { b[r * c + j] *= s[j] } }
         }
@@ -364,8 +381,10 @@ public struct SynthWorld: Sendable {
 
 /// Deterministic, pronounceable class names and CLIP-style prompt templates.
 public enum SynthNames {
-    private static let onsets = ["b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z",
-                                 "br", "dr", "gl", "kr", "pl", "st", "tr", "sh", "ch", "th"]
+    private static let onsets = [
+        "b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z",
+        "br", "dr", "gl", "kr", "pl", "st", "tr", "sh", "ch", "th",
+    ]
     private static let vowels = ["a", "e", "i", "o", "u", "ai", "ou", "ea"]
     private static let codas = ["", "", "", "n", "r", "l", "s", "k", "m", "x"]
 

@@ -84,25 +84,33 @@ public struct SynthParameters: Codable, Equatable, Sendable {
     public func validate() throws {
         func need(_ ok: Bool, _ message: String) throws { if !ok { throw VLSAEError.usage("synth: \(message)") } }
         try need(dim >= 2, "--dim must be at least 2 (got \(dim))")
-        try need(subspaceDim >= 1 && subspaceDim <= dim, "subspace dimension must be in 1...\(dim) (got \(subspaceDim))")
+        try need(
+            subspaceDim >= 1 && subspaceDim <= dim, "subspace dimension must be in 1...\(dim) (got \(subspaceDim))")
         try need(concepts >= 2, "--concepts must be at least 2 (got \(concepts))")
-        try need(activeMin >= 1 && activeMax >= activeMin, "active concepts per pair need 1 ≤ min ≤ max (got \(activeMin)...\(activeMax))")
+        try need(
+            activeMin >= 1 && activeMax >= activeMin,
+            "active concepts per pair need 1 ≤ min ≤ max (got \(activeMin)...\(activeMax))")
         try need(activeMax <= concepts, "at most \(concepts) concepts can be active (got \(activeMax))")
-        try need(distractorMin >= 0 && distractorMax >= distractorMin && distractorMax + classConcepts <= concepts,
-                 "distractors need 0 ≤ min ≤ max and max + class concepts ≤ concepts")
+        try need(
+            distractorMin >= 0 && distractorMax >= distractorMin && distractorMax + classConcepts <= concepts,
+            "distractors need 0 ≤ min ≤ max and max + class concepts ≤ concepts")
         try need(classConcepts >= 1 && classConcepts <= concepts, "class concepts must be in 1...\(concepts)")
         try need(captionKeep >= 0 && captionKeep <= 1, "caption keep probability must be in [0, 1]")
-        try need(captionExtraMax >= 0 && captionExtraMax <= concepts, "caption extra concepts must be in 0...\(concepts)")
+        try need(
+            captionExtraMax >= 0 && captionExtraMax <= concepts, "caption extra concepts must be in 0...\(concepts)")
         try need(offsetCosine >= -1 && offsetCosine <= 1, "offset cosine must be in [-1, 1]")
         try need(templates >= 1, "--templates must be at least 1 (got \(templates))")
         try need(trainPairs >= 2, "--train-pairs must be at least 2 (got \(trainPairs))")
-        for v in [spectrumDecay, offSubspace, zipfExponent, modalityOffset, distortion, noise, templateWeight, classBoost] {
+        for v in [
+            spectrumDecay, offSubspace, zipfExponent, modalityOffset, distortion, noise, templateWeight, classBoost,
+        ] {
             try need(v.isFinite && v >= 0, "scale parameters must be finite and non-negative (got \(v))")
         }
         var names = Set<String>()
         for s in evalSets {
-            try need(!s.name.isEmpty && s.name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" },
-                     "eval set name \"\(s.name)\" must be letters, digits, - or _")
+            try need(
+                !s.name.isEmpty && s.name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" },
+                "eval set name \"\(s.name)\" must be letters, digits, - or _")
             try need(names.insert(s.name).inserted, "eval set name \"\(s.name)\" is used twice")
             try need(s.classes >= 2 && s.images >= 1, "eval set \(s.name) needs ≥ 2 classes and ≥ 1 image")
         }

@@ -25,17 +25,21 @@ public struct SynthStatistics: Codable, Equatable, Sendable {
     /// Real CLIP ViT-B/32 on 500 MSCOCO pairs (shared/data/coco500-clip/README.md).
     public static let clipTargets = SynthStatistics(
         pairs: 500, matchedCosine: 0.310, unmatchedCosine: 0.162, imageImageCosine: 0.531, textTextCosine: 0.515,
-        modalityGap: 0.851, imageEffectiveRank: 104.6, textEffectiveRank: 96.9, imageToTextR1: 0.552, retrievalPool: 500)
+        modalityGap: 0.851, imageEffectiveRank: 104.6, textEffectiveRank: 96.9, imageToTextR1: 0.552, retrievalPool: 500
+    )
 
     /// Tolerances the synthetic defaults are held to.
     public static let tolerance = (matched: 0.03, unmatched: 0.03, within: 0.05, gap: 0.08, rank: 70.0...140.0)
 
     /// The statistics that are off their CLIP target by more than the tolerance (empty: all fine).
     public func outsideTolerance() -> [String] {
-        let t = SynthStatistics.clipTargets, tol = SynthStatistics.tolerance
+        let t = SynthStatistics.clipTargets
+        let tol = SynthStatistics.tolerance
         var bad: [String] = []
         func check(_ name: String, _ v: Double, _ target: Double, _ eps: Double) {
-            if !(abs(v - target) <= eps) { bad.append(String(format: "%@ %.3f (target %.3f ± %.3f)", name, v, target, eps)) }
+            if !(abs(v - target) <= eps) {
+                bad.append(String(format: "%@ %.3f (target %.3f ± %.3f)", name, v, target, eps))
+            }
         }
         check("matched cosine", matchedCosine, t.matchedCosine, tol.matched)
         check("unmatched cosine", unmatchedCosine, t.unmatchedCosine, tol.unmatched)
@@ -51,34 +55,53 @@ public struct SynthStatistics: Codable, Equatable, Sendable {
 
     public static func measure(images: Matrix, texts: Matrix, retrievalPool: Int = 500) throws -> SynthStatistics {
         guard images.rows == texts.rows, images.cols == texts.cols else {
-            throw VLSAEError.mismatch("statistics need paired rows: images \(images.rows)×\(images.cols), texts \(texts.rows)×\(texts.cols)")
+            throw VLSAEError.mismatch(
+                "statistics need paired rows: images \(images.rows)×\(images.cols), texts \(texts.rows)×\(texts.cols)")
         }
-        let n = images.rows, d = images.cols
+        let n = images.rows
+        let d = images.cols
         guard n >= 2, d >= 1 else { throw VLSAEError.mismatch("statistics need at least 2 pairs (got \(n))") }
         if let r = images.firstNonFiniteRow() { throw VLSAEError.mismatch("image row \(r) is not finite") }
         if let r = texts.firstNonFiniteRow() { throw VLSAEError.mismatch("text row \(r) is not finite") }
-        let x = images.normalizedRows(), y = texts.normalizedRows()
+        let x = images.normalizedRows()
+        let y = texts.normalizedRows()
 
         // Off-diagonal means follow from column sums: Σ_{i≠j} a_i·b_j = (Σa)·(Σb) − Σ a_i·b_i,
         // so no n×n similarity matrix is needed for them.
-        var sx = [Double](repeating: 0, count: d), sy = sx
-        var diag = 0.0, selfX = 0.0, selfY = 0.0
+        var sx = [Double](repeating: 0, count: d)
+        var sy = sx
+        var diag = 0.0
+        var selfX = 0.0
+        var selfY = 0.0
         x.values.withUnsafeBufferPointer { xb in
             y.values.withUnsafeBufferPointer { yb in
                 for i in 0..<n {
-                    var dot = 0.0, nx = 0.0, ny = 0.0
+                    var dot = 0.0
+                    var nx = 0.0
+                    var ny = 0.0
                     for j in 0..<d {
-                        let a = Double(xb[i * d + j]), b = Double(yb[i * d + j])
-                        sx[j] += a; sy[j] += b
-                        dot += a * b; nx += a * a; ny += b * b
+                        let a = Double(xb[i * d + j])
+                        let b = Double(yb[i * d + j])
+                        sx[j] += a
+                        sy[j] += b
+                        dot += a * b
+                        nx += a * a
+                        ny += b * b
                     }
-                    diag += dot; selfX += nx; selfY += ny
+                    diag += dot
+                    selfX += nx
+                    selfY += ny
                 }
             }
         }
-        var sxy = 0.0, sxx = 0.0, syy = 0.0, gap2 = 0.0
+        var sxy = 0.0
+        var sxx = 0.0
+        var syy = 0.0
+        var gap2 = 0.0
         for j in 0..<d {
-            sxy += sx[j] * sy[j]; sxx += sx[j] * sx[j]; syy += sy[j] * sy[j]
+            sxy += sx[j] * sy[j]
+            sxx += sx[j] * sx[j]
+            syy += sy[j] * sy[j]
             let g = (sx[j] - sy[j]) / Double(n)
             gap2 += g * g
         }
@@ -103,7 +126,8 @@ public struct SynthStatistics: Codable, Equatable, Sendable {
 
     /// exp(H(p)) with p the eigenvalues of X_cᵀX_c normalised to sum 1 (X_c = column-centred X).
     public static func effectiveRank(_ x: Matrix) throws -> Double {
-        let n = x.rows, d = x.cols
+        let n = x.rows
+        let d = x.cols
         var mean = [Double](repeating: 0, count: d)
         var centred = x
         centred.values.withUnsafeMutableBufferPointer { b in
@@ -122,7 +146,10 @@ public struct SynthStatistics: Codable, Equatable, Sendable {
         let total = pos.reduce(0, +)
         guard total > 0 else { return 0 }
         var h = 0.0
-        for v in pos where v > 0 { let p = v / total; h -= p * PortableMath.log(p) }
+        for v in pos where v > 0 {
+            let p = v / total
+            h -= p * PortableMath.log(p)
+        }
         return PortableMath.exp(h)
     }
 }
@@ -139,8 +166,11 @@ public enum SymmetricEigen {
         if n == 0 { return [] }
         if n == 1 { return [a[0]] }
         var m = a
-        var diag = [Double](repeating: 0, count: n), off = [Double](repeating: 0, count: n)
-        var v = [Double](repeating: 0, count: n), p = v, w = v
+        var diag = [Double](repeating: 0, count: n)
+        var off = [Double](repeating: 0, count: n)
+        var v = [Double](repeating: 0, count: n)
+        var p = v
+        var w = v
         m.withUnsafeMutableBufferPointer { mb in
             let A = mb.baseAddress!
             for k in 0..<(n - 2) {
@@ -149,7 +179,10 @@ public enum SymmetricEigen {
                 var norm2 = 0.0
                 for j in (k + 1)..<n { norm2 += A[k * n + j] * A[k * n + j] }
                 let norm = norm2.squareRoot()
-                if norm == 0 { off[k] = 0; continue }
+                if norm == 0 {
+                    off[k] = 0
+                    continue
+                }
                 let x0 = A[k * n + k + 1]
                 let alpha = x0 > 0 ? -norm : norm
                 for j in (k + 1)..<n { v[j] = A[k * n + j] }
@@ -163,7 +196,9 @@ public enum SymmetricEigen {
                 v.withUnsafeMutableBufferPointer { vb in
                     p.withUnsafeMutableBufferPointer { pb in
                         w.withUnsafeMutableBufferPointer { wb in
-                            let vv = vb.baseAddress! + k + 1, pp = pb.baseAddress! + k + 1, ww = wb.baseAddress! + k + 1
+                            let vv = vb.baseAddress! + k + 1
+                            let pp = pb.baseAddress! + k + 1
+                            let ww = wb.baseAddress! + k + 1
                             // The trailing block is kept whole (both triangles, exactly symmetric: the update
                             // of (i, j) and (j, i) adds the same two products), so p = A v reads rows.
                             for i in 0..<len {
@@ -177,7 +212,9 @@ public enum SymmetricEigen {
                             // H A H = A − v wᵀ − w vᵀ with w = 2p − 2(vᵀp)v, H = I − 2vvᵀ.
                             for j in 0..<len { ww[j] = 2 * pp[j] - 2 * kk * vv[j] }
                             for i in 0..<len {
-                                let row = sub + i * n, vi = vv[i], wi = ww[i]
+                                let row = sub + i * n
+                                let vi = vv[i]
+                                let wi = ww[i]
                                 for j in 0..<len { row[j] -= vi * ww[j] + wi * vv[j] }
                             }
                         }
@@ -215,11 +252,14 @@ public enum SymmetricEigen {
                 var g = (d[l + 1] - d[l]) / (2 * e[l])
                 var r = PortableMath.hypot(g, 1)
                 g = d[m] - d[l] + e[l] / (g + (g >= 0 ? r : -r))
-                var s = 1.0, c = 1.0, pp = 0.0
+                var s = 1.0
+                var c = 1.0
+                var pp = 0.0
                 var i = m - 1
                 var deflated = false
                 while i >= l {
-                    let f = s * e[i], b = c * e[i]
+                    let f = s * e[i]
+                    let b = c * e[i]
                     r = PortableMath.hypot(f, g)
                     e[i + 1] = r
                     if r == 0 {
@@ -228,7 +268,8 @@ public enum SymmetricEigen {
                         deflated = true
                         break
                     }
-                    s = f / r; c = g / r
+                    s = f / r
+                    c = g / r
                     g = d[i + 1] - pp
                     r = (d[i] - g) * s + 2 * c * b
                     pp = s * r

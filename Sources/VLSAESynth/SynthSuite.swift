@@ -1,8 +1,8 @@
 import Foundation
 import VLSAECore
 import VLSAEData
-import VLSAEFormats
 import VLSAEEval
+import VLSAEFormats
 
 /// `suite.json`: everything needed to know what a suite folder holds and whether it is intact.
 /// Its keys are the property names as declared (`CanonicalJSON.Keys.propertyNames`: `evalSets`,
@@ -57,7 +57,9 @@ public enum SynthSuite {
     /// Generates the whole suite into `folder` (created if needed). Every file is written
     /// atomically; `suite.json` goes last, so a folder with a valid `suite.json` is complete.
     @discardableResult
-    public static func generate(_ p: SynthParameters, to folder: String, log: ((String) -> Void)? = nil) throws -> Report {
+    public static func generate(_ p: SynthParameters, to folder: String, log: ((String) -> Void)? = nil) throws
+        -> Report
+    {
         let start = Date()
         try p.validate()
         func note(_ message: String) {
@@ -86,23 +88,30 @@ public enum SynthSuite {
         }
 
         let d = p.dim
-        try store("concepts.npy", float32(world.concepts.values, shape: [p.concepts, d]),
-                  dtype: "<f4", shape: [p.concepts, d])
-        try store("concepts_image.npy", float32(world.imageConcepts.values, shape: [p.concepts, d]),
-                  dtype: "<f4", shape: [p.concepts, d])
-        try store("concepts_text.npy", float32(world.textConcepts.values, shape: [p.concepts, d]),
-                  dtype: "<f4", shape: [p.concepts, d])
-        try store("modality_offsets.npy", float32(world.imageOffset + world.textOffset, shape: [2, d]),
-                  dtype: "<f4", shape: [2, d])
-        try store("signal_means.npy", float32(world.imageSignalMean + world.textSignalMean, shape: [2, d]),
-                  dtype: "<f4", shape: [2, d])
+        try store(
+            "concepts.npy", float32(world.concepts.values, shape: [p.concepts, d]),
+            dtype: "<f4", shape: [p.concepts, d])
+        try store(
+            "concepts_image.npy", float32(world.imageConcepts.values, shape: [p.concepts, d]),
+            dtype: "<f4", shape: [p.concepts, d])
+        try store(
+            "concepts_text.npy", float32(world.textConcepts.values, shape: [p.concepts, d]),
+            dtype: "<f4", shape: [p.concepts, d])
+        try store(
+            "modality_offsets.npy", float32(world.imageOffset + world.textOffset, shape: [2, d]),
+            dtype: "<f4", shape: [2, d])
+        try store(
+            "signal_means.npy", float32(world.imageSignalMean + world.textSignalMean, shape: [2, d]),
+            dtype: "<f4", shape: [2, d])
 
         note("train pairs: \(p.trainPairs)")
         let pairs = world.trainPairs(count: p.trainPairs)
-        try store("train_image.npy", embeddings(pairs.images.values, shape: [p.trainPairs, d]),
-                  dtype: embedDType, shape: [p.trainPairs, d])
-        try store("train_text.npy", embeddings(pairs.texts.values, shape: [p.trainPairs, d]),
-                  dtype: embedDType, shape: [p.trainPairs, d])
+        try store(
+            "train_image.npy", embeddings(pairs.images.values, shape: [p.trainPairs, d]),
+            dtype: embedDType, shape: [p.trainPairs, d])
+        try store(
+            "train_text.npy", embeddings(pairs.texts.values, shape: [p.trainPairs, d]),
+            dtype: embedDType, shape: [p.trainPairs, d])
         note("statistics of the training pairs")
         let stats = try SynthStatistics.measure(images: onDisk(pairs.images), texts: onDisk(pairs.texts))
 
@@ -111,18 +120,23 @@ public enum SynthSuite {
             note("eval set \(spec.name): \(spec.classes) classes, \(spec.images) images")
             let set = world.evalSet(spec, index: i)
             let dir = spec.name
-            try store("\(dir)/image_embeddings.npy", embeddings(set.images.values, shape: [spec.images, d]),
-                      dtype: embedDType, shape: [spec.images, d])
-            try store("\(dir)/labels.npy", int64(set.labels, shape: [spec.images]),
-                      dtype: "<i8", shape: [spec.images])
-            try store("\(dir)/text_embeddings.npy",
-                      embeddings(set.classTexts.values, shape: [spec.classes, set.templateCount, d]),
-                      dtype: embedDType, shape: [spec.classes, set.templateCount, d])
+            try store(
+                "\(dir)/image_embeddings.npy", embeddings(set.images.values, shape: [spec.images, d]),
+                dtype: embedDType, shape: [spec.images, d])
+            try store(
+                "\(dir)/labels.npy", int64(set.labels, shape: [spec.images]),
+                dtype: "<i8", shape: [spec.images])
+            try store(
+                "\(dir)/text_embeddings.npy",
+                embeddings(set.classTexts.values, shape: [spec.classes, set.templateCount, d]),
+                dtype: embedDType, shape: [spec.classes, set.templateCount, d])
             // Ground truth beside the manifest, not in it: manifests admit only their own keys.
-            try store("\(dir)/class_concepts.npy",
-                      int64(set.classConcepts.flatMap { $0 },
-                            shape: [spec.classes, p.classConcepts]),
-                      dtype: "<i8", shape: [spec.classes, p.classConcepts])
+            try store(
+                "\(dir)/class_concepts.npy",
+                int64(
+                    set.classConcepts.flatMap { $0 },
+                    shape: [spec.classes, p.classConcepts]),
+                dtype: "<i8", shape: [spec.classes, p.classConcepts])
             // The same manifest type (and so the same JSON) that real embedding sets use.
             let manifest = Manifest(
                 name: spec.name, model: "synthetic", pretrained: "\(generatorName), seed \(p.seed)",
@@ -131,10 +145,13 @@ public enum SynthSuite {
                 textEmbeddings: "text_embeddings.npy")
             let manifestData = try CanonicalJSON.encode(manifest)
             try store("\(dir)/manifest.json", manifestData, dtype: "json", shape: [])
-            let top1 = SynthSuite.top1(images: onDisk(set.images), labels: set.labels,
-                                       classTexts: onDisk(set.classTexts), templates: set.templateCount)
-            evalEntries.append(.init(name: spec.name, manifest: "\(dir)/manifest.json", classes: spec.classes,
-                                     images: spec.images, templates: set.templateCount, zeroShotTop1: top1))
+            let top1 = SynthSuite.top1(
+                images: onDisk(set.images), labels: set.labels,
+                classTexts: onDisk(set.classTexts), templates: set.templateCount)
+            evalEntries.append(
+                .init(
+                    name: spec.name, manifest: "\(dir)/manifest.json", classes: spec.classes,
+                    images: spec.images, templates: set.templateCount, zeroShotTop1: top1))
         }
 
         note("done")
@@ -142,7 +159,8 @@ public enum SynthSuite {
             format: "vlsae-synth-suite", version: 1, generator: generatorName, seed: p.seed, parameters: p,
             files: files, evalSets: evalEntries, trainImage: "train_image.npy", trainText: "train_text.npy",
             concepts: "concepts.npy", imageConcepts: "concepts_image.npy", textConcepts: "concepts_text.npy",
-            modalityOffsets: "modality_offsets.npy", signalMeans: "signal_means.npy", statistics: stats, clipTargets: SynthStatistics.clipTargets)
+            modalityOffsets: "modality_offsets.npy", signalMeans: "signal_means.npy", statistics: stats,
+            clipTargets: SynthStatistics.clipTargets)
         let descData = try CanonicalJSON.encode(description, keys: .propertyNames)
         try AtomicFile.write(descData, to: (folder as NSString).appendingPathComponent(descriptionFile))
         let total = files.values.reduce(0) { $0 + $1.bytes } + descData.count
@@ -152,8 +170,9 @@ public enum SynthSuite {
     /// Baseline zero-shot top-1 of a generated set, by the project's own CLIP_benchmark evaluator.
     /// `classTexts` holds C·T rows ordered class-major (row c·T + t).
     public static func top1(images: Matrix, labels: [Int], classTexts: Matrix, templates: Int) -> Double {
-        let classifier = ZeroShotClassifier(templateEmbeddings: classTexts, classes: classTexts.rows / templates,
-                                            templates: templates)
+        let classifier = ZeroShotClassifier(
+            templateEmbeddings: classTexts, classes: classTexts.rows / templates,
+            templates: templates)
         return Metrics.topK(ZeroShot.predict(images: images, labels: labels, classifier: classifier), k: 1) ?? 0
     }
 
@@ -164,8 +183,10 @@ public enum SynthSuite {
     public static func read(folder: String) throws -> (description: SynthSuiteDescription, digest: FileDigest) {
         let path = (folder as NSString).appendingPathComponent(descriptionFile)
         let data = try readFile(path)
-        return (try CanonicalJSON.decode(SynthSuiteDescription.self, from: data, path: path, keys: .propertyNames),
-                FileDigest(of: data, path: path))
+        return (
+            try CanonicalJSON.decode(SynthSuiteDescription.self, from: data, path: path, keys: .propertyNames),
+            FileDigest(of: data, path: path)
+        )
     }
 
     /// True when `folder` holds a suite whose every listed file exists with its recorded SHA-256.
@@ -187,8 +208,10 @@ public enum SynthSuite {
             return "\(descriptionFile): not a \(generatorName) suite"
         }
         if let p = parameters, p != desc.parameters { return "\(descriptionFile): generated with other parameters" }
-        var required = [desc.trainImage, desc.trainText, desc.concepts, desc.imageConcepts, desc.textConcepts,
-                        desc.modalityOffsets, desc.signalMeans]
+        var required = [
+            desc.trainImage, desc.trainText, desc.concepts, desc.imageConcepts, desc.textConcepts,
+            desc.modalityOffsets, desc.signalMeans,
+        ]
         required += desc.evalSets.map(\.manifest)
         for name in required where desc.files[name] == nil { return "\(descriptionFile): \(name) is not listed" }
         for (name, entry) in desc.files.sorted(by: { $0.key < $1.key }) {

@@ -8,9 +8,9 @@ struct InspectCommand: ParsableCommand {
         commandName: "inspect",
         abstract: "List the arrays in a .npy, .npz, .safetensors or torch file, with the file's SHA-256.",
         discussion: """
-        Prints one line per array: its name (what follows ':' in a tensor address; empty for a bare \
-        .npy), shape and element type. Use it to find the address to put in a manifest.
-        """)
+            Prints one line per array: its name (what follows ':' in a tensor address; empty for a bare \
+            .npy), shape and element type. Use it to find the address to put in a manifest.
+            """)
 
     @Argument(help: ArgumentHelp("The file to list.", valueName: "file"))
     var file: String

@@ -8,10 +8,10 @@ struct RecoveryCommand: ParsableCommand {
         commandName: "recovery",
         abstract: "Concept recovery of a VL-SAE checkpoint against a synthetic suite's planted concepts.",
         discussion: """
-        For each planted concept: the best cosine with any encoder row and with any decoder column, \
-        per modality, in that modality's concept space with the modality offset projected out. \
-        Reports the fraction of concepts matched at cosine ≥ --threshold and the mean best cosine.
-        """)
+            For each planted concept: the best cosine with any encoder row and with any decoder column, \
+            per modality, in that modality's concept space with the modality offset projected out. \
+            Reports the fraction of concepts matched at cosine ≥ --threshold and the mean best cosine.
+            """)
 
     @Option(help: ArgumentHelp("VL-SAE checkpoint.", valueName: "checkpoint"))
     var sae: String
@@ -27,8 +27,9 @@ struct RecoveryCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let doc = try RecoveryJob.run(checkpoint: sae, suite: suite, threshold: threshold,
-                                          command: recordedCommandLine)
+            let doc = try RecoveryJob.run(
+                checkpoint: sae, suite: suite, threshold: threshold,
+                command: recordedCommandLine)
             if let out { try AtomicFile.write(try CanonicalJSON.encode(doc), to: out) }
             print(RecoveryJob.markdown(doc), terminator: "")
         }

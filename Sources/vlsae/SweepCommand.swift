@@ -16,26 +16,26 @@ struct SweepRunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Run the cells of a sweep config (`vlsae sweep <config>` is short for `vlsae sweep run <config>`).",
         discussion: """
-        The config (JSON or YAML; paths relative to it) names the datasets, the training pairs, \
-        fixed training settings and the axes to vary:
-          datasets: [synth10.json, synth100.json]
-          train: {images: train_image.npy, texts: train_text.npy}
-          training: {arch: vlsae, k: 64, hidden_ratio: 8, lr: 0.001, epochs: 10, seed: 0,
-                     batch_size: 512, warmup_epochs: 2, val_ratio: 0.2, patience: 10, weight_decay: 0}
-          alignment: "representation=hidden,text=average-first"
-          alpha: "fixed:1"
-          evaluation: {bootstrap: 1000, seed: 0, level: 0.95}
-          reuse_k: true        # train once per group at the largest k, evaluate smaller k' via k=
-          grid: {k: [16, 32, 64], hidden_ratio: [4, 8]}     # or  cells: [{k: 16}, {k: 64, lr: 0.0005}]
-        Axes: arch, k, hidden_ratio, lr, epochs, seed, alignment, alpha, train.
+            The config (JSON or YAML; paths relative to it) names the datasets, the training pairs, \
+            fixed training settings and the axes to vary:
+              datasets: [synth10.json, synth100.json]
+              train: {images: train_image.npy, texts: train_text.npy}
+              training: {arch: vlsae, k: 64, hidden_ratio: 8, lr: 0.001, epochs: 10, seed: 0,
+                         batch_size: 512, warmup_epochs: 2, val_ratio: 0.2, patience: 10, weight_decay: 0}
+              alignment: "representation=hidden,text=average-first"
+              alpha: "fixed:1"
+              evaluation: {bootstrap: 1000, seed: 0, level: 0.95}
+              reuse_k: true        # train once per group at the largest k, evaluate smaller k' via k=
+              grid: {k: [16, 32, 64], hidden_ratio: [4, 8]}     # or  cells: [{k: 16}, {k: 64, lr: 0.0005}]
+            Axes: arch, k, hidden_ratio, lr, epochs, seed, alignment, alpha, train.
 
-        Each finished cell is written atomically to <out>/cells/<id>.json, checkpoints to \
-        <out>/checkpoints/<hash>.safetensors (hash: SHA-256 of the canonical training config and \
-        input digests; an existing one is reused). A rerun skips finished cells; a killed run \
-        leaves only its hidden work folder .tmp-<pid>, removed on the next run. With --shard i/n only the cells \
-        whose canonical index ≡ i (mod n) run. When all cells are present the folder gets \
-        sweep.json, sweep.md, delta_vs_k.png and fvu_vs_l0.png.
-        """)
+            Each finished cell is written atomically to <out>/cells/<id>.json, checkpoints to \
+            <out>/checkpoints/<hash>.safetensors (hash: SHA-256 of the canonical training config and \
+            input digests; an existing one is reused). A rerun skips finished cells; a killed run \
+            leaves only its hidden work folder .tmp-<pid>, removed on the next run. With --shard i/n only the cells \
+            whose canonical index ≡ i (mod n) run. When all cells are present the folder gets \
+            sweep.json, sweep.md, delta_vs_k.png and fvu_vs_l0.png.
+            """)
 
     @Argument(help: ArgumentHelp("Sweep config (JSON or YAML).", valueName: "config"))
     var config: String
@@ -55,9 +55,11 @@ struct SweepRunCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let report = try SweepJob.run(SweepJob.Options(
-                config: config, out: out, shard: try shard.map(SweepShard.init(parsing:)), threads: parallel.threads,
-                progress: progress.enabled, tool: ToolIdentity.record(), command: recordedCommandLine))
+            let report = try SweepJob.run(
+                SweepJob.Options(
+                    config: config, out: out, shard: try shard.map(SweepShard.init(parsing:)),
+                    threads: parallel.threads,
+                    progress: progress.enabled, tool: ToolIdentity.record(), command: recordedCommandLine))
             if let table = report.table { print(table.markdown()) }
         }
     }

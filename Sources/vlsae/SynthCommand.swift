@@ -10,10 +10,10 @@ struct SynthCommand: ParsableCommand {
         commandName: "synth",
         abstract: "Generate the synthetic planted-concept suite (training pairs, zero-shot sets, ground truth).",
         discussion: """
-        Every byte of the suite follows from --seed and the other options. A folder that already \
-        holds the same suite intact (suite.json's parameters and every file's SHA-256 match) is \
-        reused, unless --force.
-        """)
+            Every byte of the suite follows from --seed and the other options. A folder that already \
+            holds the same suite intact (suite.json's parameters and every file's SHA-256 match) is \
+            reused, unless --force.
+            """)
 
     @Option(help: "Output folder.") var out: String
     @OptionGroup var seeding: SeedOption
@@ -43,7 +43,10 @@ struct SynthCommand: ParsableCommand {
             if report.reused {
                 print("synth: \(out) already holds this suite (parameters and SHA-256 of every file match); reusing it")
             } else {
-                print(String(format: "synth: wrote %@ (%.1f MB) in %.2f s", out, Double(report.totalBytes) / 1e6, report.seconds))
+                print(
+                    String(
+                        format: "synth: wrote %@ (%.1f MB) in %.2f s", out, Double(report.totalBytes) / 1e6,
+                        report.seconds))
             }
             print(SynthJob.table(report.description))
         }

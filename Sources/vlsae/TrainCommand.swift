@@ -12,20 +12,21 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a VL-SAE (or the SAE_D / SAE_V baselines) on paired image and caption embeddings.",
         discussion: """
-        Row i of the image array and row i of the text array must be a pair. Defaults follow the \
-        released checkpoints: Adam, lr 1e-3, batch 512, 10 epochs, linear warm-up over 2 epochs then \
-        cosine annealing (stepped once per epoch; the last epoch runs at lr 0, as upstream), an 80/20 \
-        train/validation split, the best-validation weights kept, early stopping after 10 epochs \
-        without improvement, k 256, hidden ratio 8. The split, the initial weights and the per-epoch \
-        shuffling come from --seed: a given seed gives the same checkpoint bytes at any --threads.
+            Row i of the image array and row i of the text array must be a pair. Defaults follow the \
+            released checkpoints: Adam, lr 1e-3, batch 512, 10 epochs, linear warm-up over 2 epochs then \
+            cosine annealing (stepped once per epoch; the last epoch runs at lr 0, as upstream), an 80/20 \
+            train/validation split, the best-validation weights kept, early stopping after 10 epochs \
+            without improvement, k 256, hidden ratio 8. The split, the initial weights and the per-epoch \
+            shuffling come from --seed: a given seed gives the same checkpoint bytes at any --threads.
 
-        The checkpoint is safetensors with the official state-dict names (encoder, \
-        vision_decoder.weight, ...), the config and a training summary (per-epoch losses, FVU, L0, \
-        dead fraction, image-caption consistency, input SHA-256s) in its metadata.
-        """)
+            The checkpoint is safetensors with the official state-dict names (encoder, \
+            vision_decoder.weight, ...), the config and a training summary (per-epoch losses, FVU, L0, \
+            dead fraction, image-caption consistency, input SHA-256s) in its metadata.
+            """)
 
-    @Option(parsing: .upToNextOption,
-            help: ArgumentHelp("Image and text embeddings (N × d each), as two tensor addresses.", valueName: "source"))
+    @Option(
+        parsing: .upToNextOption,
+        help: ArgumentHelp("Image and text embeddings (N × d each), as two tensor addresses.", valueName: "source"))
     var pairs: [String] = []
 
     @Option(help: ArgumentHelp("Checkpoint to write.", valueName: "ckpt.safetensors"))
@@ -51,7 +52,9 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var parallel: ThreadsOption
     @Flag(help: "Keep the training rows in split order every epoch (as upstream).")
     var noShuffle = false
-    @Option(name: .customLong("init"), help: ArgumentHelp("Warm start from this checkpoint (.safetensors or official .pth).", valueName: "ckpt"))
+    @Option(
+        name: .customLong("init"),
+        help: ArgumentHelp("Warm start from this checkpoint (.safetensors or official .pth).", valueName: "ckpt"))
     var initial: String?
     @OptionGroup var progress: ProgressOption
 
@@ -63,18 +66,28 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         var t = TrainConfig()
-        t.lr = lr; t.epochs = epochs; t.batchSize = batchSize; t.warmupEpochs = warmupEpochs
-        t.valRatio = valRatio; t.patience = patience; t.weightDecay = weightDecay; t.seed = seeding.seed
+        t.lr = lr
+        t.epochs = epochs
+        t.batchSize = batchSize
+        t.warmupEpochs = warmupEpochs
+        t.valRatio = valRatio
+        t.patience = patience
+        t.weightDecay = weightDecay
+        t.seed = seeding.seed
         t.shuffle = !noShuffle
-        let options = TrainJob.Options(images: pairs[0], texts: pairs[1], arch: arch, topK: topk,
-                                       hiddenRatio: hiddenRatio, train: t, initialCheckpoint: initial,
-                                       threads: parallel.threads, progress: progress.enabled)
+        let options = TrainJob.Options(
+            images: pairs[0], texts: pairs[1], arch: arch, topK: topk,
+            hiddenRatio: hiddenRatio, train: t, initialCheckpoint: initial,
+            threads: parallel.threads, progress: progress.enabled)
         try reportingErrors {
-            Progress.note("\(parallel.threads) thread(s), kernel path \(KernelPath.active.rawValue), deterministic numerics")
+            Progress.note(
+                "\(parallel.threads) thread(s), kernel path \(KernelPath.active.rawValue), deterministic numerics")
             let trained = try TrainJob.run(options) { Progress.note(TrainJob.describe($0)) }
             try trained.write(to: out)
             let summary = trained.summary
-            Progress.note("best epoch \(summary.bestEpoch) of \(summary.epochsRun), validation loss \(String(format: "%.6g", summary.bestValLoss))\(summary.stoppedEarly ? " (stopped early)" : "")")
+            Progress.note(
+                "best epoch \(summary.bestEpoch) of \(summary.epochsRun), validation loss \(String(format: "%.6g", summary.bestValLoss))\(summary.stoppedEarly ? " (stopped early)" : "")"
+            )
             Progress.note("wrote \(out)")
         }
     }

@@ -9,27 +9,29 @@ struct VLSAE: ParsableCommand {
         commandName: "vlsae",
         abstract: "Zero-shot evaluation and concept alignment for vision-language sparse autoencoders.",
         discussion: """
-        VLSAE Bench scores zero-shot classification from precomputed CLIP-style embeddings and \
-        writes reproducible JSON results (input SHA-256s, seeds, confidence intervals).
+            VLSAE Bench scores zero-shot classification from precomputed CLIP-style embeddings and \
+            writes reproducible JSON results (input SHA-256s, seeds, confidence intervals).
 
-        Arrays are named by tensor addresses:
-          features.npy              the array in a .npy file
-          features.npy[0]           its slice 0 along the first axis
-          x.npz:arr_0               a member of an .npz archive
-          w.safetensors:image_embeddings
-          dump.pt:embeddings        a tensor in a torch.save'd object (dotted path)
-        The file part ends at the first known extension (.npy .npz .safetensors .pt .pth .bin) \
-        followed by ':', '[' or the end. Paths inside a manifest are relative to its folder.
+            Arrays are named by tensor addresses:
+              features.npy              the array in a .npy file
+              features.npy[0]           its slice 0 along the first axis
+              x.npz:arr_0               a member of an .npz archive
+              w.safetensors:image_embeddings
+              dump.pt:embeddings        a tensor in a torch.save'd object (dotted path)
+            The file part ends at the first known extension (.npy .npz .safetensors .pt .pth .bin) \
+            followed by ':', '[' or the end. Paths inside a manifest are relative to its folder.
 
-        Errors name the file at fault and exit with status 1 (usage errors: 64).
+            Errors name the file at fault and exit with status 1 (usage errors: 64).
 
-        Results are byte-identical on every CPU and at every --threads: the arithmetic is the \
-        project's own, in a fixed order. VLSAE_ISA=portable|avx2|avx512 forces a kernel path \
-        (default: the best this CPU runs); the path used is recorded in each result's provenance.
-        """,
+            Results are byte-identical on every CPU and at every --threads: the arithmetic is the \
+            project's own, in a fixed order. VLSAE_ISA=portable|avx2|avx512 forces a kernel path \
+            (default: the best this CPU runs); the path used is recorded in each result's provenance.
+            """,
         version: ToolIdentity.version,
-        subcommands: [EvalCommand.self, ReportCommand.self, InspectCommand.self, TrainCommand.self, EncodeCommand.self,
-                      SynthCommand.self, RecoveryCommand.self, SweepCommand.self, RegressCommand.self]
+        subcommands: [
+            EvalCommand.self, ReportCommand.self, InspectCommand.self, TrainCommand.self, EncodeCommand.self,
+            SynthCommand.self, RecoveryCommand.self, SweepCommand.self, RegressCommand.self,
+        ]
     )
 }
 

@@ -1,23 +1,27 @@
-import Foundation
-import XCTest
 import CKernels
+import Foundation
 import VLSAECore
 import VLSAETestSupport
+import XCTest
 
 final class BLASTests: XCTestCase {
     /// Naive triple loop in double as the independent reference.
     private func naive(_ a: Matrix, _ b: Matrix, transA: Bool, transB: Bool) -> [Double] {
-        let m = transA ? a.cols : a.rows, k = transA ? a.rows : a.cols, n = transB ? b.rows : b.cols
+        let m = transA ? a.cols : a.rows
+        let k = transA ? a.rows : a.cols
+        let n = transB ? b.rows : b.cols
         var out = [Double](repeating: 0, count: m * n)
-        for i in 0..<m { for j in 0..<n {
-            var s = 0.0
-            for p in 0..<k {
-                let av = transA ? a[p, i] : a[i, p]
-                let bv = transB ? b[j, p] : b[p, j]
-                s += Double(av) * Double(bv)
+        for i in 0..<m {
+            for j in 0..<n {
+                var s = 0.0
+                for p in 0..<k {
+                    let av = transA ? a[p, i] : a[i, p]
+                    let bv = transB ? b[j, p] : b[p, j]
+                    s += Double(av) * Double(bv)
+                }
+                out[i * n + j] = s
             }
-            out[i * n + j] = s
-        } }
+        }
         return out
     }
 
@@ -30,7 +34,8 @@ final class BLASTests: XCTestCase {
             let a = ta ? random(13, 9) : random(9, 13)
             let b = tb ? random(5, 13) : random(13, 5)
             let c = GEMM.matmul(a, b, transA: ta, transB: tb)
-            XCTAssertEqual(c.rows, 9); XCTAssertEqual(c.cols, 5)
+            XCTAssertEqual(c.rows, 9)
+            XCTAssertEqual(c.cols, 5)
             for (x, y) in zip(c.values, naive(a, b, transA: ta, transB: tb)) {
                 XCTAssertEqual(Double(x), y, accuracy: 1e-4 * max(1, abs(y)))
             }
@@ -38,7 +43,8 @@ final class BLASTests: XCTestCase {
     }
 
     func testGemmAccumulatesIntoC() {
-        let a = Matrix([[1, 2], [3, 4]]), b = Matrix([[5, 6], [7, 8]])
+        let a = Matrix([[1, 2], [3, 4]])
+        let b = Matrix([[5, 6], [7, 8]])
         var c = Matrix([[1, 1], [1, 1]])
         GEMM.gemm(a, b, into: &c, accumulate: true)
         XCTAssertEqual(c.values, [20, 23, 44, 51])
@@ -68,8 +74,12 @@ final class MatrixTests: XCTestCase {
 
 final class RandomTests: XCTestCase {
     func testSameSeedSameStreamDifferentSeedDifferentStream() {
-        var a = SeededRandom(seed: 42), b = SeededRandom(seed: 42), c = SeededRandom(seed: 43)
-        let xa = (0..<8).map { _ in a.next() }, xb = (0..<8).map { _ in b.next() }, xc = (0..<8).map { _ in c.next() }
+        var a = SeededRandom(seed: 42)
+        var b = SeededRandom(seed: 42)
+        var c = SeededRandom(seed: 43)
+        let xa = (0..<8).map { _ in a.next() }
+        let xb = (0..<8).map { _ in b.next() }
+        let xc = (0..<8).map { _ in c.next() }
         XCTAssertEqual(xa, xb)
         XCTAssertNotEqual(xa, xc)
     }
@@ -115,8 +125,9 @@ final class FileTests: XCTestCase {
         // FIPS 180-4 examples.
         XCTAssertEqual(SHA256.hex(Data()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         XCTAssertEqual(SHA256.hex(Data("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        XCTAssertEqual(SHA256.hex(Data("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)),
-                       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        XCTAssertEqual(
+            SHA256.hex(Data("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
         // One million "a" (FIPS 180-2 appendix B.3), fed in uneven pieces across block boundaries.
         var h = SHA256()
         let a = [UInt8](repeating: 0x61, count: 1_000_000)
@@ -127,8 +138,9 @@ final class FileTests: XCTestCase {
             offset = end
         }
         h.update(a[offset...])
-        XCTAssertEqual(h.finalize().map { String(format: "%02x", $0) }.joined(),
-                       "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        XCTAssertEqual(
+            h.finalize().map { String(format: "%02x", $0) }.joined(),
+            "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 
     func testSHA256BlockPathsAgree() throws {
@@ -136,7 +148,9 @@ final class FileTests: XCTestCase {
         // against the portable compression, over random blocks.
         var rng = SeededRandom(seed: 11)
         let data = (0..<(64 * 257)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
-        let initial: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
+        let initial: [UInt32] = [
+            0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19,
+        ]
         for blocks in [1, 2, 3, 17, 257] {
             var portable = initial
             try KernelPath.with(.portable) {

@@ -28,9 +28,13 @@ final class GEMMTests: XCTestCase {
     }
 
     /// The contract, spelled out: acc = start; acc = fma(a(i, p), b(p, j), acc) for p ascending; then alpha · acc.
-    static func reference(_ a: Matrix, _ b: Matrix, transA: Bool, transB: Bool, alpha: Float = 1,
-                          start: Matrix? = nil) -> [Float] {
-        let m = transA ? a.cols : a.rows, k = transA ? a.rows : a.cols, n = transB ? b.rows : b.cols
+    static func reference(
+        _ a: Matrix, _ b: Matrix, transA: Bool, transB: Bool, alpha: Float = 1,
+        start: Matrix? = nil
+    ) -> [Float] {
+        let m = transA ? a.cols : a.rows
+        let k = transA ? a.rows : a.cols
+        let n = transB ? b.rows : b.cols
         var out = [Float](repeating: 0, count: m * n)
         for i in 0..<m {
             for j in 0..<n {
@@ -47,16 +51,22 @@ final class GEMMTests: XCTestCase {
     }
 
     static func operands(m: Int, n: Int, k: Int, transA: Bool, transB: Bool, seed: UInt64) -> (Matrix, Matrix) {
-        (transA ? matrix(k, m, seed: seed) : matrix(m, k, seed: seed),
-         transB ? matrix(n, k, seed: seed + 1) : matrix(k, n, seed: seed + 1))
+        (
+            transA ? matrix(k, m, seed: seed) : matrix(m, k, seed: seed),
+            transB ? matrix(n, k, seed: seed + 1) : matrix(k, n, seed: seed + 1)
+        )
     }
 
-    func assertBits(_ got: [Float], _ want: [Float], _ message: String, file: StaticString = #filePath, line: UInt = #line) {
+    func assertBits(
+        _ got: [Float], _ want: [Float], _ message: String, file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertEqual(got.count, want.count, message, file: file, line: line)
         guard got.count == want.count else { return }
         if let i = (0..<got.count).first(where: { got[$0].bitPattern != want[$0].bitPattern }) {
             let bad = (0..<got.count).filter { got[$0].bitPattern != want[$0].bitPattern }.count
-            XCTFail("\(message): \(bad) of \(got.count) differ, first at \(i): \(got[i]) vs \(want[i])", file: file, line: line)
+            XCTFail(
+                "\(message): \(bad) of \(got.count) differ, first at \(i): \(got[i]) vs \(want[i])", file: file,
+                line: line)
         }
     }
 
@@ -73,16 +83,20 @@ final class GEMMTests: XCTestCase {
                 for (si, (m, n, k)) in Self.shapes.enumerated() {
                     for (transA, transB) in [(false, false), (false, true), (true, false), (true, true)] {
                         let what = "path \(path), \(m)×\(n)×\(k), transA \(transA), transB \(transB)"
-                        let (a, b) = Self.operands(m: m, n: n, k: k, transA: transA, transB: transB, seed: UInt64(100 + si))
-                        assertBits(GEMM.matmul(a, b, transA: transA, transB: transB).values,
-                                   Self.reference(a, b, transA: transA, transB: transB), what)
-                        assertBits(GEMM.matmul(a, b, transA: transA, transB: transB, alpha: 0.37).values,
-                                   Self.reference(a, b, transA: transA, transB: transB, alpha: 0.37), what + ", alpha 0.37")
+                        let (a, b) = Self.operands(
+                            m: m, n: n, k: k, transA: transA, transB: transB, seed: UInt64(100 + si))
+                        assertBits(
+                            GEMM.matmul(a, b, transA: transA, transB: transB).values,
+                            Self.reference(a, b, transA: transA, transB: transB), what)
+                        assertBits(
+                            GEMM.matmul(a, b, transA: transA, transB: transB, alpha: 0.37).values,
+                            Self.reference(a, b, transA: transA, transB: transB, alpha: 0.37), what + ", alpha 0.37")
                         let start = Self.matrix(m, n, seed: UInt64(200 + si))
                         var c = start
                         GEMM.gemm(a, b, into: &c, transA: transA, transB: transB, accumulate: true)
-                        assertBits(c.values, Self.reference(a, b, transA: transA, transB: transB, start: start),
-                                   what + ", accumulate")
+                        assertBits(
+                            c.values, Self.reference(a, b, transA: transA, transB: transB, start: start),
+                            what + ", accumulate")
                         // Overwriting ignores what C held.
                         GEMM.gemm(a, b, into: &c, transA: transA, transB: transB)
                         assertBits(c.values, Self.reference(a, b, transA: transA, transB: transB), what + ", overwrite")
@@ -124,15 +138,19 @@ final class GEMMTests: XCTestCase {
             var c = start
             c.values.withUnsafeMutableBufferPointer { pc in
                 at.values.withUnsafeBufferPointer { pa in
-                    packed.multiply(pa.baseAddress!, rows: 29, lda: at.cols, transA: true, into: pc.baseAddress!, ldc: 45,
-                                    accumulate: true)
+                    packed.multiply(
+                        pa.baseAddress!, rows: 29, lda: at.cols, transA: true, into: pc.baseAddress!, ldc: 45,
+                        accumulate: true)
                 }
             }
-            assertBits(c.values, Self.reference(at, b, transA: true, transB: true, start: start), "packed \(path), accumulate")
+            assertBits(
+                c.values, Self.reference(at, b, transA: true, transB: true, start: start), "packed \(path), accumulate")
         }
         // An untransposed pack.
         let bt = b.transposed
-        assertBits(PackedMatrix(bt).multiply(a).values, Self.reference(a, bt, transA: false, transB: false), "untransposed pack")
+        assertBits(
+            PackedMatrix(bt).multiply(a).values, Self.reference(a, bt, transA: false, transB: false),
+            "untransposed pack")
     }
 
     /// Narrow C (rows split over the workers) and wide C (columns split), every transpose combination.
@@ -145,13 +163,17 @@ final class GEMMTests: XCTestCase {
                         let what = "path \(path), \(m)×\(n)×\(k), transA \(transA), transB \(transB)"
                         let one = GEMM.matmul(a, b, transA: transA, transB: transB, alpha: 0.5)
                         for threads in [2, 3] {
-                            assertBits(GEMM.matmul(a, b, transA: transA, transB: transB, alpha: 0.5, threads: threads).values,
-                                       one.values, "\(what), \(threads) threads")
-                            assertBits(PackedMatrix(b, transposed: transB, threads: threads)
-                                           .multiply(a, transA: transA, alpha: 0.5, threads: threads).values,
-                                       one.values, "\(what), packed, \(threads) threads")
-                            var c = Self.matrix(m, n, seed: 12), c1 = c
-                            GEMM.gemm(a, b, into: &c, transA: transA, transB: transB, accumulate: true, threads: threads)
+                            assertBits(
+                                GEMM.matmul(a, b, transA: transA, transB: transB, alpha: 0.5, threads: threads).values,
+                                one.values, "\(what), \(threads) threads")
+                            assertBits(
+                                PackedMatrix(b, transposed: transB, threads: threads)
+                                    .multiply(a, transA: transA, alpha: 0.5, threads: threads).values,
+                                one.values, "\(what), packed, \(threads) threads")
+                            var c = Self.matrix(m, n, seed: 12)
+                            var c1 = c
+                            GEMM.gemm(
+                                a, b, into: &c, transA: transA, transB: transB, accumulate: true, threads: threads)
                             GEMM.gemm(a, b, into: &c1, transA: transA, transB: transB, accumulate: true)
                             assertBits(c.values, c1.values, "\(what), accumulate, \(threads) threads")
                         }
@@ -163,8 +185,10 @@ final class GEMMTests: XCTestCase {
 
     /// A row computed alone, inside a 1000-row batch, and in chunks of several sizes is the same.
     func testARowDoesNotDependOnItsBatch() throws {
-        let d = 96, h = 200
-        let x = Self.matrix(1000, d, seed: 13), w = Self.matrix(h, d, seed: 14)
+        let d = 96
+        let h = 200
+        let x = Self.matrix(1000, d, seed: 13)
+        let w = Self.matrix(h, d, seed: 14)
         for path in KernelPath.supported {
             try KernelPath.with(path) {
                 let whole = GEMM.matmul(x, w, transB: true)
@@ -180,8 +204,9 @@ final class GEMMTests: XCTestCase {
                             var start = 0
                             while start < 1000 {
                                 let n = min(chunk, 1000 - start)
-                                packed.multiply(px.baseAddress! + start * d, rows: n, lda: d, into: po.baseAddress! + start * h,
-                                                ldc: h)
+                                packed.multiply(
+                                    px.baseAddress! + start * d, rows: n, lda: d, into: po.baseAddress! + start * h,
+                                    ldc: h)
                                 start += n
                             }
                         }
@@ -194,19 +219,24 @@ final class GEMMTests: XCTestCase {
 
     /// Against a float64 product: the float32 chain is within a few ulps of the sum of |terms|.
     func testCloseToTheDoubleProduct() {
-        let m = 40, n = 53, k = 300
-        let a = Self.matrix(m, k, seed: 15), b = Self.matrix(k, n, seed: 16)
+        let m = 40
+        let n = 53
+        let k = 300
+        let a = Self.matrix(m, k, seed: 15)
+        let b = Self.matrix(k, n, seed: 16)
         let c = GEMM.matmul(a, b)
         for i in 0..<m {
             for j in 0..<n {
-                var exact = 0.0, magnitude = 0.0
+                var exact = 0.0
+                var magnitude = 0.0
                 for p in 0..<k {
                     let t = Double(a.values[i * k + p]) * Double(b.values[p * n + j])
                     exact += t
                     magnitude += abs(t)
                 }
-                XCTAssertEqual(Double(c.values[i * n + j]), exact, accuracy: Double(k) * 6e-8 * magnitude + 1e-30,
-                               "(\(i), \(j))")
+                XCTAssertEqual(
+                    Double(c.values[i * n + j]), exact, accuracy: Double(k) * 6e-8 * magnitude + 1e-30,
+                    "(\(i), \(j))")
             }
         }
     }
@@ -222,7 +252,8 @@ final class GEMMTests: XCTestCase {
 
     func testLevelOneKernelsOnEveryPath() throws {
         for n in [0, 1, 7, 8, 15, 16, 17, 31, 33, 100, 512, 1000] {
-            let x = Self.values(n, seed: UInt64(300 + n)), y = Self.values(n, seed: UInt64(400 + n))
+            let x = Self.values(n, seed: UInt64(300 + n))
+            let y = Self.values(n, seed: UInt64(400 + n))
             let a: Float = -0.731
             let dot = Self.referenceDot(x, y)
             let axpy = (0..<n).map { y[$0].addingProduct(a, x[$0]) }
@@ -230,7 +261,8 @@ final class GEMMTests: XCTestCase {
             for path in KernelPath.supported {
                 try KernelPath.with(path) {
                     XCTAssertEqual(GEMM.dot(x, y).bitPattern, dot.bitPattern, "dot, n \(n), path \(path)")
-                    var yy = y, xx = x
+                    var yy = y
+                    var xx = x
                     yy.withUnsafeMutableBufferPointer { py in
                         x.withUnsafeBufferPointer { px in
                             if let bx = px.baseAddress, let by = py.baseAddress { GEMM.axpy(n, a, bx, by) }
@@ -247,7 +279,8 @@ final class GEMMTests: XCTestCase {
     /// Partial sums that underflow to −0 must keep their sign through the tail of a dot product: a lane
     /// past the end is left alone (adding a +0 product would turn it into +0).
     func testDotKeepsNegativeZeroLanes() throws {
-        let x = [Float](repeating: -1e-30, count: 19), y = [Float](repeating: 1e-20, count: 19)
+        let x = [Float](repeating: -1e-30, count: 19)
+        let y = [Float](repeating: 1e-20, count: 19)
         let want = Self.referenceDot(x, y)  // every product rounds to −0, so every lane and the sum are −0
         XCTAssertEqual(want.bitPattern, (-0.0 as Float).bitPattern)
         for path in KernelPath.supported {

@@ -1,7 +1,7 @@
 import Foundation
-import XCTest
 import VLSAECore
 import VLSAETestSupport
+import XCTest
 
 /// PortableMath against correctly rounded references from mpmath
 /// (Fixtures/math/make_math_fixtures.py; the file format is described there).
@@ -16,7 +16,9 @@ final class PortableMathTests: XCTestCase {
 
     static func load(_ name: String) throws -> [Case] {
         let folder: URL
-        if let external { folder = URL(fileURLWithPath: external) } else {
+        if let external {
+            folder = URL(fileURLWithPath: external)
+        } else {
             folder = FixtureFolder(bundle: .module).url("math")
         }
         let data = try Data(contentsOf: folder.appendingPathComponent("\(name).bin"))
@@ -24,7 +26,8 @@ final class PortableMathTests: XCTestCase {
         func u32(_ at: Int) -> Int { (0..<4).reduce(0) { $0 | Int(bytes[at + $1]) << (8 * $1) } }
         func u64(_ at: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(bytes[at + $1]) << (8 * UInt64($1)) } }
         XCTAssertEqual(Array(bytes[0..<8]), Array("VLSAEMF1".utf8), "\(name): bad magic")
-        let arity = u32(8), outputs = u32(12)
+        let arity = u32(8)
+        let outputs = u32(12)
         let size = 8 * arity + 12 * outputs
         XCTAssertEqual((bytes.count - 16) % size, 0, "\(name): truncated")
         var cases: [Case] = []
@@ -73,8 +76,10 @@ final class PortableMathTests: XCTestCase {
     /// Checks one output of a fixture: specials bit-exact, the rest within `bound` ulps, and — so
     /// that a platform computing different bits is caught even within the bound — exactly the
     /// `misrounded` cases (argument bits → result bits) differ from the correctly rounded value.
-    func check(_ name: String, _ cases: [Case], output: Int = 0, bound: Double, subnormalBound: Double? = nil,
-               misrounded expectedMisrounded: [[UInt64]]? = nil, _ f: ([Double]) -> Double) -> Summary {
+    func check(
+        _ name: String, _ cases: [Case], output: Int = 0, bound: Double, subnormalBound: Double? = nil,
+        misrounded expectedMisrounded: [[UInt64]]? = nil, _ f: ([Double]) -> Double
+    ) -> Summary {
         var s = Summary(name: name)
         for c in cases {
             let (hi, frac) = c.expected[output]
@@ -92,26 +97,35 @@ final class PortableMathTests: XCTestCase {
             }
             let err = Self.ulpError(got, hi, frac)
             let limit = (subnormalBound != nil && abs(hi) < 0x1p-1022) ? subnormalBound! : bound
-            XCTAssertLessThanOrEqual(err, limit, "\(label) = \(got) (0x\(String(got.bitPattern, radix: 16))), "
-                                     + "expected \(hi) with frac \(frac)")
+            XCTAssertLessThanOrEqual(
+                err, limit,
+                "\(label) = \(got) (0x\(String(got.bitPattern, radix: 16))), "
+                    + "expected \(hi) with frac \(frac)")
             s.measured += 1
             if got.bitPattern == hi.bitPattern { s.correctlyRounded += 1 } else { s.misrounded.append((c.args, got)) }
-            if err > s.maxError { s.maxError = err; s.worst = c.args }
+            if err > s.maxError {
+                s.maxError = err
+                s.worst = c.args
+            }
         }
         print(s)
         if let expectedMisrounded, Self.external == nil {
             let got = s.misrounded.map { $0.args.map(\.bitPattern) + [$0.got.bitPattern] }
             let listing = got.map { "[" + $0.map { "0x" + String($0, radix: 16) }.joined(separator: ", ") + "]" }
-            XCTAssertEqual(got, expectedMisrounded, "\(name): the results that are not correctly rounded changed; "
-                           + "now [\(listing.joined(separator: ", "))]")
+            XCTAssertEqual(
+                got, expectedMisrounded,
+                "\(name): the results that are not correctly rounded changed; "
+                    + "now [\(listing.joined(separator: ", "))]")
         }
         return s
     }
 
     func testExp() throws {
         // exp(2⁻⁵³) = 1 + 2⁻⁵³ + 2⁻¹⁰⁷ is 2⁻¹⁰⁷ above a midpoint: 1 instead of 1 + 2⁻⁵² (0.5000 ulp).
-        let s = check("exp", try Self.load("exp"), bound: 0.501,
-                      misrounded: [[0x3ca0_0000_0000_0000, 0x3ff0_0000_0000_0000]]) { PortableMath.exp($0[0]) }
+        let s = check(
+            "exp", try Self.load("exp"), bound: 0.501,
+            misrounded: [[0x3ca0_0000_0000_0000, 0x3ff0_0000_0000_0000]]
+        ) { PortableMath.exp($0[0]) }
         XCTAssertGreaterThan(s.measured, 1900)
     }
 
@@ -140,8 +154,10 @@ final class PortableMathTests: XCTestCase {
 
     func testPow() throws {
         // √DBL_MAX is 2⁻¹⁰⁹ relative below a midpoint: 2⁵¹² instead of its predecessor (0.5000 ulp).
-        let s = check("pow", try Self.load("pow"), bound: 0.501,
-                      misrounded: [[0x7fef_ffff_ffff_ffff, 0x3fe0_0000_0000_0000, 0x5ff0_0000_0000_0000]]) {
+        let s = check(
+            "pow", try Self.load("pow"), bound: 0.501,
+            misrounded: [[0x7fef_ffff_ffff_ffff, 0x3fe0_0000_0000_0000, 0x5ff0_0000_0000_0000]]
+        ) {
             PortableMath.pow($0[0], $0[1])
         }
         XCTAssertGreaterThan(s.measured, 2300)
@@ -159,7 +175,8 @@ final class PortableMathTests: XCTestCase {
     /// recomputed here from a second generator with the same seed.
     func testGaussianIsBoxMullerWithPortableMath() {
         for seed: UInt64 in [0, 1, 42] {
-            var gaussian = SeededRandom(seed: seed), uniform = SeededRandom(seed: seed)
+            var gaussian = SeededRandom(seed: seed)
+            var uniform = SeededRandom(seed: seed)
             for i in 0..<20_000 {
                 var u1 = uniform.nextDouble()
                 while u1 <= 0 { u1 = uniform.nextDouble() }

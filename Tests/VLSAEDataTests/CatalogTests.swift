@@ -56,7 +56,8 @@ final class CatalogTests: XCTestCase {
         XCTAssertEqual(Set(files.keys), Set(Catalog.names))
         for (name, url) in files {
             let bundled = try XCTUnwrap(try Catalog.resourceURL(named: name), name)
-            XCTAssertNotEqual(bundled.standardizedFileURL.path, url.standardizedFileURL.path, "\(name): read from the bundle")
+            XCTAssertNotEqual(
+                bundled.standardizedFileURL.path, url.standardizedFileURL.path, "\(name): read from the bundle")
             XCTAssertEqual(try Data(contentsOf: bundled), try Data(contentsOf: url), name)
             let entry = try Catalog.entry(named: name)
             XCTAssertEqual(entry, try CatalogEntry.load(path: url.path), name)
@@ -87,10 +88,12 @@ final class CatalogTests: XCTestCase {
     func testListSHA256AgainstHashlib() {
         // hashlib.sha256(b"".join(s.encode() + b"\n" for s in list)).hexdigest()
         XCTAssertEqual(Catalog.listSHA256([]), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        XCTAssertEqual(Catalog.listSHA256(["a", "b"]), "911169ddaaf146aff539f58c26c489af3b892dff0fe283c1c264c65ae5aa59a2")
+        XCTAssertEqual(
+            Catalog.listSHA256(["a", "b"]), "911169ddaaf146aff539f58c26c489af3b892dff0fe283c1c264c65ae5aa59a2")
         XCTAssertEqual(Catalog.listSHA256(["ab"]), "a63d8014dba891345b30174df2b2a57efbb65b4f9f09b98f245d1b3192277ece")
-        XCTAssertEqual(Catalog.listSHA256(["café", "", "a photo of a {c}."]),
-                       "1309cb29da253e7cbdc1793b6dbce2d80372bdeb418cee2a4d798a1a3d5c8c4a")
+        XCTAssertEqual(
+            Catalog.listSHA256(["café", "", "a photo of a {c}."]),
+            "1309cb29da253e7cbdc1793b6dbce2d80372bdeb418cee2a4d798a1a3d5c8c4a")
     }
 
     /// Spot checks typed from the sources named in the README (order matters: it is the label).
@@ -116,8 +119,9 @@ final class CatalogTests: XCTestCase {
     }
 
     func testFillReplacesEveryPlaceholder() throws {
-        XCTAssertEqual(Catalog.fill(template: "a photo of the number: \"{c}\".", classname: "7"),
-                       "a photo of the number: \"7\".")
+        XCTAssertEqual(
+            Catalog.fill(template: "a photo of the number: \"{c}\".", classname: "7"),
+            "a photo of the number: \"7\".")
         XCTAssertEqual(Catalog.fill(template: "{c} or {c}?", classname: "cat"), "cat or cat?")
         // The class name is inserted literally, as str.format does with its argument.
         XCTAssertEqual(Catalog.fill(template: "a {c}.", classname: "{c}"), "a {c}.")
@@ -131,7 +135,7 @@ final class CatalogTests: XCTestCase {
         for name in ["cifar11", "README", "README.md", "cifar10.json", "../Catalog/cifar10", "", "CIFAR10"] {
             XCTAssertNil(try Catalog.resourceURL(named: name), name)
             XCTAssertThrowsError(try Catalog.entry(named: name)) { error in
-                guard case let VLSAEError.usage(message)? = error as? VLSAEError else {
+                guard case VLSAEError.usage(let message)? = error as? VLSAEError else {
                     return XCTFail("expected VLSAEError.usage, got \(error)")
                 }
                 XCTAssertTrue(message.hasPrefix("unknown catalog dataset \"\(name)\"; known: "), message)
@@ -146,12 +150,16 @@ final class CatalogTests: XCTestCase {
         let vlsae = try VLSAEExecutable.locate()
         let dir = try temporaryFolder("catalog-cli")
         let d = 4
-        try NpyFormat.write(Tensor(shape: [20, d], floats: (0..<(20 * d)).map { Float(($0 * 7) % 11) - 5 }), to: dir.path("i.npy"))
-        try NpyFormat.write(Tensor(shape: [20], dtype: .int64, storage: .integer((0..<20).map { Int64($0 % 10) })),
-                            to: dir.path("l.npy"))
-        try NpyFormat.write(Tensor(shape: [10, d], floats: (0..<(10 * d)).map { Float(($0 * 5) % 13) - 6 }), to: dir.path("c.npy"))
+        try NpyFormat.write(
+            Tensor(shape: [20, d], floats: (0..<(20 * d)).map { Float(($0 * 7) % 11) - 5 }), to: dir.path("i.npy"))
+        try NpyFormat.write(
+            Tensor(shape: [20], dtype: .int64, storage: .integer((0..<20).map { Int64($0 % 10) })),
+            to: dir.path("l.npy"))
+        try NpyFormat.write(
+            Tensor(shape: [10, d], floats: (0..<(10 * d)).map { Float(($0 * 5) % 13) - 6 }), to: dir.path("c.npy"))
         func manifest(_ name: String, classnames: String) throws -> String {
-            let text = #"{"name": "c10", "model": "m", "pretrained": "p", "image_embeddings": "i.npy", "labels": "l.npy", "#
+            let text =
+                #"{"name": "c10", "model": "m", "pretrained": "p", "image_embeddings": "i.npy", "labels": "l.npy", "#
                 + #""classifier": "c.npy", "classnames": "\#(classnames)", "templates": "cifar10"}"#
             try text.write(toFile: dir.path(name), atomically: false, encoding: .utf8)
             return dir.path(name)
@@ -169,9 +177,11 @@ final class CatalogTests: XCTestCase {
         XCTAssertEqual(row["templates_sha256"], .string(cifar10.templatesSHA256))
         XCTAssertEqual(cifar10.classnamesSHA256, "2ce042b1e0b48db4bb214408e6414ba18b2731c24af244f2d6c112fddf31af00")
 
-        let (badStatus, badOutput) = try run(try manifest("bad.json", classnames: "cifar11"), out: dir.path("bad-r.json"))
+        let (badStatus, badOutput) = try run(
+            try manifest("bad.json", classnames: "cifar11"), out: dir.path("bad-r.json"))
         XCTAssertEqual(badStatus, 1, badOutput)  // a bad manifest: the error names the file
-        XCTAssertTrue(badOutput.contains("unknown catalog dataset \"cifar11\"; known: caltech101, cars, cifar10"), badOutput)
+        XCTAssertTrue(
+            badOutput.contains("unknown catalog dataset \"cifar11\"; known: caltech101, cars, cifar10"), badOutput)
     }
 
     func testLoadRejectsBadFilesNamingThem() throws {
@@ -180,13 +190,16 @@ final class CatalogTests: XCTestCase {
             ("not-json.json", "{\"name\": ", "not a catalog entry"),
             ("no-placeholder.json", #"{"name":"x","classnames":["a"],"templates":["a photo"],"source":"s"}"#, "no {c}"),
             ("other-brace.json", #"{"name":"x","classnames":["a"],"templates":["{c} {d}"],"source":"s"}"#, "braces"),
-            ("no-classes.json", #"{"name":"x","classnames":[],"templates":["{c}"],"source":"s"}"#, "classnames is empty"),
+            (
+                "no-classes.json", #"{"name":"x","classnames":[],"templates":["{c}"],"source":"s"}"#,
+                "classnames is empty"
+            ),
         ]
         for (file, text, expected) in cases {
             let path = dir.appendingPathComponent(file).path
             try text.write(toFile: path, atomically: false, encoding: .utf8)
             XCTAssertThrowsError(try CatalogEntry.load(path: path)) { error in
-                guard case let VLSAEError.file(p, message)? = error as? VLSAEError else {
+                guard case VLSAEError.file(let p, let message)? = error as? VLSAEError else {
                     return XCTFail("expected VLSAEError.file, got \(error)")
                 }
                 XCTAssertEqual(p, path)

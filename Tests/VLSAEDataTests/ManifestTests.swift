@@ -14,24 +14,33 @@ final class ManifestTests: XCTestCase {
     private func ints(_ v: [Int64]) -> Tensor { Tensor(shape: [v.count], dtype: .int64, storage: .integer(v)) }
 
     /// A valid dataset (N=4, C=3, T=2, d=5) with one part replaced.
-    private func make(images: Tensor? = nil, labels: Tensor? = nil, classnames: [String] = ["a", "b", "c"],
-                      templates: [String] = ["{c}", "a {c}"], text: Tensor?? = nil, classifier: Tensor? = nil) throws -> ZeroShotDataset {
+    private func make(
+        images: Tensor? = nil, labels: Tensor? = nil, classnames: [String] = ["a", "b", "c"],
+        templates: [String] = ["{c}", "a {c}"], text: Tensor?? = nil, classifier: Tensor? = nil
+    ) throws -> ZeroShotDataset {
         try ZeroShotDataset(
             name: "t", model: "m", pretrained: "p",
             images: images ?? floats([4, 5]), labels: labels ?? ints([0, 1, 2, 1]),
             classnames: classnames, templates: templates,
             textEmbeddings: text ?? (classifier == nil ? floats([3, 2, 5]) : nil), classifier: classifier,
             source: "m.json",
-            addresses: ["image_embeddings": "img.npy", "labels": "lab.npy", "text_embeddings": "txt.npy",
-                        "classifier": "cls.npy"])
+            addresses: [
+                "image_embeddings": "img.npy", "labels": "lab.npy", "text_embeddings": "txt.npy",
+                "classifier": "cls.npy",
+            ])
     }
 
     private func message(_ body: () throws -> Any) -> String {
-        do { _ = try body(); return "(no error)" } catch { return "\(error)" }
+        do {
+            _ = try body()
+            return "(no error)"
+        } catch { return "\(error)" }
     }
 
-    private func assertFails(_ body: @autoclosure () throws -> Any, contains parts: [String],
-                             file: StaticString = #filePath, line: UInt = #line) {
+    private func assertFails(
+        _ body: @autoclosure () throws -> Any, contains parts: [String],
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         let m = message(body)
         for p in parts { XCTAssertTrue(m.contains(p), "message \"\(m)\" lacks \"\(p)\"", file: file, line: line) }
     }
@@ -52,8 +61,11 @@ final class ManifestTests: XCTestCase {
     }
 
     func testDimensionMismatchNamesManifestAndFile() {
-        assertFails(try make(text: floats([3, 2, 4])), contains: ["m.json", "text_embeddings (txt.npy)", "(3, 2, 5)", "(3, 2, 4)"])
-        assertFails(try make(classifier: floats([3, 6])), contains: ["m.json", "classifier (cls.npy)", "(3, 5)", "(3, 6)"])
+        assertFails(
+            try make(text: floats([3, 2, 4])),
+            contains: ["m.json", "text_embeddings (txt.npy)", "(3, 2, 5)", "(3, 2, 4)"])
+        assertFails(
+            try make(classifier: floats([3, 6])), contains: ["m.json", "classifier (cls.npy)", "(3, 5)", "(3, 6)"])
     }
 
     func testTextEmbeddingCountsMustMatchClassnamesAndTemplates() {
@@ -64,7 +76,9 @@ final class ManifestTests: XCTestCase {
     }
 
     func testLabelsOutOfRangeNameFirstBadIndex() {
-        assertFails(try make(labels: ints([0, 3, 1, 5])), contains: ["m.json", "labels (lab.npy)", "label 3 at index 1", "[0, 3)"])
+        assertFails(
+            try make(labels: ints([0, 3, 1, 5])),
+            contains: ["m.json", "labels (lab.npy)", "label 3 at index 1", "[0, 3)"])
         assertFails(try make(labels: ints([0, 1, -1, 2])), contains: ["label -1 at index 2"])
     }
 
@@ -73,31 +87,41 @@ final class ManifestTests: XCTestCase {
     }
 
     func testNonIntegerLabelsRejected() {
-        assertFails(try make(labels: Tensor(shape: [4], floats: [0, 1, 1.5, 2])), contains: ["labels (lab.npy)", "element 2"])
+        assertFails(
+            try make(labels: Tensor(shape: [4], floats: [0, 1, 1.5, 2])), contains: ["labels (lab.npy)", "element 2"])
     }
 
     func testAtLeastOneImageAndTwoClasses() {
-        assertFails(try make(images: floats([0, 5]), labels: ints([])), contains: ["image_embeddings (img.npy)", "N = 0"])
-        assertFails(try make(labels: ints([0, 0, 0, 0]), classnames: ["a"], text: floats([1, 2, 5])),
-                    contains: ["at least 2 classes", "found 1"])
+        assertFails(
+            try make(images: floats([0, 5]), labels: ints([])), contains: ["image_embeddings (img.npy)", "N = 0"])
+        assertFails(
+            try make(labels: ints([0, 0, 0, 0]), classnames: ["a"], text: floats([1, 2, 5])),
+            contains: ["at least 2 classes", "found 1"])
         assertFails(try make(templates: []), contains: ["at least 1 template"])
     }
 
     func testNonFiniteValuesNameRowAndFile() {
-        assertFails(try make(images: floats([4, 5]) { $0 == 13 ? .nan : 1 }), contains: ["m.json", "image_embeddings (img.npy)", "row 2", "NaN"])
-        assertFails(try make(text: floats([3, 2, 5]) { $0 == 17 ? .infinity : 1 }),
-                    contains: ["text_embeddings (txt.npy)", "class 1, template 1"])
-        assertFails(try make(classifier: floats([3, 5]) { $0 == 14 ? -.infinity : 1 }), contains: ["classifier (cls.npy)", "row 2"])
+        assertFails(
+            try make(images: floats([4, 5]) { $0 == 13 ? .nan : 1 }),
+            contains: ["m.json", "image_embeddings (img.npy)", "row 2", "NaN"])
+        assertFails(
+            try make(text: floats([3, 2, 5]) { $0 == 17 ? .infinity : 1 }),
+            contains: ["text_embeddings (txt.npy)", "class 1, template 1"])
+        assertFails(
+            try make(classifier: floats([3, 5]) { $0 == 14 ? -.infinity : 1 }),
+            contains: ["classifier (cls.npy)", "row 2"])
     }
 
     func testImagesMustBeTwoDimensionalFloats() {
         assertFails(try make(images: floats([4, 5, 1])), contains: ["image_embeddings (img.npy)", "2-D"])
-        assertFails(try make(images: Tensor(shape: [4, 5], dtype: .int64, storage: .integer(Array(repeating: 1, count: 20)))),
-                    contains: ["image_embeddings", "floating-point"])
+        assertFails(
+            try make(images: Tensor(shape: [4, 5], dtype: .int64, storage: .integer(Array(repeating: 1, count: 20)))),
+            contains: ["image_embeddings", "floating-point"])
     }
 
     func testExactlyOneOfTextEmbeddingsOrClassifier() {
-        assertFails(try make(text: .some(floats([3, 2, 5])), classifier: floats([3, 5])), contains: ["m.json", "both"])
+        assertFails(
+            try make(text: .some(floats([3, 2, 5])), classifier: floats([3, 5])), contains: ["m.json", "both"])
         assertFails(try make(text: .some(nil)), contains: ["m.json", "text_embeddings", "classifier"])
     }
 
@@ -105,7 +129,8 @@ final class ManifestTests: XCTestCase {
 
     func testListHashIsSHA256OfLinesWithNewlines() {
         // Reference digests from `printf 'a\nb\n' | sha256sum` etc.
-        XCTAssertEqual(Catalog.listSHA256(["a", "b"]), "911169ddaaf146aff539f58c26c489af3b892dff0fe283c1c264c65ae5aa59a2")
+        XCTAssertEqual(
+            Catalog.listSHA256(["a", "b"]), "911169ddaaf146aff539f58c26c489af3b892dff0fe283c1c264c65ae5aa59a2")
         XCTAssertEqual(Catalog.listSHA256(["café"]), "7b49b9e063bd91a4f9252b413261f5557b9c570aa61516989499f64a62dbcdd6")
         XCTAssertEqual(Catalog.listSHA256([]), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         XCTAssertNotEqual(Catalog.listSHA256(["ab"]), Catalog.listSHA256(["a", "b"]))
@@ -131,7 +156,8 @@ final class ManifestTests: XCTestCase {
         XCTAssertEqual(m.classnames, .inline(["a", "b"]))
         XCTAssertEqual(m.textEmbeddings, "t.npz:arr_0")
         XCTAssertNil(m.classifier)
-        let q = try write("""
+        let q = try write(
+            """
             {"name": "x", "model": "m", "pretrained": "p", "image_embeddings": "i.npy", "labels": "l.npy",
              "classnames": "cifar10", "templates": "cifar10", "classifier": "c.npy"}
             """, in: dir, name: "q.json")
@@ -144,28 +170,34 @@ final class ManifestTests: XCTestCase {
         let dir = try temporaryFolder("manifest").url
         let neither = try write("{\(base)}", in: dir, name: "neither.json")
         assertFails(try Manifest.load(path: neither), contains: ["neither.json", "text_embeddings", "classifier"])
-        let both = try write("{\(base), \"text_embeddings\": \"t.npy\", \"classifier\": \"c.npy\"}", in: dir, name: "both.json")
+        let both = try write(
+            "{\(base), \"text_embeddings\": \"t.npy\", \"classifier\": \"c.npy\"}", in: dir, name: "both.json")
         assertFails(try Manifest.load(path: both), contains: ["both.json", "both"])
         let typo = try write("{\(base), \"text_embedding\": \"t.npy\"}", in: dir, name: "typo.json")
         assertFails(try Manifest.load(path: typo), contains: ["typo.json", "unknown key", "text_embedding"])
         let missing = try write("{\"name\": \"x\"}", in: dir, name: "missing.json")
         assertFails(try Manifest.load(path: missing), contains: ["missing.json", "model"])
-        let badList = try write("{\(base.replacingOccurrences(of: "[\"a\", \"b\"]", with: "[1, 2]")), \"classifier\": \"c.npy\"}",
-                                in: dir, name: "badlist.json")
+        let badList = try write(
+            "{\(base.replacingOccurrences(of: "[\"a\", \"b\"]", with: "[1, 2]")), \"classifier\": \"c.npy\"}",
+            in: dir, name: "badlist.json")
         assertFails(try Manifest.load(path: badList), contains: ["badlist.json"])
-        assertFails(try Manifest.load(path: dir.appendingPathComponent("absent.json").path), contains: ["absent.json", "no such file"])
+        assertFails(
+            try Manifest.load(path: dir.appendingPathComponent("absent.json").path),
+            contains: ["absent.json", "no such file"])
     }
 
     func testMissingArrayFileNamesManifestAndArrayFile() throws {
         let dir = try temporaryFolder("manifest").url
         let p = try write("{\(base), \"classifier\": \"c.npy\"}", in: dir)
         let m = message { try ZeroShotDataset.load(manifestPath: p) }
-        XCTAssertTrue(m.contains(p) && m.contains("image_embeddings (img.npy)") && m.contains("img.npy: no such file"), m)
+        XCTAssertTrue(
+            m.contains(p) && m.contains("image_embeddings (img.npy)") && m.contains("img.npy: no such file"), m)
     }
 
     func testUnknownCatalogEntryNamesManifest() throws {
         let dir = try temporaryFolder("manifest").url
-        let p = try write("""
+        let p = try write(
+            """
             {"name": "x", "model": "m", "pretrained": "p", "image_embeddings": "i.npy", "labels": "l.npy",
              "classnames": "no-such-dataset", "templates": ["{c}"], "classifier": "c.npy"}
             """, in: dir)
@@ -180,7 +212,8 @@ final class ManifestTests: XCTestCase {
         try NpyFormat.write(floats([4, 3]), to: dir.appendingPathComponent("i.npy").path)
         try NpyFormat.write(ints([0, 9, 3, 3]), to: dir.appendingPathComponent("l.npy").path)
         try NpyFormat.write(floats([c, 3]), to: dir.appendingPathComponent("c.npy").path)
-        let p = try write("""
+        let p = try write(
+            """
             {"name": "x", "model": "m", "pretrained": "p", "image_embeddings": "i.npy", "labels": "l.npy",
              "classnames": "cifar10", "templates": "cifar10", "classifier": "c.npy"}
             """, in: dir)
@@ -199,12 +232,15 @@ final class ManifestTests: XCTestCase {
 
     func testLoadRecordsInputsWithDigestsAndRelativePaths() throws {
         let manifest = fixtures.appendingPathComponent("eval7/manifest.json").path
-        let expected = try JSONSerialization.jsonObject(with: Data(contentsOf: fixtures.appendingPathComponent("eval7/expected.json"))) as! [String: Any]
+        let expected =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: fixtures.appendingPathComponent("eval7/expected.json"))) as! [String: Any]
         let digests = expected["sha256"] as! [String: String]
         let ds = try ZeroShotDataset.load(manifestPath: manifest)
         XCTAssertEqual(ds.inputs.map(\.role), ["manifest", "image_embeddings", "labels", "text_embeddings"])
         let folder = fixtures.appendingPathComponent("eval7").path
-        XCTAssertEqual(ds.inputs.map(\.path), [manifest, folder + "/images.npy", folder + "/labels.npy", folder + "/text.npy"])
+        XCTAssertEqual(
+            ds.inputs.map(\.path), [manifest, folder + "/images.npy", folder + "/labels.npy", folder + "/text.npy"])
         for f in ds.inputs {
             XCTAssertEqual(f.sha256, digests[(f.path as NSString).lastPathComponent], f.path)
         }
@@ -220,7 +256,9 @@ final class ManifestTests: XCTestCase {
         defer { _ = FileManager.default.changeCurrentDirectoryPath(cwd) }
         _ = FileManager.default.changeCurrentDirectoryPath(fixtures.path)
         let ds = try ZeroShotDataset.load(manifestPath: "eval3/manifest_classifier.json")
-        XCTAssertEqual(ds.inputs.map(\.path), ["eval3/manifest_classifier.json", "eval3/images.npy", "eval3/labels.npy", "eval3/classifier.npy"])
+        XCTAssertEqual(
+            ds.inputs.map(\.path),
+            ["eval3/manifest_classifier.json", "eval3/images.npy", "eval3/labels.npy", "eval3/classifier.npy"])
         XCTAssertFalse(ds.templateLevel)
     }
 }

@@ -1,11 +1,11 @@
 import Foundation
-import XCTest
 import VLSAECore
 import VLSAEData
+import VLSAEEval
 import VLSAEFormats
 import VLSAEModel
-import VLSAEEval
 import VLSAETestSupport
+import XCTest
 
 /// Concept-level alignment against an independent float64 numpy computation
 /// (Fixtures/align/make_align_fixtures.py). Tolerances: logits and concept similarities to 1e-5
@@ -60,7 +60,11 @@ final class AlignmentTests: XCTestCase {
         let values: [Float]
         init(from decoder: Decoder) throws {
             let c = try decoder.singleValueContainer()
-            if let m = try? c.decode([[Float]].self) { values = m.flatMap { $0 } } else { values = try c.decode([Float].self) }
+            if let m = try? c.decode([[Float]].self) {
+                values = m.flatMap { $0 }
+            } else {
+                values = try c.decode([Float].self)
+            }
         }
     }
 
@@ -77,7 +81,8 @@ final class AlignmentTests: XCTestCase {
         let textTensor = Tensor(shape: [f.classes, f.templates, f.d], floats: rows.flatMap { $0 })
         var classifier: Tensor?
         if averaged {
-            let w = ZeroShotClassifier(templateEmbeddings: Matrix(rows), classes: f.classes, templates: f.templates).weights
+            let w = ZeroShotClassifier(templateEmbeddings: Matrix(rows), classes: f.classes, templates: f.templates)
+                .weights
             classifier = Tensor(shape: [f.classes, f.d], floats: w.values)
         }
         return try ZeroShotDataset(
@@ -94,8 +99,9 @@ final class AlignmentTests: XCTestCase {
         tensors: fixture.model.mapValues(\.values))
 
     func spec(_ v: Variant, _ alpha: AlphaProtocol) -> AlignmentSpec {
-        AlignmentSpec(representation: ConceptRepresentation(rawValue: v.representation)!,
-                      text: TextAggregation(rawValue: v.text)!, alpha: alpha, k: v.k)
+        AlignmentSpec(
+            representation: ConceptRepresentation(rawValue: v.representation)!,
+            text: TextAggregation(rawValue: v.text)!, alpha: alpha, k: v.k)
     }
 
     // MARK: Logits and accuracies of every variant
@@ -104,13 +110,15 @@ final class AlignmentTests: XCTestCase {
         let f = Self.fixture
         XCTAssertEqual(f.variants.count, 8)
         for v in f.variants {
-            let scorer = try ConceptScorer(dataset: Self.evalSet, map: Self.model,
-                                           representation: ConceptRepresentation(rawValue: v.representation)!,
-                                           text: TextAggregation(rawValue: v.text)!, k: v.k, blockRows: 7)
+            let scorer = try ConceptScorer(
+                dataset: Self.evalSet, map: Self.model,
+                representation: ConceptRepresentation(rawValue: v.representation)!,
+                text: TextAggregation(rawValue: v.text)!, k: v.k, blockRows: 7)
             let n = Self.evalSet.count
             let logits = scorer.logits(alpha: f.logits_alpha, range: 0..<n)
             let concept = scorer.similarities(0..<n).concept
-            var worst = 0.0, worstConcept = 0.0
+            var worst = 0.0
+            var worstConcept = 0.0
             for i in 0..<n {
                 for c in 0..<f.classes {
                     worst = max(worst, abs(Double(logits[i, c]) - v.logits[i][c]))
@@ -125,9 +133,10 @@ final class AlignmentTests: XCTestCase {
     func testRanksAndAccuraciesForEveryAlphaExactly() throws {
         let f = Self.fixture
         for v in f.variants {
-            let scorer = try ConceptScorer(dataset: Self.evalSet, map: Self.model,
-                                           representation: ConceptRepresentation(rawValue: v.representation)!,
-                                           text: TextAggregation(rawValue: v.text)!, k: v.k, blockRows: 10)
+            let scorer = try ConceptScorer(
+                dataset: Self.evalSet, map: Self.model,
+                representation: ConceptRepresentation(rawValue: v.representation)!,
+                text: TextAggregation(rawValue: v.text)!, k: v.k, blockRows: 10)
             let s = scorer.score(alphas: f.grid)
             let name = "\(v.representation) \(v.text) k=\(v.k)"
             for (a, p) in s.combined.enumerated() {
@@ -141,8 +150,9 @@ final class AlignmentTests: XCTestCase {
     }
 
     func testAlphaZeroIsTheCLIPBenchmarkBaseline() throws {
-        let baseline = ZeroShot.predict(images: Self.evalSet.images, labels: Self.evalSet.labels,
-                                        classifier: ZeroShotClassifier(dataset: Self.evalSet))
+        let baseline = ZeroShot.predict(
+            images: Self.evalSet.images, labels: Self.evalSet.labels,
+            classifier: ZeroShotClassifier(dataset: Self.evalSet))
         let v = Self.fixture.variants[0]
         let out = try Alignment.evaluate(spec(v, .fixed(0)), dataset: Self.evalSet, map: Self.model, seed: 0)
         XCTAssertEqual(out.enhanced.trueRank, baseline.trueRank)
@@ -171,8 +181,10 @@ final class AlignmentTests: XCTestCase {
         let path = try temporaryFolder("align-table").path("a6.json")
         try Data(#"{"cifar10": 1.0, "dtd": 0.5}"#.utf8).write(to: URL(fileURLWithPath: path))
         let v = Self.fixture.variants[0]
-        XCTAssertThrowsError(try Alignment.evaluate(spec(v, .table(path)), dataset: Self.evalSet, map: Self.model, seed: 0)) {
-            guard case let VLSAEError.file(file, message)? = $0 as? VLSAEError else { return XCTFail("\($0)") }
+        XCTAssertThrowsError(
+            try Alignment.evaluate(spec(v, .table(path)), dataset: Self.evalSet, map: Self.model, seed: 0)
+        ) {
+            guard case VLSAEError.file(let file, let message)? = $0 as? VLSAEError else { return XCTFail("\($0)") }
             XCTAssertEqual(file, path)
             XCTAssertTrue(message.contains("\"toy\""), message)
             XCTAssertTrue(message.contains("cifar10, dtd"), message)
@@ -189,9 +201,10 @@ final class AlignmentTests: XCTestCase {
 
     func testValidatedWithValidationSetPicksTheNumpyAlpha() throws {
         for v in Self.fixture.variants {
-            let out = try Alignment.evaluate(spec(v, .validated(Self.fixture.grid)), dataset: Self.evalSet,
-                                             map: Self.model, validation: Self.validationSet,
-                                             validationSource: "val.json", seed: 0)
+            let out = try Alignment.evaluate(
+                spec(v, .validated(Self.fixture.grid)), dataset: Self.evalSet,
+                map: Self.model, validation: Self.validationSet,
+                validationSource: "val.json", seed: 0)
             let name = "\(v.representation) \(v.text) k=\(v.k)"
             XCTAssertEqual(out.alpha.alpha, v.validation_alpha, name)
             XCTAssertEqual(out.alpha.selection, .validationManifest)
@@ -207,7 +220,8 @@ final class AlignmentTests: XCTestCase {
         for v in Self.fixture.variants {
             var s = spec(v, .validated(Self.fixture.grid))
             s.folds = v.kfold.folds
-            XCTAssertEqual(AlphaSelection.foldAssignment(count: 48, folds: v.kfold.folds, seed: v.kfold.seed), v.kfold.fold)
+            XCTAssertEqual(
+                AlphaSelection.foldAssignment(count: 48, folds: v.kfold.folds, seed: v.kfold.seed), v.kfold.fold)
             let out = try Alignment.evaluate(s, dataset: Self.evalSet, map: Self.model, seed: v.kfold.seed)
             let name = "\(v.representation) \(v.text) k=\(v.k)"
             XCTAssertNil(out.alpha.alpha, name)
@@ -222,13 +236,15 @@ final class AlignmentTests: XCTestCase {
 
     func testOracleIsBestOnTheEvaluationSetAndLabelled() throws {
         for v in Self.fixture.variants {
-            let oracle = try Alignment.evaluate(spec(v, .oracle(Self.fixture.grid)), dataset: Self.evalSet,
-                                                map: Self.model, seed: 0)
+            let oracle = try Alignment.evaluate(
+                spec(v, .oracle(Self.fixture.grid)), dataset: Self.evalSet,
+                map: Self.model, seed: 0)
             var ks = spec(v, .validated(Self.fixture.grid))
             ks.folds = 4
             let kfold = try Alignment.evaluate(ks, dataset: Self.evalSet, map: Self.model, seed: 11)
-            let held = try Alignment.evaluate(spec(v, .validated(Self.fixture.grid)), dataset: Self.evalSet,
-                                              map: Self.model, validation: Self.validationSet, seed: 0)
+            let held = try Alignment.evaluate(
+                spec(v, .validated(Self.fixture.grid)), dataset: Self.evalSet,
+                map: Self.model, validation: Self.validationSet, seed: 0)
             XCTAssertEqual(oracle.alpha.alpha, v.oracle_alpha)
             XCTAssertEqual(Metrics.compute(oracle.enhanced).acc1, Double(v.acc1_counts.max()!) / 48)
             XCTAssertGreaterThanOrEqual(Metrics.compute(oracle.enhanced).acc1, Metrics.compute(kfold.enhanced).acc1)
@@ -246,8 +262,10 @@ final class AlignmentTests: XCTestCase {
         //   α=0: image 0 only; α=1: images 0, 1, 2, 3; α=2: images 4, 5 and 2.
         let grid = [0.0, 1.0, 2.0]
         func p(_ correct: [Int]) -> Predictions {
-            Predictions(labels: [0, 0, 0, 0, 0, 0], numClasses: 2,
-                        trueRank: (0..<6).map { correct.contains($0) ? 0 : 1 }, top1: (0..<6).map { correct.contains($0) ? 0 : 1 })
+            Predictions(
+                labels: [0, 0, 0, 0, 0, 0], numClasses: 2,
+                trueRank: (0..<6).map { correct.contains($0) ? 0 : 1 },
+                top1: (0..<6).map { correct.contains($0) ? 0 : 1 })
         }
         let perAlpha = [p([0]), p([0, 1, 2, 3]), p([2, 4, 5])]
         let fold = [0, 1, 2, 0, 1, 2]
@@ -275,8 +293,9 @@ final class AlignmentTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("provides only an averaged classifier"), "\($0)")
         }
         // average-first works on an averaged classifier, with the same ranks.
-        let ok = try Alignment.evaluate(spec(Self.fixture.variants[0], .fixed(0.5)), dataset: averaged,
-                                        map: Self.model, seed: 0)
+        let ok = try Alignment.evaluate(
+            spec(Self.fixture.variants[0], .fixed(0.5)), dataset: averaged,
+            map: Self.model, seed: 0)
         XCTAssertEqual(ok.enhanced.trueRank, Self.fixture.variants[0].ranks[2])
     }
 
@@ -296,8 +315,11 @@ final class AlignmentTests: XCTestCase {
             classnames: (0..<6).map { "class\($0)" }, templates: ["a", "b", "c"],
             textEmbeddings: Tensor(shape: [6, 3, 8], floats: Self.fixture.eval.text!.flatMap { $0 }),
             classifier: nil)
-        XCTAssertThrowsError(try Alignment.evaluate(spec(Self.fixture.variants[0], .validated([0, 1])),
-                                                    dataset: Self.evalSet, map: Self.model, validation: other, seed: 0)) {
+        XCTAssertThrowsError(
+            try Alignment.evaluate(
+                spec(Self.fixture.variants[0], .validated([0, 1])),
+                dataset: Self.evalSet, map: Self.model, validation: other, seed: 0)
+        ) {
             XCTAssertTrue("\($0)".contains("validation dataset is \"other\", not \"toy\""), "\($0)")
         }
     }
@@ -314,7 +336,8 @@ final class AlignmentTests: XCTestCase {
         XCTAssertEqual(s.effectiveFolds, 5)
         XCTAssertNil(s.k)
         let t = try AlignmentSpec(parsing: "text=per-template,representation=reconstruction,alpha=oracle:2;0.25,k=3")
-        XCTAssertEqual(t, AlignmentSpec(representation: .reconstruction, text: .perTemplate, alpha: .oracle([0.25, 2]), k: 3))
+        XCTAssertEqual(
+            t, AlignmentSpec(representation: .reconstruction, text: .perTemplate, alpha: .oracle([0.25, 2]), k: 3))
         XCTAssertEqual(try AlignmentSpec(parsing: "alpha=fixed:1.0").alpha.canonical, "fixed:1")
         XCTAssertEqual(try AlignmentSpec(parsing: "alpha=validated:0;1,val=v.json").validation, "v.json")
     }

@@ -30,9 +30,10 @@ final class MetricsTests: XCTestCase {
 
     func testBootstrapIntervalIsSeededAndBracketsAcc1() throws {
         let n = 200
-        let ranks = (0..<n).map { $0 % 3 == 0 ? 1 : 0 } // acc1 = 133/200
-        let p = Predictions(labels: Array(repeating: 0, count: n), numClasses: 10, trueRank: ranks,
-                            top1: ranks.map { $0 == 0 ? 0 : 1 })
+        let ranks = (0..<n).map { $0 % 3 == 0 ? 1 : 0 }  // acc1 = 133/200
+        let p = Predictions(
+            labels: Array(repeating: 0, count: n), numClasses: 10, trueRank: ranks,
+            top1: ranks.map { $0 == 0 ? 0 : 1 })
         let a = try Metrics.acc1Interval(p, resamples: 1000, level: 0.95, seed: 42)
         let b = try Metrics.acc1Interval(p, resamples: 1000, level: 0.95, seed: 42)
         XCTAssertEqual(a, b, "same seed, same interval")

@@ -158,7 +158,9 @@ final class StatisticsTests: XCTestCase {
             for (r, resample) in c.resamples.enumerated() {
                 sawMissingClass = sawMissingClass || resample.classes_present < c.num_classes
                 let got = try sample.metrics(resampledAt: resample.indices)
-                for (method, expected, actual) in [("base", resample.base, got.base), ("enhanced", resample.enhanced, got.enhanced)] {
+                for (method, expected, actual) in [
+                    ("base", resample.base, got.base), ("enhanced", resample.enhanced, got.enhanced),
+                ] {
                     XCTAssertEqual(Set(actual.keys.map(\.rawValue)), Set(expected.keys), "\(c.name)#\(r) \(method)")
                     for (key, value) in expected {
                         let metric = try XCTUnwrap(PairedComparison.Metric(rawValue: key))
@@ -191,7 +193,10 @@ final class StatisticsTests: XCTestCase {
     /// Per-image correctness with P(base) = 0.70, P(enhanced) = 0.73, strongly correlated.
     private func simulatedPair(n: Int, classes: Int, seed: UInt64) throws -> (PairedSample, [Bool]) {
         var rng = SeededRandom(seed: seed)
-        var labels = [Int](), baseRank = [Int](), enhancedRank = [Int](), baseCorrect = [Bool]()
+        var labels = [Int]()
+        var baseRank = [Int]()
+        var enhancedRank = [Int]()
+        var baseCorrect = [Bool]()
         for _ in 0..<n {
             let u = rng.nextDouble()
             let base = u < 0.70
@@ -201,7 +206,8 @@ final class StatisticsTests: XCTestCase {
             enhancedRank.append(enhanced ? 0 : 1 + rng.nextInt(below: classes - 1))
             baseCorrect.append(base)
         }
-        let sample = try PairedSample(labels: labels, numClasses: classes, baseRank: baseRank, enhancedRank: enhancedRank)
+        let sample = try PairedSample(
+            labels: labels, numClasses: classes, baseRank: baseRank, enhancedRank: enhancedRank)
         return (sample, baseCorrect)
     }
 
@@ -209,7 +215,9 @@ final class StatisticsTests: XCTestCase {
     /// (acc = 0.70, Δacc1 = Δ mean-per-class recall = 0.03) in 92–98 % of cases.
     func testCoverageOfNominal95PercentIntervals() throws {
         let trials = 200
-        var coveredAccuracy = 0, coveredDelta = 0, coveredRecallDelta = 0
+        var coveredAccuracy = 0
+        var coveredDelta = 0
+        var coveredRecallDelta = 0
         for t in 0..<trials {
             let (sample, baseCorrect) = try simulatedPair(n: 300, classes: 6, seed: 10_000 + UInt64(t))
             let single = try Bootstrap.accuracyInterval(correct: baseCorrect, resamples: 300, seed: UInt64(t))
@@ -218,7 +226,9 @@ final class StatisticsTests: XCTestCase {
             if try XCTUnwrap(paired.intervals[.acc1]).contains(0.03) { coveredDelta += 1 }
             if try XCTUnwrap(paired.intervals[.meanPerClassRecall]).contains(0.03) { coveredRecallDelta += 1 }
         }
-        for (name, covered) in [("accuracy", coveredAccuracy), ("Δacc1", coveredDelta), ("Δrecall", coveredRecallDelta)] {
+        for (name, covered) in [
+            ("accuracy", coveredAccuracy), ("Δacc1", coveredDelta), ("Δrecall", coveredRecallDelta),
+        ] {
             let rate = Double(covered) / Double(trials)
             print("coverage \(name): \(rate)")
             XCTAssertTrue((0.92...0.98).contains(rate), "\(name) coverage \(rate)")
@@ -237,7 +247,8 @@ final class StatisticsTests: XCTestCase {
         XCTAssertTrue(single.contains(acc))
 
         let paired = try Bootstrap.paired(sample, resamples: 1000, seed: 5)
-        let up = Double(paired.wrongToRight) / Double(n), down = Double(paired.rightToWrong) / Double(n)
+        let up = Double(paired.wrongToRight) / Double(n)
+        let down = Double(paired.rightToWrong) / Double(n)
         let expectedPaired = 2 * 1.959964 * ((up + down - (up - down) * (up - down)) / Double(n)).squareRoot()
         let delta = try XCTUnwrap(paired.intervals[.acc1])
         XCTAssertEqual(delta.width, expectedPaired, accuracy: 0.1 * expectedPaired)
@@ -253,10 +264,12 @@ final class StatisticsTests: XCTestCase {
         let (sample, baseCorrect) = try simulatedPair(n: 257, classes: 8, seed: 4)
         let enhancedCorrect = sample.enhancedRank.map { $0 == 0 }
         let paired = try Bootstrap.paired(sample, resamples: 300, level: 0.9, seed: 42)
-        XCTAssertEqual(paired.baseIntervals[.acc1],
-                       try Bootstrap.accuracyInterval(correct: baseCorrect, resamples: 300, level: 0.9, seed: 42))
-        XCTAssertEqual(paired.enhancedIntervals[.acc1],
-                       try Bootstrap.accuracyInterval(correct: enhancedCorrect, resamples: 300, level: 0.9, seed: 42))
+        XCTAssertEqual(
+            paired.baseIntervals[.acc1],
+            try Bootstrap.accuracyInterval(correct: baseCorrect, resamples: 300, level: 0.9, seed: 42))
+        XCTAssertEqual(
+            paired.enhancedIntervals[.acc1],
+            try Bootstrap.accuracyInterval(correct: enhancedCorrect, resamples: 300, level: 0.9, seed: 42))
         let flips = try Flips.count(baseCorrect: baseCorrect, enhancedCorrect: enhancedCorrect)
         XCTAssertEqual(paired.wrongToRight, flips.wrongToRight)
         XCTAssertEqual(paired.rightToWrong, flips.rightToWrong)
@@ -324,12 +337,14 @@ final class StatisticsTests: XCTestCase {
         assertUsageError(try PairedSample(labels: [3], numClasses: 3, baseRank: [0], enhancedRank: [0]))
         assertUsageError(try PairedSample(labels: [0], numClasses: 3, baseRank: [0], enhancedRank: [3]))
         assertUsageError(try PairedSample(labels: [0], numClasses: 3, baseRank: [-1], enhancedRank: [0]))
-        XCTAssertThrowsError(try PairedSample(labels: [0, 1], numClasses: 3, baseRank: [0], enhancedRank: [0, 0])) { error in
+        XCTAssertThrowsError(try PairedSample(labels: [0, 1], numClasses: 3, baseRank: [0], enhancedRank: [0, 0])) {
+            error in
             guard case VLSAEError.mismatch = error else { return XCTFail("expected .mismatch, got \(error)") }
         }
 
         // Identical methods: every difference is exactly zero and McNemar finds nothing.
-        let same = try PairedSample(labels: [0, 1, 2, 1], numClasses: 3, baseRank: [0, 2, 1, 0], enhancedRank: [0, 2, 1, 0])
+        let same = try PairedSample(
+            labels: [0, 1, 2, 1], numClasses: 3, baseRank: [0, 2, 1, 0], enhancedRank: [0, 2, 1, 0])
         let cmp = try Bootstrap.paired(same, resamples: 100, seed: 3)
         XCTAssertNil(cmp.delta[.acc5], "acc5 is undefined with fewer than 5 classes")
         XCTAssertNil(cmp.intervals[.acc5])
@@ -352,8 +367,9 @@ final class StatisticsTests: XCTestCase {
     // MARK: Serialisation
 
     func testCodableUsesCLIPBenchmarkMetricNames() throws {
-        let sample = try PairedSample(labels: [0, 1, 2, 3, 4, 0], numClasses: 5,
-                                      baseRank: [0, 1, 5 - 1, 0, 2, 0], enhancedRank: [0, 0, 0, 1, 0, 3])
+        let sample = try PairedSample(
+            labels: [0, 1, 2, 3, 4, 0], numClasses: 5,
+            baseRank: [0, 1, 5 - 1, 0, 2, 0], enhancedRank: [0, 0, 0, 1, 0, 3])
         let cmp = try Bootstrap.paired(sample, resamples: 30, seed: UInt64.max)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

@@ -9,14 +9,20 @@ final class ZeroShotScoringTests: XCTestCase {
     /// The definition: rank = #classes with a strictly greater logit; top-1 = true class at rank 0,
     /// else the first index reached by a sequential strict `>` scan from class 0.
     static func reference(logits: [Float], rows: Int, classes c: Int, labels: [Int]) -> (ranks: [Int], top1: [Int]) {
-        var ranks: [Int] = [], top1: [Int] = []
+        var ranks: [Int] = []
+        var top1: [Int] = []
         for i in 0..<rows {
             let row = Array(logits[(i * c)..<((i + 1) * c)])
             let truth = row[labels[i]]
-            var greater = 0, best = 0, bestValue = row[0]
+            var greater = 0
+            var best = 0
+            var bestValue = row[0]
             for k in 0..<c {
                 if row[k] > truth { greater += 1 }
-                if row[k] > bestValue { bestValue = row[k]; best = k }
+                if row[k] > bestValue {
+                    bestValue = row[k]
+                    best = k
+                }
             }
             ranks.append(greater)
             top1.append(greater == 0 ? labels[i] : best)
@@ -38,16 +44,20 @@ final class ZeroShotScoringTests: XCTestCase {
 
     func testParallelBlocksMatchSequentialReference() {
         var rng = SeededRandom(seed: 7)
-        let n = 613, d = 24, c = 45
+        let n = 613
+        let d = 24
+        let c = 45
         var images = Self.dyadicRows(n, d, &rng)
         let classes = Self.dyadicRows(c, d, &rng)
-        for j in 0..<d { images.values[5 * d + j] = 0 }   // a zero image ties every class at 0
+        for j in 0..<d { images.values[5 * d + j] = 0 }  // a zero image ties every class at 0
         let labels = (0..<n).map { _ in rng.nextInt(below: c) }
         var logits = [Float](repeating: 0, count: n * c)
         for i in 0..<n {
-            let ni = (0..<d).reduce(0.0) { $0 + Double(images.values[i * d + $1] * images.values[i * d + $1]) }.squareRoot()
+            let ni = (0..<d).reduce(0.0) { $0 + Double(images.values[i * d + $1] * images.values[i * d + $1]) }
+                .squareRoot()
             for k in 0..<c {
-                let nk = (0..<d).reduce(0.0) { $0 + Double(classes.values[k * d + $1] * classes.values[k * d + $1]) }.squareRoot()
+                let nk = (0..<d).reduce(0.0) { $0 + Double(classes.values[k * d + $1] * classes.values[k * d + $1]) }
+                    .squareRoot()
                 let dot = (0..<d).reduce(0.0) { $0 + Double(images.values[i * d + $1] * classes.values[k * d + $1]) }
                 logits[i * c + k] = ni == 0 ? 0 : ZeroShot.logitScale * Float(dot / (ni * nk))
             }
@@ -62,7 +72,8 @@ final class ZeroShotScoringTests: XCTestCase {
         let clf = ZeroShotClassifier(classVectors: classes)
         for threads in [1, 2, 3] {
             for block in [1, 50, 64, 1024] {
-                let p = ZeroShot.predict(images: images, labels: labels, classifier: clf, blockRows: block, threads: threads)
+                let p = ZeroShot.predict(
+                    images: images, labels: labels, classifier: clf, blockRows: block, threads: threads)
                 XCTAssertEqual(p.trueRank, ref.ranks, "threads \(threads), block \(block)")
                 XCTAssertEqual(p.top1, ref.top1, "threads \(threads), block \(block)")
             }
@@ -73,8 +84,11 @@ final class ZeroShotScoringTests: XCTestCase {
     /// any thread count, block size and kernel path.
     func testResultsDoNotDependOnThreadCountBlockOrPath() throws {
         var rng = SeededRandom(seed: 3)
-        let n = 900, d = 96, c = 120
-        var images = Matrix(rows: n, cols: d), classes = Matrix(rows: c, cols: d)
+        let n = 900
+        let d = 96
+        let c = 120
+        var images = Matrix(rows: n, cols: d)
+        var classes = Matrix(rows: c, cols: d)
         for j in 0..<(n * d) { images.values[j] = Float(rng.nextGaussian()) }
         for j in 0..<(c * d) { classes.values[j] = Float(rng.nextGaussian()) }
         let labels = (0..<n).map { _ in rng.nextInt(below: c) }
@@ -86,9 +100,11 @@ final class ZeroShotScoringTests: XCTestCase {
             try KernelPath.use(path)
             for block in [64, 1024] {
                 for threads in [1, 2, 3] {
-                    XCTAssertEqual(ZeroShot.predict(images: images, labels: labels, classifier: clf, blockRows: block,
-                                                    threads: threads), one,
-                                   "path \(path), threads \(threads), block \(block)")
+                    XCTAssertEqual(
+                        ZeroShot.predict(
+                            images: images, labels: labels, classifier: clf, blockRows: block,
+                            threads: threads), one,
+                        "path \(path), threads \(threads), block \(block)")
                 }
             }
         }
@@ -97,8 +113,11 @@ final class ZeroShotScoringTests: XCTestCase {
     /// Each logit is 100 · (the fma chain of the normalised image row and the class vector) exactly.
     func testLogitsAreTheFmaChain() {
         var rng = SeededRandom(seed: 4)
-        let n = 60, d = 33, c = 21
-        var images = Matrix(rows: n, cols: d), classes = Matrix(rows: c, cols: d)
+        let n = 60
+        let d = 33
+        let c = 21
+        var images = Matrix(rows: n, cols: d)
+        var classes = Matrix(rows: c, cols: d)
         for j in 0..<(n * d) { images.values[j] = Float(rng.nextGaussian()) }
         for j in 0..<(c * d) { classes.values[j] = Float(rng.nextGaussian()) }
         let labels = (0..<n).map { _ in rng.nextInt(below: c) }

@@ -42,7 +42,11 @@ final class ZeroShotTests: XCTestCase {
         XCTAssertEqual(p.top1, e.top1, "\(set) top-1 predictions")
         let m = Metrics.compute(p)
         XCTAssertEqual(m.acc1, e.acc1, accuracy: tol, set)
-        if let a5 = e.acc5 { XCTAssertEqual(try XCTUnwrap(m.acc5), a5, accuracy: tol, set) } else { XCTAssertNil(m.acc5, set) }
+        if let a5 = e.acc5 {
+            XCTAssertEqual(try XCTUnwrap(m.acc5), a5, accuracy: tol, set)
+        } else {
+            XCTAssertNil(m.acc5, set)
+        }
         XCTAssertEqual(m.meanPerClassRecall, e.mean_per_class_recall, accuracy: tol, set)
         XCTAssertEqual(m.perClassRecall.count, e.per_class_recall.count)
         for (got, want) in zip(m.perClassRecall, e.per_class_recall) {
@@ -108,7 +112,9 @@ final class ZeroShotTests: XCTestCase {
         let clf = ZeroShotClassifier(dataset: ds)
         let whole = ZeroShot.predict(images: ds.images, labels: ds.labels, classifier: clf, blockRows: 1000)
         for b in [1, 7, 59, 60] {
-            XCTAssertEqual(ZeroShot.predict(images: ds.images, labels: ds.labels, classifier: clf, blockRows: b), whole, "block \(b)")
+            XCTAssertEqual(
+                ZeroShot.predict(images: ds.images, labels: ds.labels, classifier: clf, blockRows: b), whole,
+                "block \(b)")
         }
     }
 

@@ -68,8 +68,10 @@ enum Fixtures {
 
 /// Asserts a tensor equals numpy's values exactly: same shape, dtype, and bit-identical float32
 /// values (any NaN matches any NaN) or identical integers.
-func assertTensor(_ tensor: Tensor, matches e: FormatsExpected.ArrayExpectation, _ label: String,
-                  file: StaticString = #filePath, line: UInt = #line) {
+func assertTensor(
+    _ tensor: Tensor, matches e: FormatsExpected.ArrayExpectation, _ label: String,
+    file: StaticString = #filePath, line: UInt = #line
+) {
     XCTAssertEqual(tensor.shape, e.shape, "\(label): shape", file: file, line: line)
     XCTAssertEqual(tensor.dtype.rawValue, e.dtype, "\(label): dtype", file: file, line: line)
     switch tensor.storage {
@@ -97,8 +99,10 @@ func assertTensor(_ tensor: Tensor, matches e: FormatsExpected.ArrayExpectation,
 /// Asserts `body` throws `VLSAEError.file` whose path contains `path` and whose text contains
 /// every one of `words` (case-insensitive); returns the message.
 @discardableResult
-func assertFileError<T>(_ body: @autoclosure () throws -> T, path: String, _ words: [String],
-                        file: StaticString = #filePath, line: UInt = #line) -> String? {
+func assertFileError<T>(
+    _ body: @autoclosure () throws -> T, path: String, _ words: [String],
+    file: StaticString = #filePath, line: UInt = #line
+) -> String? {
     do {
         _ = try body()
         XCTFail("expected an error mentioning \(words) for \(path)", file: file, line: line)
@@ -106,8 +110,9 @@ func assertFileError<T>(_ body: @autoclosure () throws -> T, path: String, _ wor
     } catch let VLSAEError.file(p, message) {
         XCTAssertTrue(p.contains(path), "error names \(p), expected \(path)", file: file, line: line)
         for w in words {
-            XCTAssertTrue(message.lowercased().contains(w.lowercased()),
-                          "message \"\(message)\" lacks \"\(w)\"", file: file, line: line)
+            XCTAssertTrue(
+                message.lowercased().contains(w.lowercased()),
+                "message \"\(message)\" lacks \"\(w)\"", file: file, line: line)
         }
         return message
     } catch {
@@ -119,7 +124,8 @@ func assertFileError<T>(_ body: @autoclosure () throws -> T, path: String, _ wor
 /// Replaces the first occurrence of `old` in `data` with `new` (same length unless `resize`).
 func replacing(_ old: String, with new: String, in data: Data) -> Data {
     let bytes = [UInt8](data)
-    let o = Array(old.utf8), n = Array(new.utf8)
+    let o = Array(old.utf8)
+    let n = Array(new.utf8)
     for i in 0...(bytes.count - o.count) where Array(bytes[i..<(i + o.count)]) == o {
         return Data(bytes[..<i] + n + bytes[(i + o.count)...])
     }

@@ -1,9 +1,9 @@
+import CKernels
 import Foundation
 import VLSAECore
 import VLSAEFormats
 import VLSAETestSupport
 import XCTest
-import CKernels
 
 final class NpyTests: XCTestCase {
     /// Every .npy fixture numpy wrote reads back bit-exactly (half subnormals, ±inf, NaN, -0,
@@ -38,10 +38,14 @@ final class NpyTests: XCTestCase {
             let n = 65536 * repeats
             var header = "{'descr': '<f2', 'fortran_order': False, 'shape': (\(n),), }"
             header += String(repeating: " ", count: 64 - (10 + header.utf8.count + 1) % 64) + "\n"
-            var file = Data([0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)])
+            var file = Data(
+                [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)])
             file.append(contentsOf: Array(header.utf8))
             var body = [UInt8](repeating: 0, count: 2 * n)
-            for i in 0..<n { body[2 * i] = UInt8(i & 0xFF); body[2 * i + 1] = UInt8((i >> 8) & 0xFF) }
+            for i in 0..<n {
+                body[2 * i] = UInt8(i & 0xFF)
+                body[2 * i + 1] = UInt8((i >> 8) & 0xFF)
+            }
             file.append(contentsOf: body)
             let t = try NpyFormat.read(file, path: "all-halves.npy")
             XCTAssertEqual(t.shape, [n])
@@ -71,7 +75,10 @@ final class NpyTests: XCTestCase {
         let bits = (0..<n).map { UInt16(truncatingIfNeeded: $0 * 7919) }  // every pattern, shuffled, plus a tail
         for start in [0, 1] {
             var bytes = [UInt8](repeating: 0, count: start + 2 * n)
-            for (i, b) in bits.enumerated() { bytes[start + 2 * i] = UInt8(b & 0xFF); bytes[start + 2 * i + 1] = UInt8(b >> 8) }
+            for (i, b) in bits.enumerated() {
+                bytes[start + 2 * i] = UInt8(b & 0xFF)
+                bytes[start + 2 * i + 1] = UInt8(b >> 8)
+            }
             func convert(_ path: KernelPath, count: Int) throws -> [Float] {
                 var out = [Float](repeating: 0, count: count)
                 try KernelPath.with(path) {
@@ -105,7 +112,9 @@ final class NpyTests: XCTestCase {
         XCTAssertEqual(try NpzFormat.read(zpad[2...], path: "z"), try NpzFormat.read(zipBytes, path: "z"))
         let st = try Fixtures.data("mixed.safetensors")
         let spad = Data([0]) + st
-        XCTAssertEqual(try SafetensorsFormat.read(spad[1...], path: "t").tensors, try SafetensorsFormat.read(st, path: "t").tensors)
+        XCTAssertEqual(
+            try SafetensorsFormat.read(spad[1...], path: "t").tensors, try SafetensorsFormat.read(st, path: "t").tensors
+        )
     }
 
     func testAllVersionsAgree() throws {
@@ -127,19 +136,23 @@ final class NpyTests: XCTestCase {
     }
 
     func testRejectsUnsupportedKindsByName() throws {
-        XCTAssertEqual(Set(Fixtures.expected.rejects.keys),
-                       ["bigendian.npy", "complex.npy", "fortran.npy", "object.npy", "structured.npy", "unicode.npy"])
+        XCTAssertEqual(
+            Set(Fixtures.expected.rejects.keys),
+            ["bigendian.npy", "complex.npy", "fortran.npy", "object.npy", "structured.npy", "unicode.npy"])
         for (name, word) in Fixtures.expected.rejects {
             assertFileError(try NpyFormat.read(Fixtures.data(name), path: name), path: name, [word])
         }
-        assertFileError(try NpyFormat.read(Fixtures.data("bigendian.npy"), path: "b.npy"), path: "b.npy", ["big-endian"])
-        assertFileError(try NpyFormat.read(Fixtures.data("fortran.npy"), path: "f.npy"), path: "f.npy", ["fortran_order is True"])
+        assertFileError(
+            try NpyFormat.read(Fixtures.data("bigendian.npy"), path: "b.npy"), path: "b.npy", ["big-endian"])
+        assertFileError(
+            try NpyFormat.read(Fixtures.data("fortran.npy"), path: "f.npy"), path: "f.npy", ["fortran_order is True"])
     }
 
     func testTruncatedAndOverlongData() throws {
         let good = try Fixtures.data("f32.npy")  // (2, 3) float32 = 24 bytes of data
-        assertFileError(try NpyFormat.read(good.dropLast(1), path: "t.npy"), path: "t.npy",
-                        ["truncated: expected 24 bytes of data", "found 23"])
+        assertFileError(
+            try NpyFormat.read(good.dropLast(1), path: "t.npy"), path: "t.npy",
+            ["truncated: expected 24 bytes of data", "found 23"])
         assertFileError(try NpyFormat.read(good + Data([0]), path: "t.npy"), path: "t.npy", ["found 25"])
     }
 
@@ -160,13 +173,17 @@ final class NpyTests: XCTestCase {
 
         // A shape that lies about the data is caught by the length check.
         let lying = replacing("(2, 3)", with: "(3, 3)", in: good)
-        assertFileError(try NpyFormat.read(lying, path: "l.npy"), path: "l.npy", ["truncated: expected 36 bytes", "found 24"])
+        assertFileError(
+            try NpyFormat.read(lying, path: "l.npy"), path: "l.npy", ["truncated: expected 36 bytes", "found 24"])
 
         // Replacements keep the header length by eating into numpy's space padding.
         let pad = String(repeating: " ", count: 30)
-        let overflow = replacing("(2, 3), }" + pad, with: "(2**62, 9), }".padding(toLength: 39, withPad: " ", startingAt: 0), in: good)
+        let overflow = replacing(
+            "(2, 3), }" + pad, with: "(2**62, 9), }".padding(toLength: 39, withPad: " ", startingAt: 0), in: good)
         assertFileError(try NpyFormat.read(overflow, path: "o.npy"), path: "o.npy", ["malformed"])
-        let huge = replacing("(2, 3), }" + pad, with: "(4611686018427387904, 4,)}".padding(toLength: 39, withPad: " ", startingAt: 0), in: good)
+        let huge = replacing(
+            "(2, 3), }" + pad, with: "(4611686018427387904, 4,)}".padding(toLength: 39, withPad: " ", startingAt: 0),
+            in: good)
         assertFileError(try NpyFormat.read(huge, path: "o.npy"), path: "o.npy", ["too large"])
         let negative = replacing("(2, 3)", with: "(-2, 3)", in: good)
         assertFileError(try NpyFormat.read(negative, path: "n.npy"), path: "n.npy", ["-2"])
@@ -234,11 +251,15 @@ final class NpyTests: XCTestCase {
             let back = try NpyFormat.read(bytes, path: path)
             XCTAssertEqual(back.shape, t.shape)
             switch (back.storage, t.storage) {
-            case let (.float(a), .float(b)): XCTAssertEqual(a.map(\.bitPattern), b.map(\.bitPattern))
-            case let (.integer(a), .integer(b)): XCTAssertEqual(a, b)
+            case (.float(let a), .float(let b)): XCTAssertEqual(a.map(\.bitPattern), b.map(\.bitPattern))
+            case (.integer(let a), .integer(let b)): XCTAssertEqual(a, b)
             default: XCTFail("storage kind changed")
             }
-            if case .integer = t.storage { XCTAssertEqual(back.dtype, .int64) } else { XCTAssertEqual(back.dtype, .float32) }
+            if case .integer = t.storage {
+                XCTAssertEqual(back.dtype, .int64)
+            } else {
+                XCTAssertEqual(back.dtype, .float32)
+            }
         }
     }
 }

@@ -27,8 +27,10 @@ final class SafetensorsTests: XCTestCase {
     func testRejectsMalformedHeaders() throws {
         let eight = [UInt8](repeating: 0, count: 8)
         let cases: [(String, [UInt8], [String])] = [
-            (#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#,
-             [UInt8](repeating: 0, count: 12), ["overlap", "\"a\"", "\"b\""]),
+            (
+                #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#,
+                [UInt8](repeating: 0, count: 12), ["overlap", "\"a\"", "\"b\""]
+            ),
             (#"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#, eight, ["run past the end", "\"a\""]),
             (#"{"a":{"dtype":"F32","shape":[0],"data_offsets":[8,0]}}"#, eight, ["begin must be ≤ end"]),
             (#"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, eight, ["needs 12 bytes", "span 8"]),
@@ -38,24 +40,34 @@ final class SafetensorsTests: XCTestCase {
             (#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0]}}"#, eight, ["[begin, end]"]),
             (#"{"a":{"dtype":"F32","shape":[2.5],"data_offsets":[0,8]}}"#, eight, ["entry \"a\""]),
             (#"{"a":{"dtype":"F32","data_offsets":[0,8]}}"#, eight, ["entry \"a\""]),
-            (#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"__metadata__":{"n":1}}"#, eight, ["__metadata__"]),
+            (
+                #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"__metadata__":{"n":1}}"#, eight,
+                ["__metadata__"]
+            ),
             (#"{not json}"#, eight, ["not valid JSON"]),
             (#"[1, 2]"#, eight, ["not a JSON object"]),
-            (#"{"a":{"dtype":"F32","shape":[1048576,1048576,1048576,1048576],"data_offsets":[0,8]}}"#, eight, ["invalid shape"]),
+            (
+                #"{"a":{"dtype":"F32","shape":[1048576,1048576,1048576,1048576],"data_offsets":[0,8]}}"#, eight,
+                ["invalid shape"]
+            ),
             (#"{"a":{"dtype":"F32","shape":[2305843009213693952],"data_offsets":[0,8]}}"#, eight, ["too many"]),
         ]
         for (header, body, words) in cases {
-            assertFileError(try SafetensorsFormat.read(file(header, body), path: "bad.safetensors"),
-                            path: "bad.safetensors", words)
+            assertFileError(
+                try SafetensorsFormat.read(file(header, body), path: "bad.safetensors"),
+                path: "bad.safetensors", words)
         }
-        assertFileError(try SafetensorsFormat.read(Data([1, 2, 3]), path: "t.safetensors"), path: "t.safetensors", ["truncated"])
+        assertFileError(
+            try SafetensorsFormat.read(Data([1, 2, 3]), path: "t.safetensors"), path: "t.safetensors", ["truncated"])
         var long = try Fixtures.data("mixed.safetensors")
         long.replaceSubrange(0..<8, with: [0, 0, 0, 0, 0, 0, 1, 0])
-        assertFileError(try SafetensorsFormat.read(long, path: "l.safetensors"), path: "l.safetensors", ["header length"])
+        assertFileError(
+            try SafetensorsFormat.read(long, path: "l.safetensors"), path: "l.safetensors", ["header length"])
     }
 
     func testZeroSizeTensorsAndHolesAreFine() throws {
-        let header = #"{"e":{"dtype":"F32","shape":[0,3],"data_offsets":[4,4]},"x":{"dtype":"I32","shape":[1],"data_offsets":[4,8]}}"#
+        let header =
+            #"{"e":{"dtype":"F32","shape":[0,3],"data_offsets":[4,4]},"x":{"dtype":"I32","shape":[1],"data_offsets":[4,8]}}"#
         let (t, _) = try SafetensorsFormat.read(file(header, [9, 9, 9, 9, 0xFE, 0xFF, 0xFF, 0xFF]), path: "z")
         XCTAssertEqual(t.map(\.name), ["e", "x"])
         XCTAssertEqual(t[0].tensor.shape, [0, 3])
@@ -84,7 +96,8 @@ final class SafetensorsTests: XCTestCase {
         let b = NamedTensor(name: "a\"q", tensor: Tensor(shape: [1, 1], floats: [1.5]))
         let bytes = try SafetensorsFormat.encode([a, b], metadata: ["z": "1", "k": "v/w"])
         XCTAssertEqual(bytes, try SafetensorsFormat.encode([b, a], metadata: ["k": "v/w", "z": "1"]))
-        let header = #"{"__metadata__":{"k":"v/w","z":"1"},"a\"q":{"dtype":"F32","shape":[1,1],"data_offsets":[0,4]},"b_ints":{"dtype":"I64","shape":[2],"data_offsets":[4,20]}}"#
+        let header =
+            #"{"__metadata__":{"k":"v/w","z":"1"},"a\"q":{"dtype":"F32","shape":[1,1],"data_offsets":[0,4]},"b_ints":{"dtype":"I64","shape":[2],"data_offsets":[4,20]}}"#
         let padded = header + String(repeating: " ", count: (8 - header.utf8.count % 8) % 8)
         var expected = Data()
         withUnsafeBytes(of: UInt64(padded.utf8.count).littleEndian) { expected.append(contentsOf: $0) }
@@ -107,7 +120,11 @@ final class SafetensorsTests: XCTestCase {
             let o = original.first { $0.name == t.name }!.tensor
             XCTAssertEqual(t.tensor.shape, o.shape)
             XCTAssertEqual(t.tensor.floats.map(\.bitPattern), o.floats.map(\.bitPattern), t.name)
-            if case .integer = o.storage { XCTAssertEqual(t.tensor.dtype, .int64) } else { XCTAssertEqual(t.tensor.dtype, .float32) }
+            if case .integer = o.storage {
+                XCTAssertEqual(t.tensor.dtype, .int64)
+            } else {
+                XCTAssertEqual(t.tensor.dtype, .float32)
+            }
         }
         // No temporary file is left beside the result.
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), ["out.safetensors"])

@@ -7,14 +7,19 @@ import XCTest
 final class TensorFileTests: XCTestCase {
     func testAddressParsing() throws {
         XCTAssertEqual(try TensorAddress(parsing: "x.npz:arr_0"), TensorAddress(path: "x.npz", key: "arr_0"))
-        XCTAssertEqual(try TensorAddress(parsing: "w.safetensors:image_embeddings"),
-                       TensorAddress(path: "w.safetensors", key: "image_embeddings"))
+        XCTAssertEqual(
+            try TensorAddress(parsing: "w.safetensors:image_embeddings"),
+            TensorAddress(path: "w.safetensors", key: "image_embeddings"))
         XCTAssertEqual(try TensorAddress(parsing: "features.npy[0]"), TensorAddress(path: "features.npy", index: 0))
-        XCTAssertEqual(try TensorAddress(parsing: "ckpt.pth:vision_decoder.weight"),
-                       TensorAddress(path: "ckpt.pth", key: "vision_decoder.weight"))
-        XCTAssertEqual(try TensorAddress(parsing: "ckpt.pth:vision_decoder.weight[3]"),
-                       TensorAddress(path: "ckpt.pth", key: "vision_decoder.weight", index: 3))
-        XCTAssertEqual(try TensorAddress(parsing: "/data/run.npy.d/f.npz:a"), TensorAddress(path: "/data/run.npy.d/f.npz", key: "a"))
+        XCTAssertEqual(
+            try TensorAddress(parsing: "ckpt.pth:vision_decoder.weight"),
+            TensorAddress(path: "ckpt.pth", key: "vision_decoder.weight"))
+        XCTAssertEqual(
+            try TensorAddress(parsing: "ckpt.pth:vision_decoder.weight[3]"),
+            TensorAddress(path: "ckpt.pth", key: "vision_decoder.weight", index: 3))
+        XCTAssertEqual(
+            try TensorAddress(parsing: "/data/run.npy.d/f.npz:a"),
+            TensorAddress(path: "/data/run.npy.d/f.npz", key: "a"))
         XCTAssertEqual(try TensorAddress(parsing: "plain.npy"), TensorAddress(path: "plain.npy"))
         XCTAssertEqual(try TensorAddress(parsing: "x.npz:arr_0[12]").description, "x.npz:arr_0[12]")
         for bad in ["features.npy[-1]", "features.npy[x]", "features.npy[]", "x.npz:", ""] {
@@ -33,7 +38,8 @@ final class TensorFileTests: XCTestCase {
         assertTensor(member, matches: e["compressed.npz"]!.arrays[2], "labels")
 
         let st = try TensorFile.load(Fixtures.path("mixed.safetensors") + ":image_embeddings")
-        assertTensor(st, matches: e["mixed.safetensors"]!.arrays.first { $0.name == "image_embeddings" }!, "image_embeddings")
+        assertTensor(
+            st, matches: e["mixed.safetensors"]!.arrays.first { $0.name == "image_embeddings" }!, "image_embeddings")
 
         // [i] slices the first axis: row 1 of the (2, 3, 4) cube is elements 12..<24.
         let row = try TensorFile.load(Fixtures.path("cube.npy") + "[1]")
@@ -51,8 +57,10 @@ final class TensorFileTests: XCTestCase {
         }
         assertFileError(try TensorFile.load(npz), path: npz, ["holds 3 arrays", "image_embeddings"])
         assertFileError(try TensorFile.load(Fixtures.path("cube.npy") + "[2]"), path: "cube.npy[2]", ["out of range"])
-        assertFileError(try TensorFile.load(Fixtures.path("scalar.npy") + "[0]"), path: "scalar.npy[0]", ["0-dimensional"])
-        assertFileError(try TensorFile.load(Fixtures.path("nothing-here.npy")), path: "nothing-here.npy", ["no such file"])
+        assertFileError(
+            try TensorFile.load(Fixtures.path("scalar.npy") + "[0]"), path: "scalar.npy[0]", ["0-dimensional"])
+        assertFileError(
+            try TensorFile.load(Fixtures.path("nothing-here.npy")), path: "nothing-here.npy", ["no such file"])
         assertFileError(try TensorFile.load(Fixtures.path("bigendian.npy")), path: "bigendian.npy", [">f4"])
     }
 
@@ -64,7 +72,8 @@ final class TensorFileTests: XCTestCase {
             XCTAssertEqual(try TensorFile.format(of: copy, data: Fixtures.data(source)), format, source)
         }
         XCTAssertEqual(try TensorFile.readAll(path: dir + "/plain.npz.data").map(\.name), ["arr_0", "arr_1"])
-        assertFileError(try TensorFile.format(of: "x.weird", data: Data("hello".utf8)), path: "x.weird", ["unknown file type"])
+        assertFileError(
+            try TensorFile.format(of: "x.weird", data: Data("hello".utf8)), path: "x.weird", ["unknown file type"])
     }
 
     func testInspect() throws {
@@ -84,7 +93,8 @@ final class TensorFileTests: XCTestCase {
         let c = Fixtures.expected.coco500
         let path = try SharedData.coco500Features()
         guard let sha = c.sha256, let shape = c.shape, let picks = c.picks, let bits = c.pick_bits,
-              let sum = c.sum_f64, let norms = c.row1_norms_first3 else {
+            let sum = c.sum_f64, let norms = c.row1_norms_first3
+        else {
             throw XCTSkip("expected.json was generated without the coco500 file")
         }
         let (digest, arrays) = try TensorFile.inspect(path: path)
@@ -115,7 +125,10 @@ final class TensorFileTests: XCTestCase {
         // Streaming in uneven pieces gives the same digest.
         var h = SHA256()
         var offset = 0
-        for size in [1, 63, 64, 65, 1000, 100_000] { h.update(pattern[offset..<(offset + size)]); offset += size }
+        for size in [1, 63, 64, 65, 1000, 100_000] {
+            h.update(pattern[offset..<(offset + size)])
+            offset += size
+        }
         h.update(pattern[offset...])
         XCTAssertEqual(h.finalize().map { String(format: "%02x", $0) }.joined(), e["pattern_1MiB"])
         // And from a file.

@@ -24,8 +24,9 @@ enum TorchFixtures {
     static func expected(_ stem: String) throws -> [String: Expected] {
         let json = try JSONSerialization.jsonObject(with: data(stem + ".expected.json")) as! [String: [String: Any]]
         return json.mapValues { entry in
-            Expected(shape: entry["shape"] as! [Int], dtype: entry["dtype"] as! String,
-                     values: (entry["values"] as! [NSNumber]).map { $0.doubleValue })
+            Expected(
+                shape: entry["shape"] as! [Int], dtype: entry["dtype"] as! String,
+                values: (entry["values"] as! [NSNumber]).map { $0.doubleValue })
         }
     }
 
@@ -35,7 +36,9 @@ enum TorchFixtures {
 }
 
 final class TorchFormatTests: XCTestCase {
-    private func assertMatches(_ tensors: [NamedTensor], _ stem: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    private func assertMatches(
+        _ tensors: [NamedTensor], _ stem: String, file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let expected = try TorchFixtures.expected(stem)
         XCTAssertEqual(Set(tensors.map(\.name)), Set(expected.keys), "names", file: file, line: line)
         for nt in tensors {
@@ -53,8 +56,12 @@ final class TorchFormatTests: XCTestCase {
 
     func testOfficialStateDictKeysShapesAndValues() throws {
         let tensors = try TorchFixtures.read("vlsae_state_dict.pth")
-        XCTAssertEqual(tensors.map(\.name), ["encoder", "vision_decoder.weight", "vision_decoder.bias",
-                                             "text_decoder.weight", "text_decoder.bias"])
+        XCTAssertEqual(
+            tensors.map(\.name),
+            [
+                "encoder", "vision_decoder.weight", "vision_decoder.bias",
+                "text_decoder.weight", "text_decoder.bias",
+            ])
         XCTAssertEqual(tensors.map(\.tensor.shape), [[16, 8], [8, 16], [8], [8, 16], [8]])
         try assertMatches(tensors, "vlsae_state_dict")
     }
@@ -119,8 +126,12 @@ final class TorchFormatTests: XCTestCase {
         // Protocol 2 and protocol 4 pickles; the non-persistent buffer "scratch" is left out like state_dict().
         for name in ["module.pt", "module_p4.pt"] {
             let tensors = try TorchFixtures.read(name)
-            XCTAssertEqual(tensors.map(\.name), ["encoder", "steps", "vision_decoder.weight", "vision_decoder.bias",
-                                                 "text_decoder.weight", "text_decoder.bias"], name)
+            XCTAssertEqual(
+                tensors.map(\.name),
+                [
+                    "encoder", "steps", "vision_decoder.weight", "vision_decoder.bias",
+                    "text_decoder.weight", "text_decoder.bias",
+                ], name)
             try assertMatches(tensors, "module")
         }
         let root = try TorchFormat.readObject(TorchFixtures.data("module.pt"), path: "module.pt")
@@ -145,25 +156,36 @@ final class TorchFormatTests: XCTestCase {
             let root = try TorchFormat.unpickle(TorchFixtures.data("values_p\(p).pkl"), path: "p\(p)")
             guard case .dict(let d) = root else { return XCTFail("p\(p): not a dict") }
             XCTAssertTrue(d.ordered)
-            XCTAssertEqual(d.entries.compactMap { $0.key.string }, ["ints", "floats", "flags", "text", "raw", "nested"])
+            XCTAssertEqual(
+                d.entries.compactMap { $0.key.string }, ["ints", "floats", "flags", "text", "raw", "nested"])
             guard case .list(let ints)? = root["ints"] else { return XCTFail("p\(p): ints") }
             let small: [Int64] = [0, 1, -2, 255, 256, 65535, 65536, -(1 << 31), 1 << 31, -(1 << 40), Int64.max]
-            XCTAssertEqual(ints.items.prefix(11).map { v -> Int64? in if case .int(let i) = v { return i }; return nil }, small)
+            XCTAssertEqual(
+                ints.items.prefix(11).map { v -> Int64? in
+                    if case .int(let i) = v { return i }
+                    return nil
+                }, small)
             guard case .largeInt(let big) = ints.items[11] else { return XCTFail("p\(p): 2**70") }
             XCTAssertEqual([UInt8](big), [0, 0, 0, 0, 0, 0, 0, 0, 0x40], "2**70 little-endian")
             guard case .tuple(let floats)? = root["floats"] else { return XCTFail("p\(p): floats") }
-            let fs = floats.items.map { v -> Double? in if case .float(let f) = v { return f }; return nil }
+            let fs = floats.items.map { v -> Double? in
+                if case .float(let f) = v { return f }
+                return nil
+            }
             XCTAssertEqual(fs, [1.5, -0.0, 1e300])
             XCTAssertEqual(fs[1]?.sign, .minus)
             guard case .list(let flags)? = root["flags"] else { return XCTFail("p\(p): flags") }
             XCTAssertEqual(flags.items.count, 3)
-            if case .bool(true) = flags.items[0], case .bool(false) = flags.items[1], case .none = flags.items[2] {} else {
+            if case .bool(true) = flags.items[0], case .bool(false) = flags.items[1], case .none = flags.items[2] {
+            } else {
                 XCTFail("p\(p): flags \(flags.items)")
             }
             XCTAssertEqual(root["text"]?.string, "h\u{e9}llo \u{2713}")
             switch root["raw"] {
             case .bytes(let b)?: XCTAssertEqual([UInt8](b), [0, 1, 0x78, 0x79])
-            case .object(let o)?: XCTAssertEqual(p, 2); XCTAssertEqual(o.className, "_codecs.encode")
+            case .object(let o)?:
+                XCTAssertEqual(p, 2)
+                XCTAssertEqual(o.className, "_codecs.encode")
             default: XCTFail("p\(p): raw")
             }
             guard case .dict(let nested)? = root["nested"], case .list(let k)? = nested.value(forKey: "k") else {

@@ -43,10 +43,12 @@ final class ZipNpzTests: XCTestCase {
 
     func testTruncatedZipIsReported() throws {
         let good = try Fixtures.data("compressed.npz")
-        assertFileError(try ZipArchive(data: good.prefix(good.count - 10), path: "cut.npz"), path: "cut.npz",
-                        ["truncated", "end-of-central-directory"])
+        assertFileError(
+            try ZipArchive(data: good.prefix(good.count - 10), path: "cut.npz"), path: "cut.npz",
+            ["truncated", "end-of-central-directory"])
         assertFileError(try ZipArchive(data: Data(), path: "empty.zip"), path: "empty.zip", ["truncated"])
-        assertFileError(try NpzFormat.read(good.prefix(good.count / 2), path: "half.npz"), path: "half.npz", ["truncated"])
+        assertFileError(
+            try NpzFormat.read(good.prefix(good.count / 2), path: "half.npz"), path: "half.npz", ["truncated"])
     }
 
     func testUnsupportedMethodAndEncryption() throws {

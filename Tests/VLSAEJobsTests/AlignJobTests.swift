@@ -1,10 +1,10 @@
 import Foundation
-import XCTest
 import VLSAECore
 import VLSAEEval
 import VLSAEJobs
 import VLSAEReport
 import VLSAETestSupport
+import XCTest
 
 /// `vlsae eval --sae … --alignment …` end to end on the committed alignment fixtures
 /// (Tests/VLSAEEvalTests/Fixtures/align, from make_align_fixtures.py): accuracies and chosen α's
@@ -40,16 +40,20 @@ final class AlignJobTests: XCTestCase {
 
     func tempFile(_ name: String) throws -> String { try temporaryFolder("align-job").path(name) }
 
-    func run(_ specs: [String], manifest: String = "eval.json", validation: [String] = [], out: String,
-             perClass: Bool = false, checkpoint: String = "sae.safetensors") throws -> ResultDocument {
+    func run(
+        _ specs: [String], manifest: String = "eval.json", validation: [String] = [], out: String,
+        perClass: Bool = false, checkpoint: String = "sae.safetensors"
+    ) throws -> ResultDocument {
         let cwd = FileManager.default.currentDirectoryPath
         defer { _ = FileManager.default.changeCurrentDirectoryPath(cwd) }
         _ = FileManager.default.changeCurrentDirectoryPath(data.path)
-        let doc = try EvalJob.run(EvalJob.Options(
-            manifests: [manifest], seed: 11, perClass: perClass, command: ["vlsae", "eval", "(test)"],
-            tool: tool, progress: false,
-            alignment: AlignmentOptions(checkpoint: checkpoint, checkpointK: 6, specs: specs,
-                                        validation: validation)))
+        let doc = try EvalJob.run(
+            EvalJob.Options(
+                manifests: [manifest], seed: 11, perClass: perClass, command: ["vlsae", "eval", "(test)"],
+                tool: tool, progress: false,
+                alignment: AlignmentOptions(
+                    checkpoint: checkpoint, checkpointK: 6, specs: specs,
+                    validation: validation)))
         try doc.write(to: out)
         return doc
     }
@@ -66,28 +70,34 @@ final class AlignJobTests: XCTestCase {
         let ref = try reference()
         let out = try tempFile("r.json")
         let doc = try run(Self.specs, validation: ["val.json"], out: out, perClass: true)
-        let expected = try JSONSerialization.jsonObject(with: Data(contentsOf: data.appendingPathComponent("expected.json"))) as! [String: String]
+        let expected =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: data.appendingPathComponent("expected.json")))
+            as! [String: String]
         let rows = doc.results
-        XCTAssertEqual(rows.map(\.method), [
-            "cosine",
-            "cosine+concept", "concept-only",
-            "cosine+concept", "concept-only",
-            "cosine+concept-oracle", "concept-only",
-            "cosine+concept", "concept-only",
-            "cosine+concept",  // table: same concept-only variant as the first spec, not repeated
-        ])
-        XCTAssertEqual(rows.map { $0.variant ?? "" }, [
-            "cosine",
-            "representation=hidden,text=average-first,k=6,alpha=fixed:0.5",
-            "concept-only:representation=hidden,text=average-first,k=6",
-            "representation=reconstruction,text=per-template,k=6,alpha=validated:0;0.25;0.5;1;2,val=val.json",
-            "concept-only:representation=reconstruction,text=per-template,k=6",
-            "representation=reconstruction,text=average-first,k=6,alpha=oracle:0;0.25;0.5;1;2",
-            "concept-only:representation=reconstruction,text=average-first,k=6",
-            "representation=hidden,text=per-template,k=3,alpha=validated:0;0.25;0.5;1;2,folds=4",
-            "concept-only:representation=hidden,text=per-template,k=3",
-            "representation=hidden,text=average-first,k=6,alpha=table:alpha_table.json",
-        ])
+        XCTAssertEqual(
+            rows.map(\.method),
+            [
+                "cosine",
+                "cosine+concept", "concept-only",
+                "cosine+concept", "concept-only",
+                "cosine+concept-oracle", "concept-only",
+                "cosine+concept", "concept-only",
+                "cosine+concept",  // table: same concept-only variant as the first spec, not repeated
+            ])
+        XCTAssertEqual(
+            rows.map { $0.variant ?? "" },
+            [
+                "cosine",
+                "representation=hidden,text=average-first,k=6,alpha=fixed:0.5",
+                "concept-only:representation=hidden,text=average-first,k=6",
+                "representation=reconstruction,text=per-template,k=6,alpha=validated:0;0.25;0.5;1;2,val=val.json",
+                "concept-only:representation=reconstruction,text=per-template,k=6",
+                "representation=reconstruction,text=average-first,k=6,alpha=oracle:0;0.25;0.5;1;2",
+                "concept-only:representation=reconstruction,text=average-first,k=6",
+                "representation=hidden,text=per-template,k=3,alpha=validated:0;0.25;0.5;1;2,folds=4",
+                "concept-only:representation=hidden,text=per-template,k=3",
+                "representation=hidden,text=average-first,k=6,alpha=table:alpha_table.json",
+            ])
         let n = 48.0
         let hiddenAvg = variant(ref, "hidden", "average-first", 6)
         let reconPer = variant(ref, "reconstruction", "per-template", 6)
@@ -107,7 +117,9 @@ final class AlignJobTests: XCTestCase {
         XCTAssertEqual(rows[7].alignment?.foldSeed, 11)
         XCTAssertNil(rows[7].alignment?.alpha)
         XCTAssertEqual(rows[9].alignment?.alpha, 0.5)
-        XCTAssertEqual(rows[9].alignment?.alphaTable, FileDigest(path: "alpha_table.json", sha256: expected["alpha_table_sha256"]!))
+        XCTAssertEqual(
+            rows[9].alignment?.alphaTable, FileDigest(path: "alpha_table.json", sha256: expected["alpha_table_sha256"]!)
+        )
         XCTAssertEqual(rows[9].metrics, rows[1].metrics)
         XCTAssertEqual(Set(doc.seeds.keys), ["bootstrap", "folds"])
         XCTAssertTrue(hiddenPer3.acc1_counts.count == 5)
@@ -115,14 +127,22 @@ final class AlignJobTests: XCTestCase {
         // Every enhanced row: checkpoint identity, paired statistics consistent with the reference ranks.
         let base = hiddenAvg.ranks[0]
         for row in rows.dropFirst() {
-            XCTAssertEqual(row.checkpoint, CheckpointRecord(path: "sae.safetensors", sha256: expected["sae_sha256"]!,
-                                                            arch: "vlsae", inputDim: 8, hiddenDim: 32, hiddenRatio: 4, k: 6))
+            XCTAssertEqual(
+                row.checkpoint,
+                CheckpointRecord(
+                    path: "sae.safetensors", sha256: expected["sae_sha256"]!,
+                    arch: "vlsae", inputDim: 8, hiddenDim: 32, hiddenRatio: 4, k: 6))
             let c = try XCTUnwrap(row.comparison)
             XCTAssertEqual(c.baseline, "cosine")
             XCTAssertEqual(c.deltas["acc1"]!, row.metrics.acc1 - rows[0].metrics.acc1, accuracy: 1e-12)
-            XCTAssertEqual(c.deltas["mean_per_class_recall"]!, row.metrics.meanPerClassRecall - rows[0].metrics.meanPerClassRecall, accuracy: 1e-12)
+            XCTAssertEqual(
+                c.deltas["mean_per_class_recall"]!, row.metrics.meanPerClassRecall - rows[0].metrics.meanPerClassRecall,
+                accuracy: 1e-12)
             XCTAssertEqual(Set(c.intervals.keys), ["acc1", "acc5", "mean_per_class_recall"])
-            for (_, ci) in c.intervals { XCTAssertEqual(ci.seed, 11); XCTAssertEqual(ci.resamples, 1000) }
+            for (_, ci) in c.intervals {
+                XCTAssertEqual(ci.seed, 11)
+                XCTAssertEqual(ci.resamples, 1000)
+            }
             XCTAssertEqual(c.mcnemarP, McNemar.exactPValue(b: c.flips.gained, c: c.flips.lost))
             XCTAssertEqual(c.perClassRecallDelta?.count, 6)
         }
@@ -131,14 +151,19 @@ final class AlignJobTests: XCTestCase {
         let gained = zip(base, enhanced).filter { $0 != 0 && $1 == 0 }.count
         let lost = zip(base, enhanced).filter { $0 == 0 && $1 != 0 }.count
         XCTAssertEqual(rows[1].comparison?.flips, FlipCounts(gained: gained, lost: lost))
-        XCTAssertTrue(doc.inputs.contains(FileDigest(path: "sae.safetensors", sha256: expected["sae_sha256"]!, role: "sae_checkpoint")))
+        XCTAssertTrue(
+            doc.inputs.contains(
+                FileDigest(path: "sae.safetensors", sha256: expected["sae_sha256"]!, role: "sae_checkpoint")))
         XCTAssertTrue(doc.inputs.contains { $0.role == "validation_manifest" && $0.path == "val.json" })
 
-        XCTAssertEqual(try SchemaLocations.loadValidator().validate(try JSON.parse(try Data(contentsOf: URL(fileURLWithPath: out)))), [])
+        XCTAssertEqual(
+            try SchemaLocations.loadValidator().validate(
+                try JSON.parse(try Data(contentsOf: URL(fileURLWithPath: out)))), [])
     }
 
     func testOracleNeverUnlabelledAndOutputDeterministic() throws {
-        let a = try tempFile("a.json"), b = try tempFile("b.json")
+        let a = try tempFile("a.json")
+        let b = try tempFile("b.json")
         let doc = try run(Self.specs, out: a)
         _ = try run(Self.specs, out: b)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: a)), try Data(contentsOf: URL(fileURLWithPath: b)))
@@ -161,7 +186,9 @@ final class AlignJobTests: XCTestCase {
 
     /// The official torch.save state dict gives the same rows; only the checkpoint record differs.
     func testOfficialPthCheckpointGivesTheSameRows() throws {
-        let expected = try JSONSerialization.jsonObject(with: Data(contentsOf: data.appendingPathComponent("expected.json"))) as! [String: String]
+        let expected =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: data.appendingPathComponent("expected.json")))
+            as! [String: String]
         let a = try run(Self.specs, out: try tempFile("a.json"))
         let b = try run(Self.specs, out: try tempFile("b.json"), checkpoint: "sae.pth")
         XCTAssertEqual(b.results.count, a.results.count)
@@ -179,18 +206,24 @@ final class AlignJobTests: XCTestCase {
     func testErrorsNameTheProblem() throws {
         let out = try tempFile("e.json")
         func message(_ body: () throws -> Void) -> String {
-            do { try body(); return "no error" } catch { return "\(error)" }
+            do {
+                try body()
+                return "no error"
+            } catch { return "\(error)" }
         }
-        XCTAssertTrue(message { _ = try run(["text=per-template,alpha=fixed:1"], manifest: "averaged.json", out: out) }
-            .contains("provides only an averaged classifier"))
+        XCTAssertTrue(
+            message { _ = try run(["text=per-template,alpha=fixed:1"], manifest: "averaged.json", out: out) }
+                .contains("provides only an averaged classifier"))
         XCTAssertTrue(message { _ = try run(["alpha=fixed:1,k=7"], out: out) }.contains("exceeds the trained k = 6"))
-        XCTAssertTrue(message { _ = try run(["alpha=fixed:1"], validation: ["averaged.json", "val.json"], out: out) }
-            .contains("second validation manifest for dataset \"toy\""))
+        XCTAssertTrue(
+            message { _ = try run(["alpha=fixed:1"], validation: ["averaged.json", "val.json"], out: out) }
+                .contains("second validation manifest for dataset \"toy\""))
         let table = try tempFile("a6.json")
         try Data(#"{"cifar10": 1}"#.utf8).write(to: URL(fileURLWithPath: table))
         let m = message { _ = try run(["alpha=table:\(table)"], out: out) }
         XCTAssertTrue(m.hasPrefix(table) && m.contains("no entry for dataset \"toy\""), m)
-        XCTAssertTrue(message { _ = try run(["alpha=sometimes"], out: out) }.contains("alignment spec \"alpha=sometimes\""))
+        XCTAssertTrue(
+            message { _ = try run(["alpha=sometimes"], out: out) }.contains("alignment spec \"alpha=sometimes\""))
         XCTAssertFalse(FileManager.default.fileExists(atPath: out), "nothing is written when a run fails")
     }
 
@@ -203,11 +236,14 @@ final class AlignJobTests: XCTestCase {
             return (r.status, r.stdout, r.stderr)
         }
         let result = try tempFile("cli.json")
-        let eval = try vlsae(["eval", "--data", "eval.json", "--sae", "sae.safetensors", "--sae-k", "6",
-                              "--alignment", "alpha=fixed:0.5", "--alignment", "alpha=oracle:0;1", "--out", result])
+        let eval = try vlsae([
+            "eval", "--data", "eval.json", "--sae", "sae.safetensors", "--sae-k", "6",
+            "--alignment", "alpha=fixed:0.5", "--alignment", "alpha=oracle:0;1", "--out", result,
+        ])
         XCTAssertEqual(eval.status, 0, eval.err)
         for format in ["markdown", "csv", "latex"] {
-            let a = try vlsae(["report", result, "--format", format]), b = try vlsae(["report", result, "--format", format])
+            let a = try vlsae(["report", result, "--format", format])
+            let b = try vlsae(["report", result, "--format", format])
             XCTAssertEqual(a.status, 0, a.err)
             XCTAssertEqual(a.out, b.out)
             XCTAssertTrue(a.out.contains("ORACLE"), format)
@@ -215,8 +251,10 @@ final class AlignJobTests: XCTestCase {
                 XCTAssertTrue(line.contains("ORACLE"), "\(format): \(line)")
             }
         }
-        let bad = try vlsae(["eval", "--data", "eval.json", "--sae", "sae.safetensors", "--alignment", "alpha=maybe:1",
-                             "--out", try tempFile("bad.json")])
+        let bad = try vlsae([
+            "eval", "--data", "eval.json", "--sae", "sae.safetensors", "--alignment", "alpha=maybe:1",
+            "--out", try tempFile("bad.json"),
+        ])
         XCTAssertEqual(bad.status, 64)
         XCTAssertTrue(bad.err.contains("alignment spec \"alpha=maybe:1\""), bad.err)
     }

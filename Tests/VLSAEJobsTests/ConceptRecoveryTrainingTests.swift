@@ -1,10 +1,10 @@
 import Foundation
-import XCTest
 import VLSAECore
 import VLSAEJobs
 import VLSAEModel
 import VLSAESynth
 import VLSAETestSupport
+import XCTest
 
 /// Training checked against ground truth: a VL-SAE trained on a small planted suite whose concepts
 /// are identifiable (near-orthogonal, equally frequent, few per pair, no structured noise) must
@@ -43,7 +43,11 @@ final class ConceptRecoveryTrainingTests: XCTestCase {
     /// 600 in all (the released recipe's batch 512 would give 84, and recovers far less).
     static func recipe() -> TrainConfig {
         var t = TrainConfig()
-        t.epochs = 12; t.warmupEpochs = 1; t.batchSize = 64; t.lr = 3e-3; t.seed = 11
+        t.epochs = 12
+        t.warmupEpochs = 1
+        t.batchSize = 64
+        t.lr = 3e-3
+        t.seed = 11
         return t
     }
 
@@ -68,20 +72,29 @@ final class ConceptRecoveryTrainingTests: XCTestCase {
         let config = SAEConfig(arch: .vlsae, inputDim: p.dim, hiddenRatio: 2, topK: 4)
 
         let untrained = Self.weights(try SAEModel(config: config, seed: 1))
-        let chance = try ConceptRecovery.measure(concepts: world.imageConcepts, encoderRows: untrained.encoder,
-                                                 decoderColumns: untrained.image)
+        let chance = try ConceptRecovery.measure(
+            concepts: world.imageConcepts, encoderRows: untrained.encoder,
+            decoderColumns: untrained.image)
 
         let start = Date()
-        let (model, summary) = try Trainer.train(images: pairs.images, texts: pairs.texts, model: config,
-                                                 train: Self.recipe(), progress: false)
+        let (model, summary) = try Trainer.train(
+            images: pairs.images, texts: pairs.texts, model: config,
+            train: Self.recipe(), progress: false)
         let seconds = Date().timeIntervalSince(start)
         let w = Self.weights(model)
-        let image = try ConceptRecovery.measure(concepts: world.imageConcepts, encoderRows: w.encoder, decoderColumns: w.image)
-        let text = try ConceptRecovery.measure(concepts: world.textConcepts, encoderRows: w.encoder, decoderColumns: w.text)
-        print(String(format: "identifiable suite: trained in %.1f s, val FVU %.3f; image dec %.3f (mean %.3f) enc %.3f (mean %.3f); text dec %.3f (mean %.3f); untrained dec %.3f (mean %.3f)",
-                     seconds, summary.epochs.last!.validation.image.fvu,
-                     image.decoderRecovered, image.decoderMeanBestCosine, image.encoderRecovered, image.encoderMeanBestCosine,
-                     text.decoderRecovered, text.decoderMeanBestCosine, chance.decoderRecovered, chance.decoderMeanBestCosine))
+        let image = try ConceptRecovery.measure(
+            concepts: world.imageConcepts, encoderRows: w.encoder, decoderColumns: w.image)
+        let text = try ConceptRecovery.measure(
+            concepts: world.textConcepts, encoderRows: w.encoder, decoderColumns: w.text)
+        print(
+            String(
+                format:
+                    "identifiable suite: trained in %.1f s, val FVU %.3f; image dec %.3f (mean %.3f) enc %.3f (mean %.3f); text dec %.3f (mean %.3f); untrained dec %.3f (mean %.3f)",
+                seconds, summary.epochs.last!.validation.image.fvu,
+                image.decoderRecovered, image.decoderMeanBestCosine, image.encoderRecovered,
+                image.encoderMeanBestCosine,
+                text.decoderRecovered, text.decoderMeanBestCosine, chance.decoderRecovered, chance.decoderMeanBestCosine
+            ))
 
         // Random directions in d = 64 sit near cosine 0.3–0.4 to their best match, never 0.9.
         XCTAssertEqual(chance.decoderRecovered, 0, "an untrained decoder must not count as recovering concepts")
@@ -110,10 +123,13 @@ final class ConceptRecoveryTrainingTests: XCTestCase {
         try SynthSuite.generate(p, to: folder.path)
         let ckpt = folder.appendingPathComponent("sae.safetensors").path
         // The offset cone crowds the encoder's unit directions, so this suite needs more units (h = 4d).
-        try TrainJob.run(.init(images: folder.appendingPathComponent("train_image.npy").path,
-                               texts: folder.appendingPathComponent("train_text.npy").path,
-                               arch: .vlsae, topK: 4, hiddenRatio: 4, train: Self.recipe(), progress: false))
-            .write(to: ckpt)
+        try TrainJob.run(
+            .init(
+                images: folder.appendingPathComponent("train_image.npy").path,
+                texts: folder.appendingPathComponent("train_text.npy").path,
+                arch: .vlsae, topK: 4, hiddenRatio: 4, train: Self.recipe(), progress: false)
+        )
+        .write(to: ckpt)
         let doc = try RecoveryJob.run(checkpoint: ckpt, suite: folder.path)
         print("offset + distortion suite:\n" + RecoveryJob.markdown(doc))
         XCTAssertEqual(doc.results.map(\.modality), ["image", "text"])

@@ -11,12 +11,14 @@ final class EvalJobTests: XCTestCase {
     private let tool = ToolRecord(version: "0.1.0", gitCommit: "unknown")
 
     private func expected(_ set: String) throws -> [String: Any] {
-        try JSONSerialization.jsonObject(with: Data(contentsOf: fixtures.appendingPathComponent("\(set)/expected.json"))) as! [String: Any]
+        try JSONSerialization.jsonObject(
+            with: Data(contentsOf: fixtures.appendingPathComponent("\(set)/expected.json"))) as! [String: Any]
     }
 
     private func options(_ manifests: [String], perClass: Bool = true, seed: UInt64 = 11) -> EvalJob.Options {
-        EvalJob.Options(manifests: manifests, seed: seed, perClass: perClass,
-                        command: ["vlsae", "eval", "(test)"], tool: tool, progress: false)
+        EvalJob.Options(
+            manifests: manifests, seed: seed, perClass: perClass,
+            command: ["vlsae", "eval", "(test)"], tool: tool, progress: false)
     }
 
     /// Evaluates, then writes the document as `vlsae eval` does.
@@ -33,7 +35,8 @@ final class EvalJobTests: XCTestCase {
         defer { FileManager.default.changeCurrentDirectoryPath(cwd) }
         _ = FileManager.default.changeCurrentDirectoryPath(fixtures.path)
         let manifests = ["eval7/manifest.json", "eval7/manifest_classifier.json", "eval3/manifest.json"]
-        let out1 = dir.appendingPathComponent("a.json").path, out2 = dir.appendingPathComponent("b.json").path
+        let out1 = dir.appendingPathComponent("a.json").path
+        let out2 = dir.appendingPathComponent("b.json").path
         let doc = try run(options(manifests), to: out1)
         try run(options(manifests), to: out2)
         let bytes = try Data(contentsOf: URL(fileURLWithPath: out1))
@@ -48,7 +51,11 @@ final class EvalJobTests: XCTestCase {
         for (row, set) in zip(doc.results, ["eval7", "eval7", "eval3"]) {
             let e = try expected(set)
             XCTAssertEqual(row.metrics.acc1, e["acc1"] as! Double, accuracy: 1e-6, row.dataset)
-            if let a5 = e["acc5"] as? Double { XCTAssertEqual(try XCTUnwrap(row.metrics.acc5), a5, accuracy: 1e-6) } else { XCTAssertNil(row.metrics.acc5) }
+            if let a5 = e["acc5"] as? Double {
+                XCTAssertEqual(try XCTUnwrap(row.metrics.acc5), a5, accuracy: 1e-6)
+            } else {
+                XCTAssertNil(row.metrics.acc5)
+            }
             XCTAssertEqual(row.metrics.meanPerClassRecall, e["mean_per_class_recall"] as! Double, accuracy: 1e-6)
             let want = e["per_class_recall"] as! [Any]
             let got = try XCTUnwrap(row.perClassRecall)
@@ -80,7 +87,7 @@ final class EvalJobTests: XCTestCase {
         XCTAssertEqual(byPath["eval7/images.npy"]?.first?.sha256, e7["images.npy"])
         XCTAssertEqual(byPath["eval7/classifier.npy"]?.first?.sha256, e7["classifier.npy"])
         XCTAssertEqual(byPath["eval7/manifest_classifier.json"]?.first?.role, "manifest")
-        XCTAssertEqual(doc.inputs.count, 4 + 2 + 4) // eval7: 4, eval7-classifier: manifest + classifier, eval3: 4
+        XCTAssertEqual(doc.inputs.count, 4 + 2 + 4)  // eval7: 4, eval7-classifier: manifest + classifier, eval3: 4
 
         let text = String(decoding: bytes, as: UTF8.self)
         XCTAssertFalse(text.contains("NaN"))
@@ -93,7 +100,9 @@ final class EvalJobTests: XCTestCase {
         let a = try run(options([m], perClass: false, seed: 1), to: dir.appendingPathComponent("a.json").path)
         let b = try run(options([m], perClass: false, seed: 2), to: dir.appendingPathComponent("b.json").path)
         XCTAssertNil(a.results[0].perClassRecall)
-        XCTAssertFalse(String(decoding: try Data(contentsOf: dir.appendingPathComponent("a.json")), as: UTF8.self).contains("\"per_class_recall\""))
+        XCTAssertFalse(
+            String(decoding: try Data(contentsOf: dir.appendingPathComponent("a.json")), as: UTF8.self).contains(
+                "\"per_class_recall\""))
         XCTAssertEqual(a.results[0].metrics, b.results[0].metrics)
         XCTAssertEqual(b.results[0].intervals["acc1"]?.seed, 2)
         XCTAssertNotEqual(a.results[0].intervals["acc1"], b.results[0].intervals["acc1"])
@@ -104,24 +113,31 @@ final class EvalJobTests: XCTestCase {
         let out = dir.appendingPathComponent("r.json").path
         try Data("previous\n".utf8).write(to: URL(fileURLWithPath: out))
         let bad = dir.appendingPathComponent("bad.json").path
-        try Data("""
+        try Data(
+            """
             {"name": "bad", "model": "m", "pretrained": "p", "image_embeddings": "\(fixtures.path)/eval7/images.npy",
              "labels": "\(fixtures.path)/eval3/labels.npy", "classnames": ["a", "b", "c"], "templates": ["{c}"],
              "classifier": "\(fixtures.path)/eval3/classifier.npy"}
-            """.utf8).write(to: URL(fileURLWithPath: bad))
+            """.utf8
+        ).write(to: URL(fileURLWithPath: bad))
         let good = fixtures.appendingPathComponent("eval3/manifest.json").path
         XCTAssertThrowsError(try run(options([good, bad]), to: out)) { error in
             let m = "\(error)"
-            XCTAssertTrue(m.contains(bad) && m.contains("labels") && m.contains("30 labels") && m.contains("60 rows"), m)
+            XCTAssertTrue(
+                m.contains(bad) && m.contains("labels") && m.contains("30 labels") && m.contains("60 rows"), m)
         }
         XCTAssertEqual(try String(contentsOfFile: out, encoding: .utf8), "previous\n", "the old result is untouched")
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(), ["bad.json", "r.json"], "no temporary left")
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(), ["bad.json", "r.json"],
+            "no temporary left")
     }
 
     func testTooFewResamplesIsAUsageError() throws {
         var o = options([fixtures.appendingPathComponent("eval3/manifest.json").path])
         o.bootstrapResamples = 999
-        XCTAssertThrowsError(try EvalJob.run(o)) { XCTAssertEqual($0 as? VLSAEError, .usage("--bootstrap must be at least 1000, got 999")) }
+        XCTAssertThrowsError(try EvalJob.run(o)) {
+            XCTAssertEqual($0 as? VLSAEError, .usage("--bootstrap must be at least 1000, got 999"))
+        }
     }
 
     func testGitCommitIsResolvedOrUnknown() {

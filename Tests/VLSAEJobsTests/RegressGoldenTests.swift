@@ -22,7 +22,9 @@ final class RegressGoldenTests: XCTestCase {
 
     func testCommittedGoldenFilesAreValidAndSelfConsistent() throws {
         let files = try goldenFiles()
-        XCTAssertTrue(files.contains { $0.hasSuffix(RegressGolden.fileName) }, "Results/golden/\(RegressGolden.fileName) is committed")
+        XCTAssertTrue(
+            files.contains { $0.hasSuffix(RegressGolden.fileName) },
+            "Results/golden/\(RegressGolden.fileName) is committed")
         let validator = try SchemaLocations.loadValidator()
         for path in files {
             let name = (path as NSString).lastPathComponent
@@ -34,12 +36,19 @@ final class RegressGoldenTests: XCTestCase {
             for i in doc.inputs {
                 XCTAssertTrue(i.sha256.count == 64 && i.sha256.allSatisfy(\.isHexDigit), "\(name): \(i.path)")
             }
-            let same = RegressJob.run(baseline: path, candidate: path, tolerances: { var t = RegressJob.Tolerances(); try! t.apply(["all=0"]); return t }(),
-                                      requireOverlap: true)
+            let same = RegressJob.run(
+                baseline: path, candidate: path,
+                tolerances: {
+                    var t = RegressJob.Tolerances()
+                    try! t.apply(["all=0"])
+                    return t
+                }(),
+                requireOverlap: true)
             XCTAssertEqual(same.outcome, .pass, "\(name) against itself: \(same.text())")
             XCTAssertTrue(same.lines.allSatisfy { $0.status == .same })
 
-            let baselines = Dictionary(doc.results.filter { $0.method == "cosine" }.map { ($0.dataset, $0) }, uniquingKeysWith: { a, _ in a })
+            let baselines = Dictionary(
+                doc.results.filter { $0.method == "cosine" }.map { ($0.dataset, $0) }, uniquingKeysWith: { a, _ in a })
             for row in doc.results {
                 let where_ = "\(name): \(row.dataset) \(row.method) \(row.variant ?? "")"
                 // Accuracies are counts over the images.
@@ -54,9 +63,11 @@ final class RegressGoldenTests: XCTestCase {
                 XCTAssertEqual(base.classnamesSha256, row.classnamesSha256, where_)
                 XCTAssertEqual(base.nImages, row.nImages, where_)
                 // The recorded paired delta is this row's acc1 minus the baseline's, and the flips add up.
-                XCTAssertEqual(try XCTUnwrap(cmp.deltas["acc1"]), row.metrics.acc1 - base.metrics.acc1, accuracy: 1e-9, where_)
-                XCTAssertEqual(Double(cmp.flips.gained - cmp.flips.lost) / Double(row.nImages),
-                               row.metrics.acc1 - base.metrics.acc1, accuracy: 1e-9, where_)
+                XCTAssertEqual(
+                    try XCTUnwrap(cmp.deltas["acc1"]), row.metrics.acc1 - base.metrics.acc1, accuracy: 1e-9, where_)
+                XCTAssertEqual(
+                    Double(cmp.flips.gained - cmp.flips.lost) / Double(row.nImages),
+                    row.metrics.acc1 - base.metrics.acc1, accuracy: 1e-9, where_)
                 XCTAssertTrue((0...1).contains(cmp.mcnemarP), where_)
             }
         }
@@ -76,24 +87,31 @@ final class RegressGoldenTests: XCTestCase {
         // just within tolerance.
         let report = RegressJob.run(baseline: golden, candidate: fresh, exact: true)
         XCTAssertEqual(report.outcome, .pass, report.text())
-        XCTAssertTrue(report.lines.allSatisfy { $0.status == .same }, "values differ from the golden:\n\(report.text())")
-        XCTAssertEqual(try ResultDocument.read(from: golden).contentEncoded(), try doc.contentEncoded(),
-                       "the whole document but its provenance")
+        XCTAssertTrue(
+            report.lines.allSatisfy { $0.status == .same }, "values differ from the golden:\n\(report.text())")
+        XCTAssertEqual(
+            try ResultDocument.read(from: golden).contentEncoded(), try doc.contentEncoded(),
+            "the whole document but its provenance")
 
         // A deliberately worsened checkpoint: the encoder's unit directions shuffled against the
         // decoders, so the concept similarity stops tracking the data. Alignment rows must drop.
-        let worse = try RegressGolden.run(in: dir.path, tool: tool, mutateCheckpoint: { path in
-            let loaded = try Checkpoint.load(path: path)
-            var tensors = Dictionary(uniqueKeysWithValues: loaded.model.officialTensors().map { ($0.name, $0.values) })
-            var encoder = tensors["encoder"]!
-            let d = loaded.model.config.inputDim
-            var rng = SeededRandom(seed: 1)
-            for i in encoder.indices { encoder[i] = Float(rng.nextGaussian()) / Float(d).squareRoot() }
-            tensors["encoder"] = encoder
-            try Checkpoint.save(try SAEModel(config: loaded.model.config, tensors: tensors), to: path)
-        })
-        XCTAssertEqual(worse.results.filter { $0.method == "cosine" }.map(\.metrics), doc.results.filter { $0.method == "cosine" }.map(\.metrics),
-                       "the baseline does not depend on the checkpoint")
+        let worse = try RegressGolden.run(
+            in: dir.path, tool: tool,
+            mutateCheckpoint: { path in
+                let loaded = try Checkpoint.load(path: path)
+                var tensors = Dictionary(
+                    uniqueKeysWithValues: loaded.model.officialTensors().map { ($0.name, $0.values) })
+                var encoder = tensors["encoder"]!
+                let d = loaded.model.config.inputDim
+                var rng = SeededRandom(seed: 1)
+                for i in encoder.indices { encoder[i] = Float(rng.nextGaussian()) / Float(d).squareRoot() }
+                tensors["encoder"] = encoder
+                try Checkpoint.save(try SAEModel(config: loaded.model.config, tensors: tensors), to: path)
+            })
+        XCTAssertEqual(
+            worse.results.filter { $0.method == "cosine" }.map(\.metrics),
+            doc.results.filter { $0.method == "cosine" }.map(\.metrics),
+            "the baseline does not depend on the checkpoint")
         let r = RegressJob.run(baseline: golden, candidate: fresh)
         XCTAssertEqual(r.outcome, .regression, r.text())
         XCTAssertTrue(r.regressions.contains { $0.metric == "delta_acc1" }, r.text())

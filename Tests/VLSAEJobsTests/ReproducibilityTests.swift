@@ -59,8 +59,9 @@ final class ReproducibilityTests: XCTestCase {
         p.trainPairs = 200
         _ = try SynthSuite.generate(p, to: suite)
         func run(_ isa: String?, _ out: String) throws -> (Int32, String) {
-            let r = try vlsae.run(["eval", "--data", "\(suite)/small10/manifest.json", "--out", out, "--threads", "2"],
-                                  environment: ["VLSAE_ISA": isa])
+            let r = try vlsae.run(
+                ["eval", "--data", "\(suite)/small10/manifest.json", "--out", out, "--threads", "2"],
+                environment: ["VLSAE_ISA": isa])
             return (r.status, r.output)
         }
         var contents: [Data] = []

@@ -1,7 +1,7 @@
 import Foundation
 import VLSAECore
-import VLSAEJobs
 import VLSAEFormats
+import VLSAEJobs
 import VLSAEModel
 import VLSAEReport
 import VLSAETestSupport
@@ -25,8 +25,10 @@ final class SweepRealTests: XCTestCase {
           k: [2, 4]
         """
 
-    private func options(_ config: String, out: String, shard: SweepShard? = nil,
-                         hooks: SweepJob.Hooks = SweepJob.Hooks()) -> SweepJob.Options {
+    private func options(
+        _ config: String, out: String, shard: SweepShard? = nil,
+        hooks: SweepJob.Hooks = SweepJob.Hooks()
+    ) -> SweepJob.Options {
         SweepJob.Options(config: config, out: out, shard: shard, progress: false, tool: tool, hooks: hooks)
     }
 
@@ -42,7 +44,10 @@ final class SweepRealTests: XCTestCase {
         // Killed after the third checkpoint's temporary was complete, before its rename.
         let killed = s.folder.appendingPathComponent("killed").path
         var n = 0
-        let hooks = SweepJob.Hooks(beforeCheckpointRename: { _ in n += 1; if n == 3 { throw SimulatedKill() } })
+        let hooks = SweepJob.Hooks(beforeCheckpointRename: { _ in
+            n += 1
+            if n == 3 { throw SimulatedKill() }
+        })
         XCTAssertThrowsError(try SweepJob.run(options(config, out: killed, hooks: hooks)))
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: killed + "/checkpoints").count, 2)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: killed + "/.tmp-\(getpid())").count, 1)
@@ -50,10 +55,12 @@ final class SweepRealTests: XCTestCase {
         XCTAssertEqual(resumed.skipped, 2)
         XCTAssertEqual(resumed.trained, 2)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: killed + "/sweep.json")), reference)
-        XCTAssertEqual(try SweepTestFiles.snapshot(killed).keys.sorted(), try SweepTestFiles.snapshot(single).keys.sorted())
+        XCTAssertEqual(
+            try SweepTestFiles.snapshot(killed).keys.sorted(), try SweepTestFiles.snapshot(single).keys.sorted())
 
         // Two shards, merged.
-        let f0 = s.folder.appendingPathComponent("s0").path, f1 = s.folder.appendingPathComponent("s1").path
+        let f0 = s.folder.appendingPathComponent("s0").path
+        let f1 = s.folder.appendingPathComponent("s1").path
         try SweepJob.run(options(config, out: f0, shard: try SweepShard(parsing: "0/2")))
         try SweepJob.run(options(config, out: f1, shard: try SweepShard(parsing: "1/2")))
         try SweepJob.merge(folders: [f0, f1], out: f0, tool: tool)
@@ -61,7 +68,8 @@ final class SweepRealTests: XCTestCase {
 
         // A file in the checkpoint's place that is not that training's result is refused, by name.
         let foreign = single + "/" + table.cells[0].checkpoint.path
-        try Checkpoint.save(try SAEModel(config: SAEConfig(arch: .vlsae, inputDim: 16, hiddenRatio: 2, topK: 2), seed: 9), to: foreign)
+        try Checkpoint.save(
+            try SAEModel(config: SAEConfig(arch: .vlsae, inputDim: 16, hiddenRatio: 2, topK: 2), seed: 9), to: foreign)
         try FileManager.default.removeItem(atPath: single + "/cells/\(table.cells[0].id).json")
         XCTAssertThrowsError(try SweepJob.run(options(config, out: single))) {
             XCTAssertTrue("\($0)".hasPrefix("\(foreign): is not the checkpoint of training identity"), "\($0)")
@@ -84,7 +92,8 @@ final class SweepRealTests: XCTestCase {
         let valRows = Trainer.split(rows: 240, valRatio: 0.2, seed: 3).validation
         let x = images.gatherRows(valRows)
         let recon = loaded.model.reconstruct(x, modality: .image)
-        var sse = 0.0, sst = 0.0
+        var sse = 0.0
+        var sst = 0.0
         for c in 0..<x.cols {
             let mean = (0..<x.rows).reduce(0.0) { $0 + Double(x[$1, c]) } / Double(x.rows)
             for r in 0..<x.rows {
@@ -101,7 +110,8 @@ final class SweepRealTests: XCTestCase {
             XCTAssertEqual(d.method, "cosine+concept")
             XCTAssertEqual(d.variant, "representation=hidden,text=average-first,k=4,alpha=fixed:0.5")
             // Δacc1 is the paired difference to the same dataset's cosine row, inside its interval.
-            let delta = try XCTUnwrap(d.deltaAcc1), ci = try XCTUnwrap(d.deltaAcc1Interval)
+            let delta = try XCTUnwrap(d.deltaAcc1)
+            let ci = try XCTUnwrap(d.deltaAcc1Interval)
             XCTAssertEqual(delta, d.acc1 - (try XCTUnwrap(d.baselineAcc1)), accuracy: 1e-12)
             XCTAssertTrue(ci.low <= delta + 1e-12 && delta <= ci.high + 1e-12)
             XCTAssertEqual(ci.resamples, 1000)
@@ -124,7 +134,8 @@ final class SweepCommandTests: XCTestCase {
     func testSIGKILLedSweepResumes() throws {
         let exe = try VLSAEExecutable.locate().path
         let s = try TinySuite.make(in: try temporaryFolder("sweep-kill").url)
-        let config = try s.config("""
+        let config = try s.config(
+            """
             datasets: [tiny6.json, tiny10.json]
             train: {images: train_image.npy, texts: train_text.npy}
             training: {lr: 0.01, epochs: 2, seed: 1, batch_size: 64, warmup_epochs: 0}
@@ -150,7 +161,9 @@ final class SweepCommandTests: XCTestCase {
         // Kill as soon as the first checkpoint or cell file (or its temporary) shows up.
         let deadline = Date().addingTimeInterval(30)
         func started() -> Bool {
-            ["cells", "checkpoints"].contains { !((try? FileManager.default.contentsOfDirectory(atPath: "\(out)/\($0)")) ?? []).isEmpty }
+            ["cells", "checkpoints"].contains {
+                !((try? FileManager.default.contentsOfDirectory(atPath: "\(out)/\($0)")) ?? []).isEmpty
+            }
         }
         while !started() && p.isRunning && Date() < deadline { usleep(1000) }
         kill(p.processIdentifier, SIGKILL)
@@ -161,8 +174,9 @@ final class SweepCommandTests: XCTestCase {
         let again = try sweep(out)
         again.waitUntilExit()
         XCTAssertEqual(again.terminationStatus, 0)
-        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out + "/sweep.json")),
-                       try Data(contentsOf: URL(fileURLWithPath: reference + "/sweep.json")))
+        XCTAssertEqual(
+            try Data(contentsOf: URL(fileURLWithPath: out + "/sweep.json")),
+            try Data(contentsOf: URL(fileURLWithPath: reference + "/sweep.json")))
         let names = try SweepTestFiles.snapshot(out).keys.sorted()
         XCTAssertEqual(names, try SweepTestFiles.snapshot(reference).keys.sorted(), "no temporaries left behind")
     }

@@ -13,8 +13,10 @@ struct TinySuite {
     let dim: Int
     let datasets: [String]
 
-    static func make(in folder: URL, dim: Int = 16, pairs: Int = 240, classes: [Int] = [6, 10],
-                     imagesPerClass: Int = 12, templates: Int = 2, seed: UInt64 = 7) throws -> TinySuite {
+    static func make(
+        in folder: URL, dim: Int = 16, pairs: Int = 240, classes: [Int] = [6, 10],
+        imagesPerClass: Int = 12, templates: Int = 2, seed: UInt64 = 7
+    ) throws -> TinySuite {
         var rng = SeededRandom(seed: seed)
         let concepts = max(classes.max() ?? 1, 12)
         func unit() -> [Float] {
@@ -24,17 +26,21 @@ struct TinySuite {
             return v
         }
         let directions = (0..<concepts).map { _ in unit() }
-        let imageOffset = unit().map { $0 * 0.8 }, textOffset = unit().map { $0 * 0.8 }
+        let imageOffset = unit().map { $0 * 0.8 }
+        let textOffset = unit().map { $0 * 0.8 }
         func sample(_ c: Int, _ offset: [Float], noise: Float) -> [Float] {
             (0..<dim).map { i in directions[c][i] + offset[i] + noise * Float(rng.nextGaussian()) }
         }
         func write(_ values: [Float], _ shape: [Int], _ name: String) throws {
             try NpyFormat.write(Tensor(shape: shape, floats: values), to: folder.appendingPathComponent(name).path)
         }
-        var trainI: [Float] = [], trainT: [Float] = []
+        var trainI: [Float] = []
+        var trainT: [Float] = []
         for p in 0..<pairs {
-            let a = p % concepts, b = (p * 7 + 3) % concepts
-            let wi = sample(a, imageOffset, noise: 0.25), wt = sample(a, textOffset, noise: 0.25)
+            let a = p % concepts
+            let b = (p * 7 + 3) % concepts
+            let wi = sample(a, imageOffset, noise: 0.25)
+            let wt = sample(a, textOffset, noise: 0.25)
             let xi = sample(b, [Float](repeating: 0, count: dim), noise: 0.1)
             trainI += zip(wi, xi).map { $0 + 0.5 * $1 }
             trainT += zip(wt, xi).map { $0 + 0.5 * $1 }
@@ -44,20 +50,27 @@ struct TinySuite {
         var manifests: [String] = []
         for (s, c) in classes.enumerated() {
             let name = "tiny\(c)"
-            var images: [Float] = [], labels: [Int64] = [], text: [Float] = []
+            var images: [Float] = []
+            var labels: [Int64] = []
+            var text: [Float] = []
             for k in 0..<c {
-                for _ in 0..<imagesPerClass { images += sample(k, imageOffset, noise: 0.9); labels.append(Int64(k)) }
+                for _ in 0..<imagesPerClass {
+                    images += sample(k, imageOffset, noise: 0.9)
+                    labels.append(Int64(k))
+                }
                 for _ in 0..<templates { text += sample(k, textOffset, noise: 0.3) }
             }
             try write(images, [c * imagesPerClass, dim], "\(name)_images.npy")
-            try NpyFormat.write(Tensor(shape: [labels.count], dtype: .int64, storage: .integer(labels)),
-                                to: folder.appendingPathComponent("\(name)_labels.npy").path)
+            try NpyFormat.write(
+                Tensor(shape: [labels.count], dtype: .int64, storage: .integer(labels)),
+                to: folder.appendingPathComponent("\(name)_labels.npy").path)
             try write(text, [c, templates, dim], "\(name)_text.npy")
             let manifest: [String: Any] = [
                 "name": name, "model": "tiny", "pretrained": "seed\(seed)-\(s)",
                 "image_embeddings": "\(name)_images.npy", "labels": "\(name)_labels.npy",
                 "text_embeddings": "\(name)_text.npy",
-                "classnames": (0..<c).map { "class \($0)" }, "templates": (0..<templates).map { "a photo of a {c} \($0)." },
+                "classnames": (0..<c).map { "class \($0)" },
+                "templates": (0..<templates).map { "a photo of a {c} \($0)." },
             ]
             try JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys])
                 .write(to: folder.appendingPathComponent("\(name).json"))
@@ -87,13 +100,16 @@ final class FakeBackend: SweepBackend {
 
     func measure(checkpoint path: String, request r: SweepTrainingRequest, k: Int) throws -> SweepTrainingFacts {
         let fvu = 1.0 / Double(k) + 0.01 * Double(r.spec.hiddenRatio)
-        return SweepTrainingFacts(fvuImage: fvu, fvuText: fvu * 1.5, l0Image: Double(k), l0Text: Double(k) - 0.5,
-                                  deadFraction: 0.1, valLoss: fvu, measuredK: k, bestEpoch: r.spec.epochs,
-                                  epochsRun: r.spec.epochs, trainRows: 192, valRows: 48)
+        return SweepTrainingFacts(
+            fvuImage: fvu, fvuText: fvu * 1.5, l0Image: Double(k), l0Text: Double(k) - 0.5,
+            deadFraction: 0.1, valLoss: fvu, measuredK: k, bestEpoch: r.spec.epochs,
+            epochsRun: r.spec.epochs, trainRows: 192, valRows: 48)
     }
 
-    func evaluate(checkpoint path: String, alignment: String, manifests: [String], evaluation: SweepEvaluation,
-                  threads: Int) throws -> [ResultRow] {
+    func evaluate(
+        checkpoint path: String, alignment: String, manifests: [String], evaluation: SweepEvaluation,
+        threads: Int
+    ) throws -> [ResultRow] {
         evaluated.append(alignment)
         // k′ from the spec's k=, else the trained k written into the fake checkpoint.
         let source = alignment.contains(",k=") ? alignment : (try String(contentsOfFile: path, encoding: .utf8))
@@ -103,15 +119,30 @@ final class FakeBackend: SweepBackend {
             let base = 0.5 + 0.1 * Double(i)
             let delta = 0.002 * log2(k) - 0.004
             func row(_ method: String, _ acc: Double, comparison: ComparisonRecord?) -> ResultRow {
-                ResultRow(dataset: name, model: "tiny", pretrained: "x", metrics: MetricValues(acc1: acc, acc5: nil, meanPerClassRecall: acc),
-                          method: method, intervals: ["acc1": ConfidenceInterval(low: acc - 0.05, high: acc + 0.05, level: 0.95, resamples: 1000, seed: 0)],
-                          nImages: 72, nClasses: 6, nTemplates: 2, templateLevel: true, classnamesSha256: "c", templatesSha256: "t",
-                          checkpoint: method == "cosine" ? nil : CheckpointRecord(path: path, sha256: "s", arch: "vlsae", inputDim: 16, hiddenDim: 64, hiddenRatio: 4, k: Int(k)),
-                          comparison: comparison)
+                ResultRow(
+                    dataset: name, model: "tiny", pretrained: "x",
+                    metrics: MetricValues(acc1: acc, acc5: nil, meanPerClassRecall: acc),
+                    method: method,
+                    intervals: [
+                        "acc1": ConfidenceInterval(
+                            low: acc - 0.05, high: acc + 0.05, level: 0.95, resamples: 1000, seed: 0)
+                    ],
+                    nImages: 72, nClasses: 6, nTemplates: 2, templateLevel: true, classnamesSha256: "c",
+                    templatesSha256: "t",
+                    checkpoint: method == "cosine"
+                        ? nil
+                        : CheckpointRecord(
+                            path: path, sha256: "s", arch: "vlsae", inputDim: 16, hiddenDim: 64, hiddenRatio: 4,
+                            k: Int(k)),
+                    comparison: comparison)
             }
-            let cmp = ComparisonRecord(baseline: "cosine", deltas: ["acc1": delta],
-                                       intervals: ["acc1": ConfidenceInterval(low: delta - 0.01, high: delta + 0.01, level: 0.95, resamples: 1000, seed: 0)],
-                                       mcnemarP: 0.5, flips: FlipCounts(gained: 3, lost: 2))
+            let cmp = ComparisonRecord(
+                baseline: "cosine", deltas: ["acc1": delta],
+                intervals: [
+                    "acc1": ConfidenceInterval(
+                        low: delta - 0.01, high: delta + 0.01, level: 0.95, resamples: 1000, seed: 0)
+                ],
+                mcnemarP: 0.5, flips: FlipCounts(gained: 3, lost: 2))
             return [row("cosine", base, comparison: nil), row("cosine+concept", base + delta, comparison: cmp)]
         }
     }

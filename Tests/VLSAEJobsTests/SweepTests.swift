@@ -27,10 +27,13 @@ final class SweepTests: XCTestCase {
           hidden_ratio: [2, 4, 8]
         """
 
-    private func options(_ config: String, out: String, backend: SweepBackend, shard: SweepShard? = nil,
-                         threads: Int = 1, hooks: SweepJob.Hooks = SweepJob.Hooks()) -> SweepJob.Options {
-        SweepJob.Options(config: config, out: out, shard: shard, threads: threads, progress: false, tool: tool,
-                         backend: backend, hooks: hooks)
+    private func options(
+        _ config: String, out: String, backend: SweepBackend, shard: SweepShard? = nil,
+        threads: Int = 1, hooks: SweepJob.Hooks = SweepJob.Hooks()
+    ) -> SweepJob.Options {
+        SweepJob.Options(
+            config: config, out: out, shard: shard, threads: threads, progress: false, tool: tool,
+            backend: backend, hooks: hooks)
     }
 
     // MARK: Config and plan
@@ -38,7 +41,8 @@ final class SweepTests: XCTestCase {
     func testYAMLAndJSONConfigsGiveTheSamePlanInCanonicalOrder() throws {
         let s = try suite()
         let yaml = try s.config(gridYAML)
-        let json = try s.config("""
+        let json = try s.config(
+            """
             {"name": "tiny", "datasets": ["tiny6.json", "tiny10.json"],
              "train": {"images": "train_image.npy", "texts": "train_text.npy"},
              "training": {"arch": "vlsae", "hidden_ratio": 4, "lr": 0.001, "epochs": 2, "seed": 3, "batch_size": 64, "warmup_epochs": 1},
@@ -54,14 +58,16 @@ final class SweepTests: XCTestCase {
         XCTAssertEqual(a.cells.map(\.spec.k), [4, 8, 4, 8, 4, 8])
         XCTAssertEqual(a.cells.map(\.index), Array(0..<6))
         XCTAssertEqual(Set(a.cells.map(\.id)).count, 6)
-        XCTAssertEqual(Set(a.cells.map(\.checkpointHash)).count, 6, "without reuse_k every cell trains its own checkpoint")
+        XCTAssertEqual(
+            Set(a.cells.map(\.checkpointHash)).count, 6, "without reuse_k every cell trains its own checkpoint")
         XCTAssertEqual(a.cells[0].spec.lr, 1e-3)
         XCTAssertEqual(a.cells[0].spec.epochs, 2)
         XCTAssertEqual(a.cells[0].alignmentSpec, "representation=hidden,text=average-first,alpha=fixed:0.5")
         XCTAssertEqual(a.datasets.map(\.manifest), ["tiny6.json", "tiny10.json"])
         XCTAssertEqual(a.datasets[0].inputs.map(\.role), ["manifest", "image_embeddings", "labels", "text_embeddings"])
-        XCTAssertEqual(a.datasets[0].inputs[1].sha256,
-                       try SHA256.hex(fileAt: s.folder.appendingPathComponent("tiny6_images.npy").path))
+        XCTAssertEqual(
+            a.datasets[0].inputs[1].sha256,
+            try SHA256.hex(fileAt: s.folder.appendingPathComponent("tiny6_images.npy").path))
         XCTAssertEqual(a.trainInputs.map(\.role), ["train_images", "train_texts"])
     }
 
@@ -69,18 +75,27 @@ final class SweepTests: XCTestCase {
         let s = try suite()
         let base = try SweepPlan.make(try SweepConfig.load(path: try s.config(gridYAML)))
         // Same file reached through another relative path: same identities.
-        try FileManager.default.createDirectory(at: s.folder.appendingPathComponent("sub"), withIntermediateDirectories: true)
-        let moved = gridYAML.replacingOccurrences(of: "datasets: [tiny6.json, tiny10.json]", with: "datasets: [../tiny6.json, ../tiny10.json]")
-            .replacingOccurrences(of: "train_image.npy", with: "../train_image.npy").replacingOccurrences(of: "train_text.npy", with: "../train_text.npy")
+        try FileManager.default.createDirectory(
+            at: s.folder.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        let moved = gridYAML.replacingOccurrences(
+            of: "datasets: [tiny6.json, tiny10.json]", with: "datasets: [../tiny6.json, ../tiny10.json]"
+        )
+        .replacingOccurrences(of: "train_image.npy", with: "../train_image.npy").replacingOccurrences(
+            of: "train_text.npy", with: "../train_text.npy")
         let viaSub = try SweepPlan.make(try SweepConfig.load(path: try s.config(moved, name: "sub/sweep.yaml")))
         XCTAssertEqual(viaSub.cells.map(\.checkpointHash), base.cells.map(\.checkpointHash))
         // A fixed training setting changes every checkpoint and every cell.
-        let other = try SweepPlan.make(try SweepConfig.load(path: try s.config(
-            gridYAML.replacingOccurrences(of: "batch_size: 64", with: "batch_size: 32"), name: "b.yaml")))
-        XCTAssertTrue(zip(other.cells, base.cells).allSatisfy { $0.checkpointHash != $1.checkpointHash && $0.id != $1.id })
+        let other = try SweepPlan.make(
+            try SweepConfig.load(
+                path: try s.config(
+                    gridYAML.replacingOccurrences(of: "batch_size: 64", with: "batch_size: 32"), name: "b.yaml")))
+        XCTAssertTrue(
+            zip(other.cells, base.cells).allSatisfy { $0.checkpointHash != $1.checkpointHash && $0.id != $1.id })
         // α changes the cell but not its checkpoint.
-        let alpha = try SweepPlan.make(try SweepConfig.load(path: try s.config(
-            gridYAML.replacingOccurrences(of: "fixed:0.5", with: "fixed:1"), name: "c.yaml")))
+        let alpha = try SweepPlan.make(
+            try SweepConfig.load(
+                path: try s.config(
+                    gridYAML.replacingOccurrences(of: "fixed:0.5", with: "fixed:1"), name: "c.yaml")))
         XCTAssertEqual(alpha.cells.map(\.checkpointHash), base.cells.map(\.checkpointHash))
         XCTAssertTrue(zip(alpha.cells, base.cells).allSatisfy { $0.id != $1.id })
         // Changed training data: new checkpoints.
@@ -94,18 +109,29 @@ final class SweepTests: XCTestCase {
     func testConfigErrorsNameTheFileAndProblem() throws {
         let s = try suite()
         func message(_ body: String) -> String {
-            do { _ = try SweepConfig.load(path: try s.config(body, name: "bad.yaml")); return "no error" } catch { return "\(error)" }
+            do {
+                _ = try SweepConfig.load(path: try s.config(body, name: "bad.yaml"))
+                return "no error"
+            } catch { return "\(error)" }
         }
         let bad = s.folder.appendingPathComponent("bad.yaml").path
-        XCTAssertTrue(message(gridYAML.replacingOccurrences(of: "hidden_ratio: [2, 4, 8]", with: "hiden_ratio: [2]"))
-            .contains("\(bad): unknown key \"hiden_ratio\" in grid"))
+        XCTAssertTrue(
+            message(gridYAML.replacingOccurrences(of: "hidden_ratio: [2, 4, 8]", with: "hiden_ratio: [2]"))
+                .contains("\(bad): unknown key \"hiden_ratio\" in grid"))
         XCTAssertTrue(message(gridYAML + "\ncells: [{k: 4}]").contains("either \"grid\""))
-        XCTAssertTrue(message(gridYAML.replacingOccurrences(of: "k: [4, 8]", with: "k: [4, 4]")).contains("same configuration"))
-        XCTAssertTrue(message(gridYAML.replacingOccurrences(of: "alpha: \"fixed:0.5\"", with: "alignment: \"representation=hidden,alpha=fixed:1\""))
+        XCTAssertTrue(
+            message(gridYAML.replacingOccurrences(of: "k: [4, 8]", with: "k: [4, 4]")).contains("same configuration"))
+        XCTAssertTrue(
+            message(
+                gridYAML.replacingOccurrences(
+                    of: "alpha: \"fixed:0.5\"", with: "alignment: \"representation=hidden,alpha=fixed:1\"")
+            )
             .contains("must not set alpha"))
         XCTAssertTrue(message(gridYAML.replacingOccurrences(of: "k: [4, 8]", with: "k: four")).contains("wrong type"))
         XCTAssertTrue(message("- just\n- a list\n").contains("must be a mapping"))
-        XCTAssertTrue(message(gridYAML.replacingOccurrences(of: "bootstrap: 1000", with: "bootstrap: 10")).contains("at least 1000"))
+        XCTAssertTrue(
+            message(gridYAML.replacingOccurrences(of: "bootstrap: 1000", with: "bootstrap: 10")).contains(
+                "at least 1000"))
         XCTAssertThrowsError(try SweepShard(parsing: "2/2"))
         XCTAssertThrowsError(try SweepShard(parsing: "1-2"))
         XCTAssertEqual(try SweepShard(parsing: "1/3"), try SweepShard(index: 1, count: 3))
@@ -113,7 +139,8 @@ final class SweepTests: XCTestCase {
 
     func testExplicitCellListAndReuseKPlan() throws {
         let s = try suite()
-        let path = try s.config("""
+        let path = try s.config(
+            """
             datasets: tiny6.json
             train: {images: train_image.npy, texts: train_text.npy}
             training: {hidden_ratio: 4, epochs: 1, warmup_epochs: 0}
@@ -162,8 +189,10 @@ final class SweepTests: XCTestCase {
 
     func testAlphaTableIsResolvedAndPartOfTheCellIdentity() throws {
         let s = try suite()
-        try FileManager.default.createDirectory(at: s.folder.appendingPathComponent("sweeps"), withIntermediateDirectories: true)
-        try #"{"tiny6": 0.5, "tiny10": 1}"#.write(to: s.folder.appendingPathComponent("alphas.json"), atomically: false, encoding: .utf8)
+        try FileManager.default.createDirectory(
+            at: s.folder.appendingPathComponent("sweeps"), withIntermediateDirectories: true)
+        try #"{"tiny6": 0.5, "tiny10": 1}"#.write(
+            to: s.folder.appendingPathComponent("alphas.json"), atomically: false, encoding: .utf8)
         let body = """
             datasets: [../tiny6.json]
             train: {images: ../train_image.npy, texts: ../train_text.npy}
@@ -175,10 +204,14 @@ final class SweepTests: XCTestCase {
         let backend = FakeBackend()
         try SweepJob.run(options(config, out: s.folder.appendingPathComponent("t").path, backend: backend))
         // Evaluation reads files from the working directory: the table path is resolved against the config.
-        XCTAssertEqual(backend.evaluated, ["representation=hidden,text=average-first,alpha=table:\(s.folder.path)/sweeps/../alphas.json"])
+        XCTAssertEqual(
+            backend.evaluated,
+            ["representation=hidden,text=average-first,alpha=table:\(s.folder.path)/sweeps/../alphas.json"])
         // The recorded spec stays as written.
-        XCTAssertEqual(before.cells[0].alignmentSpec, "representation=hidden,text=average-first,alpha=table:../alphas.json")
-        try #"{"tiny6": 0.25, "tiny10": 1}"#.write(to: s.folder.appendingPathComponent("alphas.json"), atomically: false, encoding: .utf8)
+        XCTAssertEqual(
+            before.cells[0].alignmentSpec, "representation=hidden,text=average-first,alpha=table:../alphas.json")
+        try #"{"tiny6": 0.25, "tiny10": 1}"#.write(
+            to: s.folder.appendingPathComponent("alphas.json"), atomically: false, encoding: .utf8)
         let after = try SweepPlan.make(try SweepConfig.load(path: config))
         XCTAssertNotEqual(after.cells[0].id, before.cells[0].id, "editing the α table invalidates the cell")
         XCTAssertEqual(after.cells[0].checkpointHash, before.cells[0].checkpointHash, "but not its checkpoint")
@@ -200,7 +233,8 @@ final class SweepTests: XCTestCase {
             var hooks = SweepJob.Hooks()
             let kill: (String) throws -> Void = { tmp in
                 calls += 1
-                XCTAssertTrue(FileManager.default.fileExists(atPath: tmp), "the temporary is complete before the rename")
+                XCTAssertTrue(
+                    FileManager.default.fileExists(atPath: tmp), "the temporary is complete before the rename")
                 if calls == 3 { throw SimulatedKill() }
             }
             if stage == "checkpoint" { hooks.beforeCheckpointRename = kill } else { hooks.beforeCellRename = kill }
@@ -210,11 +244,13 @@ final class SweepTests: XCTestCase {
             }
             let cells = try FileManager.default.contentsOfDirectory(atPath: out + "/cells")
             XCTAssertEqual(cells.filter { !$0.hasPrefix(".") }.count, 2, "two cells finished before the kill")
-            let hidden = try (FileManager.default.contentsOfDirectory(atPath: out + "/cells")
-                              + FileManager.default.contentsOfDirectory(atPath: out + "/checkpoints")).filter { $0.hasPrefix(".") }
+            let hidden = try
+                (FileManager.default.contentsOfDirectory(atPath: out + "/cells")
+                + FileManager.default.contentsOfDirectory(atPath: out + "/checkpoints")).filter { $0.hasPrefix(".") }
             XCTAssertEqual(hidden, [], "nothing partial next to the results")
             let leftovers = try FileManager.default.contentsOfDirectory(atPath: out + "/.tmp-\(getpid())")
-            XCTAssertEqual(leftovers.count, 1, "the killed cell left only its temporary in the work folder: \(leftovers)")
+            XCTAssertEqual(
+                leftovers.count, 1, "the killed cell left only its temporary in the work folder: \(leftovers)")
             XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/sweep.json"))
 
             let second = FakeBackend()
@@ -223,9 +259,11 @@ final class SweepTests: XCTestCase {
             XCTAssertEqual(report.ran, 4)
             // The checkpoint of the cell killed after its cell temp was written is reused, not retrained.
             XCTAssertEqual(second.trained.count, stage == "checkpoint" ? 4 : 3)
-            var a = try SweepTestFiles.snapshot(reference), b = try SweepTestFiles.snapshot(out)
+            var a = try SweepTestFiles.snapshot(reference)
+            var b = try SweepTestFiles.snapshot(out)
             XCTAssertEqual(Set(a.keys), Set(b.keys), "no temporaries left, nothing missing")
-            XCTAssertEqual(a.removeValue(forKey: "sweep.json"), b.removeValue(forKey: "sweep.json"), "sweep.json byte-identical")
+            XCTAssertEqual(
+                a.removeValue(forKey: "sweep.json"), b.removeValue(forKey: "sweep.json"), "sweep.json byte-identical")
             XCTAssertEqual(a, b, "cells, checkpoints, plan, markdown and figures byte-identical")
 
             // A third run finds everything done.
@@ -241,9 +279,12 @@ final class SweepTests: XCTestCase {
         let config = try s.config(gridYAML)
         let single = s.folder.appendingPathComponent("single").path
         try SweepJob.run(options(config, out: single, backend: FakeBackend()))
-        let f0 = s.folder.appendingPathComponent("shard0").path, f1 = s.folder.appendingPathComponent("shard1").path
-        let r0 = try SweepJob.run(options(config, out: f0, backend: FakeBackend(), shard: try SweepShard(parsing: "0/2")))
-        let r1 = try SweepJob.run(options(config, out: f1, backend: FakeBackend(), shard: try SweepShard(parsing: "1/2")))
+        let f0 = s.folder.appendingPathComponent("shard0").path
+        let f1 = s.folder.appendingPathComponent("shard1").path
+        let r0 = try SweepJob.run(
+            options(config, out: f0, backend: FakeBackend(), shard: try SweepShard(parsing: "0/2")))
+        let r1 = try SweepJob.run(
+            options(config, out: f1, backend: FakeBackend(), shard: try SweepShard(parsing: "1/2")))
         XCTAssertEqual(r0.ran, 3)
         XCTAssertEqual(r1.ran, 3)
         XCTAssertNil(r0.table)
@@ -251,22 +292,27 @@ final class SweepTests: XCTestCase {
         let merged = s.folder.appendingPathComponent("merged").path
         try SweepJob.merge(folders: [f0, f1], out: merged, tool: tool)
         for file in ["sweep.json", "sweep.md", "delta_vs_k.png", "fvu_vs_l0.png", "plan.json"] {
-            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: "\(merged)/\(file)")),
-                           try Data(contentsOf: URL(fileURLWithPath: "\(single)/\(file)")), file)
+            XCTAssertEqual(
+                try Data(contentsOf: URL(fileURLWithPath: "\(merged)/\(file)")),
+                try Data(contentsOf: URL(fileURLWithPath: "\(single)/\(file)")), file)
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: merged + "/cells").count, 6)
         // A missing shard is named, not silently dropped.
-        XCTAssertThrowsError(try SweepJob.merge(folders: [f0], out: s.folder.appendingPathComponent("m2").path, tool: tool)) {
+        XCTAssertThrowsError(
+            try SweepJob.merge(folders: [f0], out: s.folder.appendingPathComponent("m2").path, tool: tool)
+        ) {
             XCTAssertTrue("\($0)".contains("3 of 6 cells have no result"), "\($0)")
         }
         // The thread count is a run fact, not part of the sweep: a shard run with 3 threads merges into
         // the same table, and records its threads in its own cell files only.
         let f2 = s.folder.appendingPathComponent("shard1-3threads").path
-        try SweepJob.run(options(config, out: f2, backend: FakeBackend(), shard: try SweepShard(parsing: "1/2"), threads: 3))
+        try SweepJob.run(
+            options(config, out: f2, backend: FakeBackend(), shard: try SweepShard(parsing: "1/2"), threads: 3))
         let m4 = s.folder.appendingPathComponent("m4").path
         try SweepJob.merge(folders: [f0, f2], out: m4, tool: tool)
-        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: "\(m4)/sweep.json")),
-                       try Data(contentsOf: URL(fileURLWithPath: "\(single)/sweep.json")))
+        XCTAssertEqual(
+            try Data(contentsOf: URL(fileURLWithPath: "\(m4)/sweep.json")),
+            try Data(contentsOf: URL(fileURLWithPath: "\(single)/sweep.json")))
         let cellFile = try XCTUnwrap(FileManager.default.contentsOfDirectory(atPath: f2 + "/cells").first)
         let cell = try CanonicalJSON.decode(SweepCellResult.self, from: "\(f2)/cells/\(cellFile)")
         XCTAssertEqual(cell.provenance.threads, 3)
@@ -275,7 +321,9 @@ final class SweepTests: XCTestCase {
         let other = try s.config(gridYAML.replacingOccurrences(of: "seed: 3", with: "seed: 4"), name: "other.yaml")
         let fo = s.folder.appendingPathComponent("other").path
         try SweepJob.run(options(other, out: fo, backend: FakeBackend(), shard: try SweepShard(parsing: "1/2")))
-        XCTAssertThrowsError(try SweepJob.merge(folders: [f0, fo], out: s.folder.appendingPathComponent("m3").path, tool: tool)) {
+        XCTAssertThrowsError(
+            try SweepJob.merge(folders: [f0, fo], out: s.folder.appendingPathComponent("m3").path, tool: tool)
+        ) {
             XCTAssertTrue("\($0)".contains("belongs to another sweep"), "\($0)")
         }
     }
@@ -298,15 +346,22 @@ final class SweepTests: XCTestCase {
         XCTAssertEqual(c.datasets[0].baselineAcc1!, 0.5, accuracy: 1e-12)
         XCTAssertEqual(c.checkpoint.path, "checkpoints/\(c.checkpoint.hash).safetensors")
         let cellFile = try CanonicalJSON.decode(SweepCellResult.self, from: "\(out)/cells/\(c.id).json")
-        XCTAssertEqual(cellFile.rows.compactMap(\.checkpoint).map(\.path), Array(repeating: c.checkpoint.path, count: 2),
-                       "rows name the checkpoint relative to the sweep folder")
+        XCTAssertEqual(
+            cellFile.rows.compactMap(\.checkpoint).map(\.path), Array(repeating: c.checkpoint.path, count: 2),
+            "rows name the checkpoint relative to the sweep folder")
         let md = try String(contentsOfFile: out + "/sweep.md", encoding: .utf8)
-        XCTAssertEqual(md.components(separatedBy: "\n").filter { $0.hasPrefix("| ") }.count, 1 + 12, "header + 6 cells × 2 datasets")
+        XCTAssertEqual(
+            md.components(separatedBy: "\n").filter { $0.hasPrefix("| ") }.count, 1 + 12,
+            "header + 6 cells × 2 datasets")
 
         // Δacc1 vs k: one series per dataset × hidden ratio, k on the x axis, interval bars in points.
         let series = table.deltaSeries()
-        XCTAssertEqual(series.map(\.name), ["tiny6 ratio=2", "tiny10 ratio=2", "tiny6 ratio=4", "tiny10 ratio=4",
-                                            "tiny6 ratio=8", "tiny10 ratio=8"])
+        XCTAssertEqual(
+            series.map(\.name),
+            [
+                "tiny6 ratio=2", "tiny10 ratio=2", "tiny6 ratio=4", "tiny10 ratio=4",
+                "tiny6 ratio=8", "tiny10 ratio=8",
+            ])
         XCTAssertEqual(series[0].points.map(\.x), [4, 8])
         XCTAssertEqual(series[0].points[1].y, 0.2, accuracy: 1e-9)
         XCTAssertEqual(series[0].points[1].low!, -0.8, accuracy: 1e-9)
@@ -315,8 +370,17 @@ final class SweepTests: XCTestCase {
         XCTAssertEqual(pts[0].x, 3.75, accuracy: 1e-12)
         XCTAssertEqual(pts[0].y, 1.25 * (0.25 + 0.02), accuracy: 1e-12)
 
-        for (file, layout) in [("delta_vs_k.png", table.deltaChart().renderWithLayout(width: SweepTable.figureWidth, height: SweepTable.figureHeight).layout),
-                               ("fvu_vs_l0.png", table.fvuChart().renderWithLayout(width: SweepTable.figureWidth, height: SweepTable.figureHeight).layout)] {
+        for (file, layout) in [
+            (
+                "delta_vs_k.png",
+                table.deltaChart().renderWithLayout(width: SweepTable.figureWidth, height: SweepTable.figureHeight)
+                    .layout
+            ),
+            (
+                "fvu_vs_l0.png",
+                table.fvuChart().renderWithLayout(width: SweepTable.figureWidth, height: SweepTable.figureHeight).layout
+            ),
+        ] {
             let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(out)/\(file)")))
             let image = try DecodedImage.decode(pngBytes: bytes)
             XCTAssertEqual(image.width, SweepTable.figureWidth, file)
@@ -324,10 +388,12 @@ final class SweepTests: XCTestCase {
             // Coloured (non-grey) pixels inside the plot area: data was drawn.
             let area = layout.plotArea
             var coloured = 0
-            for y in area.y..<area.maxY { for x in area.x..<area.maxX {
-                let p = image.pixel(x: x, y: y)!
-                if max(p.r, p.g, p.b) - min(p.r, p.g, p.b) > 40 { coloured += 1 }
-            } }
+            for y in area.y..<area.maxY {
+                for x in area.x..<area.maxX {
+                    let p = image.pixel(x: x, y: y)!
+                    if max(p.r, p.g, p.b) - min(p.r, p.g, p.b) > 40 { coloured += 1 }
+                }
+            }
             XCTAssertGreaterThan(coloured, 200, "\(file): plot area looks blank")
         }
     }

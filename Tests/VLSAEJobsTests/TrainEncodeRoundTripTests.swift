@@ -1,10 +1,10 @@
 import Foundation
-import XCTest
 import VLSAECore
 import VLSAEFormats
 import VLSAEJobs
 import VLSAEModel
 import VLSAETestSupport
+import XCTest
 
 /// `vlsae train` then `vlsae encode`, through files only: the checkpoint written by training must
 /// be readable as plain tensors under the official names, and the activations and reconstructions
@@ -18,30 +18,41 @@ final class TrainEncodeRoundTripTests: XCTestCase {
 
     private func roundTrip(images: String, texts: String, k: Int, ratio: Int) throws {
         var train = TrainConfig()
-        train.epochs = 3; train.warmupEpochs = 1; train.batchSize = 64; train.lr = 3e-3; train.seed = 5
+        train.epochs = 3
+        train.warmupEpochs = 1
+        train.batchSize = 64
+        train.lr = 3e-3
+        train.seed = 5
         let ckpt = path("sae.safetensors")
-        let trained = try TrainJob.run(.init(images: images, texts: texts, topK: k,
-                                             hiddenRatio: ratio, train: train, progress: false))
+        let trained = try TrainJob.run(
+            .init(
+                images: images, texts: texts, topK: k,
+                hiddenRatio: ratio, train: train, progress: false))
         try trained.write(to: ckpt)
         let summary = trained.summary
         XCTAssertEqual(summary.epochs.count, 3)
 
-        let z = path("z.npy"), rec = path("rec.npy")
+        let z = path("z.npy")
+        let rec = path("rec.npy")
         try EncodeJob.run(.init(checkpoint: ckpt, input: images)).write(to: z)
         try EncodeJob.run(.init(checkpoint: ckpt, input: images, reconstruct: .image)).write(to: rec)
 
         let x = try TensorFile.load(images).matrix(name: images)
         let codes = try TensorFile.load(z).matrix(name: z)
         let reconstruction = try TensorFile.load(rec).matrix(name: rec)
-        let weight = try TensorFile.load(ckpt + ":vision_decoder.weight")   // d × h, as nn.Linear stores it
+        let weight = try TensorFile.load(ckpt + ":vision_decoder.weight")  // d × h, as nn.Linear stores it
         let bias = try TensorFile.load(ckpt + ":vision_decoder.bias")
-        let d = x.cols, h = d * ratio
+        let d = x.cols
+        let h = d * ratio
         XCTAssertEqual(weight.shape, [d, h])
         XCTAssertEqual(try TensorFile.load(ckpt + ":encoder").shape, [h, d])
-        XCTAssertEqual(codes.rows, x.rows); XCTAssertEqual(codes.cols, h)
-        XCTAssertEqual(reconstruction.rows, x.rows); XCTAssertEqual(reconstruction.cols, d)
+        XCTAssertEqual(codes.rows, x.rows)
+        XCTAssertEqual(codes.cols, h)
+        XCTAssertEqual(reconstruction.rows, x.rows)
+        XCTAssertEqual(reconstruction.cols, d)
 
-        let w = weight.floats, b = bias.floats
+        let w = weight.floats
+        let b = bias.floats
         for r in 0..<x.rows {
             let row = Array(codes.row(r))
             let active = row.enumerated().filter { $0.element != 0 }
@@ -59,7 +70,9 @@ final class TrainEncodeRoundTripTests: XCTestCase {
     func testRoundTripOnSyntheticPairs() throws {
         // Low-rank paired data with a per-modality offset, written as one .npy of shape 2 × N × d.
         var rng = SeededRandom(seed: 11)
-        let n = 300, d = 24, rank = 6
+        let n = 300
+        let d = 24
+        let rank = 6
         let basis = (0..<(rank * d)).map { _ in Float(rng.nextGaussian()) }
         var both = [Float]()
         var coefficients = [[Float]]()

@@ -30,20 +30,24 @@ final class DeterministicEncodeTests: XCTestCase {
                     model.threads = threads
                     try KernelPath.with(path) {
                         XCTAssertEqual(model.encode(x), reference, "\(arch), path \(path), \(threads) threads")
-                        XCTAssertEqual(model.encode(x, modality: .text), referenceText, "\(arch) text, path \(path), \(threads) threads")
+                        XCTAssertEqual(
+                            model.encode(x, modality: .text), referenceText,
+                            "\(arch) text, path \(path), \(threads) threads")
                     }
                 }
             }
             // A row encoded alone is the same row of the batch.
             for r in [0, 257, 1099] {
-                XCTAssertEqual(model.encode(x.rows(r..<(r + 1))), reference.rows(r..<(r + 1)), "\(arch), row \(r) alone")
+                XCTAssertEqual(
+                    model.encode(x.rows(r..<(r + 1))), reference.rows(r..<(r + 1)), "\(arch), row \(r) alone")
             }
         }
     }
 
     func testTrainingStepIsIdenticalOnEveryPathAndThreadCount() throws {
         var model = try SAEModel(config: SAEConfig(arch: .vlsae, inputDim: 40, hiddenRatio: 9, topK: 12), seed: 33)
-        let images = gaussian(300, 40, seed: 34), texts = gaussian(300, 40, seed: 35)
+        let images = gaussian(300, 40, seed: 34)
+        let texts = gaussian(300, 40, seed: 35)
         func step(_ path: KernelPath, threads: Int) throws -> (StepLoss, [Float], [Float]) {
             model.threads = threads
             return try KernelPath.with(path) {
@@ -69,10 +73,13 @@ final class DeterministicEncodeTests: XCTestCase {
     /// SAE_V activations are ReLU(x · Wᵀ + b): each kept value must be exactly that of a scalar fma chain
     /// over the input in order (the GEMM contract), and the kept units the top k of those values.
     func testSAEVActivationsAreTheFmaChainExactly() throws {
-        let d = 37, h = 37 * 8, k = 20
+        let d = 37
+        let h = 37 * 8
+        let k = 20
         let model = try SAEModel(config: SAEConfig(arch: .saeV, inputDim: d, hiddenRatio: 8, topK: k), seed: 36)
         let t = Dictionary(uniqueKeysWithValues: model.officialTensors().map { ($0.name, $0.values) })
-        let w = t["encoder.weight"]!, b = t["encoder.bias"]!
+        let w = t["encoder.weight"]!
+        let b = t["encoder.bias"]!
         let x = gaussian(50, d, seed: 37)
         for path in KernelPath.supported {
             let codes = try KernelPath.with(path) { model.encode(x) }
@@ -85,7 +92,9 @@ final class DeterministicEncodeTests: XCTestCase {
                 }
                 let want = TopK.select(a, k: k)
                 XCTAssertEqual(Array(codes.activeUnits(r)), want.indices, "path \(path), row \(r)")
-                XCTAssertEqual(Array(codes.activeValues(r)).map(\.bitPattern), want.values.map(\.bitPattern), "path \(path), row \(r)")
+                XCTAssertEqual(
+                    Array(codes.activeValues(r)).map(\.bitPattern), want.values.map(\.bitPattern),
+                    "path \(path), row \(r)")
             }
         }
     }

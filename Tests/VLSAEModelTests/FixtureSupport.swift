@@ -1,8 +1,8 @@
 import Foundation
-import XCTest
 import VLSAECore
 import VLSAEModel
 import VLSAETestSupport
+import XCTest
 
 /// Reads the blobs written by Fixtures/make_model_fixtures.py (little-endian float32 + a JSON index).
 struct ModelFixtures {
@@ -26,7 +26,10 @@ struct ModelFixtures {
     static let folder = FixtureFolder(bundle: .module)
 
     func values(_ name: String) -> [Float] {
-        guard let e = index[name] else { XCTFail("fixture \(name) missing"); return [] }
+        guard let e = index[name] else {
+            XCTFail("fixture \(name) missing")
+            return []
+        }
         let n = e.shape.reduce(1, *)
         return Array(floats[e.offset..<(e.offset + n)])
     }
@@ -48,21 +51,28 @@ struct ModelFixtures {
 
 /// max |actual − expected| ≤ rtol · max |expected| (relative to the tensor's scale, so entries
 /// that are exactly zero in both do not blow up the comparison).
-func assertClose(_ actual: [Float], _ expected: [Float], rtol: Double, _ what: String,
-                 file: StaticString = #filePath, line: UInt = #line) {
+func assertClose(
+    _ actual: [Float], _ expected: [Float], rtol: Double, _ what: String,
+    file: StaticString = #filePath, line: UInt = #line
+) {
     XCTAssertEqual(actual.count, expected.count, "\(what): sizes differ", file: file, line: line)
     guard actual.count == expected.count else { return }
-    var maxDiff = 0.0, scale = 0.0
+    var maxDiff = 0.0
+    var scale = 0.0
     for i in 0..<actual.count {
         maxDiff = max(maxDiff, abs(Double(actual[i]) - Double(expected[i])))
         scale = max(scale, abs(Double(expected[i])))
     }
-    XCTAssertLessThanOrEqual(maxDiff, rtol * max(scale, 1e-30),
-                             "\(what): max diff \(maxDiff) vs scale \(scale)", file: file, line: line)
+    XCTAssertLessThanOrEqual(
+        maxDiff, rtol * max(scale, 1e-30),
+        "\(what): max diff \(maxDiff) vs scale \(scale)", file: file, line: line)
 }
 
-func assertSameSupport(_ actual: [Float], _ expected: [Float], _ what: String,
-                       file: StaticString = #filePath, line: UInt = #line) {
-    let a = actual.map { $0 != 0 }, e = expected.map { $0 != 0 }
+func assertSameSupport(
+    _ actual: [Float], _ expected: [Float], _ what: String,
+    file: StaticString = #filePath, line: UInt = #line
+) {
+    let a = actual.map { $0 != 0 }
+    let e = expected.map { $0 != 0 }
     XCTAssertEqual(a, e, "\(what): active sets differ", file: file, line: line)
 }

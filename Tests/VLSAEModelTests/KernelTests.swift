@@ -1,7 +1,7 @@
-import XCTest
 import CKernels
 import VLSAECore
 import VLSAEModel
+import XCTest
 
 /// The C kernels (Sources/CKernels) against plain Swift loops that spell out the documented arithmetic
 /// one element at a time. The kernels reorder the work for the caches (unit-major blocks, groups of
@@ -27,12 +27,14 @@ final class KernelTests: XCTestCase {
 
     func testDecodeEqualsTheRowByRowSumExactly() throws {
         // d 70 = four 16-wide vector steps and a 6-column tail; 300 rows = two blocks, the last partial.
-        let d = 70, k = 9
+        let d = 70
+        let k = 9
         var model = try SAEModel(config: SAEConfig(arch: .vlsae, inputDim: d, hiddenRatio: 3, topK: k), seed: 4)
         let hidden = model.config.hidden
         let z = codes(rows: 300, hidden: hidden, k: k, seed: 5)
         let tensors = Dictionary(uniqueKeysWithValues: model.officialTensors().map { ($0.name, $0.values) })
-        let w = tensors["vision_decoder.weight"]!, b = tensors["vision_decoder.bias"]!  // d × h, official layout
+        let w = tensors["vision_decoder.weight"]!
+        let b = tensors["vision_decoder.bias"]!  // d × h, official layout
         var expected = [Float](repeating: 0, count: z.rows * d)
         for r in 0..<z.rows {
             for i in 0..<d {
@@ -52,7 +54,10 @@ final class KernelTests: XCTestCase {
     }
 
     func testDecodeBuildsAgree() throws {
-        let d = 70, h = 96, k = 7, rows = 130
+        let d = 70
+        let h = 96
+        let k = 7
+        let rows = 130
         var rng = SeededRandom(seed: 6)
         let wT = (0..<(h * d)).map { _ in Float(rng.nextGaussian()) }
         let bias = (0..<d).map { _ in Float(rng.nextGaussian()) }
@@ -61,8 +66,9 @@ final class KernelTests: XCTestCase {
             var work = [Int32](repeating: 0, count: h + 1 + rows * k)
             var out = [Float](repeating: 0, count: rows * d)
             try KernelPath.with(path) {
-                vlsae_decode_block(Int32(d), Int32(h), Int32(k), Int32(rows), bias, wT, z.counts, z.indices, z.values,
-                                   &out, &work)
+                vlsae_decode_block(
+                    Int32(d), Int32(h), Int32(k), Int32(rows), bias, wT, z.counts, z.indices, z.values,
+                    &out, &work)
             }
             return out
         }
@@ -72,21 +78,29 @@ final class KernelTests: XCTestCase {
 
     func testUnitBackwardBuildsAgreeAndMatchTheSlotBySlotSums() throws {
         // 11 slots: two groups of four and a remainder of three; d 70 has a vector tail.
-        let d = 70, k = 5, rows = 40
+        let d = 70
+        let k = 5
+        let rows = 40
         var rng = SeededRandom(seed: 8)
         func gaussians(_ n: Int) -> [Float] { (0..<n).map { _ in Float(rng.nextGaussian()) } }
-        let e = gaussians(rows * d), x = gaussians(rows * d), values = gaussians(rows * k), deriv = gaussians(rows * k)
+        let e = gaussians(rows * d)
+        let x = gaussians(rows * d)
+        let values = gaussians(rows * k)
+        let deriv = gaussians(rows * k)
         let col = gaussians(d)
         let slots: [Int32] = [0, 7, 13, 41, 52, 66, 90, 121, 150, 177, 199]
-        let startDec = gaussians(d), startEnc = gaussians(d)
+        let startDec = gaussians(d)
+        let startEnc = gaussians(d)
         var results: [([Float], [Float], Float)] = []
         let paths = [KernelPath.portable] + KernelPath.supported
         for path in paths {
-            var gDec = startDec, gEnc = startEnc
+            var gDec = startDec
+            var gEnc = startEnc
             var gBias: Float = 0.25
             try KernelPath.with(path) {
-                vlsae_unit_backward(Int32(d), Int32(k), Int32(slots.count), slots, e, x, values, deriv, col,
-                                    &gDec, &gEnc, &gBias)
+                vlsae_unit_backward(
+                    Int32(d), Int32(k), Int32(slots.count), slots, e, x, values, deriv, col,
+                    &gDec, &gEnc, &gBias)
             }
             results.append((gDec, gEnc, gBias))
         }
@@ -97,7 +111,8 @@ final class KernelTests: XCTestCase {
         }
         // The accumulations are exact in slot order; the dot products only up to their summation order,
         // so the reference (in double) is compared with a tolerance.
-        var refDec = startDec.map(Double.init), refEnc = startEnc.map(Double.init)
+        var refDec = startDec.map(Double.init)
+        var refEnc = startEnc.map(Double.init)
         var refBias = 0.25
         for slot in slots.map(Int.init) {
             let r = slot / k
@@ -111,8 +126,10 @@ final class KernelTests: XCTestCase {
             refBias += dz
         }
         for i in 0..<d {
-            XCTAssertEqual(Double(results[0].0[i]), refDec[i], accuracy: 1e-5 * max(1, abs(refDec[i])), "decoder gradient [\(i)]")
-            XCTAssertEqual(Double(results[0].1[i]), refEnc[i], accuracy: 1e-4 * max(1, abs(refEnc[i])), "encoder gradient [\(i)]")
+            XCTAssertEqual(
+                Double(results[0].0[i]), refDec[i], accuracy: 1e-5 * max(1, abs(refDec[i])), "decoder gradient [\(i)]")
+            XCTAssertEqual(
+                Double(results[0].1[i]), refEnc[i], accuracy: 1e-4 * max(1, abs(refEnc[i])), "encoder gradient [\(i)]")
         }
         XCTAssertEqual(Double(results[0].2), refBias, accuracy: 1e-4 * max(1, abs(refBias)))
     }
@@ -124,7 +141,9 @@ final class KernelTests: XCTestCase {
             var rng = SeededRandom(seed: 9)
             var params = (0..<n).map { _ in Float(rng.nextGaussian()) }
             var adam = Adam(count: n, weightDecay: weightDecay)
-            var p = params, m = [Float](repeating: 0, count: n), v = m
+            var p = params
+            var m = [Float](repeating: 0, count: n)
+            var v = m
             for step in 1...3 {
                 let g = (0..<n).map { _ in Float(rng.nextGaussian()) * 0.1 }
                 let lr = 1e-3 * Double(step)
@@ -151,10 +170,13 @@ final class KernelTests: XCTestCase {
         var rng = SeededRandom(seed: 10)
         let g = (0..<n).map { _ in Float(rng.nextGaussian()) }
         let p0 = (0..<n).map { _ in Float(rng.nextGaussian()) }
-        var s = vlsae_adam_step(step_size: 1e-3, one_minus_beta1: 0.1, beta2: 0.999, one_minus_beta2: 0.001, eps: 1e-8,
-                                weight_decay: 0.01, bias_correction2_sqrt: 0.0316)
+        var s = vlsae_adam_step(
+            step_size: 1e-3, one_minus_beta1: 0.1, beta2: 0.999, one_minus_beta2: 0.001, eps: 1e-8,
+            weight_decay: 0.01, bias_correction2_sqrt: 0.0316)
         func step(_ path: KernelPath) throws -> ([Float], [Float], [Float]) {
-            var p = p0, m = g.map { $0 * 0.5 }, v = g.map { $0 * $0 }
+            var p = p0
+            var m = g.map { $0 * 0.5 }
+            var v = g.map { $0 * $0 }
             try KernelPath.with(path) { vlsae_adam(Int64(n), &p, g, &m, &v, &s) }
             return (p, m, v)
         }

@@ -1,6 +1,6 @@
-import XCTest
 import VLSAECore
 import VLSAEModel
+import XCTest
 
 /// The Swift model against a PyTorch reference written independently from the formulas
 /// (Fixtures/make_model_fixtures.py): d 16, h 64, k 8, 12 rows; and d 40, h 80, k 20, 16 rows, wide
@@ -11,24 +11,33 @@ final class ModelParityTests: XCTestCase {
 
     override func setUpWithError() throws { fx = try ModelFixtures.load() }
 
-    func model(_ arch: SAEArch, _ prefix: String, threads: Int = 1, d: Int = 16, ratio: Int = 4, k: Int = 8) throws -> SAEModel {
-        var m = try SAEModel(config: SAEConfig(arch: arch, inputDim: d, hiddenRatio: ratio, topK: k),
-                             tensors: fx.tensors(prefix + ".param."))
+    func model(_ arch: SAEArch, _ prefix: String, threads: Int = 1, d: Int = 16, ratio: Int = 4, k: Int = 8) throws
+        -> SAEModel
+    {
+        var m = try SAEModel(
+            config: SAEConfig(arch: arch, inputDim: d, hiddenRatio: ratio, topK: k),
+            tensors: fx.tensors(prefix + ".param."))
         m.threads = threads
         return m
     }
 
     func checkForwardAndGradients(_ arch: SAEArch, _ prefix: String, d: Int = 16, ratio: Int = 4, k: Int = 8) throws {
         let m = try model(arch, prefix, d: d, ratio: ratio, k: k)
-        let xi = fx.matrix(prefix + ".images"), xt = fx.matrix(prefix + ".texts")
-        let zi = m.encode(xi, modality: .image), zt = m.encode(xt, modality: .text)
+        let xi = fx.matrix(prefix + ".images")
+        let xt = fx.matrix(prefix + ".texts")
+        let zi = m.encode(xi, modality: .image)
+        let zt = m.encode(xt, modality: .text)
         // Activations and reconstructions: 1e-5 relative; active sets identical.
         assertClose(zi.dense().values, fx.values(prefix + ".z_image"), rtol: 1e-5, "\(prefix) image activations")
         assertClose(zt.dense().values, fx.values(prefix + ".z_text"), rtol: 1e-5, "\(prefix) text activations")
         assertSameSupport(zi.dense().values, fx.values(prefix + ".z_image"), "\(prefix) image")
         assertSameSupport(zt.dense().values, fx.values(prefix + ".z_text"), "\(prefix) text")
-        assertClose(m.decode(zi, modality: .image).values, fx.values(prefix + ".recon_image"), rtol: 1e-5, "\(prefix) image recon")
-        assertClose(m.reconstruct(xt, modality: .text).values, fx.values(prefix + ".recon_text"), rtol: 1e-5, "\(prefix) text recon")
+        assertClose(
+            m.decode(zi, modality: .image).values, fx.values(prefix + ".recon_image"), rtol: 1e-5,
+            "\(prefix) image recon")
+        assertClose(
+            m.reconstruct(xt, modality: .text).values, fx.values(prefix + ".recon_text"), rtol: 1e-5,
+            "\(prefix) text recon")
 
         // One step's loss and gradients of every parameter: 1e-5 relative to each tensor's scale.
         var g: [Float] = []
@@ -45,8 +54,12 @@ final class ModelParityTests: XCTestCase {
 
     func testVLSAEMatchesTorch() throws { try checkForwardAndGradients(.vlsae, "vl") }
     func testSAEDMatchesTorch() throws { try checkForwardAndGradients(.saeD, "sd") }
-    func testVLSAEMatchesTorchAtAVectorisedWidth() throws { try checkForwardAndGradients(.vlsae, "vlw", d: 40, ratio: 2, k: 20) }
-    func testSAEDMatchesTorchAtAVectorisedWidth() throws { try checkForwardAndGradients(.saeD, "sdw", d: 40, ratio: 2, k: 20) }
+    func testVLSAEMatchesTorchAtAVectorisedWidth() throws {
+        try checkForwardAndGradients(.vlsae, "vlw", d: 40, ratio: 2, k: 20)
+    }
+    func testSAEDMatchesTorchAtAVectorisedWidth() throws {
+        try checkForwardAndGradients(.saeD, "sdw", d: 40, ratio: 2, k: 20)
+    }
 
     func testSAEVMatchesTorchIncludingRowsWithFewerThanKActive() throws {
         try checkForwardAndGradients(.saeV, "sv")
@@ -89,8 +102,10 @@ final class ModelParityTests: XCTestCase {
 
     func testGradientsDoNotDependOnThreadCount() throws {
         for (arch, prefix) in [(SAEArch.vlsae, "vl"), (.saeD, "sd"), (.saeV, "sv")] {
-            var g1: [Float] = [], g2: [Float] = []
-            let xi = fx.matrix(prefix + ".images"), xt = fx.matrix(prefix + ".texts")
+            var g1: [Float] = []
+            var g2: [Float] = []
+            let xi = fx.matrix(prefix + ".images")
+            let xt = fx.matrix(prefix + ".texts")
             _ = try model(arch, prefix, threads: 1).lossAndGradients(images: xi, texts: xt, gradients: &g1)
             _ = try model(arch, prefix, threads: 3).lossAndGradients(images: xi, texts: xt, gradients: &g2)
             XCTAssertEqual(g1, g2, prefix)
@@ -100,12 +115,17 @@ final class ModelParityTests: XCTestCase {
     /// 20 Adam steps (10 epochs × 2 batches) across the warm-up → cosine boundary, as upstream's loop.
     func checkTrajectory(_ arch: SAEArch, _ prefix: String) throws {
         let cfg = fx.scalars[prefix + ".config"] as! [String: NSNumber]
-        let lr = cfg["lr"]!.doubleValue, wd = cfg["weight_decay"]!.doubleValue
-        let epochs = cfg["epochs"]!.intValue, warmup = cfg["warmup"]!.intValue, bs = cfg["batch"]!.intValue
-        var m = try SAEModel(config: SAEConfig(arch: arch, inputDim: 16, hiddenRatio: 4, topK: 8),
-                             tensors: fx.tensors(prefix + ".init."))
+        let lr = cfg["lr"]!.doubleValue
+        let wd = cfg["weight_decay"]!.doubleValue
+        let epochs = cfg["epochs"]!.intValue
+        let warmup = cfg["warmup"]!.intValue
+        let bs = cfg["batch"]!.intValue
+        var m = try SAEModel(
+            config: SAEConfig(arch: arch, inputDim: 16, hiddenRatio: 4, topK: 8),
+            tensors: fx.tensors(prefix + ".init."))
         let start = m.parameters
-        let xi = fx.matrix(prefix + ".images"), xt = fx.matrix(prefix + ".texts")
+        let xi = fx.matrix(prefix + ".images")
+        let xt = fx.matrix(prefix + ".texts")
         var adam = Adam(count: m.parameters.count, weightDecay: wd)
         var g: [Float] = []
         var losses: [Double] = []
@@ -126,7 +146,8 @@ final class ModelParityTests: XCTestCase {
         for (a, b) in zip(m.parameters, start) { moved = max(moved, Double(abs(a - b))) }
         XCTAssertGreaterThan(moved, 1e-3, "the trajectory must actually move the weights")
         for t in m.officialTensors() {
-            assertClose(t.values, fx.values("\(prefix).final.\(t.name)"), rtol: 1e-4, "\(prefix) after 20 steps: \(t.name)")
+            assertClose(
+                t.values, fx.values("\(prefix).final.\(t.name)"), rtol: 1e-4, "\(prefix) after 20 steps: \(t.name)")
         }
     }
 
@@ -137,8 +158,9 @@ final class ModelParityTests: XCTestCase {
         for (epochs, warmup) in [(5, 0), (7, 3), (3, 3)] {
             let expected = fx.doubles("schedule.\(epochs).\(warmup)")
             for e in 0..<epochs {
-                XCTAssertEqual(LRSchedule.learningRate(epoch: e, base: 1e-3, epochs: epochs, warmupEpochs: warmup),
-                               expected[e], accuracy: 1e-15, "epochs \(epochs) warm-up \(warmup) epoch \(e)")
+                XCTAssertEqual(
+                    LRSchedule.learningRate(epoch: e, base: 1e-3, epochs: epochs, warmupEpochs: warmup),
+                    expected[e], accuracy: 1e-15, "epochs \(epochs) warm-up \(warmup) epoch \(e)")
             }
         }
     }

@@ -1,6 +1,6 @@
-import XCTest
 import VLSAECore
 import VLSAEModel
+import XCTest
 
 /// The fast paths of the encoder (top-k threshold found on a sampled candidate set, the distance
 /// transform applied to candidates only, fixed row chunks per worker) against the plain definition:
@@ -9,16 +9,20 @@ import VLSAEModel
 final class SparsePathTests: XCTestCase {
     func gaussian(_ rows: Int, _ cols: Int, seed: UInt64, scale: Double = 1) -> Matrix {
         var rng = SeededRandom(seed: seed)
-        return Matrix(rows: rows, cols: cols, values: (0..<(rows * cols)).map { _ in Float(rng.nextGaussian() * scale) })
+        return Matrix(
+            rows: rows, cols: cols, values: (0..<(rows * cols)).map { _ in Float(rng.nextGaussian() * scale) })
     }
 
     /// Codes by the definition: a = activation(x̂ · ŵᵀ) (or ReLU(x · Wᵀ + b)), then TopK.select per row.
     func referenceCodes(_ m: SAEModel, _ x: Matrix, k: Int) -> [(indices: [Int32], values: [Float])] {
-        let d = m.config.inputDim, h = m.config.hidden
+        let d = m.config.inputDim
+        let h = m.config.hidden
         let t = Dictionary(uniqueKeysWithValues: m.officialTensors().map { ($0.name, $0.values) })
         let distance = m.config.arch == .vlsae
         let w = Matrix(rows: h, cols: d, values: t[distance ? "encoder" : "encoder.weight"]!)
-        let c = distance ? GEMM.matmul(x.normalizedRows(), w.normalizedRows(), transB: true) : GEMM.matmul(x, w, transB: true)
+        let c =
+            distance
+            ? GEMM.matmul(x.normalizedRows(), w.normalizedRows(), transB: true) : GEMM.matmul(x, w, transB: true)
         return (0..<x.rows).map { r in
             var row = Array(c.row(r))
             for j in 0..<h {
@@ -28,22 +32,29 @@ final class SparsePathTests: XCTestCase {
         }
     }
 
-    func assertMatchesReference(_ m: SAEModel, _ x: Matrix, k: Int, _ what: String,
-                                file: StaticString = #filePath, line: UInt = #line) {
+    func assertMatchesReference(
+        _ m: SAEModel, _ x: Matrix, k: Int, _ what: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         let codes = m.encode(x, k: k)
         let expected = referenceCodes(m, x, k: k)
         var mismatched = 0
         for r in 0..<x.rows {
-            let units = Array(codes.activeUnits(r)), vals = Array(codes.activeValues(r))
+            let units = Array(codes.activeUnits(r))
+            let vals = Array(codes.activeValues(r))
             // BLAS.matmul and the model's chunked products may round the last bit differently, which can
             // swap a unit sitting exactly at the threshold; anything more is a bug.
-            if units != expected[r].indices { mismatched += 1; continue }
+            if units != expected[r].indices {
+                mismatched += 1
+                continue
+            }
             for (a, b) in zip(vals, expected[r].values) {
                 XCTAssertEqual(a, b, accuracy: 1e-5 * max(1, abs(b)), "\(what) row \(r)", file: file, line: line)
             }
         }
-        XCTAssertLessThanOrEqual(mismatched, x.rows / 20, "\(what): \(mismatched) of \(x.rows) rows select other units",
-                                 file: file, line: line)
+        XCTAssertLessThanOrEqual(
+            mismatched, x.rows / 20, "\(what): \(mismatched) of \(x.rows) rows select other units",
+            file: file, line: line)
         XCTAssertTrue(codes.counts.allSatisfy { Int($0) <= k }, what, file: file, line: line)
     }
 
@@ -63,21 +74,27 @@ final class SparsePathTests: XCTestCase {
         // 4048 identical encoder rows and 48 random ones (fewer than k + 1): the sampled bound lands on
         // the tied value, too few entries exceed it, and the full selection runs; the tied units sit at
         // the threshold and are all dropped, as upstream's strict comparison does.
-        let d = 16, h = 4096
+        let d = 16
+        let h = 4096
         let base = gaussian(1, d, seed: 20)
         let random = gaussian(48, d, seed: 21)
         var w = [Float]()
         for j in 0..<h { w += j % 43 == 0 && j / 43 < 48 ? Array(random.row(j / 43)) : Array(base.row(0)) }
         let zeros = [Float](repeating: 0, count: d * h)
-        let m = try SAEModel(config: SAEConfig(inputDim: d, hiddenRatio: 256, topK: 64), tensors: [
-            "encoder": w, "vision_decoder.weight": zeros, "vision_decoder.bias": [Float](repeating: 0, count: d),
-            "text_decoder.weight": zeros, "text_decoder.bias": [Float](repeating: 0, count: d),
-        ])
+        let m = try SAEModel(
+            config: SAEConfig(inputDim: d, hiddenRatio: 256, topK: 64),
+            tensors: [
+                "encoder": w, "vision_decoder.weight": zeros, "vision_decoder.bias": [Float](repeating: 0, count: d),
+                "text_decoder.weight": zeros, "text_decoder.bias": [Float](repeating: 0, count: d),
+            ])
         let x = gaussian(12, d, seed: 22)
         assertMatchesReference(m, x, k: 64, "mass ties")
         let codes = m.encode(x)
         XCTAssertTrue(codes.counts.allSatisfy { $0 < 64 }, "the tied block holds the threshold in every row")
-        for r in 0..<x.rows { XCTAssertTrue(codes.activeUnits(r).allSatisfy { $0 % 43 == 0 && $0 / 43 < 48 }, "row \(r) keeps only untied units") }
+        for r in 0..<x.rows {
+            XCTAssertTrue(
+                codes.activeUnits(r).allSatisfy { $0 % 43 == 0 && $0 / 43 < 48 }, "row \(r) keeps only untied units")
+        }
     }
 
     func testSAEVReLUPathMatchesDefinition() throws {
@@ -97,7 +114,8 @@ final class SparsePathTests: XCTestCase {
         m3.threads = 3
         let x = gaussian(700, 16, seed: 18)
         XCTAssertEqual(m1.encode(x), m3.encode(x))
-        var g1: [Float] = [], g3: [Float] = []
+        var g1: [Float] = []
+        var g3: [Float] = []
         let l1 = m1.lossAndGradients(images: x.rows(0..<600), texts: x.rows(100..<700), gradients: &g1)
         let l3 = m3.lossAndGradients(images: x.rows(0..<600), texts: x.rows(100..<700), gradients: &g3)
         XCTAssertEqual(l1, l3)

@@ -86,7 +86,7 @@ final class CanvasTests: XCTestCase {
         XCTAssertEqual(runs.filter { $0 }.count, 10)
         XCTAssertEqual(runs.filter { !$0 }.count, 10)
         XCTAssertEqual(runs.first, true)
-                // Each dash is 6 px long with round half-pixel ends: 6·1 + π/4 of ink.
+        // Each dash is 6 px long with round half-pixel ends: 6·1 + π/4 of ink.
         XCTAssertEqual(ink(c), 10 * (6 + Double.pi / 4), accuracy: 3)
     }
 
@@ -176,17 +176,18 @@ final class PNGTests: XCTestCase {
         let path = dir.path("figure.png")
         try Canvas(width: 5, height: 5, background: .black).writePNG(to: path)
         let canvas = sampleCanvas()
-        try canvas.writePNG(to: path) // replaces the previous file
+        try canvas.writePNG(to: path)  // replaces the previous file
         let written = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
         XCTAssertEqual(written, try canvas.pngData())
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["figure.png"],
-                       "no temporary file left behind")
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: dir.path), ["figure.png"],
+            "no temporary file left behind")
     }
 
     func testWritePNGToMissingDirectoryNamesTheFile() {
         let path = "/nonexistent-vlsae-dir/sub/figure.png"
         XCTAssertThrowsError(try Canvas(width: 4, height: 4).writePNG(to: path)) { error in
-            guard case let PlotError.file(p, message) = error else { return XCTFail("\(error)") }
+            guard case PlotError.file(let p, let message) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(p, path)
             XCTAssertFalse(message.isEmpty)
             XCTAssertTrue("\(error)".hasPrefix(path))

@@ -50,16 +50,21 @@ final class LineChartTests: XCTestCase {
     static func accuracyChart() -> LineChart {
         let ks: [Double] = [16, 32, 64, 128, 256]
         func series(_ name: String, _ deltas: [Double], _ halfWidth: Double) -> LineSeries {
-            LineSeries(name: name, points: zip(ks, deltas).map { k, d in
-                LinePoint(x: k, y: d, low: d - halfWidth, high: d + halfWidth)
-            })
+            LineSeries(
+                name: name,
+                points: zip(ks, deltas).map { k, d in
+                    LinePoint(x: k, y: d, low: d - halfWidth, high: d + halfWidth)
+                })
         }
-        return LineChart(title: "Zero-shot accuracy change vs k", xLabel: "k (active latents)",
-                         yLabel: "Accuracy change (points)",
-                         series: [series("VL-SAE", [-4.1, -2.5, -1.2, -0.4, -0.1], 0.6),
-                                  series("TopK SAE", [-6.3, -3.9, -2.0, -0.9, -0.3], 0.8),
-                                  series("ReLU SAE", [-8.0, -5.2, -3.1, -1.5, 0.2], 1.0)],
-                         xScale: .log2)
+        return LineChart(
+            title: "Zero-shot accuracy change vs k", xLabel: "k (active latents)",
+            yLabel: "Accuracy change (points)",
+            series: [
+                series("VL-SAE", [-4.1, -2.5, -1.2, -0.4, -0.1], 0.6),
+                series("TopK SAE", [-6.3, -3.9, -2.0, -0.9, -0.3], 0.8),
+                series("ReLU SAE", [-8.0, -5.2, -3.1, -1.5, 0.2], 1.0),
+            ],
+            xScale: .log2)
     }
 
     func testRenderEncodeDecode() throws {
@@ -91,8 +96,9 @@ final class LineChartTests: XCTestCase {
         XCTAssertGreaterThan(probe.dark(in: layout.titleArea), 200, "title text")
 
         // Tick labels below the frame and the rotated y label to its left.
-        let below = PixelRect(x: layout.plotArea.x, y: layout.plotArea.maxY + 6, width: layout.plotArea.width,
-                              height: 500 - layout.plotArea.maxY - 6)
+        let below = PixelRect(
+            x: layout.plotArea.x, y: layout.plotArea.maxY + 6, width: layout.plotArea.width,
+            height: 500 - layout.plotArea.maxY - 6)
         XCTAssertGreaterThan(probe.dark(in: below), 300)
         let left = PixelRect(x: 0, y: layout.plotArea.y, width: layout.plotArea.x - 6, height: layout.plotArea.height)
         XCTAssertGreaterThan(probe.dark(in: left), 300)
@@ -117,18 +123,30 @@ final class LineChartTests: XCTestCase {
 
     func testWhiskersExtendTheSeriesVertically() {
         func extent(_ withIntervals: Bool) -> (Int, Int) {
-            let points = [LinePoint(x: 1, y: 0), LinePoint(x: 2, y: 1, low: withIntervals ? -1 : nil,
-                                                           high: withIntervals ? 3 : nil),
-                          LinePoint(x: 3, y: 2)]
+            let points = [
+                LinePoint(x: 1, y: 0),
+                LinePoint(
+                    x: 2, y: 1, low: withIntervals ? -1 : nil,
+                    high: withIntervals ? 3 : nil),
+                LinePoint(x: 3, y: 2),
+            ]
             // A second, invisible-range series fixes the y range so both renders share a mapping.
-            let chart = LineChart(title: "", xLabel: "", yLabel: "",
-                                  series: [LineSeries(name: "a", points: points),
-                                           LineSeries(name: "range", points: [LinePoint(x: 1, y: -1),
-                                                                              LinePoint(x: 1, y: 3)])],
-                                  referenceY: nil, dodge: 0, showLegend: false)
+            let chart = LineChart(
+                title: "", xLabel: "", yLabel: "",
+                series: [
+                    LineSeries(name: "a", points: points),
+                    LineSeries(
+                        name: "range",
+                        points: [
+                            LinePoint(x: 1, y: -1),
+                            LinePoint(x: 1, y: 3),
+                        ]),
+                ],
+                referenceY: nil, dodge: 0, showLegend: false)
             let canvas = chart.render(width: 400, height: 300)
             saveSample(canvas, "whiskers-\(withIntervals).png")
-            var count = 0, rows = Set<Int>()
+            var count = 0
+            var rows = Set<Int>()
             for y in 0..<300 {
                 // Blue-dominant pixels: series "a" (Okabe-Ito blue), anti-aliased edges included.
                 for x in 0..<400 {
@@ -140,7 +158,8 @@ final class LineChartTests: XCTestCase {
             }
             return (count, rows.count)
         }
-        let plain = extent(false), whiskered = extent(true)
+        let plain = extent(false)
+        let whiskered = extent(true)
         XCTAssertGreaterThan(whiskered.0, plain.0 + 100)
         XCTAssertGreaterThan(whiskered.1, plain.1 + 50)
     }
@@ -174,19 +193,54 @@ final class LineChartTests: XCTestCase {
         let charts: [LineChart] = [
             LineChart(title: "empty", xLabel: "x", yLabel: "y", series: []),
             LineChart(title: "no points", xLabel: "x", yLabel: "y", series: [LineSeries(name: "s", points: [])]),
-            LineChart(title: "NaN", xLabel: "x", yLabel: "y", series: [LineSeries(name: "s", points: [
-                LinePoint(x: .nan, y: 1), LinePoint(x: 1, y: .nan), LinePoint(x: 2, y: 3, low: .nan, high: .infinity),
-                LinePoint(x: 3, y: 4, low: 5, high: 3), LinePoint(x: 4, y: 3)])]),
-            LineChart(title: "flat", xLabel: "x", yLabel: "y", series: [LineSeries(name: "s", points: [
-                LinePoint(x: 7, y: 0.5), LinePoint(x: 7, y: 0.5)])], referenceY: nil),
-            LineChart(title: "log with non-positive x", xLabel: "k", yLabel: "y", series: [LineSeries(name: "s", points: [
-                LinePoint(x: 0, y: 1), LinePoint(x: -4, y: 2), LinePoint(x: 64, y: 3)])], xScale: .log2),
-            LineChart(title: "huge", xLabel: "x", yLabel: "y", series: [LineSeries(name: "s", points: [
-                LinePoint(x: -1.7e308, y: 1.7e308), LinePoint(x: 1.7e308, y: -1.7e308)])]),
-            LineChart(title: String(repeating: "very long title ", count: 40), xLabel: String(repeating: "x", count: 500),
-                      yLabel: String(repeating: "y", count: 500),
-                      series: (0..<40).map { i in LineSeries(name: "series number \(i) é", points: [
-                          LinePoint(x: Double(i), y: Double(i * i))]) }),
+            LineChart(
+                title: "NaN", xLabel: "x", yLabel: "y",
+                series: [
+                    LineSeries(
+                        name: "s",
+                        points: [
+                            LinePoint(x: .nan, y: 1), LinePoint(x: 1, y: .nan),
+                            LinePoint(x: 2, y: 3, low: .nan, high: .infinity),
+                            LinePoint(x: 3, y: 4, low: 5, high: 3), LinePoint(x: 4, y: 3),
+                        ])
+                ]),
+            LineChart(
+                title: "flat", xLabel: "x", yLabel: "y",
+                series: [
+                    LineSeries(
+                        name: "s",
+                        points: [
+                            LinePoint(x: 7, y: 0.5), LinePoint(x: 7, y: 0.5),
+                        ])
+                ], referenceY: nil),
+            LineChart(
+                title: "log with non-positive x", xLabel: "k", yLabel: "y",
+                series: [
+                    LineSeries(
+                        name: "s",
+                        points: [
+                            LinePoint(x: 0, y: 1), LinePoint(x: -4, y: 2), LinePoint(x: 64, y: 3),
+                        ])
+                ], xScale: .log2),
+            LineChart(
+                title: "huge", xLabel: "x", yLabel: "y",
+                series: [
+                    LineSeries(
+                        name: "s",
+                        points: [
+                            LinePoint(x: -1.7e308, y: 1.7e308), LinePoint(x: 1.7e308, y: -1.7e308),
+                        ])
+                ]),
+            LineChart(
+                title: String(repeating: "very long title ", count: 40), xLabel: String(repeating: "x", count: 500),
+                yLabel: String(repeating: "y", count: 500),
+                series: (0..<40).map { i in
+                    LineSeries(
+                        name: "series number \(i) é",
+                        points: [
+                            LinePoint(x: Double(i), y: Double(i * i))
+                        ])
+                }),
         ]
         for (i, chart) in charts.enumerated() {
             for (w, h) in [(400, 250), (120, 80), (1, 1), (0, -3)] {
@@ -206,8 +260,9 @@ final class LineChartTests: XCTestCase {
         XCTAssertNil(empty.layout.legendArea)
         // NaN points are skipped, the valid ones still drawn.
         let nan = charts[2].renderWithLayout(width: 400, height: 250)
-        XCTAssertGreaterThan(ImageProbe(image: try DecodedImage.decode(pngBytes: try nan.canvas.pngData()))
-            .exact(Color.palette[0], in: inner(nan.layout.plotArea)), 50)
+        XCTAssertGreaterThan(
+            ImageProbe(image: try DecodedImage.decode(pngBytes: try nan.canvas.pngData()))
+                .exact(Color.palette[0], in: inner(nan.layout.plotArea)), 50)
     }
 }
 
@@ -215,15 +270,15 @@ final class ScatterChartTests: XCTestCase {
     func testParetoFrontOnHandMadeSet() {
         // (x, y); lower is better on both. Dominated: B by A, E by D, F by A and C, H by G.
         let pts: [(Double, Double)] = [
-            (1, 9),   // 0 A  front
-            (2, 9.5), // 1 B  dominated by A
-            (3, 5),   // 2 C  front
-            (5, 2),   // 3 D  front
-            (6, 2),   // 4 E  dominated by D (same y, larger x)
-            (4, 7),   // 5 F  dominated by C
-            (8, 1),   // 6 G  front
-            (9, 1.5), // 7 H  dominated by G
-            (.nan, 0), // 8 never on the front
+            (1, 9),  // 0 A  front
+            (2, 9.5),  // 1 B  dominated by A
+            (3, 5),  // 2 C  front
+            (5, 2),  // 3 D  front
+            (6, 2),  // 4 E  dominated by D (same y, larger x)
+            (4, 7),  // 5 F  dominated by C
+            (8, 1),  // 6 G  front
+            (9, 1.5),  // 7 H  dominated by G
+            (.nan, 0),  // 8 never on the front
         ]
         let points = pts.enumerated().map { ScatterPoint(x: $0.element.0, y: $0.element.1, group: "g\($0.offset % 2)") }
         XCTAssertEqual(ScatterChart.paretoFront(points), [0, 2, 3, 6])
@@ -238,7 +293,7 @@ final class ScatterChartTests: XCTestCase {
     func testParetoFrontMatchesDefinition() {
         var state: UInt64 = 42
         func next() -> Double {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Double((state >> 33) % 20)
         }
         for _ in 0..<200 {
@@ -249,7 +304,8 @@ final class ScatterChartTests: XCTestCase {
                     func better(_ a: Double, _ b: Double, _ o: Objective) -> Bool { o == .minimize ? a < b : a > b }
                     for (i, p) in points.enumerated() {
                         let dominated = points.contains { q in
-                            !better(p.x, q.x, xo) && !better(p.y, q.y, yo) && (better(q.x, p.x, xo) || better(q.y, p.y, yo))
+                            !better(p.x, q.x, xo) && !better(p.y, q.y, yo)
+                                && (better(q.x, p.x, xo) || better(q.y, p.y, yo))
                         }
                         XCTAssertEqual(front.contains(i), !dominated)
                     }
@@ -259,8 +315,10 @@ final class ScatterChartTests: XCTestCase {
     }
 
     func testDuplicatesStayOnTheFront() {
-        let points = [ScatterPoint(x: 1, y: 1, group: "a"), ScatterPoint(x: 1, y: 1, group: "b"),
-                      ScatterPoint(x: 2, y: 2, group: "a")]
+        let points = [
+            ScatterPoint(x: 1, y: 1, group: "a"), ScatterPoint(x: 1, y: 1, group: "b"),
+            ScatterPoint(x: 2, y: 2, group: "a"),
+        ]
         XCTAssertEqual(ScatterChart.paretoFront(points), [0, 1])
         XCTAssertEqual(ScatterChart.paretoFront([]), [])
     }
@@ -275,8 +333,9 @@ final class ScatterChartTests: XCTestCase {
                 points.append(ScatterPoint(x: l0, y: fvu, label: "k=\(Int(k))", group: name))
             }
         }
-        return ScatterChart(title: "Reconstruction vs sparsity", xLabel: "L0 (active latents per token)",
-                            yLabel: "FVU", points: points, xScale: .log2)
+        return ScatterChart(
+            title: "Reconstruction vs sparsity", xLabel: "L0 (active latents per token)",
+            yLabel: "FVU", points: points, xScale: .log2)
     }
 
     func testRenderEncodeDecode() throws {
@@ -325,13 +384,20 @@ final class ScatterChartTests: XCTestCase {
     func testBadInputRendersWithoutCrashing() throws {
         let charts = [
             ScatterChart(title: "empty", xLabel: "x", yLabel: "y", points: []),
-            ScatterChart(title: "NaN", xLabel: "x", yLabel: "y", points: [
-                ScatterPoint(x: .nan, y: 1, group: "a"), ScatterPoint(x: 1, y: .infinity, group: "a"),
-                ScatterPoint(x: 2, y: 2, label: "", group: "b")]),
-            ScatterChart(title: "single", xLabel: "x", yLabel: "y", points: [ScatterPoint(x: 3, y: 3, group: "a")],
-                         xScale: .log10),
-            ScatterChart(title: "non-positive on log", xLabel: "x", yLabel: "y", points: [
-                ScatterPoint(x: 0, y: 1, group: "a"), ScatterPoint(x: -1, y: 2, group: "a")], xScale: .log2),
+            ScatterChart(
+                title: "NaN", xLabel: "x", yLabel: "y",
+                points: [
+                    ScatterPoint(x: .nan, y: 1, group: "a"), ScatterPoint(x: 1, y: .infinity, group: "a"),
+                    ScatterPoint(x: 2, y: 2, label: "", group: "b"),
+                ]),
+            ScatterChart(
+                title: "single", xLabel: "x", yLabel: "y", points: [ScatterPoint(x: 3, y: 3, group: "a")],
+                xScale: .log10),
+            ScatterChart(
+                title: "non-positive on log", xLabel: "x", yLabel: "y",
+                points: [
+                    ScatterPoint(x: 0, y: 1, group: "a"), ScatterPoint(x: -1, y: 2, group: "a"),
+                ], xScale: .log2),
         ]
         for (i, chart) in charts.enumerated() {
             for (w, h) in [(400, 250), (60, 40), (1, 1)] {

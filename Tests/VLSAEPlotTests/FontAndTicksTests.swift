@@ -101,11 +101,18 @@ final class BitmapFontTests: XCTestCase {
     }
 
     private func black(in canvas: Canvas) -> (count: Int, minX: Int, maxX: Int, minY: Int, maxY: Int) {
-        var count = 0, minX = Int.max, maxX = Int.min, minY = Int.max, maxY = Int.min
+        var count = 0
+        var minX = Int.max
+        var maxX = Int.min
+        var minY = Int.max
+        var maxY = Int.min
         for y in 0..<canvas.height {
             for x in 0..<canvas.width where canvas.pixel(x: x, y: y) == .black {
                 count += 1
-                minX = min(minX, x); maxX = max(maxX, x); minY = min(minY, y); maxY = max(maxY, y)
+                minX = min(minX, x)
+                maxX = max(maxX, x)
+                minY = min(minY, y)
+                maxY = max(maxY, y)
             }
         }
         return (count, minX, maxX, minY, maxY)
@@ -149,14 +156,15 @@ final class NiceTicksTests: XCTestCase {
     /// Property check over many ranges from a fixed LCG: ticks are evenly spaced 1-2-5 steps,
     /// the axis covers the data, and the count stays near the target.
     func testTicksCoverRandomRanges() {
-        var state: UInt64 = 0x9E3779B97F4A7C15
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
         func next() -> Double {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Double(state >> 11) / Double(1 << 53)
         }
         for _ in 0..<2000 {
             let magnitude = pow(10, next() * 12 - 6)
-            let a = (next() * 2 - 1) * magnitude, b = (next() * 2 - 1) * magnitude
+            let a = (next() * 2 - 1) * magnitude
+            let b = (next() * 2 - 1) * magnitude
             let target = 3 + Int(next() * 6)
             let t = NiceTicks.linear(min: min(a, b), max: max(a, b), targetCount: target)
             let mantissa = t.step / pow(10, log10(t.step).rounded(.down))

@@ -27,16 +27,22 @@ final class SchemaTests: XCTestCase {
         aligned.alignment = AlignmentRecord(
             score: "cosine+concept", representation: "hidden", text: "average-first", k: 128, trainedK: 256,
             alpha: nil, alphaProtocol: "validated", oracle: false, alphaGrid: [0, 0.5], selection: "kfold",
-            folds: [FoldRecord(fold: 0, nImages: 5000, alpha: 0.5, selectionAcc1: 0.6, heldOutAcc1: 0.5),
-                    FoldRecord(fold: 1, nImages: 5000, alpha: 0, selectionAcc1: 0.55, heldOutAcc1: 0.5)],
+            folds: [
+                FoldRecord(fold: 0, nImages: 5000, alpha: 0.5, selectionAcc1: 0.6, heldOutAcc1: 0.5),
+                FoldRecord(fold: 1, nImages: 5000, alpha: 0, selectionAcc1: 0.55, heldOutAcc1: 0.5),
+            ],
             foldSeed: 3, validation: FileDigest(path: "val.json", sha256: digest))
-        aligned.checkpoint = CheckpointRecord(path: "ckpt.pth", sha256: digest, arch: "vlsae", inputDim: 512,
-                                              hiddenDim: 4096, hiddenRatio: 8, k: 256)
-        aligned.comparison = ComparisonRecord(baseline: "cosine", deltas: ["acc1": 0.0023], intervals: ["acc1": interval(-0.001, 0.005)],
-                                              mcnemarP: 0.21, flips: FlipCounts(gained: 40, lost: 17),
-                                              perClassRecallDelta: [0.1, nil, -0.2])
-        return ResultDocument(tool: ToolRecord(version: "0.1.0", gitCommit: "unknown"), seeds: ["bootstrap": UInt64.max], inputs: [FileDigest(path: "a.npy", sha256: digest, role: "image_embeddings")],
-                              results: [baseline, aligned],
+        aligned.checkpoint = CheckpointRecord(
+            path: "ckpt.pth", sha256: digest, arch: "vlsae", inputDim: 512,
+            hiddenDim: 4096, hiddenRatio: 8, k: 256)
+        aligned.comparison = ComparisonRecord(
+            baseline: "cosine", deltas: ["acc1": 0.0023], intervals: ["acc1": interval(-0.001, 0.005)],
+            mcnemarP: 0.21, flips: FlipCounts(gained: 40, lost: 17),
+            perClassRecallDelta: [0.1, nil, -0.2])
+        return ResultDocument(
+            tool: ToolRecord(version: "0.1.0", gitCommit: "unknown"), seeds: ["bootstrap": UInt64.max],
+            inputs: [FileDigest(path: "a.npy", sha256: digest, role: "image_embeddings")],
+            results: [baseline, aligned],
             provenance: RunProvenance(command: ["vlsae", "eval"], kernelPath: "portable", threads: 1))
     }
 
@@ -98,9 +104,13 @@ final class SchemaTests: XCTestCase {
         ]
         for (text, expected) in cases {
             let errs = try errors(text)
-            XCTAssertTrue(errs.contains { $0.contains(expected) }, "expected an error containing \"\(expected)\", got \(errs)")
+            XCTAssertTrue(
+                errs.contains { $0.contains(expected) }, "expected an error containing \"\(expected)\", got \(errs)")
         }
-        XCTAssertTrue(try errors(mutated("\"results\" : [", "\"results\" : [], \"x\" : [")).contains { $0.contains("fewer than 1") })
+        XCTAssertTrue(
+            try errors(mutated("\"results\" : [", "\"results\" : [], \"x\" : [")).contains {
+                $0.contains("fewer than 1")
+            })
         XCTAssertThrowsError(try JSON.parse(Data(mutated("0.9356", "NaN").utf8)), "NaN is not JSON")
     }
 
@@ -108,7 +118,8 @@ final class SchemaTests: XCTestCase {
         // Validate the schema against itself-as-data would be circular; instead walk it and make
         // sure every object key in a schema position is supported (unsupported ones are reported).
         let v = try SchemaLocations.loadValidator()
-        XCTAssertEqual(v.validate(try JSON.parse(try fullDocument().encoded())).filter { $0.contains("unsupported") }, [])
+        XCTAssertEqual(
+            v.validate(try JSON.parse(try fullDocument().encoded())).filter { $0.contains("unsupported") }, [])
     }
 
     /// The real CLI's output on the committed evaluation fixtures validates against the schema.
@@ -116,9 +127,11 @@ final class SchemaTests: XCTestCase {
         let vlsae = try VLSAEExecutable.locate()
         let fixtures = SchemaLocations.repoRoot.appendingPathComponent("Tests/VLSAEEvalTests/Fixtures")
         let out = try temporaryFolder("cli").path("r.json")
-        let r = try vlsae.run(["eval", "--data", fixtures.appendingPathComponent("eval7/manifest.json").path,
-                               fixtures.appendingPathComponent("eval3/manifest_classifier.json").path,
-                               "--out", out, "--per-class", "--seed", "5"])
+        let r = try vlsae.run([
+            "eval", "--data", fixtures.appendingPathComponent("eval7/manifest.json").path,
+            fixtures.appendingPathComponent("eval3/manifest_classifier.json").path,
+            "--out", out, "--per-class", "--seed", "5",
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         let json = try JSON.parse(try Data(contentsOf: URL(fileURLWithPath: out)))
         XCTAssertEqual(try SchemaLocations.loadValidator().validate(json), [])

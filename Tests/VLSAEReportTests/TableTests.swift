@@ -1,8 +1,8 @@
 import Foundation
-import XCTest
 import VLSAECore
 import VLSAEReport
 import VLSAETestSupport
+import XCTest
 
 /// Report tables against expected text typed by hand from the definitions in Table.swift
 /// (percent with one decimal by %.1f, signed differences, "-0.0" printed as "0.0", unweighted
@@ -15,33 +15,40 @@ final class TableTests: XCTestCase {
         ConfidenceInterval(low: lo, high: hi, level: 0.95, resamples: 1000, seed: 0)
     }
 
-    static func row(_ dataset: String, acc1: Double, method: String = "cosine", variant: String = "cosine",
-                    alignment: AlignmentRecord? = nil, delta: Double? = nil, ci: (Double, Double)? = nil,
-                    sha: String = TableTests.sha) -> ResultRow {
-        var r = ResultRow(dataset: dataset, model: "ViT-B-32", pretrained: "laion2b_s34b_b79k",
-                          metrics: MetricValues(acc1: acc1, acc5: nil, meanPerClassRecall: acc1),
-                          method: method, variant: variant, intervals: [:], nImages: 100, nClasses: 10,
-                          nTemplates: 1, templateLevel: true, classnamesSha256: "", templatesSha256: "")
+    static func row(
+        _ dataset: String, acc1: Double, method: String = "cosine", variant: String = "cosine",
+        alignment: AlignmentRecord? = nil, delta: Double? = nil, ci: (Double, Double)? = nil,
+        sha: String = TableTests.sha
+    ) -> ResultRow {
+        var r = ResultRow(
+            dataset: dataset, model: "ViT-B-32", pretrained: "laion2b_s34b_b79k",
+            metrics: MetricValues(acc1: acc1, acc5: nil, meanPerClassRecall: acc1),
+            method: method, variant: variant, intervals: [:], nImages: 100, nClasses: 10,
+            nTemplates: 1, templateLevel: true, classnamesSha256: "", templatesSha256: "")
         if let alignment, let delta, let ci {
             r.alignment = alignment
-            r.checkpoint = CheckpointRecord(path: "ckpt/vl_sae_256_8_best.pth", sha256: sha, arch: "vlsae",
-                                            inputDim: 512, hiddenDim: 4096, hiddenRatio: 8, k: 256)
-            r.comparison = ComparisonRecord(baseline: "cosine", deltas: ["acc1": delta],
-                                            intervals: ["acc1": interval(ci.0, ci.1)], mcnemarP: 0.5,
-                                            flips: FlipCounts(gained: 3, lost: 1))
+            r.checkpoint = CheckpointRecord(
+                path: "ckpt/vl_sae_256_8_best.pth", sha256: sha, arch: "vlsae",
+                inputDim: 512, hiddenDim: 4096, hiddenRatio: 8, k: 256)
+            r.comparison = ComparisonRecord(
+                baseline: "cosine", deltas: ["acc1": delta],
+                intervals: ["acc1": interval(ci.0, ci.1)], mcnemarP: 0.5,
+                flips: FlipCounts(gained: 3, lost: 1))
         }
         return r
     }
 
     static func fixed() -> AlignmentRecord {
-        AlignmentRecord(score: "cosine+concept", representation: "hidden", text: "average-first", k: 256,
-                        trainedK: 256, alpha: 1, alphaProtocol: "fixed", oracle: false)
+        AlignmentRecord(
+            score: "cosine+concept", representation: "hidden", text: "average-first", k: 256,
+            trainedK: 256, alpha: 1, alphaProtocol: "fixed", oracle: false)
     }
 
     static func oracle(_ alpha: Double) -> AlignmentRecord {
-        AlignmentRecord(score: "cosine+concept", representation: "hidden", text: "average-first", k: 256,
-                        trainedK: 256, alpha: alpha, alphaProtocol: "oracle", oracle: true,
-                        alphaGrid: [0, 0.5, 1], selection: "evaluation-set")
+        AlignmentRecord(
+            score: "cosine+concept", representation: "hidden", text: "average-first", k: 256,
+            trainedK: 256, alpha: alpha, alphaProtocol: "oracle", oracle: true,
+            alphaGrid: [0, 0.5, 1], selection: "evaluation-set")
     }
 
     static let fixedVariant = "representation=hidden,text=average-first,k=256,alpha=fixed:1"
@@ -50,31 +57,41 @@ final class TableTests: XCTestCase {
     static func document() -> ResultDocument {
         let rows = [
             row("cifar10", acc1: 0.9356),
-            row("cifar10", acc1: 0.9379, method: "cosine+concept", variant: fixedVariant, alignment: fixed(),
+            row(
+                "cifar10", acc1: 0.9379, method: "cosine+concept", variant: fixedVariant, alignment: fixed(),
                 delta: 0.0023, ci: (-0.0007, 0.0052)),
-            row("cifar10", acc1: 0.9412, method: "cosine+concept-oracle", variant: oracleVariant,
+            row(
+                "cifar10", acc1: 0.9412, method: "cosine+concept-oracle", variant: oracleVariant,
                 alignment: oracle(1), delta: 0.0056, ci: (0.0021, 0.0093)),
             row("dtd", acc1: 0.5601),
-            row("dtd", acc1: 0.5538, method: "cosine+concept", variant: fixedVariant, alignment: fixed(),
+            row(
+                "dtd", acc1: 0.5538, method: "cosine+concept", variant: fixedVariant, alignment: fixed(),
                 delta: -0.0063, ci: (-0.0141, 0.0012)),
-            row("dtd", acc1: 0.5640, method: "cosine+concept-oracle", variant: oracleVariant,
+            row(
+                "dtd", acc1: 0.5640, method: "cosine+concept-oracle", variant: oracleVariant,
                 alignment: oracle(0.5), delta: 0.0039, ci: (-0.0004, 0.0081)),
         ]
-        return ResultDocument(tool: ToolRecord(version: "0.1.0", gitCommit: "unknown"), seeds: ["bootstrap": 0], inputs: [], results: rows,
+        return ResultDocument(
+            tool: ToolRecord(version: "0.1.0", gitCommit: "unknown"), seeds: ["bootstrap": 0], inputs: [],
+            results: rows,
             provenance: RunProvenance(command: ["vlsae"], kernelPath: "portable", threads: 1))
     }
 
-    static let note1 = "[1] cosine+concept: representation=hidden,text=average-first,k=256,alpha=fixed:1; "
+    static let note1 =
+        "[1] cosine+concept: representation=hidden,text=average-first,k=256,alpha=fixed:1; "
         + "alpha: fixed 1; checkpoint 41dff216ab19 (vlsae, k=256 of 256, hidden ratio 8, ckpt/vl_sae_256_8_best.pth); "
         + "model ViT-B-32/laion2b_s34b_b79k; 95% paired bootstrap, 1000 resamples, seed 0"
-    static let note2 = "[2] cosine+concept-oracle: representation=hidden,text=average-first,k=256,alpha=oracle:0;0.5;1; "
+    static let note2 =
+        "[2] cosine+concept-oracle: representation=hidden,text=average-first,k=256,alpha=oracle:0;0.5;1; "
         + "alpha: ORACLE, best of {0;0.5;1} on the evaluation set (cifar10=1, dtd=0.5); "
         + "checkpoint 41dff216ab19 (vlsae, k=256 of 256, hidden ratio 8, ckpt/vl_sae_256_8_best.pth); "
         + "model ViT-B-32/laion2b_s34b_b79k; 95% paired bootstrap, 1000 resamples, seed 0"
-    static let cells = "Cells: acc1 in % (one decimal); enhanced columns add (difference to the baseline in "
+    static let cells =
+        "Cells: acc1 in % (one decimal); enhanced columns add (difference to the baseline in "
         + "percentage points [paired-bootstrap interval]) on the same images; average = unweighted mean over "
         + "datasets of the metric and of the difference, without interval."
-    static let oracleNote = "ORACLE: alpha chosen on the evaluation images themselves; an upper bound, not a held-out estimate."
+    static let oracleNote =
+        "ORACLE: alpha chosen on the evaluation images themselves; an upper bound, not a held-out estimate."
 
     func table() throws -> ReportTable {
         try ReportTable(documents: [("a.json", Self.document())])
@@ -82,58 +99,58 @@ final class TableTests: XCTestCase {
 
     func testMarkdown() throws {
         let expected = """
-        | dataset | cosine | cosine+concept [1] | cosine+concept-oracle [2] ORACLE |
-        | --- | ---: | ---: | ---: |
-        | cifar10 | 93.6 | 93.8 (+0.2 [-0.1, +0.5]) | 94.1 (+0.6 [+0.2, +0.9]) |
-        | dtd | 56.0 | 55.4 (-0.6 [-1.4, +0.1]) | 56.4 (+0.4 [0.0, +0.8]) |
-        | average | 74.8 | 74.6 (-0.2) | 75.3 (+0.5) |
+            | dataset | cosine | cosine+concept [1] | cosine+concept-oracle [2] ORACLE |
+            | --- | ---: | ---: | ---: |
+            | cifar10 | 93.6 | 93.8 (+0.2 [-0.1, +0.5]) | 94.1 (+0.6 [+0.2, +0.9]) |
+            | dtd | 56.0 | 55.4 (-0.6 [-1.4, +0.1]) | 56.4 (+0.4 [0.0, +0.8]) |
+            | average | 74.8 | 74.6 (-0.2) | 75.3 (+0.5) |
 
-        \(Self.note1)
+            \(Self.note1)
 
-        \(Self.note2)
+            \(Self.note2)
 
-        \(Self.cells)
+            \(Self.cells)
 
-        \(Self.oracleNote)
+            \(Self.oracleNote)
 
-        """
+            """
         XCTAssertEqual(try table().render(.markdown), expected)
     }
 
     func testCSV() throws {
         func q(_ s: String) -> String { "\"" + s + "\"" }
         let expected = """
-        dataset,cosine,cosine+concept [1],cosine+concept-oracle [2] ORACLE
-        cifar10,93.6,"93.8 (+0.2 [-0.1, +0.5])","94.1 (+0.6 [+0.2, +0.9])"
-        dtd,56.0,"55.4 (-0.6 [-1.4, +0.1])","56.4 (+0.4 [0.0, +0.8])"
-        average,74.8,74.6 (-0.2),75.3 (+0.5)
-        footnote,\(q(Self.note1)),,
-        footnote,\(q(Self.note2)),,
-        footnote,\(q(Self.cells)),,
-        footnote,\(q(Self.oracleNote)),,
+            dataset,cosine,cosine+concept [1],cosine+concept-oracle [2] ORACLE
+            cifar10,93.6,"93.8 (+0.2 [-0.1, +0.5])","94.1 (+0.6 [+0.2, +0.9])"
+            dtd,56.0,"55.4 (-0.6 [-1.4, +0.1])","56.4 (+0.4 [0.0, +0.8])"
+            average,74.8,74.6 (-0.2),75.3 (+0.5)
+            footnote,\(q(Self.note1)),,
+            footnote,\(q(Self.note2)),,
+            footnote,\(q(Self.cells)),,
+            footnote,\(q(Self.oracleNote)),,
 
-        """
+            """
         XCTAssertEqual(try table().render(.csv), expected)
     }
 
     func testLaTeX() throws {
         let expected = #"""
-        \begin{tabular}{lrrr}
-        \toprule
-        dataset & cosine & cosine+concept [1] & cosine+concept-oracle [2] ORACLE \\
-        \midrule
-        cifar10 & 93.6 & 93.8 (+0.2 [-0.1, +0.5]) & 94.1 (+0.6 [+0.2, +0.9]) \\
-        dtd & 56.0 & 55.4 (-0.6 [-1.4, +0.1]) & 56.4 (+0.4 [0.0, +0.8]) \\
-        \midrule
-        average & 74.8 & 74.6 (-0.2) & 75.3 (+0.5) \\
-        \bottomrule
-        \end{tabular}
-        {\footnotesize [1] cosine+concept: representation=hidden,text=average-first,k=256,alpha=fixed:1; alpha: fixed 1; checkpoint 41dff216ab19 (vlsae, k=256 of 256, hidden ratio 8, ckpt/vl\_sae\_256\_8\_best.pth); model ViT-B-32/laion2b\_s34b\_b79k; 95\% paired bootstrap, 1000 resamples, seed 0\par}
-        {\footnotesize [2] cosine+concept-oracle: representation=hidden,text=average-first,k=256,alpha=oracle:0;0.5;1; alpha: ORACLE, best of \{0;0.5;1\} on the evaluation set (cifar10=1, dtd=0.5); checkpoint 41dff216ab19 (vlsae, k=256 of 256, hidden ratio 8, ckpt/vl\_sae\_256\_8\_best.pth); model ViT-B-32/laion2b\_s34b\_b79k; 95\% paired bootstrap, 1000 resamples, seed 0\par}
-        {\footnotesize Cells: acc1 in \% (one decimal); enhanced columns add (difference to the baseline in percentage points [paired-bootstrap interval]) on the same images; average = unweighted mean over datasets of the metric and of the difference, without interval.\par}
-        {\footnotesize ORACLE: alpha chosen on the evaluation images themselves; an upper bound, not a held-out estimate.\par}
+            \begin{tabular}{lrrr}
+            \toprule
+            dataset & cosine & cosine+concept [1] & cosine+concept-oracle [2] ORACLE \\
+            \midrule
+            cifar10 & 93.6 & 93.8 (+0.2 [-0.1, +0.5]) & 94.1 (+0.6 [+0.2, +0.9]) \\
+            dtd & 56.0 & 55.4 (-0.6 [-1.4, +0.1]) & 56.4 (+0.4 [0.0, +0.8]) \\
+            \midrule
+            average & 74.8 & 74.6 (-0.2) & 75.3 (+0.5) \\
+            \bottomrule
+            \end{tabular}
+            {\footnotesize [1] cosine+concept: representation=hidden,text=average-first,k=256,alpha=fixed:1; alpha: fixed 1; checkpoint 41dff216ab19 (vlsae, k=256 of 256, hidden ratio 8, ckpt/vl\_sae\_256\_8\_best.pth); model ViT-B-32/laion2b\_s34b\_b79k; 95\% paired bootstrap, 1000 resamples, seed 0\par}
+            {\footnotesize [2] cosine+concept-oracle: representation=hidden,text=average-first,k=256,alpha=oracle:0;0.5;1; alpha: ORACLE, best of \{0;0.5;1\} on the evaluation set (cifar10=1, dtd=0.5); checkpoint 41dff216ab19 (vlsae, k=256 of 256, hidden ratio 8, ckpt/vl\_sae\_256\_8\_best.pth); model ViT-B-32/laion2b\_s34b\_b79k; 95\% paired bootstrap, 1000 resamples, seed 0\par}
+            {\footnotesize Cells: acc1 in \% (one decimal); enhanced columns add (difference to the baseline in percentage points [paired-bootstrap interval]) on the same images; average = unweighted mean over datasets of the metric and of the difference, without interval.\par}
+            {\footnotesize ORACLE: alpha chosen on the evaluation images themselves; an upper bound, not a held-out estimate.\par}
 
-        """#
+            """#
         XCTAssertEqual(try table().render(.latex), expected)
     }
 
@@ -162,9 +179,12 @@ final class TableTests: XCTestCase {
             return r
         }
         let t = try ReportTable(documents: [("a.json", Self.document()), ("b.json", second)])
-        XCTAssertEqual(t.columns.map(\.header),
-                       ["cosine", "cosine+concept [1] @41dff216", "cosine+concept-oracle [2] @41dff216 ORACLE",
-                        "cosine+concept [3] @abababab"])
+        XCTAssertEqual(
+            t.columns.map(\.header),
+            [
+                "cosine", "cosine+concept [1] @41dff216", "cosine+concept-oracle [2] @41dff216 ORACLE",
+                "cosine+concept [3] @abababab",
+            ])
         XCTAssertTrue(t.columns[3].footnote!.contains("checkpoint abababababab"))
         XCTAssertEqual(t.cells[0][3], "94.8 (+0.2 [-0.1, +0.5])")
     }
@@ -174,19 +194,21 @@ final class TableTests: XCTestCase {
         var diag = doc.results[1]
         diag.method = "concept-only"
         diag.variant = "concept-only:representation=hidden,text=average-first,k=256"
-        diag.alignment = AlignmentRecord(score: "concept-only", representation: "hidden", text: "average-first",
-                                         k: 256, trainedK: 256, alpha: nil, alphaProtocol: "none", oracle: false)
+        diag.alignment = AlignmentRecord(
+            score: "concept-only", representation: "hidden", text: "average-first",
+            k: 256, trainedK: 256, alpha: nil, alphaProtocol: "none", oracle: false)
         doc.results.append(diag)
         XCTAssertEqual(try ReportTable(documents: [("a.json", doc)]).columns.last?.header, "concept-only [3]")
-        XCTAssertEqual(try ReportTable(documents: [("a.json", doc)], diagnostics: false).render(.markdown),
-                       try table().render(.markdown))
+        XCTAssertEqual(
+            try ReportTable(documents: [("a.json", doc)], diagnostics: false).render(.markdown),
+            try table().render(.markdown))
     }
 
     func testConflictingRowsNameBothFiles() throws {
         var second = Self.document()
         second.results[0].metrics.acc1 = 0.5
         XCTAssertThrowsError(try ReportTable(documents: [("a.json", Self.document()), ("b.json", second)])) {
-            guard case let VLSAEError.file(path, message)? = $0 as? VLSAEError else { return XCTFail("\($0)") }
+            guard case VLSAEError.file(let path, let message)? = $0 as? VLSAEError else { return XCTFail("\($0)") }
             XCTAssertEqual(path, "b.json")
             XCTAssertTrue(message.contains("cifar10") && message.contains("a.json"), message)
         }

@@ -15,7 +15,8 @@ enum NpyTestReader {
     /// binary16 → Float by the textbook formula (independent of HalfFloat.float(fromHalf:)).
     static func half(_ h: UInt16) -> Float {
         let sign: Double = h >> 15 == 1 ? -1 : 1
-        let e = Int(h >> 10 & 0x1F), m = Double(h & 0x3FF)
+        let e = Int(h >> 10 & 0x1F)
+        let m = Double(h & 0x3FF)
         if e == 0x1F { return m == 0 ? Float(sign * .infinity) : .nan }
         if e == 0 { return Float(sign * m * pow(2, -24)) }
         return Float(sign * (1 + m / 1024) * pow(2, Double(e - 15)))

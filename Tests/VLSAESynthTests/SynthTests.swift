@@ -41,22 +41,26 @@ final class SynthFormatTests: XCTestCase {
 final class SynthStatisticsTests: XCTestCase {
     /// Eigenvalues against numpy.linalg.eigvalsh, to 1e-10 relative to the spectral radius.
     func testEigenvaluesMatchNumpy() throws {
-        for (a, expected, n) in [(SynthFixtures.symmetricA, SynthFixtures.eigenA, 12),
-                                 (SynthFixtures.symmetricB, SynthFixtures.eigenB, 9)] {
+        for (a, expected, n) in [
+            (SynthFixtures.symmetricA, SynthFixtures.eigenA, 12),
+            (SynthFixtures.symmetricB, SynthFixtures.eigenB, 9),
+        ] {
             let got = try SymmetricEigen.eigenvalues(a, n: n)
             let scale = expected.map(abs).max()!
             for (g, e) in zip(got, expected) { XCTAssertEqual(g, e, accuracy: 1e-10 * scale) }
         }
         XCTAssertEqual(try SymmetricEigen.eigenvalues([4], n: 1), [4])
         let two = try SymmetricEigen.eigenvalues([2, 1, 1, 2], n: 2)
-        XCTAssertEqual(two[0], 1, accuracy: 1e-12); XCTAssertEqual(two[1], 3, accuracy: 1e-12)
+        XCTAssertEqual(two[0], 1, accuracy: 1e-12)
+        XCTAssertEqual(two[1], 3, accuracy: 1e-12)
         XCTAssertEqual(try SymmetricEigen.eigenvalues([Double](repeating: 0, count: 16), n: 4), [0, 0, 0, 0])
     }
 
     /// Every statistic against numpy float64 on a 40×16 fixture (tolerance 1e-5: float32 inputs
     /// and float32 BLAS products).
     func testStatisticsMatchNumpyFixture() throws {
-        let n = SynthFixtures.statsRows, d = SynthFixtures.statsCols
+        let n = SynthFixtures.statsRows
+        let d = SynthFixtures.statsCols
         let x = Matrix(rows: n, cols: d, values: SynthFixtures.statsImages)
         let y = Matrix(rows: n, cols: d, values: SynthFixtures.statsTexts)
         let s = try SynthStatistics.measure(images: x, texts: y, retrievalPool: n)
@@ -123,9 +127,11 @@ final class SynthGeneratorTests: XCTestCase {
     /// Plain zero-shot accuracy in realistic ranges: neither chance nor saturated.
     func testZeroShotDifficultyIsRealistic() throws {
         let world = try SynthWorld(parameters: .small(seed: 3))
-        for (i, spec, range) in [(0, SynthEvalSetSpec(name: "synth10", classes: 10, images: 800), 0.75...0.97),
-                                 (1, SynthEvalSetSpec(name: "synth100", classes: 100, images: 1500), 0.45...0.75),
-                                 (2, SynthEvalSetSpec(name: "synth1000", classes: 1000, images: 3000), 0.25...0.55)] {
+        for (i, spec, range) in [
+            (0, SynthEvalSetSpec(name: "synth10", classes: 10, images: 800), 0.75...0.97),
+            (1, SynthEvalSetSpec(name: "synth100", classes: 100, images: 1500), 0.45...0.75),
+            (2, SynthEvalSetSpec(name: "synth1000", classes: 1000, images: 3000), 0.25...0.55),
+        ] {
             let set = world.evalSet(spec, index: i)
             XCTAssertEqual(set.classTexts.rows, spec.classes * set.templateCount)
             XCTAssertGreaterThanOrEqual(set.templateCount, 4)
@@ -133,8 +139,9 @@ final class SynthGeneratorTests: XCTestCase {
             XCTAssertTrue(set.labels.allSatisfy { (0..<spec.classes).contains($0) })
             XCTAssertEqual(Set(set.classnames).count, spec.classes)
             XCTAssertTrue(set.templates.allSatisfy { $0.contains("{c}") })
-            let top1 = SynthSuite.top1(images: set.images, labels: set.labels,
-                                       classTexts: set.classTexts, templates: set.templateCount)
+            let top1 = SynthSuite.top1(
+                images: set.images, labels: set.labels,
+                classTexts: set.classTexts, templates: set.templateCount)
             XCTAssertTrue(range.contains(top1), "\(spec.name) top-1 \(top1) outside \(range)")
         }
     }
@@ -172,13 +179,18 @@ final class SynthGeneratorTests: XCTestCase {
 
     func testInvalidParametersAreRejected() {
         var p = SynthParameters()
-        p.activeMin = 5; p.activeMax = 3
+        p.activeMin = 5
+        p.activeMax = 3
         XCTAssertThrowsError(try SynthWorld(parameters: p))
-        p = SynthParameters(); p.dim = 64; p.subspaceDim = 128
+        p = SynthParameters()
+        p.dim = 64
+        p.subspaceDim = 128
         XCTAssertThrowsError(try p.validate())
-        p = SynthParameters(); p.evalSets = [.init(name: "a/b", classes: 3, images: 3)]
+        p = SynthParameters()
+        p.evalSets = [.init(name: "a/b", classes: 3, images: 3)]
         XCTAssertThrowsError(try p.validate())
-        p = SynthParameters(); p.noise = -.infinity
+        p = SynthParameters()
+        p.noise = -.infinity
         XCTAssertThrowsError(try p.validate())
     }
 }
@@ -187,7 +199,11 @@ final class SynthSuiteTests: XCTestCase {
     func tiny(seed: UInt64 = 5) -> SynthParameters {
         var p = SynthParameters()
         p.seed = seed
-        p.dim = 64; p.subspaceDim = 24; p.concepts = 128; p.trainPairs = 300; p.templates = 4
+        p.dim = 64
+        p.subspaceDim = 24
+        p.concepts = 128
+        p.trainPairs = 300
+        p.templates = 4
         p.evalSets = [.init(name: "synth10", classes: 10, images: 60), .init(name: "synth20", classes: 20, images: 80)]
         return p
     }
@@ -198,7 +214,8 @@ final class SynthSuiteTests: XCTestCase {
         let report = try SynthSuite.generate(p, to: dir)
         XCTAssertTrue(SynthSuite.verify(folder: dir))
         XCTAssertTrue(SynthSuite.verify(folder: dir, parameters: p))
-        var other = p; other.seed = 6
+        var other = p
+        other.seed = 6
         XCTAssertFalse(SynthSuite.verify(folder: dir, parameters: other))
 
         // Files as a reader sees them: shapes, dtypes, labels in range, data equal to the
@@ -206,16 +223,23 @@ final class SynthSuiteTests: XCTestCase {
         let world = try SynthWorld(parameters: p)
         let pairs = world.trainPairs(count: p.trainPairs)
         let img = try NpyTestReader.read(dir + "/train_image.npy")
-        XCTAssertEqual(img.descr, "<f2"); XCTAssertEqual(img.shape, [300, 64])
+        XCTAssertEqual(img.descr, "<f2")
+        XCTAssertEqual(img.shape, [300, 64])
         XCTAssertEqual(img.floats, HalfFloat.roundedThroughHalf(pairs.images.values))
         let concepts = try NpyTestReader.read(dir + "/concepts.npy")
-        XCTAssertEqual(concepts.descr, "<f4"); XCTAssertEqual(concepts.floats, world.concepts.values)
+        XCTAssertEqual(concepts.descr, "<f4")
+        XCTAssertEqual(concepts.floats, world.concepts.values)
         XCTAssertEqual(try NpyTestReader.read(dir + "/modality_offsets.npy").shape, [2, 64])
-        XCTAssertEqual(try NpyTestReader.read(dir + "/signal_means.npy").floats, world.imageSignalMean + world.textSignalMean)
+        XCTAssertEqual(
+            try NpyTestReader.read(dir + "/signal_means.npy").floats, world.imageSignalMean + world.textSignalMean)
 
         let manifestPath = dir + "/synth20/manifest.json"
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: manifestPath))) as! [String: Any]
-        for key in ["name", "model", "pretrained", "image_embeddings", "labels", "classnames", "templates", "text_embeddings"] {
+        let json =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: manifestPath)))
+            as! [String: Any]
+        for key in [
+            "name", "model", "pretrained", "image_embeddings", "labels", "classnames", "templates", "text_embeddings",
+        ] {
             XCTAssertNotNil(json[key], "manifest key \(key)")
         }
         XCTAssertEqual(json["model"] as? String, "synthetic")
@@ -224,12 +248,14 @@ final class SynthSuiteTests: XCTestCase {
         let text = try NpyTestReader.read(dir + "/synth20/" + (json["text_embeddings"] as! String))
         XCTAssertEqual(text.shape, [20, 4, 64])
         let labels = try NpyTestReader.read(dir + "/synth20/" + (json["labels"] as! String))
-        XCTAssertEqual(labels.descr, "<i8"); XCTAssertEqual(labels.shape, [80])
+        XCTAssertEqual(labels.descr, "<i8")
+        XCTAssertEqual(labels.shape, [80])
         XCTAssertTrue(labels.ints.allSatisfy { (0..<20).contains($0) })
 
         let classConcepts = try NpyTestReader.read(dir + "/synth20/class_concepts.npy")
         XCTAssertEqual(classConcepts.shape, [20, p.classConcepts])
-        XCTAssertEqual(classConcepts.ints.map(Int.init), world.evalSet(p.evalSets[1], index: 1).classConcepts.flatMap { $0 })
+        XCTAssertEqual(
+            classConcepts.ints.map(Int.init), world.evalSet(p.evalSets[1], index: 1).classConcepts.flatMap { $0 })
 
         // The project's own manifest loader accepts the set (float16 arrays, relative paths).
         let dataset = try ZeroShotDataset.load(manifestPath: manifestPath)
@@ -239,8 +265,9 @@ final class SynthSuiteTests: XCTestCase {
         XCTAssertEqual(dataset.numTemplates, 4)
         XCTAssertTrue(dataset.templateLevel)
         XCTAssertEqual(dataset.labels.map(Int64.init), labels.ints)
-        XCTAssertEqual(try TensorFile.load(dir + "/train_text.npy").floats,
-                       try NpyTestReader.read(dir + "/train_text.npy").floats)
+        XCTAssertEqual(
+            try TensorFile.load(dir + "/train_text.npy").floats,
+            try NpyTestReader.read(dir + "/train_text.npy").floats)
 
         // Recorded hashes are the files' hashes; the same parameters give the same bytes.
         let desc = try SynthSuite.load(folder: dir)
@@ -278,7 +305,8 @@ final class ConceptRecoveryTests: XCTestCase {
         var dec = c.gatherRows(perm)
         for i in dec.values.indices { dec.values[i] *= 3 }
         let r = try ConceptRecovery.measure(concepts: c, encoderRows: c, decoderColumns: dec)
-        XCTAssertEqual(r.encoderRecovered, 1); XCTAssertEqual(r.decoderRecovered, 1)
+        XCTAssertEqual(r.encoderRecovered, 1)
+        XCTAssertEqual(r.decoderRecovered, 1)
         XCTAssertEqual(r.encoderMeanBestCosine, 1, accuracy: 1e-5)
         XCTAssertEqual(r.decoderMeanBestCosine, 1, accuracy: 1e-5)
         XCTAssertEqual(r.threshold, 0.9)
@@ -299,7 +327,8 @@ final class ConceptRecoveryTests: XCTestCase {
     /// Noisy copies: concept + ε·g with g ~ N(0, I/d) has cosine ≈ 1/√(1+ε²): ε = 0.2 gives
     /// ≈ 0.98 (recovered), ε = 1 gives ≈ 0.71 (not). Half of each → exactly 0.5.
     func testNoisyCopiesGiveExpectedFraction() throws {
-        let k = 200, d = 512
+        let k = 200
+        let d = 512
         let c = randomMatrix(k, d, seed: 4).normalizedRows()
         let g = randomMatrix(k, d, seed: 5)
         var noisy = c
@@ -312,7 +341,8 @@ final class ConceptRecoveryTests: XCTestCase {
         let r = try ConceptRecovery.measure(concepts: c, encoderRows: shuffled, decoderColumns: c)
         XCTAssertEqual(r.encoderRecovered, 0.5)
         XCTAssertEqual(r.decoderRecovered, 1)
-        let close: Double = 1 / 1.04.squareRoot(), far: Double = 1 / 2.0.squareRoot()
+        let close: Double = 1 / 1.04.squareRoot()
+        let far: Double = 1 / 2.0.squareRoot()
         let expectedMean = (close + far) / 2
         XCTAssertEqual(r.encoderMeanBestCosine, expectedMean, accuracy: 0.01)
         let strict = try ConceptRecovery.measure(concepts: c, encoderRows: shuffled, decoderColumns: c, threshold: 0.99)
@@ -330,13 +360,15 @@ final class ConceptRecoveryTests: XCTestCase {
         var rng = SeededRandom(seed: 1)
         var decoder = world.imageConcepts.gatherRows(rng.permutation(300))
         for i in decoder.values.indices { decoder.values[i] *= 0.25 }
-        let right = try ConceptRecovery.measure(concepts: world.imageConcepts, encoderRows: decoder, decoderColumns: decoder)
+        let right = try ConceptRecovery.measure(
+            concepts: world.imageConcepts, encoderRows: decoder, decoderColumns: decoder)
         XCTAssertEqual(right.decoderRecovered, 1)
         let wrong = try ConceptRecovery.measure(concepts: world.concepts, encoderRows: decoder, decoderColumns: decoder)
         XCTAssertLessThan(wrong.decoderRecovered, 0.6)
         XCTAssertEqual(wrong.decoderMeanBestCosine, 1 / 1.25.squareRoot(), accuracy: 0.02)
         // The text map is a different distortion: image-space columns are not text concepts.
-        let cross = try ConceptRecovery.measure(concepts: world.textConcepts, encoderRows: decoder, decoderColumns: decoder)
+        let cross = try ConceptRecovery.measure(
+            concepts: world.textConcepts, encoderRows: decoder, decoderColumns: decoder)
         XCTAssertLessThan(cross.decoderRecovered, 0.2)
     }
 
@@ -349,6 +381,7 @@ final class ConceptRecoveryTests: XCTestCase {
             for j in 0..<32 { dot += Double(p[r, j]) * Double(dir[j]) }
             XCTAssertEqual(dot, 0, accuracy: 1e-4)
         }
-        XCTAssertThrowsError(try ConceptRecovery.measure(concepts: m, encoderRows: randomMatrix(4, 16, seed: 1), decoderColumns: m))
+        XCTAssertThrowsError(
+            try ConceptRecovery.measure(concepts: m, encoderRows: randomMatrix(4, 16, seed: 1), decoderColumns: m))
     }
 }

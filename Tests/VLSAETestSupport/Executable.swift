@@ -18,7 +18,8 @@ public struct VLSAEExecutable: Sendable {
     /// test is skipped (with a message saying how to build it) when none exists.
     public static func locate() throws -> VLSAEExecutable {
         let root = SchemaLocations.repoRoot
-        let candidates = [ProcessInfo.processInfo.environment["VLSAE_BIN"]].compactMap { $0 }
+        let candidates =
+            [ProcessInfo.processInfo.environment["VLSAE_BIN"]].compactMap { $0 }
             + [".build/debug/vlsae", ".build/release/vlsae"].map { root.appendingPathComponent($0).path }
         guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw XCTSkip("vlsae executable not built (swift build --product vlsae)")
@@ -28,8 +29,10 @@ public struct VLSAEExecutable: Sendable {
 
     /// Runs `vlsae` with `arguments` in `folder` (default: the test's working directory), the
     /// environment given on top of this process's (a nil value removes a variable), and waits.
-    public func run(_ arguments: [String], in folder: URL? = nil,
-                    environment: [String: String?] = [:]) throws -> Run {
+    public func run(
+        _ arguments: [String], in folder: URL? = nil,
+        environment: [String: String?] = [:]
+    ) throws -> Run {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
         p.arguments = arguments
@@ -39,21 +42,27 @@ public struct VLSAEExecutable: Sendable {
             for (key, value) in environment { env[key] = value }
             p.environment = env
         }
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         p.standardOutput = out
         p.standardError = err
         try p.run()
         // stderr is drained on another thread while stdout is read here: a child that fills one pipe's
         // buffer while the other is being read would otherwise block forever.
         final class Box: @unchecked Sendable { var data = Data() }
-        let errBox = Box(), done = DispatchSemaphore(value: 0)
+        let errBox = Box()
+        let done = DispatchSemaphore(value: 0)
         let errHandle = err.fileHandleForReading
-        DispatchQueue.global().async { errBox.data = errHandle.readDataToEndOfFile(); done.signal() }
+        DispatchQueue.global().async {
+            errBox.data = errHandle.readDataToEndOfFile()
+            done.signal()
+        }
         let o = out.fileHandleForReading.readDataToEndOfFile()
         done.wait()
         let e = errBox.data
         p.waitUntilExit()
-        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-                   stderr: String(decoding: e, as: UTF8.self))
+        return Run(
+            status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+            stderr: String(decoding: e, as: UTF8.self))
     }
 }

@@ -11,7 +11,8 @@ public struct FixtureFolder: Sendable {
     /// The `Fixtures` folder bundled with a test target: pass that target's `Bundle.module`. A
     /// bundle without one gives a folder whose reads fail naming the missing path.
     public init(bundle: Bundle, _ name: String = "Fixtures") {
-        url = bundle.url(forResource: name, withExtension: nil)
+        url =
+            bundle.url(forResource: name, withExtension: nil)
             ?? bundle.bundleURL.appendingPathComponent(name)
     }
 

@@ -45,7 +45,9 @@ public enum SharedData {
     /// The path of `relative` inside the shared folder, or XCTSkip saying what is missing.
     public static func file(_ relative: String) throws -> String {
         guard let folder else {
-            throw XCTSkip("shared folder not found (set VLSAE_SHARED_DIR, or keep ../shared beside the repository); needs \(relative)")
+            throw XCTSkip(
+                "shared folder not found (set VLSAE_SHARED_DIR, or keep ../shared beside the repository); needs \(relative)"
+            )
         }
         let path = folder.appendingPathComponent(relative).path
         guard FileManager.default.fileExists(atPath: path) else {

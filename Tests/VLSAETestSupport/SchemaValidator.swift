@@ -13,13 +13,14 @@ public indirect enum JSON: Equatable, Sendable {
     public static func == (a: JSON, b: JSON) -> Bool {
         switch (a, b) {
         case (.null, .null): return true
-        case let (.bool(x), .bool(y)): return x == y
-        case let (.number(x, _), .number(y, _)): return x == y
-        case let (.string(x), .string(y)): return x == y
-        case let (.array(x), .array(y)): return x == y
-        case let (.object(x), .object(y)):
-            return x.count == y.count && zip(x.sorted { $0.0 < $1.0 }, y.sorted { $0.0 < $1.0 })
-                .allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        case (.bool(let x), .bool(let y)): return x == y
+        case (.number(let x, _), .number(let y, _)): return x == y
+        case (.string(let x), .string(let y)): return x == y
+        case (.array(let x), .array(let y)): return x == y
+        case (.object(let x), .object(let y)):
+            return x.count == y.count
+                && zip(x.sorted { $0.0 < $1.0 }, y.sorted { $0.0 < $1.0 })
+                    .allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
         default: return false
         }
     }
@@ -65,32 +66,56 @@ public indirect enum JSON: Equatable, Sendable {
             case UInt8(ascii: "f"): return try literal("false", .bool(false))
             case UInt8(ascii: "\""): return .string(try string())
             case UInt8(ascii: "["):
-                i += 1; skipSpace()
+                i += 1
+                skipSpace()
                 var items: [JSON] = []
-                if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+                if i < bytes.count, bytes[i] == UInt8(ascii: "]") {
+                    i += 1
+                    return .array(items)
+                }
                 while true {
-                    skipSpace(); items.append(try value()); skipSpace()
+                    skipSpace()
+                    items.append(try value())
+                    skipSpace()
                     guard i < bytes.count else { throw fail("unterminated array") }
-                    if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-                    if bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+                    if bytes[i] == UInt8(ascii: ",") {
+                        i += 1
+                        continue
+                    }
+                    if bytes[i] == UInt8(ascii: "]") {
+                        i += 1
+                        return .array(items)
+                    }
                     throw fail("expected , or ]")
                 }
             case UInt8(ascii: "{"):
-                i += 1; skipSpace()
+                i += 1
+                skipSpace()
                 var members: [(String, JSON)] = []
-                if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+                if i < bytes.count, bytes[i] == UInt8(ascii: "}") {
+                    i += 1
+                    return .object(members)
+                }
                 while true {
                     skipSpace()
                     guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected key") }
                     let k = try string()
                     skipSpace()
                     guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected :") }
-                    i += 1; skipSpace()
+                    i += 1
+                    skipSpace()
                     if members.contains(where: { $0.0 == k }) { throw fail("duplicate key \(k)") }
-                    members.append((k, try value())); skipSpace()
+                    members.append((k, try value()))
+                    skipSpace()
                     guard i < bytes.count else { throw fail("unterminated object") }
-                    if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-                    if bytes[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+                    if bytes[i] == UInt8(ascii: ",") {
+                        i += 1
+                        continue
+                    }
+                    if bytes[i] == UInt8(ascii: "}") {
+                        i += 1
+                        return .object(members)
+                    }
                     throw fail("expected , or }")
                 }
             default: return try number()
@@ -102,7 +127,10 @@ public indirect enum JSON: Equatable, Sendable {
             var out: [UInt8] = []
             while i < bytes.count {
                 let b = bytes[i]
-                if b == UInt8(ascii: "\"") { i += 1; return String(decoding: out, as: UTF8.self) }
+                if b == UInt8(ascii: "\"") {
+                    i += 1
+                    return String(decoding: out, as: UTF8.self)
+                }
                 if b < 0x20 { throw fail("control character in string") }
                 if b == UInt8(ascii: "\\") {
                     i += 1
@@ -114,17 +142,20 @@ public indirect enum JSON: Equatable, Sendable {
                     case UInt8(ascii: "b"): out.append(0x08)
                     case UInt8(ascii: "f"): out.append(0x0C)
                     case UInt8(ascii: "u"):
-                        guard i + 4 < bytes.count, let code = UInt32(String(decoding: bytes[(i + 1)...(i + 4)], as: UTF8.self), radix: 16)
+                        guard i + 4 < bytes.count,
+                            let code = UInt32(String(decoding: bytes[(i + 1)...(i + 4)], as: UTF8.self), radix: 16)
                         else { throw fail("bad \\u escape") }
                         // Surrogate pairs do not occur in our documents; map lone surrogates to U+FFFD.
-                        out.append(contentsOf: Array(String(Unicode.Scalar(code).map(Character.init) ?? "\u{FFFD}").utf8))
+                        out.append(
+                            contentsOf: Array(String(Unicode.Scalar(code).map(Character.init) ?? "\u{FFFD}").utf8))
                         i += 4
                     default: out.append(bytes[i])
                     }
                     i += 1
                     continue
                 }
-                out.append(b); i += 1
+                out.append(b)
+                i += 1
             }
             throw fail("unterminated string")
         }
@@ -135,12 +166,21 @@ public indirect enum JSON: Equatable, Sendable {
             var integer = true
             while i < bytes.count {
                 let b = bytes[i]
-                if (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b) { i += 1 } else if [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"), UInt8(ascii: "+"), UInt8(ascii: "-")].contains(b) {
-                    integer = false; i += 1
-                } else { break }
+                if (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b) {
+                    i += 1
+                } else if [
+                    UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"), UInt8(ascii: "+"), UInt8(ascii: "-"),
+                ].contains(b) {
+                    integer = false
+                    i += 1
+                } else {
+                    break
+                }
             }
             let text = String(decoding: bytes[start..<i], as: UTF8.self)
-            guard !text.isEmpty, text != "-", let v = Double(text), v.isFinite else { throw fail("bad number '\(text)'") }
+            guard !text.isEmpty, text != "-", let v = Double(text), v.isFinite else {
+                throw fail("bad number '\(text)'")
+            }
             return .number(v, isInteger: integer || v == v.rounded())
         }
     }
@@ -176,26 +216,41 @@ public struct SchemaValidator: Sendable {
     private func typeMatches(_ v: JSON, _ name: String) -> Bool {
         switch (name, v) {
         case ("null", .null), ("boolean", .bool), ("string", .string), ("array", .array), ("object", .object),
-             ("number", .number): return true
+            ("number", .number):
+            return true
         case ("integer", .number(_, let isInt)): return isInt
         default: return false
         }
     }
 
     private func check(_ v: JSON, against schema: JSON, at path: String, errors: inout [String]) {
-        if case .bool(let b) = schema { if !b { errors.append("\(path): not allowed") }; return }
-        guard case .object(let keywords) = schema else { errors.append("\(path): schema is not an object"); return }
+        if case .bool(let b) = schema {
+            if !b { errors.append("\(path): not allowed") }
+            return
+        }
+        guard case .object(let keywords) = schema else {
+            errors.append("\(path): schema is not an object")
+            return
+        }
         for (k, _) in keywords where !SchemaValidator.supported.contains(k) {
             errors.append("\(path): unsupported schema keyword \(k)")
         }
         if case .string(let ref)? = schema["$ref"] {
-            guard let target = resolve(ref) else { errors.append("\(path): unresolvable $ref \(ref)"); return }
+            guard let target = resolve(ref) else {
+                errors.append("\(path): unresolvable $ref \(ref)")
+                return
+            }
             check(v, against: target, at: path, errors: &errors)
         }
         if let t = schema["type"] {
             var names: [String] = []
             if case .string(let s) = t { names = [s] }
-            if case .array(let a) = t { names = a.compactMap { if case .string(let s) = $0 { return s }; return nil } }
+            if case .array(let a) = t {
+                names = a.compactMap {
+                    if case .string(let s) = $0 { return s }
+                    return nil
+                }
+            }
             if !names.contains(where: { typeMatches(v, $0) }) {
                 errors.append("\(path): expected type \(names.joined(separator: "|")), found \(describe(v))")
                 return
@@ -210,11 +265,15 @@ public struct SchemaValidator: Sendable {
             if case .number(let hi, _)? = schema["maximum"], x > hi { errors.append("\(path): \(x) > maximum \(hi)") }
         }
         if case .string(let s) = v {
-            if case .number(let n, _)? = schema["minLength"], Double(s.count) < n { errors.append("\(path): shorter than \(Int(n))") }
+            if case .number(let n, _)? = schema["minLength"], Double(s.count) < n {
+                errors.append("\(path): shorter than \(Int(n))")
+            }
             if case .string(let pattern)? = schema["pattern"] {
                 let re = try? NSRegularExpression(pattern: pattern)
                 let range = NSRange(s.startIndex..., in: s)
-                if re == nil { errors.append("\(path): bad pattern \(pattern)") } else if re!.firstMatch(in: s, range: range) == nil {
+                if re == nil {
+                    errors.append("\(path): bad pattern \(pattern)")
+                } else if re!.firstMatch(in: s, range: range) == nil {
                     errors.append("\(path): \"\(s)\" does not match \(pattern)")
                 }
             }
@@ -224,7 +283,9 @@ public struct SchemaValidator: Sendable {
                 errors.append("\(path): \(items.count) items, fewer than \(Int(n))")
             }
             if let itemSchema = schema["items"] {
-                for (i, item) in items.enumerated() { check(item, against: itemSchema, at: "\(path)[\(i)]", errors: &errors) }
+                for (i, item) in items.enumerated() {
+                    check(item, against: itemSchema, at: "\(path)[\(i)]", errors: &errors)
+                }
             }
         }
         if case .object(let members) = v {
@@ -238,7 +299,9 @@ public struct SchemaValidator: Sendable {
                 if let ps = props?[k] {
                     check(mv, against: ps, at: "\(path).\(k)", errors: &errors)
                 } else if let extra = schema["additionalProperties"] {
-                    if case .bool(false) = extra { errors.append("\(path): unexpected key \(k)") } else {
+                    if case .bool(false) = extra {
+                        errors.append("\(path): unexpected key \(k)")
+                    } else {
                         check(mv, against: extra, at: "\(path).\(k)", errors: &errors)
                     }
                 }

@@ -23,7 +23,9 @@ import VLSAEModel
 let env = ProcessInfo.processInfo.environment
 let threads = max(1, Int(env["VLSAE_BENCH_THREADS"] ?? "") ?? 2)
 let repeats = max(1, Int(env["VLSAE_BENCH_REPEAT"] ?? "") ?? 5)
-let d = 512, h = 4096, k = 256
+let d = 512
+let h = 4096
+let k = 256
 
 /// Peak resident memory of the whole process (getrusage ru_maxrss, in bytes), the measure the reference
 /// reports, setup included; the tool's own `.peakMemoryResident` only samples the measured region.
@@ -42,12 +44,13 @@ func recordMaxRSS(_ benchmark: Benchmark) {
 /// `items` and `flops` (the encoder product's FLOPs per iteration) document the workload; scripts/bench.sh
 /// (Benchmarks/compare.py) holds the same numbers to turn wall-clock samples into throughput and GFLOP/s.
 func configuration(items: Int, flops: Double = 0) -> Benchmark.Configuration {
-    .init(metrics: [.throughput, .wallClock, .peakMemoryResident, maxRSS],
-          timeUnits: .microseconds,
-          warmupIterations: 1,
-          scalingFactor: .one,
-          maxDuration: .seconds(600),
-          maxIterations: repeats)
+    .init(
+        metrics: [.throughput, .wallClock, .peakMemoryResident, maxRSS],
+        timeUnits: .microseconds,
+        warmupIterations: 1,
+        scalingFactor: .one,
+        maxDuration: .seconds(600),
+        maxIterations: repeats)
 }
 
 /// Standard-normal float32 values from the project's seeded generator (the reference uses torch.randn).
@@ -101,7 +104,8 @@ let benchmarks: @Sendable () -> Void = {
     BLAS.setThreads(threads)
 
     // Two rows (image and caption) per pair go through the encoder product: 2 · 2·d·h FLOPs per pair.
-    Benchmark("train_step", configuration: configuration(items: 512, flops: Double(512 * 2 * 2 * d * h))) { benchmark, s in
+    Benchmark("train_step", configuration: configuration(items: 512, flops: Double(512 * 2 * 2 * d * h))) {
+        benchmark, s in
         let state: TrainState = s
         for _ in benchmark.scaledIterations {
             let loss = state.model.lossAndGradients(images: state.images, texts: state.texts, gradients: &state.grads)
@@ -113,7 +117,8 @@ let benchmarks: @Sendable () -> Void = {
         try TrainState()
     }
 
-    Benchmark("encode", configuration: configuration(items: 10_000, flops: Double(10_000 * 2 * d * h))) { benchmark, s in
+    Benchmark("encode", configuration: configuration(items: 10_000, flops: Double(10_000 * 2 * d * h))) {
+        benchmark, s in
         let state: EncodeState = s
         for _ in benchmark.scaledIterations {
             blackHole(state.model.encode(state.x, k: k))
@@ -123,13 +128,19 @@ let benchmarks: @Sendable () -> Void = {
         try EncodeState(rows: 10_000)
     }
 
-    Benchmark("zeroshot", configuration: configuration(items: 100_000, flops: Double(100_000 * 2 * d * 1000))) { benchmark, s in
+    Benchmark("zeroshot", configuration: configuration(items: 100_000, flops: Double(100_000 * 2 * d * 1000))) {
+        benchmark, s in
         let state: ZeroShotState = s
         for _ in benchmark.scaledIterations {
-            let p = ZeroShot.predict(images: state.images, labels: state.labels, classifier: state.classifier,
-                                     threads: threads)
-            var top1 = 0, top5 = 0
-            for r in p.trueRank { if r < 1 { top1 += 1 }; if r < 5 { top5 += 1 } }
+            let p = ZeroShot.predict(
+                images: state.images, labels: state.labels, classifier: state.classifier,
+                threads: threads)
+            var top1 = 0
+            var top5 = 0
+            for r in p.trueRank {
+                if r < 1 { top1 += 1 }
+                if r < 5 { top5 += 1 }
+            }
             blackHole((top1, top5))
         }
         recordMaxRSS(benchmark)
@@ -155,7 +166,8 @@ let benchmarks: @Sendable () -> Void = {
         recordMaxRSS(benchmark)
     } setup: { () -> String in
         guard let path = env["VLSAE_BENCH_NPY"], FileManager.default.fileExists(atPath: path) else {
-            throw VLSAEError.usage("load_f16 needs VLSAE_BENCH_NPY naming a 1,000,000 × 512 float16 .npy (scripts/bench.sh makes one)")
+            throw VLSAEError.usage(
+                "load_f16 needs VLSAE_BENCH_NPY naming a 1,000,000 × 512 float16 .npy (scripts/bench.sh makes one)")
         }
         return path
     }
@@ -169,9 +181,10 @@ let benchmarks: @Sendable () -> Void = {
                     state.c.withUnsafeMutableBufferPointer { pc in
                         // 20 products per iteration so that one sample is long enough to time well.
                         for _ in 0..<20 {
-                            BLAS.sgemm(transA: false, transB: true, m: 512, n: h, k: d, alpha: 1,
-                                       a: pa.baseAddress!, lda: d, b: pb.baseAddress!, ldb: d,
-                                       beta: 0, c: pc.baseAddress!, ldc: h)
+                            BLAS.sgemm(
+                                transA: false, transB: true, m: 512, n: h, k: d, alpha: 1,
+                                a: pa.baseAddress!, lda: d, b: pb.baseAddress!, ldb: d,
+                                beta: 0, c: pc.baseAddress!, ldc: h)
                         }
                     }
                 }
@@ -194,8 +207,9 @@ let benchmarks: @Sendable () -> Void = {
         }
         recordMaxRSS(benchmark)
     } setup: {
-        DeterministicGemmState(a: Matrix(rows: 512, cols: d, values: gaussian(512 * d, seed: 7)),
-                               b: Matrix(rows: h, cols: d, values: gaussian(h * d, seed: 8)),
-                               c: Matrix(rows: 512, cols: h))
+        DeterministicGemmState(
+            a: Matrix(rows: 512, cols: d, values: gaussian(512 * d, seed: 7)),
+            b: Matrix(rows: h, cols: d, values: gaussian(h * d, seed: 8)),
+            c: Matrix(rows: 512, cols: h))
     }
 }
