@@ -9,6 +9,12 @@ swift="${SWIFT:-swift}"
 docc="${DOCC:-$(dirname "$(command -v "$swift")")/docc}"
 command -v "$docc" >/dev/null || docc=docc
 scratch=.build-docs
+# SwiftPM and the compiler driver leave TemporaryDirectory.* folders in $TMPDIR on every build: keep them in
+# a folder of our own and remove it afterwards, as `make test` does.
+mkdir -p "$scratch"
+TMPDIR=$(mktemp -d "$PWD/$scratch/tmp.XXXXXX")
+export TMPDIR
+trap 'rm -rf "$TMPDIR"' EXIT
 modules=(VLSAECore VLSAEFormats VLSAEData VLSAEModel VLSAEEval VLSAEReport VLSAEPlot VLSAESynth VLSAEJobs)
 
 echo "docs: symbol graphs (public API) ..."
