@@ -18,7 +18,7 @@ public enum RecoveryJob {
     public struct ModalityRecovery: Codable, Equatable, Sendable {
         /// `image` or `text`.
         public var modality: String
-        /// Planted concepts K compared.
+        /// Number of planted concepts compared (K).
         public var concepts: Int
         /// Fraction of concepts with some encoder row at cosine ≥ the threshold, in [0, 1].
         public var encoderRecovered: Double
@@ -42,7 +42,7 @@ public enum RecoveryJob {
         public var threshold: Double
         /// What is compared with what, in words (offsets projected out), so the figures are read correctly.
         public var comparison: String
-        /// Image then text.
+        /// One entry per modality: image, then text.
         public var results: [ModalityRecovery]
         /// How the figures were computed (numeric mode, kernel path); the products are single-threaded.
         public var provenance: RunProvenance
