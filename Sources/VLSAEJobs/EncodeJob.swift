@@ -6,7 +6,9 @@ import VLSAEModel
 /// `vlsae encode`: embeddings → dense activations (or a modality's reconstruction), written as
 /// .npy by `Result.write(to:)`.
 public enum EncodeJob {
+    /// What `vlsae encode` passes.
     public struct Options: Sendable {
+        /// Path of the checkpoint (safetensors or an official `.pth`).
         public var checkpoint: String
         /// Tensor address of the N × d embeddings.
         public var input: String
@@ -16,8 +18,10 @@ public enum EncodeJob {
         public var modality: Modality?
         /// Active units per row; at most the trained k.
         public var k: Int?
+        /// Worker threads (≥ 1): how fast, not what is computed.
         public var threads: Int
 
+        /// Options that encode with the image encoder at the trained k on 1 thread.
         public init(
             checkpoint: String, input: String, reconstruct: Modality? = nil,
             modality: Modality? = nil, k: Int? = nil, threads: Int = 1
@@ -31,14 +35,18 @@ public enum EncodeJob {
         }
     }
 
+    /// What `run(_:)` computed, in memory.
     public struct Result: Sendable {
         /// N × h activations (zeros for inactive units), or N × d reconstructions.
         public var output: Matrix
         /// Mean active units per row.
         public var meanActive: Double
+        /// The checkpoint used, with its SHA-256.
         public var checkpoint: FileDigest
 
+        /// N, the rows encoded.
         public var rows: Int { output.rows }
+        /// h (activations) or d (reconstructions).
         public var cols: Int { output.cols }
 
         /// Writes the output as a float32 .npy file.
@@ -47,6 +55,8 @@ public enum EncodeJob {
         }
     }
 
+    /// Loads the checkpoint and the input (rejecting NaN or infinite rows), encodes at `k` (nil: the trained k) and
+    /// returns activations or the reconstruction; writes nothing.
     public static func run(_ o: Options) throws -> Result {
         guard o.threads >= 1 else { throw VLSAEError.usage("threads must be at least 1 (got \(o.threads))") }
         let ckpt = try Checkpoint.load(path: o.checkpoint)

@@ -16,6 +16,7 @@ public struct AlignmentOptions: Sendable {
     /// Validation manifests for `alpha=validated:`, paired with evaluation datasets by name.
     public var validation: [String]
 
+    /// Alignment with the given checkpoint and specs; no validation manifests unless given.
     public init(checkpoint: String, checkpointK: Int? = nil, specs: [String], validation: [String] = []) {
         self.checkpoint = checkpoint
         self.checkpointK = checkpointK

@@ -8,21 +8,32 @@ import VLSAEReport
 /// rows when an autoencoder is given, as one result document. Computes only: the caller writes
 /// the document (`ResultDocument.write(to:)`), so nothing is written when any dataset fails.
 public enum EvalJob {
+    /// What `vlsae eval` passes: the manifests, the statistics' settings and, optionally, alignment.
     public struct Options: Sendable {
+        /// Manifest paths, evaluated in order; at least one.
         public var manifests: [String]
+        /// Paired-bootstrap resamples per interval (`--bootstrap`); at least `minimumResamples`.
         public var bootstrapResamples: Int
+        /// Seed of the bootstrap resamples and of the k-fold split of `validated` α protocols; recorded under `seeds`
+        /// (`bootstrap`, `folds`).
         public var seed: UInt64
+        /// Confidence level of the intervals, in (0, 1).
         public var level: Double
+        /// Whether every row carries each class's recall (`per_class_recall`), and alignment rows its paired
+        /// delta as well.
         public var perClass: Bool
         /// Worker threads: how fast, not what is computed (recorded in the provenance only).
         public var threads: Int
         /// Recorded verbatim in the document's provenance.
         public var command: [String]
+        /// The tool recorded in the document.
         public var tool: ToolRecord
+        /// Whether to print progress lines to standard error.
         public var progress: Bool
         /// Concept-level alignment rows to add after each baseline row (nil: baseline only).
         public var alignment: AlignmentOptions?
 
+        /// Options with 1000 resamples, seed 0, level 0.95, no per-class recall, 1 thread and no alignment.
         public init(
             manifests: [String], bootstrapResamples: Int = 1000, seed: UInt64 = 0,
             level: Double = 0.95, perClass: Bool = false, threads: Int = 1,

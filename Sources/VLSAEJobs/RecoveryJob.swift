@@ -14,28 +14,48 @@ import VLSAESynth
 /// reaches a mean best cosine of about 0.41 and recovers nothing at 0.9, so the recovered
 /// fraction, not the mean best cosine, is the informative figure.
 public enum RecoveryJob {
+    /// The figures of one modality (`ConceptRecovery`), in that modality's concept space.
     public struct ModalityRecovery: Codable, Equatable, Sendable {
+        /// `image` or `text`.
         public var modality: String
+        /// Number of planted concepts compared (K).
         public var concepts: Int
+        /// Fraction of concepts with some encoder row at cosine ≥ the threshold, in [0, 1].
         public var encoderRecovered: Double
+        /// Fraction of concepts with some decoder column at cosine ≥ the threshold, in [0, 1].
         public var decoderRecovered: Double
+        /// Mean over concepts of the best cosine with any encoder row.
         public var encoderMeanBestCosine: Double
+        /// Mean over concepts of the best cosine with any decoder column.
         public var decoderMeanBestCosine: Double
     }
 
     /// The recovery figures (`--out`); keys in snake_case like every result.
     public struct Document: Codable, Equatable, Sendable {
+        /// The `vlsae` that computed the figures.
         public var tool: ToolRecord
+        /// The checkpoint measured, with its SHA-256.
         public var checkpoint: FileDigest
         /// The suite's `suite.json`.
         public var suite: FileDigest
+        /// The cosine at which a concept counts as recovered, in (0, 1].
         public var threshold: Double
+        /// What is compared with what, in words (offsets projected out), so the figures are read correctly.
         public var comparison: String
+        /// One entry per modality: image, then text.
         public var results: [ModalityRecovery]
         /// How the figures were computed (numeric mode, kernel path); the products are single-threaded.
         public var provenance: RunProvenance
     }
 
+    /// Measures the VL-SAE checkpoint at `checkpoint` against the suite in `folder`; throws a usage error for another
+    /// architecture or a threshold outside (0, 1].
+    ///
+    /// - Parameters:
+    ///   - checkpoint: path of a VL-SAE checkpoint whose input dimension is the suite's.
+    ///   - folder: the suite's folder (with `suite.json`).
+    ///   - threshold: the cosine at which a concept counts as recovered.
+    ///   - command: recorded verbatim in the provenance.
     public static func run(
         checkpoint: String, suite folder: String, threshold: Double = 0.9,
         command: [String] = ["vlsae", "recovery"]

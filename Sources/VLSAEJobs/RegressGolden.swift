@@ -10,8 +10,12 @@ import VLSAESynth
 /// `vlsae eval --sae … --alignment …`; only the sizes are small, so it runs in seconds in a
 /// debug build. Its result document is committed as `Results/golden/small-synth.json`.
 public enum RegressGolden {
+    /// The golden's file name in `Results/golden/`.
     public static let fileName = "small-synth.json"
 
+    /// The small suite: seed 20 251 125, d 32 (concepts mostly in a 24-dimensional subspace), 96 concepts, 2000
+    /// training pairs, 3 templates, zero-shot sets small10 (10 classes, 1000 images) and small40 (40 classes,
+    /// 1200 images).
     public static var synthParameters: SynthParameters {
         var p = SynthParameters()
         p.seed = 20_251_125
@@ -27,6 +31,7 @@ public enum RegressGolden {
         return p
     }
 
+    /// The small recipe: lr 0.004, 6 epochs with 1 warm-up, batch 128, seed 7; the rest `TrainConfig`'s defaults.
     public static var trainConfig: TrainConfig {
         var t = TrainConfig()
         t.lr = 0.004
@@ -37,8 +42,11 @@ public enum RegressGolden {
         return t
     }
 
+    /// Hidden ratio of the small VL-SAE (h = 4 × 32).
     public static let hiddenRatio = 4
+    /// k of the small VL-SAE.
     public static let topK = 12
+    /// The two alignment specs evaluated besides the baseline.
     public static let alignments = [
         "representation=hidden,text=average-first,alpha=fixed:1",
         "representation=reconstruction,text=per-template,alpha=fixed:0.5",

@@ -24,21 +24,33 @@ import VLSAEReport
 ///
 /// Exit status: 0 within tolerance, 1 regression, 2 not comparable (or unreadable).
 public enum RegressJob {
+    /// The tolerance of every metric unless `--tolerance` says otherwise: 0.005 in accuracy units (half a point).
     public static let defaultTolerance = 0.005
+    /// The metrics compared, as JSON keys of a row's `metrics`.
     public static let metricNames = ["acc1", "acc5", "mean_per_class_recall"]
+    /// Every key `Tolerances` accepts: each metric and its paired delta (`delta_acc1`, …).
     public static var toleranceKeys: [String] { metricNames + metricNames.map { "delta_" + $0 } }
     /// Input roles that are products of the pipeline under test rather than its data.
     public static let modelRoles: Set<String> = ["sae_checkpoint"]
 
+    /// The verdict; its raw value is the exit status of `vlsae regress`.
     public enum Outcome: Int32, Sendable {
+        /// Comparable, and no value dropped beyond its tolerance (with `exact`: every row reproduced).
         case pass = 0
+        /// A value dropped beyond its tolerance, an interval lies wholly below the baseline's, or (with `exact`) a row
+        /// is not byte-identical.
         case regression = 1
+        /// The files cannot be compared: unreadable, another schema, other inputs or lists, missing rows, or numerics
+        /// that differ under `exact`.
         case incomparable = 2
     }
 
+    /// The largest drop allowed per metric.
     public struct Tolerances: Equatable, Sendable {
+        /// Absolute tolerance by key of `RegressJob.toleranceKeys`, in accuracy units.
         public var values: [String: Double]
 
+        /// Every key at `value`.
         public init(default value: Double = RegressJob.defaultTolerance) {
             values = Dictionary(uniqueKeysWithValues: RegressJob.toleranceKeys.map { ($0, value) })
         }
@@ -64,40 +76,60 @@ public enum RegressJob {
         }
     }
 
+    /// How one value compares; the raw value is what the report prints.
     public enum Status: String, Sendable {
+        /// Bit-identical values.
         case same
+        /// Different, but by no more than the tolerance either way.
         case withinTolerance = "within tolerance"
+        /// Higher than the baseline by more than the tolerance (not a failure).
         case improved
+        /// Lower than the baseline by more than the tolerance.
         case regression
+        /// With `requireOverlap`: the candidate's interval lies wholly below the baseline's (a failure).
         case disjointWorse = "interval disjoint (worse)"
+        /// With `requireOverlap`: the candidate's interval lies wholly above the baseline's.
         case disjointBetter = "interval disjoint (better)"
     }
 
     /// One compared value.
     public struct Line: Equatable, Sendable {
+        /// The row's key, `dataset | method | variant` (`-` for no variant).
         public var row: String
+        /// The metric key (`acc1`, `delta_acc1`, …; `… interval` for an interval check).
         public var metric: String
+        /// The baseline's value (an interval's midpoint for an interval check).
         public var baseline: Double
+        /// The candidate's value (an interval's midpoint for an interval check).
         public var candidate: Double
+        /// The tolerance applied; nil for an interval check.
         public var tolerance: Double?
+        /// How the two values compare.
         public var status: Status
+        /// Candidate minus baseline: negative is a drop.
         public var change: Double { candidate - baseline }
     }
 
+    /// Everything `run` found, and the verdict.
     public struct Report: Sendable {
+        /// The verdict, the exit status as its raw value.
         public var outcome: Outcome
         /// Why the files cannot be compared (empty unless `outcome == .incomparable`).
         public var incomparable: [String]
+        /// Every value compared (metrics, paired deltas and, with `requireOverlap`, disjoint intervals).
         public var lines: [Line]
         /// Rows only in the candidate (informational).
         public var newRows: [String]
         /// Informational differences, e.g. a retrained checkpoint.
         public var notes: [String] = []
+        /// Rows of the baseline found in the candidate.
         public var rowsCompared: Int
         /// Whether rows were required to be byte-identical, and the rows that were not.
         public var exact = false
+        /// With `exact`: each row that differs, with the dotted key of its first difference.
         public var mismatches: [String] = []
 
+        /// The lines that fail: drops beyond tolerance and intervals wholly below the baseline's.
         public var regressions: [Line] { lines.filter { $0.status == .regression || $0.status == .disjointWorse } }
 
         /// The human-readable report: what differs, then a verdict line.
@@ -204,6 +236,15 @@ public enum RegressJob {
 
     // MARK: Comparison
 
+    /// Compares the result document at `candidate` with the one at `baseline`. Never throws: an unreadable file is an
+    /// `.incomparable` report.
+    ///
+    /// - Parameters:
+    ///   - baseline: path of the golden document.
+    ///   - candidate: path of the document under test.
+    ///   - tolerances: the largest drop allowed per metric.
+    ///   - requireOverlap: also fail when a candidate interval lies wholly below the baseline's.
+    ///   - exact: require every row byte for byte (checkpoint paths aside) instead of within tolerance.
     public static func run(
         baseline: String, candidate: String, tolerances: Tolerances = Tolerances(),
         requireOverlap: Bool = false, exact: Bool = false

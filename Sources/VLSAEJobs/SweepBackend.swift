@@ -22,8 +22,10 @@ public final class StandardSweepBackend: SweepBackend {
         var imageFile: FileDigest, textFile: FileDigest
     }
 
+    /// A backend that has read nothing yet.
     public init() {}
 
+    /// Forgets the datasets and training pairs kept from an earlier run.
     public func startRun() {
         datasets = [:]
         pairs = nil
@@ -57,6 +59,8 @@ public final class StandardSweepBackend: SweepBackend {
         return a
     }
 
+    /// Trains the cell's architecture at the request's trained k on the training pairs and saves the checkpoint to
+    /// `path`, its summary recording the input digests and the identity hash under `hashKey`.
     public func train(_ r: SweepTrainingRequest, to path: String) throws {
         let p = try loadPairs(r)
         let config = SAEConfig(
@@ -71,6 +75,8 @@ public final class StandardSweepBackend: SweepBackend {
         try Checkpoint.save(result.model, summary: summary, to: path)
     }
 
+    /// Checks that the checkpoint's summary records the request's identity hash, then measures it at `k` on the
+    /// validation rows of the seeded split `Trainer.split(rows:valRatio:seed:)`.
     public func measure(checkpoint path: String, request r: SweepTrainingRequest, k: Int) throws -> SweepTrainingFacts {
         let loaded = try Checkpoint.load(path: path)
         guard let summary = loaded.summary, summary.inputs[Self.hashKey] == r.checkpointHash else {
@@ -92,6 +98,8 @@ public final class StandardSweepBackend: SweepBackend {
             epochsRun: summary.epochsRun, trainRows: split.train.count, valRows: split.validation.count)
     }
 
+    /// Runs `EvalJob` on `manifests` with the checkpoint and the one alignment spec, returning all rows (baseline,
+    /// alignment, concept-only).
     public func evaluate(
         checkpoint path: String, alignment: String, manifests: [String], evaluation: SweepEvaluation,
         threads: Int

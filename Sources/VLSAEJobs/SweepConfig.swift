@@ -21,22 +21,33 @@ import Yams
 /// One source of training pairs: tensor addresses of the image and text embeddings (row i of each
 /// is a pair), relative to the config file.
 public struct SweepPairs: Codable, Hashable, Sendable {
+    /// Tensor address of the image embeddings, N × d (key `images`).
     public var images: String
+    /// Tensor address of the text embeddings, N × d, row i captioning image row i (key `texts`).
     public var texts: String
 }
 
 /// The part of `TrainConfig` that no axis varies, with its defaults (the released checkpoints'
 /// recipe); lr, epochs and seed are axes.
 public struct SweepFixedTraining: Codable, Hashable, Sendable {
+    /// Rows per optimiser step (`batch_size`; default 512).
     public var batchSize = recipe.batchSize
+    /// Warm-up epochs at the start of the learning-rate schedule (`warmup_epochs`; default 2); must not exceed any
+    /// cell's epochs.
     public var warmupEpochs = recipe.warmupEpochs
+    /// Fraction of the pairs held out by the seeded split for validation and checkpoint selection (`val_ratio`; default
+    /// 0.2, the 80/20 split).
     public var valRatio = recipe.valRatio
+    /// Epochs without a better validation loss after which training stops (`patience`; default 10).
     public var patience = recipe.patience
+    /// Adam weight decay (`weight_decay`; default 0, none).
     public var weightDecay = recipe.weightDecay
+    /// Whether the training rows (pairs kept together) are reshuffled each epoch (`shuffle`; default true).
     public var shuffle = recipe.shuffle
 
     private static let recipe = TrainConfig()
 
+    /// The released recipe: every setting at `TrainConfig`'s default.
     public init() {}
 
     /// The training recipe of a cell: these settings with the cell's axes.
@@ -51,72 +62,113 @@ public struct SweepFixedTraining: Codable, Hashable, Sendable {
 
 /// Bootstrap settings of every evaluation in the sweep.
 public struct SweepEvaluation: Codable, Hashable, Sendable {
+    /// Paired-bootstrap resamples per interval (`bootstrap`); at least `EvalJob.minimumResamples`.
     public var bootstrap: Int = 1000
+    /// Seed of the bootstrap resamples and of the k-fold split of `validated` α protocols.
     public var seed: UInt64 = 0
+    /// Confidence level of the intervals, in (0, 1).
     public var level: Double = 0.95
+    /// 1000 resamples, seed 0, level 0.95.
     public init() {}
 }
 
 /// One point of the sweep, before defaults are filled in: every field optional.
 public struct SweepPoint: Codable, Equatable, Sendable {
+    /// Architecture: `vlsae`, `sae-d` or `sae-v`; nil: the `training` default, else `vlsae`.
     public var arch: String?
+    /// Active units per row; nil: the `training` default, else 256.
     public var k: Int?
+    /// Hidden units per input dimension (`hidden_ratio`); nil: the `training` default, else 8.
     public var hiddenRatio: Int?
+    /// Adam learning rate; nil: the `training` default, else 1e-3.
     public var lr: Double?
+    /// Training epochs; nil: the `training` default, else 10.
     public var epochs: Int?
+    /// Training seed (split, initial weights, shuffling); nil: the `training` default, else 0.
     public var seed: UInt64?
+    /// Alignment variant without α and k (`representation=…,text=…`); nil: the config's `alignment`.
     public var alignment: String?
+    /// α protocol (`fixed:<a>`, `table:<file>`, `validated:<grid>`, `oracle:<grid>`); nil: the config's `alpha`.
     public var alpha: String?
+    /// Training pairs; nil: the config's `train`.
     public var train: SweepPairs?
 
+    /// A point that sets nothing: every field takes its default.
     public init() {}
 }
 
 /// The axes of a cartesian grid: each a list of values (absent = the default alone).
 public struct SweepGrid: Codable, Equatable, Sendable {
+    /// Architectures to cross (`vlsae`, `sae-d`, `sae-v`); nil: not varied.
     public var arch: [String]?
+    /// Values of k to cross; nil: not varied.
     public var k: [Int]?
+    /// Hidden ratios to cross (`hidden_ratio`); nil: not varied.
     public var hiddenRatio: [Int]?
+    /// Learning rates to cross; nil: not varied.
     public var lr: [Double]?
+    /// Epoch counts to cross; nil: not varied.
     public var epochs: [Int]?
+    /// Training seeds to cross; nil: not varied.
     public var seed: [UInt64]?
+    /// Alignment variants to cross (without α and k); nil: not varied.
     public var alignment: [String]?
+    /// α protocols to cross; nil: not varied.
     public var alpha: [String]?
+    /// Sources of training pairs to cross; nil: not varied.
     public var train: [SweepPairs]?
 
+    /// A grid that varies nothing: one cell of defaults.
     public init() {}
 }
 
 /// A fully resolved cell: what is trained and how it is evaluated.
 public struct SweepCellSpec: Codable, Hashable, Sendable {
+    /// Architecture: `vlsae`, `sae-d` or `sae-v`.
     public var arch: String
     /// The sparsity the cell is evaluated at (k′ when the checkpoint is reused at a larger k).
     public var k: Int
+    /// Hidden units per input dimension (hidden = hiddenRatio × d).
     public var hiddenRatio: Int
+    /// Adam learning rate (> 0).
     public var lr: Double
+    /// Training epochs (≥ 1, ≥ the warm-up epochs).
     public var epochs: Int
+    /// Training seed: the validation split, initial weights and per-epoch shuffles derive from it.
     public var seed: UInt64
     /// Alignment variant without α and k: "representation=…,text=…".
     public var alignment: String
     /// α protocol: fixed:<a> | table:<file> | validated:<grid> | oracle:<grid>.
     public var alpha: String
+    /// Training pairs, as written in the config (relative to its folder).
     public var train: SweepPairs
 }
 
 /// A parsed sweep config. Relative paths are relative to `baseFolder` (the config's folder).
 public struct SweepConfig: Decodable, Equatable, Sendable {
+    /// Sweep name, carried into `plan.json` and `sweep.json`; nil when the file gives none.
     public var name: String?
+    /// Manifest paths as written (relative to `baseFolder`); a single string in the file is a one-element list.
+    /// Non-empty, no duplicates.
     public var datasets: [String]
+    /// Training pairs of every cell that names none; nil when each cell or grid value names its own.
     public var train: SweepPairs?
     /// The axis defaults given under `training` in the file.
     public var training: SweepPoint
     /// The settings no axis varies, also given under `training` in the file.
     public var fixedTraining: SweepFixedTraining
+    /// Default alignment variant without α and k; `defaultAlignment` when the file gives none.
     public var alignment: String
+    /// Default α protocol; `defaultAlpha` when the file gives none.
     public var alpha: String
+    /// Bootstrap settings shared by every cell (`evaluation`; defaults when absent).
     public var evaluation: SweepEvaluation
+    /// With `reuse_k: true`, cells that differ only in k (and alignment or α) share one checkpoint trained at their
+    /// largest k and are evaluated at k′ = their own k; default false.
     public var reuseK: Bool
+    /// Axes to cross (cartesian product); nil with `cells` nil means one cell of defaults. Exclusive with `cells`.
     public var grid: SweepGrid?
+    /// An explicit list of cells, each overriding the defaults; exclusive with `grid`.
     public var cells: [SweepPoint]?
 
     /// Not part of the config's identity: where relative paths start.
@@ -127,7 +179,10 @@ public struct SweepConfig: Decodable, Equatable, Sendable {
         case name, datasets, train, training, fixedTraining, alignment, alpha, evaluation, reuseK, grid, cells
     }
 
+    /// The alignment variant when the config names none: sparse hidden activations, f applied to the averaged class
+    /// vector.
     public static let defaultAlignment = "representation=hidden,text=average-first"
+    /// The α protocol when the config names none: α = 1 on every dataset.
     public static let defaultAlpha = "fixed:1"
     static let defaultArch = "vlsae"
     static let defaultK = 256
@@ -148,6 +203,9 @@ public struct SweepConfig: Decodable, Equatable, Sendable {
         return try parse(text, path: path, baseFolder: (path as NSString).deletingLastPathComponent)
     }
 
+    /// Parses config text: JSON when it starts with `{`, YAML otherwise. `path` names the file in error messages and
+    /// `baseFolder` becomes `baseFolder`. Unknown keys are errors; the result is validated (`validate()`), its usage
+    /// errors reported as errors of the file.
     public static func parse(_ text: String, path: String, baseFolder: String) throws -> SweepConfig {
         let raw: Any?
         if text.drop(while: { $0.isWhitespace }).first == "{" {
@@ -251,6 +309,10 @@ public struct SweepConfig: Decodable, Equatable, Sendable {
 
     // MARK: Validation and expansion
 
+    /// Checks what decoding cannot: datasets non-empty and distinct, `grid` and `cells` not both given and no empty
+    /// axis, bootstrap ≥ `EvalJob.minimumResamples`, level in (0, 1), and every expanded cell distinct, with a known
+    /// arch, k, hidden ratio and epochs ≥ 1, lr > 0, warm-up ≤ epochs and no `alpha=` or `k=` in its alignment (those
+    /// are axes). Throws `VLSAEError.usage`.
     public func validate() throws {
         guard !datasets.isEmpty else { throw VLSAEError.usage("\"datasets\" lists no manifest") }
         guard Set(datasets).count == datasets.count else {

@@ -4,13 +4,17 @@ import VLSAEReport
 
 /// What one cell asks of training: the resolved addresses and the full recipe.
 public struct SweepTrainingRequest: Sendable {
+    /// The cell being trained (architecture, hidden ratio, lr, epochs, seed).
     public var spec: SweepCellSpec
     /// The k to train at (≥ spec.k).
     public var trainedK: Int
+    /// The sweep's settings that no axis varies.
     public var fixedTraining: SweepFixedTraining
     /// Tensor addresses resolved against the config's folder.
     public var images: String
+    /// Text embeddings' tensor address, resolved against the config's folder.
     public var texts: String
+    /// Worker threads: how fast, not what is computed.
     public var threads: Int
     /// Identity hash, stored in the checkpoint so a reused file can be checked.
     public var checkpointHash: String
@@ -34,6 +38,7 @@ public protocol SweepBackend {
 }
 
 extension SweepBackend {
+    /// Keeps nothing, so does nothing.
     public func startRun() {}
 }
 
@@ -52,8 +57,11 @@ public enum SweepJob {
     /// Test hooks called with the temporary path just before it is renamed into place; throwing
     /// from one stops the sweep there, leaving the temporary behind as a kill would.
     public struct Hooks {
+        /// Called with the checkpoint's temporary path before it is renamed into `checkpoints/`.
         public var beforeCheckpointRename: ((String) throws -> Void)?
+        /// Called with the cell file's temporary path before it is renamed into `cells/`.
         public var beforeCellRename: ((String) throws -> Void)?
+        /// Hooks that do nothing unless given.
         public init(
             beforeCheckpointRename: ((String) throws -> Void)? = nil,
             beforeCellRename: ((String) throws -> Void)? = nil
@@ -63,19 +71,29 @@ public enum SweepJob {
         }
     }
 
+    /// What `run(_:)` needs; the defaults are the command's.
     public struct Options {
+        /// Path of the sweep config (JSON or YAML).
         public var config: String
         /// Sweep folder; nil: `sweeps/<config file name without extension>`.
         public var out: String?
+        /// The shard this run computes; nil: every cell.
         public var shard: SweepShard?
+        /// Worker threads (≥ 1): how fast, not what is computed (recorded in each cell's provenance).
         public var threads: Int
+        /// Whether to print progress and ETA lines to standard error.
         public var progress: Bool
+        /// The tool recorded in `sweep.json`.
         public var tool: ToolRecord
         /// The command line, recorded in each cell's provenance.
         public var command: [String]
+        /// Does the training, measuring and evaluating; `StandardSweepBackend` unless a test substitutes one.
         public var backend: SweepBackend
+        /// Test hooks; none by default.
         public var hooks: Hooks
 
+        /// Options with the command's defaults: the default folder, all cells, 1 thread, progress on, the standard
+        /// backend.
         public init(
             config: String, out: String? = nil, shard: SweepShard? = nil, threads: Int = 1,
             progress: Bool = true, tool: ToolRecord, command: [String] = ["vlsae", "sweep"],
@@ -93,8 +111,11 @@ public enum SweepJob {
         }
     }
 
+    /// What one run of `run(_:)` did.
     public struct Report {
+        /// The sweep folder written.
         public var folder: String
+        /// The resolved plan (as written to `plan.json`).
         public var plan: SweepPlan
         /// Cells this run was responsible for (its shard).
         public var assigned: Int
@@ -108,11 +129,15 @@ public enum SweepJob {
         public var table: SweepTable?
     }
 
+    /// The sweep folder used when `--out` is not given: `sweeps/<config file name without extension>`.
     public static func defaultFolder(config: String) -> String {
         let stem = ((config as NSString).lastPathComponent as NSString).deletingPathExtension
         return "sweeps/\(stem)"
     }
 
+    /// Runs the cells of the options' shard that have no result yet, each into its own file, and writes the table and
+    /// figures (`SweepTable.write(to:)`) when every cell of the plan is done. Resumes from whatever an earlier run
+    /// finished.
     @discardableResult
     public static func run(_ o: Options) throws -> Report {
         guard o.threads >= 1 else { throw VLSAEError.usage("--threads must be at least 1, got \(o.threads)") }

@@ -7,8 +7,11 @@ import VLSAEReport
 /// A tensor address reduced to what identifies its content: the file's SHA-256 plus the key and
 /// index inside it, so the same data reached through another relative path is the same input.
 public struct SweepContentAddress: Codable, Hashable, Sendable {
+    /// SHA-256 (hex) of the whole file.
     public var sha256: String
+    /// Array inside the file (`.npz` member, safetensors tensor, torch path); nil for a `.npy` file.
     public var key: String?
+    /// Slice along the first axis (`[i]` in the address); nil: the whole array.
     public var index: Int?
 }
 
@@ -17,26 +20,41 @@ public struct SweepContentAddress: Codable, Hashable, Sendable {
 /// thread count is not part of it (training gives the same bytes for any count); the numeric mode is
 /// (format 1 checkpoints were trained through OpenBLAS and are never reused).
 public struct SweepCheckpointIdentity: Codable, Hashable, Sendable {
+    /// Version tag of this identity; bumped when equal fields no longer mean equal bytes, so older checkpoints are
+    /// never reused.
     public var format = "vlsae-sweep-checkpoint/2"
+    /// The numeric mode training runs in (`RunProvenance.deterministic`).
     public var numerics = RunProvenance.deterministic
+    /// Architecture: `vlsae`, `sae-d` or `sae-v`.
     public var arch: String
+    /// Hidden units per input dimension.
     public var hiddenRatio: Int
     /// The k the checkpoint is trained at (the largest k of its reuse group with `reuse_k`).
     public var k: Int
+    /// Adam learning rate.
     public var lr: Double
+    /// Training epochs.
     public var epochs: Int
+    /// Training seed.
     public var seed: UInt64
+    /// The sweep's settings that no axis varies.
     public var fixedTraining: SweepFixedTraining
+    /// Content of the image embeddings trained on.
     public var images: SweepContentAddress
+    /// Content of the text embeddings trained on.
     public var texts: SweepContentAddress
 
+    /// SHA-256 (hex) of the canonical JSON: the checkpoint's file name, `checkpoints/<hash>.safetensors`.
     public var hash: String { SHA256.hex((try? CanonicalJSON.encode(self)) ?? Data()) }
 }
 
 /// One dataset as the sweep sees it: the manifest as written in the config and the digests of the
 /// manifest and every array file it names.
 public struct SweepDatasetInput: Codable, Hashable, Sendable {
+    /// The manifest path as written in the config (relative to the config's folder).
     public var manifest: String
+    /// Digests of the manifest (role `manifest`) and of every array file it names (`image_embeddings`, `labels`,
+    /// `text_embeddings`, `classifier`), paths relative to the config's folder.
     public var inputs: [FileDigest]
 }
 
@@ -55,19 +73,26 @@ struct SweepCellIdentity: Codable {
 
 /// A cell placed in the sweep: its canonical position, identity and checkpoint.
 public struct SweepPlannedCell: Codable, Equatable, Sendable {
+    /// Position in the canonical order of `SweepConfig.expand()`, from 0; shard i of n runs the cells whose index mod n
+    /// is i.
     public var index: Int
+    /// The cell id: the first 16 hex digits of the SHA-256 of everything the result depends on (checkpoint identity, k,
+    /// alignment, α protocol and α table, datasets, evaluation settings). Names `cells/<id>.json`.
     public var id: String
+    /// The resolved cell.
     public var spec: SweepCellSpec
     /// The k the checkpoint is trained at; `spec.k` is the k the cell is evaluated at.
     public var trainedK: Int
     /// True when the cell evaluates a checkpoint trained at a larger k at inference-time k′ = spec.k.
     public var inferenceKReuse: Bool
+    /// `SweepCheckpointIdentity.hash` of the checkpoint the cell evaluates; cells sharing it share one training.
     public var checkpointHash: String
     /// The full alignment spec handed to evaluation (variant, α protocol and, with reuse, k).
     public var alignmentSpec: String
 
     /// Where the cell's checkpoint lives inside a sweep folder.
     public var checkpointRelativePath: String { "checkpoints/\(checkpointHash).safetensors" }
+    /// Where the cell's result file lives inside a sweep folder.
     public var cellRelativePath: String { "cells/\(id).json" }
 }
 
@@ -75,15 +100,23 @@ public struct SweepPlannedCell: Codable, Equatable, Sendable {
 /// `plan.json` into the sweep folder; every shard of one sweep writes the same bytes, whatever its
 /// thread count or CPU.
 public struct SweepPlan: Codable, Equatable, Sendable {
+    /// Version tag of the plan file.
     public var format = "vlsae-sweep-plan/2"
+    /// The config's name; nil when it gives none.
     public var name: String?
+    /// Whether cells that differ only in k share a checkpoint trained at their largest k (`reuse_k`).
     public var reuseK: Bool
+    /// Bootstrap settings of every evaluation.
     public var evaluation: SweepEvaluation
+    /// Each manifest of the config with its input digests, in config order.
     public var datasets: [SweepDatasetInput]
     /// Training pair files (config-relative address → digest).
     public var trainInputs: [FileDigest]
+    /// Every cell in canonical order.
     public var cells: [SweepPlannedCell]
 
+    /// SHA-256 (hex) of the plan's canonical JSON; `sweep.json` records it as `plan_sha256`, and shards merge only when
+    /// their plans are equal.
     public var sha256: String { SHA256.hex((try? CanonicalJSON.encode(self)) ?? Data()) }
 
     /// Hashes the inputs and resolves every cell of `config`.
@@ -201,9 +234,12 @@ public struct SweepPlan: Codable, Equatable, Sendable {
 
 /// `i/n` as given to `--shard`.
 public struct SweepShard: Equatable, Sendable, CustomStringConvertible {
+    /// Which shard, from 0.
     public var index: Int
+    /// How many shards the sweep is split into (≥ 1).
     public var count: Int
 
+    /// Throws a usage error unless 0 ≤ `index` < `count`.
     public init(index: Int, count: Int) throws {
         guard count >= 1, index >= 0, index < count else {
             throw VLSAEError.usage("--shard \(index)/\(count): need 0 ≤ i < n")
@@ -212,6 +248,7 @@ public struct SweepShard: Equatable, Sendable, CustomStringConvertible {
         self.count = count
     }
 
+    /// Parses `i/n` (e.g. `0/4`); throws a usage error on any other text or an out-of-range index.
     public init(parsing text: String) throws {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]) else {
@@ -220,5 +257,6 @@ public struct SweepShard: Equatable, Sendable, CustomStringConvertible {
         try self.init(index: i, count: n)
     }
 
+    /// `i/n`, as `--shard` takes it.
     public var description: String { "\(index)/\(count)" }
 }

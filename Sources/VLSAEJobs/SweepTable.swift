@@ -6,20 +6,30 @@ import VLSAEReport
 /// Reconstruction quality of a cell's checkpoint on the validation split, at the cell's k.
 /// FVU is null when the validation rows have no variance.
 public struct SweepTrainingFacts: Codable, Equatable, Sendable {
+    /// Image fraction of variance unexplained, Σ‖x − x̂‖² / Σ‖x − mean(x)‖²; nil when undefined.
     public var fvuImage: Double?
+    /// Text fraction of variance unexplained; nil when undefined.
     public var fvuText: Double?
+    /// Mean active units per image row.
     public var l0Image: Double
+    /// Mean active units per text row.
     public var l0Text: Double
+    /// Fraction of hidden units active on no validation row of either modality, in [0, 1].
     public var deadFraction: Double
     /// MSE(image) + MSE(text) at the measured k.
     public var valLoss: Double
     /// The k the facts were measured at (the cell's k, also when reusing a larger-k checkpoint).
     public var measuredK: Int
+    /// The checkpoint's best validation epoch, counted from 1.
     public var bestEpoch: Int
+    /// Epochs trained (fewer than requested when patience stopped training).
     public var epochsRun: Int
+    /// Pairs in the training split.
     public var trainRows: Int
+    /// Pairs in the validation split the facts are measured on.
     public var valRows: Int
 
+    /// Stores the facts; a non-finite FVU is stored as nil (written as null).
     public init(
         fvuImage: Double?, fvuText: Double?, l0Image: Double, l0Text: Double, deadFraction: Double,
         valLoss: Double, measuredK: Int, bestEpoch: Int, epochsRun: Int, trainRows: Int, valRows: Int
@@ -42,21 +52,33 @@ public struct SweepTrainingFacts: Codable, Equatable, Sendable {
         guard let i = fvuImage, let t = fvuText else { return nil }
         return (i + t) / 2
     }
+    /// Mean active units per row over the two modalities (the x axis of the FVU-vs-L0 figure).
     public var l0: Double { (l0Image + l0Text) / 2 }
 }
 
 /// The summary of one dataset in one cell: the alignment row's acc1 and its paired Δacc1 against
 /// the cosine baseline.
 public struct SweepDatasetResult: Codable, Equatable, Sendable {
+    /// The dataset's name, as in the result rows.
     public var dataset: String
+    /// The summarised row's method (the alignment method, or `cosine` when the evaluation had no alignment row).
     public var method: String
+    /// The summarised row's canonical variant string.
     public var variant: String?
+    /// Images evaluated.
     public var nImages: Int
+    /// Top-1 accuracy of the summarised row, in [0, 1].
     public var acc1: Double
+    /// Paired-bootstrap interval of `acc1`; nil when the row has none.
     public var acc1Interval: ConfidenceInterval?
+    /// Top-1 accuracy of the cosine baseline on the same images; nil without a baseline row.
     public var baselineAcc1: Double?
+    /// acc1 − baseline acc1 on the same images, a fraction (the Δacc1 figure plots it in points); nil without a
+    /// paired comparison.
     public var deltaAcc1: Double?
+    /// Paired-bootstrap interval of `deltaAcc1`; nil without a paired comparison.
     public var deltaAcc1Interval: ConfidenceInterval?
+    /// Exact McNemar p-value of the paired comparison; nil without one.
     public var mcnemarP: Double?
 
     /// Picks the alignment row (the one with a paired comparison, other than concept-only) and the
@@ -80,6 +102,7 @@ public struct SweepDatasetResult: Codable, Equatable, Sendable {
 public struct SweepCheckpointRef: Codable, Equatable, Sendable {
     /// SHA-256 of the canonical training identity (names the file).
     public var hash: String
+    /// The checkpoint's path relative to the sweep folder, `checkpoints/<hash>.safetensors`.
     public var path: String
     /// SHA-256 of the file's bytes.
     public var sha256: String
@@ -87,13 +110,21 @@ public struct SweepCheckpointRef: Codable, Equatable, Sendable {
 
 /// One finished cell: the file `cells/<id>.json` in the sweep folder.
 public struct SweepCellResult: Codable, Equatable, Sendable {
+    /// Version tag of the cell file.
     public var format = "vlsae-sweep-cell/2"
+    /// The cell id (`SweepPlannedCell.id`); must match the file name.
     public var id: String
+    /// The resolved cell.
     public var spec: SweepCellSpec
+    /// The k the checkpoint is trained at; `spec.k` is the k the cell is evaluated at.
     public var trainedK: Int
+    /// True when a checkpoint trained at a larger k is evaluated at k′ = `spec.k`.
     public var inferenceKReuse: Bool
+    /// The checkpoint the cell trained or reused.
     public var checkpoint: SweepCheckpointRef
+    /// Reconstruction quality on the validation split at the cell's k.
     public var training: SweepTrainingFacts
+    /// One summary per dataset, in the order of the config's datasets.
     public var datasets: [SweepDatasetResult]
     /// The evaluation's full rows (baseline, alignment and concept-only), checkpoint paths
     /// relative to the sweep folder.
@@ -105,14 +136,23 @@ public struct SweepCellResult: Codable, Equatable, Sendable {
 
 /// A table row: the planned cell and its result.
 public struct SweepTableCell: Codable, Equatable, Sendable {
+    /// Position in the plan's canonical order, from 0.
     public var index: Int
+    /// The cell id (`SweepPlannedCell.id`).
     public var id: String
+    /// The resolved cell.
     public var spec: SweepCellSpec
+    /// The k the checkpoint is trained at.
     public var trainedK: Int
+    /// True when a checkpoint trained at a larger k is evaluated at k′ = `spec.k` (marked ↺ in `sweep.md`).
     public var inferenceKReuse: Bool
+    /// The full alignment spec handed to evaluation (variant, α protocol and, with reuse, k).
     public var alignmentSpec: String
+    /// The checkpoint evaluated.
     public var checkpoint: SweepCheckpointRef
+    /// Reconstruction quality on the validation split at the cell's k.
     public var training: SweepTrainingFacts
+    /// One summary per dataset.
     public var datasets: [SweepDatasetResult]
 
 }
@@ -121,18 +161,29 @@ public struct SweepTableCell: Codable, Equatable, Sendable {
 /// lines, thread counts or kernel paths (those stay in the cell files), so shards run on different
 /// machines with different thread counts merge into the bytes of a single run.
 public struct SweepTable: Codable, Equatable, Sendable {
+    /// Version tag of `sweep.json`.
     public var format = "vlsae-sweep-table/2"
+    /// The sweep's name; nil when the config gives none.
     public var name: String?
+    /// The `vlsae` that wrote the table.
     public var tool: ToolRecord
+    /// `SweepPlan.sha256` of the plan the cells belong to.
     public var planSha256: String
+    /// Whether cells that differ only in k share a checkpoint (`reuse_k`).
     public var reuseK: Bool
     /// The numeric mode every cell was computed in.
     public var numerics: String
+    /// Bootstrap settings of every evaluation.
     public var evaluation: SweepEvaluation
+    /// Each manifest with its input digests.
     public var datasets: [SweepDatasetInput]
+    /// Training pair files with their digests (roles `train_images`, `train_texts`).
     public var trainInputs: [FileDigest]
+    /// Every cell of the plan with its result, in canonical order.
     public var cells: [SweepTableCell]
 
+    /// Joins the plan with the finished cells' results (keyed by cell id). Throws a usage error naming the missing
+    /// cells unless every cell of the plan has a result.
     public init(plan: SweepPlan, results: [String: SweepCellResult], tool: ToolRecord) throws {
         var cells: [SweepTableCell] = []
         var missing: [Int] = []
@@ -163,8 +214,10 @@ public struct SweepTable: Codable, Equatable, Sendable {
         self.cells = cells
     }
 
+    /// The canonical JSON of `sweep.json` (sorted snake_case keys).
     public func encoded() throws -> Data { try CanonicalJSON.encode(self) }
 
+    /// Reads a `sweep.json` file.
     public static func read(from path: String) throws -> SweepTable {
         try CanonicalJSON.decode(SweepTable.self, from: path)
     }
@@ -267,6 +320,7 @@ public struct SweepTable: Codable, Equatable, Sendable {
         }
     }
 
+    /// The Δacc1-vs-k figure of `deltaSeries()` (`delta_vs_k.png`); log₂ x axis when k varies, a reference line at 0.
     public func deltaChart() -> LineChart {
         let ks = Set(cells.map(\.spec.k))
         // The figure font is ASCII-only, hence "delta" rather than Δ.
@@ -276,6 +330,7 @@ public struct SweepTable: Codable, Equatable, Sendable {
             xScale: ks.count > 1 && ks.allSatisfy { $0 > 0 } ? .log2 : .linear, referenceY: 0)
     }
 
+    /// The FVU-vs-L0 scatter of `fvuPoints()` with its Pareto front, both minimised (`fvu_vs_l0.png`).
     public func fvuChart() -> ScatterChart {
         ScatterChart(
             title: "FVU vs L0" + (name.map { " (\($0))" } ?? ""), xLabel: "L0 (mean active units)",
@@ -283,7 +338,9 @@ public struct SweepTable: Codable, Equatable, Sendable {
             xObjective: .minimize, yObjective: .minimize, showParetoFront: true)
     }
 
+    /// Width of the sweep figures, in pixels.
     public static let figureWidth = 900
+    /// Height of the sweep figures, in pixels.
     public static let figureHeight = 560
 
     /// The output files: sweep.json, sweep.md, delta_vs_k.png, fvu_vs_l0.png.

@@ -7,14 +7,18 @@ import VLSAESynth
 /// is the job's output: `SynthSuite.generate` writes it file by file (each atomically, `suite.json`
 /// last), so that a suite larger than memory never has to be held whole.
 public enum SynthJob {
+    /// What `vlsae synth` passes.
     public struct Options {
+        /// The suite's folder (`--out`).
         public var folder: String
+        /// Generator parameters (seed, sizes, zero-shot sets); validated before anything is written.
         public var parameters: SynthParameters
         /// Regenerate even when an identical, intact suite is already there.
         public var force: Bool
         /// One line per step, as the suite is generated.
         public var log: ((String) -> Void)?
 
+        /// Options that reuse an intact identical suite and log nothing.
         public init(
             folder: String, parameters: SynthParameters, force: Bool = false,
             log: ((String) -> Void)? = nil
@@ -26,15 +30,20 @@ public enum SynthJob {
         }
     }
 
+    /// What `run(_:)` did.
     public struct Report: Sendable {
+        /// The suite's `suite.json`: files, SHA-256s, statistics and each zero-shot set's baseline top-1.
         public var description: SynthSuiteDescription
         /// True when the folder already held this suite and nothing was written.
         public var reused: Bool
         /// Bytes written and seconds taken (0 when reused).
         public var totalBytes: Int
+        /// Seconds taken generating (0 when reused).
         public var seconds: Double
     }
 
+    /// Generates the suite into `o.folder`, or returns its description untouched when the folder already holds this
+    /// exact suite intact and `force` is false.
     public static func run(_ o: Options) throws -> Report {
         try o.parameters.validate()
         if !o.force, SynthSuite.verify(folder: o.folder, parameters: o.parameters) {

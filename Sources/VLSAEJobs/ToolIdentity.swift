@@ -3,7 +3,9 @@ import VLSAEReport
 
 /// Who produced a result: name, version and the git commit of the executable's checkout.
 public enum ToolIdentity {
+    /// The tool's name, as `tool.name` in every document.
     public static let name = "vlsae"
+    /// The tool's version, as `tool.version` in every document.
     public static let version = "0.1.0"
 
     /// The commit the running executable was built from: `git rev-parse HEAD` run in the
@@ -30,6 +32,7 @@ public enum ToolIdentity {
         return text
     }
 
+    /// The `ToolRecord` documents carry: name, version and `gitCommit(executablePath:)`.
     public static func record(executablePath: String? = nil) -> ToolRecord {
         ToolRecord(name: name, version: version, gitCommit: gitCommit(executablePath: executablePath))
     }

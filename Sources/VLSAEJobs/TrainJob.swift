@@ -6,9 +6,11 @@ import VLSAEModel
 /// `vlsae train`: paired embeddings → a trained autoencoder, written as a checkpoint
 /// (safetensors) by `Result.write(to:)`.
 public enum TrainJob {
+    /// What `vlsae train` passes: the pairs, the architecture and the recipe.
     public struct Options: Sendable {
         /// Tensor addresses of the paired embeddings (row i of each is a pair).
         public var images: String
+        /// Tensor address of the text embeddings, N × d, row i captioning image row i.
         public var texts: String
         /// nil: the warm-start checkpoint's, else VL-SAE.
         public var arch: SAEArch?
@@ -16,12 +18,16 @@ public enum TrainJob {
         public var topK: Int?
         /// nil: the warm-start checkpoint's, else 8 (released).
         public var hiddenRatio: Int?
+        /// The recipe (optimiser, schedule, split, seed); defaults are the released checkpoints' recipe.
         public var train: TrainConfig
+        /// Checkpoint to warm-start from (`--init`); nil: random initial weights.
         public var initialCheckpoint: String?
         /// Worker threads: how fast, not what is trained (the checkpoint is the same for any count).
         public var threads: Int
+        /// Whether to print a line per epoch to standard error.
         public var progress: Bool
 
+        /// Options with the released recipe, random initialisation and 1 thread.
         public init(
             images: String, texts: String, arch: SAEArch? = nil, topK: Int? = nil,
             hiddenRatio: Int? = nil, train: TrainConfig = TrainConfig(), initialCheckpoint: String? = nil,
@@ -41,6 +47,7 @@ public enum TrainJob {
 
     /// A trained model and what its training did.
     public struct Result: Sendable {
+        /// The model of the best validation epoch.
         public var model: SAEModel
         /// Recipe, per-epoch metrics and the inputs' addresses and SHA-256s (checkpoint metadata).
         public var summary: TrainSummary
@@ -68,6 +75,9 @@ public enum TrainJob {
         ["images": images, "images_sha256": imageFile.sha256, "texts": texts, "texts_sha256": textFile.sha256]
     }
 
+    /// Loads the pairs (hashing each file as it is read), trains and returns the model with its summary; writes
+    /// nothing. `onEpoch` is called after each epoch. Throws a usage error when `arch` or `hiddenRatio` contradict the
+    /// warm-start checkpoint.
     public static func run(_ o: Options, onEpoch: ((EpochReport) -> Void)? = nil) throws -> Result {
         let (images, imageFile) = try loadMatrixWithDigest(o.images)
         let (texts, textFile) = try loadMatrixWithDigest(o.texts)
