@@ -26,8 +26,8 @@ public struct LoadedCheckpoint: Sendable {
 /// line up one-for-one with upstream `.pth` files), plus the config and training summary as JSON
 /// strings in `__metadata__`. Loading also accepts the official `.pth` state dicts.
 public enum Checkpoint {
-    /// The `format` metadata value of checkpoints written here; bumped when the meaning of the stored bytes changes, so
-    /// checkpoints of another format are never silently reused.
+    /// The `format` value `save` writes into every checkpoint's `__metadata__`, naming this layout (official tensor
+    /// names plus JSON `config` and `summary`); recorded for readers, not checked by `load`.
     public static let formatTag = "vlsae-bench-sae/1"
 
     static func json<T: Encodable>(_ value: T) throws -> String {

@@ -18,7 +18,7 @@ public struct Adam: Sendable {
     public var eps: Double = 1e-8
     /// λ of L2 weight decay, added to the gradient as λ·θ; 0 turns it off.
     public var weightDecay: Double = 0
-    /// Number of updates taken; t of the bias corrections is `step` after the increment.
+    /// Number of updates taken so far; the next `update` uses t = step + 1 in its bias corrections.
     public private(set) var step: Int = 0
     /// First-moment estimates, one per parameter, in the parameter buffer's order.
     public private(set) var m: [Float]
