@@ -13,6 +13,7 @@ public struct ConfidenceInterval: Codable, Equatable, Sendable {
     /// Seed of the `SeededRandom` stream that drew the resamples.
     public var seed: UInt64
 
+    /// An interval as computed; nothing is checked or reordered.
     public init(low: Double, high: Double, level: Double, resamples: Int, seed: UInt64) {
         self.low = low
         self.high = high

@@ -7,6 +7,7 @@ public enum VLSAEError: Error, CustomStringConvertible, Equatable {
     /// Inputs that cannot be combined (shape or dimension mismatches across files).
     case mismatch(String)
 
+    /// The message users see: `path: message` for `.file`, the message alone otherwise.
     public var description: String {
         switch self {
         case .file(let path, let message): return "\(path): \(message)"

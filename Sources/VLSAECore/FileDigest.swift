@@ -22,6 +22,7 @@ public struct FileDigest: Codable, Hashable, Sendable, CustomStringConvertible {
 
     enum CodingKeys: CodingKey { case path, sha256, role }  // `size` stays out of every document
 
+    /// A digest as recorded: `sha256` in lower-case hex, `size` in bytes when known.
     public init(path: String, sha256: String, size: Int? = nil, role: String? = nil) {
         self.path = path
         self.sha256 = sha256
@@ -39,10 +40,13 @@ public struct FileDigest: Codable, Hashable, Sendable, CustomStringConvertible {
         FileDigest(path: path ?? self.path, sha256: sha256, size: size, role: role)
     }
 
+    /// Equal when path, SHA-256 and role are; `size` is ignored (it is never written, so a digest read back from a
+    /// document equals the one recorded).
     public static func == (a: FileDigest, b: FileDigest) -> Bool {
         a.path == b.path && a.sha256 == b.sha256 && a.role == b.role
     }
 
+    /// Hashes path, SHA-256 and role, consistently with `==`.
     public func hash(into h: inout Hasher) {
         h.combine(path)
         h.combine(sha256)

@@ -3,6 +3,8 @@ import Foundation
 /// File output that never leaves a half-written result: data goes to a temporary file in the
 /// destination's folder and is renamed into place.
 public enum AtomicFile {
+    /// Writes `data` to `path` through a temporary file in the same folder (created if missing), fsynced and renamed
+    /// into place; throws `VLSAEError.file` naming `path`, leaving no temporary file behind.
     public static func write(_ data: Data, to path: String) throws {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent()
@@ -44,6 +46,7 @@ public enum AtomicFile {
         }
     }
 
+    /// Writes `text` as UTF-8, atomically as `write(_:to:)` with `Data` does.
     public static func write(_ text: String, to path: String) throws {
         try write(Data(text.utf8), to: path)
     }
@@ -74,6 +77,7 @@ public func readFile(_ path: String) throws -> Data {
 /// they are). The few files whose keys are the property names themselves (`suite.json`) use
 /// `.propertyNames`.
 public enum CanonicalJSON {
+    /// How property names become JSON keys.
     public enum Keys: Sendable {
         /// JSON keys are the snake_case of the property names (every result, sweep and manifest file).
         case snakeCase
@@ -81,6 +85,7 @@ public enum CanonicalJSON {
         case propertyNames
     }
 
+    /// A `JSONEncoder` for canonical output: pretty-printed, sorted keys, unescaped slashes, keys by `keys`.
     public static func encoder(keys: Keys = .snakeCase) -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -88,18 +93,21 @@ public enum CanonicalJSON {
         return encoder
     }
 
+    /// The `JSONDecoder` that reads what `encoder(keys:)` writes.
     public static func decoder(keys: Keys = .snakeCase) -> JSONDecoder {
         let decoder = JSONDecoder()
         if keys == .snakeCase { decoder.keyDecodingStrategy = .convertFromSnakeCase }
         return decoder
     }
 
+    /// The canonical bytes of `value`, ending with a newline; throws for a non-finite floating-point number.
     public static func encode<T: Encodable>(_ value: T, keys: Keys = .snakeCase) throws -> Data {
         var data = try encoder(keys: keys).encode(value)
         data.append(0x0A)
         return data
     }
 
+    /// Reads the file at `path` and decodes it; errors name the file and the key path as the file spells it.
     public static func decode<T: Decodable>(_ type: T.Type, from path: String, keys: Keys = .snakeCase) throws -> T {
         try decode(type, from: try readFile(path), path: path, keys: keys)
     }
@@ -173,9 +181,14 @@ public enum CanonicalJSON {
 
 /// A coding key made at run time (dynamic keys, key checks).
 public struct AnyCodingKey: CodingKey {
+    /// The key as written.
     public var stringValue: String
+    /// Always nil: these keys are never integer indices.
     public var intValue: Int? { nil }
+    /// A key spelled `string`.
     public init(_ string: String) { stringValue = string }
+    /// A key spelled `stringValue`.
     public init(stringValue: String) { self.stringValue = stringValue }
+    /// Always nil: integer keys are not supported.
     public init?(intValue: Int) { nil }
 }

@@ -99,6 +99,8 @@ public enum GEMM {
         vlsae_dot(Int64(n), x, y)
     }
 
+    /// Σ x[i]·y[i] over two equally long arrays (a precondition), in the same fixed association as `dot(_:_:_:)`; 0 for
+    /// empty arrays.
     public static func dot(_ x: [Float], _ y: [Float]) -> Float {
         precondition(x.count == y.count, "dot: lengths \(x.count) and \(y.count) differ")
         return x.withUnsafeBufferPointer { px in

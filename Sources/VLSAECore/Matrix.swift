@@ -3,10 +3,15 @@
 /// Rows are samples (embeddings, activations); columns are features. Storage is a flat
 /// `[Float]` so that it can be handed to the C kernels without copying.
 public struct Matrix: Equatable, Sendable {
+    /// Number of rows (samples); set only by the initialisers.
     public private(set) var rows: Int
+    /// Number of columns (features); set only by the initialisers.
     public private(set) var cols: Int
+    /// The `rows × cols` entries, row-major: entry (r, c) is at `r * cols + c`. Mutating may change values, never the
+    /// count.
     public var values: [Float]
 
+    /// A `rows × cols` matrix with every entry `value` (zero by default).
     public init(rows: Int, cols: Int, repeating value: Float = 0) {
         precondition(rows >= 0 && cols >= 0, "negative matrix shape")
         self.rows = rows
@@ -14,6 +19,7 @@ public struct Matrix: Equatable, Sendable {
         self.values = [Float](repeating: value, count: rows * cols)
     }
 
+    /// Wraps `values`, which must hold exactly `rows × cols` entries in row-major order.
     public init(rows: Int, cols: Int, values: [Float]) {
         precondition(values.count == rows * cols, "matrix values do not match \(rows)×\(cols)")
         self.rows = rows
@@ -28,11 +34,13 @@ public struct Matrix: Equatable, Sendable {
         self.init(rows: rowArrays.count, cols: c, values: rowArrays.flatMap { $0 })
     }
 
+    /// Entry at row `r`, column `c` (no bounds check beyond the array's own).
     @inlinable public subscript(r: Int, c: Int) -> Float {
         get { values[r * cols + c] }
         set { values[r * cols + c] = newValue }
     }
 
+    /// Row `r` as a slice of `values` (its indices are those of `values`, not 0..<cols).
     public func row(_ r: Int) -> ArraySlice<Float> { values[(r * cols)..<((r + 1) * cols)] }
 
     /// The rows at `indices`, in that order.
@@ -52,6 +60,7 @@ public struct Matrix: Equatable, Sendable {
             rows: range.count, cols: cols, values: Array(values[(range.lowerBound * cols)..<(range.upperBound * cols)]))
     }
 
+    /// A new `cols × rows` matrix, the transpose.
     public var transposed: Matrix {
         var out = Matrix(rows: cols, cols: rows)
         for r in 0..<rows { for c in 0..<cols { out.values[c * rows + r] = values[r * cols + c] } }
@@ -65,6 +74,7 @@ public struct Matrix: Equatable, Sendable {
         return out
     }
 
+    /// In place: each row divided by its L2 norm (accumulated in double); zero rows stay zero.
     public mutating func normalizeRows() {
         let c = cols
         values.withUnsafeMutableBufferPointer { buf in

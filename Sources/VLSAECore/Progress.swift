@@ -11,6 +11,9 @@ public final class Progress {
     private var lastLine = Date.distantPast
     private let lineInterval: TimeInterval
 
+    /// A progress display labelled `label` for `total` units (at least 1); `enabled: false` makes every `update`
+    /// silent, and `lineInterval` is the least number of seconds between plain lines when standard error is not a
+    /// terminal.
     public init(_ label: String, total: Int, enabled: Bool = true, lineInterval: TimeInterval = 5) {
         self.label = label
         self.total = max(total, 1)
@@ -44,6 +47,7 @@ public final class Progress {
         FileHandle.standardError.write(Data((message + "\n").utf8))
     }
 
+    /// `mm:ss`, or `h:mm:ss` from an hour on; `--:--` for a negative or non-finite number of seconds.
     public static func clock(_ seconds: Double) -> String {
         guard seconds.isFinite, seconds >= 0 else { return "--:--" }
         let s = Int(seconds.rounded())

@@ -4,6 +4,8 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
     // Visible to inlinable code so that hot loops (the bootstrap's 10⁸ draws) inline next().
     @usableFromInline var s: (UInt64, UInt64, UInt64, UInt64)
 
+    /// The generator whose four state words are the first four SplitMix64 outputs from `seed`: the same seed gives the
+    /// same stream on every platform.
     public init(seed: UInt64) {
         var x = seed
         func splitmix() -> UInt64 {
@@ -23,6 +25,7 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
         return SeededRandom(seed: base ^ (stream &* 0xD1B5_4A32_D192_ED03))
     }
 
+    /// The next 64 random bits (xoshiro256**).
     @inlinable
     public mutating func next() -> UInt64 {
         @inline(__always) func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }

@@ -10,8 +10,10 @@ public struct SHA256 {
     private var buffer: [UInt8] = []
     private var length: UInt64 = 0
 
+    /// A hasher at the FIPS 180-4 initial state, nothing absorbed yet.
     public init() {}
 
+    /// Absorbs `data`; may be called any number of times, in order.
     public mutating func update<D: DataProtocol>(_ data: D) {
         length &+= UInt64(data.count)
         for region in data.regions { region.withUnsafeBytes { absorb($0) } }
@@ -43,6 +45,7 @@ public struct SHA256 {
         state.withUnsafeMutableBufferPointer { vlsae_sha256_blocks($0.baseAddress!, p, Int64(blocks)) }
     }
 
+    /// The 32-byte digest of everything absorbed. Call once: the hasher is spent afterwards.
     public mutating func finalize() -> [UInt8] {
         let bitLength = length &* 8
         var tail: [UInt8] = [0x80]
@@ -57,6 +60,7 @@ public struct SHA256 {
         return out
     }
 
+    /// Lower-case hex SHA-256 of `data` (64 characters).
     public static func hex<D: DataProtocol>(_ data: D) -> String {
         var h = SHA256()
         h.update(data)

@@ -5,13 +5,16 @@ import VLSAECore
 /// Class index i of the dataset's labels is `classnames[i]`; order is therefore part of the
 /// data and duplicates (imagenet1k has two) are kept.
 public struct CatalogEntry: Codable, Sendable, Equatable {
+    /// The dataset's name as CLIP_benchmark spells it, e.g. "cifar10"; a built-in entry's file is `<name>.json`.
     public let name: String
+    /// The class names, index i for label i.
     public let classnames: [String]
     /// Prompt templates with `{c}` where the class name goes.
     public let templates: [String]
     /// Where the lists were taken from (repository, commit, file), for the result record.
     public let source: String
 
+    /// An entry as given; `load(path:)` and `Catalog.entry(named:)` validate what they read, this does not.
     public init(name: String, classnames: [String], templates: [String], source: String) {
         self.name = name
         self.classnames = classnames
@@ -22,6 +25,7 @@ public struct CatalogEntry: Codable, Sendable, Equatable {
     /// Identifies the class list in result files: templates changing silently between
     /// CLIP_benchmark releases is a known way numbers stop being comparable.
     public var classnamesSHA256: String { Catalog.listSHA256(classnames) }
+    /// `Catalog.listSHA256` of the templates, for the same reason.
     public var templatesSHA256: String { Catalog.listSHA256(templates) }
 
     /// Every template filled with one class name, in template order.
@@ -74,11 +78,14 @@ public struct CatalogEntry: Codable, Sendable, Equatable {
 /// SwiftPM ships that folder as a resource of this module (`resources: [.copy("Catalog")]`);
 /// an entry is read from it only when asked for.
 public enum Catalog {
+    /// The one placeholder a template holds, replaced by the class name.
     public static let placeholder = "{c}"
 
     /// Dataset names in the catalog, sorted: the `<name>.json` files of the bundled folder.
     public static var names: [String] { Resources.index.keys.sorted() }
 
+    /// The built-in entry `name`, validated; throws `VLSAEError.usage` (listing the known names) for a name not in the
+    /// catalog, and `VLSAEError.file` for an entry that fails validation or is named otherwise inside.
     public static func entry(named name: String) throws -> CatalogEntry {
         guard let url = try Resources.url(named: name) else {
             throw VLSAEError.usage("unknown catalog dataset \"\(name)\"; known: \(names.joined(separator: ", "))")

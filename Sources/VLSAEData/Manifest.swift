@@ -4,9 +4,12 @@ import VLSAEFormats
 
 /// A list of strings given inline in a manifest, or by the name of a catalog entry.
 public enum StringListSource: Codable, Equatable, Sendable {
+    /// The strings themselves, written as a JSON array.
     case inline([String])
+    /// The name of a built-in catalog entry (`Catalog.entry(named:)`), written as a JSON string.
     case catalog(String)
 
+    /// Decodes a JSON string as `.catalog` and an array of strings as `.inline`; anything else is a decoding error.
     public init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
         if let name = try? c.decode(String.self) {
@@ -19,6 +22,7 @@ public enum StringListSource: Codable, Equatable, Sendable {
         }
     }
 
+    /// Writes the form `init(from:)` reads: the name as a string, or the list as an array.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.singleValueContainer()
         switch self {
@@ -43,14 +47,24 @@ public enum StringListSource: Codable, Equatable, Sendable {
 /// templates); template-level variants are then unavailable. Array paths are tensor addresses
 /// (`file.npy`, `file.npy[0]`, `archive.npz:name`) relative to the manifest's folder.
 public struct Manifest: Codable, Equatable, Sendable {
+    /// Dataset name as results report it, e.g. "cifar10" (JSON key `name`).
     public var name: String
+    /// CLIP architecture the embeddings came from, e.g. "ViT-B-32"; recorded, not interpreted.
     public var model: String
+    /// Pretrained weights tag of `model`, e.g. "laion2b_s34b_b79k"; recorded, not interpreted.
     public var pretrained: String
+    /// Tensor address of the N × d image embeddings (`image_embeddings`), relative to the manifest's folder.
     public var imageEmbeddings: String
+    /// Tensor address of the N integer labels in [0, C).
     public var labels: String
+    /// The C class names in label order, inline or by catalog name.
     public var classnames: StringListSource
+    /// The T prompt templates, each with one `{c}`, inline or by catalog name.
     public var templates: StringListSource
+    /// Tensor address of the C × T × d per-template text embeddings (`text_embeddings`); nil when `classifier` is
+    /// given.
     public var textEmbeddings: String?
+    /// Tensor address of a C × d classifier already averaged over templates; nil when `text_embeddings` is given.
     public var classifier: String?
 
     /// Every key a manifest may have (`read` refuses others).
@@ -58,6 +72,8 @@ public struct Manifest: Codable, Equatable, Sendable {
         case name, model, pretrained, imageEmbeddings, labels, classnames, templates, textEmbeddings, classifier
     }
 
+    /// A manifest as given. Exactly one of `textEmbeddings` and `classifier` must be set, which `read(path:)` checks
+    /// and this initialiser does not.
     public init(
         name: String, model: String, pretrained: String, imageEmbeddings: String, labels: String,
         classnames: StringListSource, templates: StringListSource,
@@ -108,21 +124,32 @@ public struct ZeroShotDataset: Sendable {
         case averaged(Matrix)
     }
 
+    /// Dataset name, from the manifest.
     public let name: String
+    /// CLIP architecture, from the manifest.
     public let model: String
+    /// Pretrained weights tag, from the manifest.
     public let pretrained: String
     /// N × d, as stored (not normalised).
     public let images: Matrix
+    /// N class indices in [0, numClasses), one per image row.
     public let labels: [Int]
+    /// The C class names, in label order (never sorted or deduplicated).
     public let classnames: [String]
+    /// The T prompt templates, each containing `{c}` once and no other brace.
     public let templates: [String]
+    /// The class text embeddings, per template or averaged.
     public let classText: ClassText
     /// Every file read, the manifest first, each with its role (empty when loaded without hashing).
     public let inputs: [FileDigest]
 
+    /// N, the number of images.
     public var count: Int { images.rows }
+    /// d, the embedding dimension shared by images and class text.
     public var dimension: Int { images.cols }
+    /// C, the number of classes.
     public var numClasses: Int { classnames.count }
+    /// T, the number of templates (also known for an averaged classifier).
     public var numTemplates: Int { templates.count }
     /// Whether per-template text embeddings are available (false for a precomputed classifier).
     public var templateLevel: Bool {
@@ -132,6 +159,7 @@ public struct ZeroShotDataset: Sendable {
     /// `Catalog.listSHA256`: SHA-256 of the UTF-8 bytes of each string followed by "\n", so a
     /// silently changed class-name or template list shows in every result.
     public var classnamesSHA256: String { Catalog.listSHA256(classnames) }
+    /// `Catalog.listSHA256` of the templates, recorded beside `classnamesSHA256` for the same reason.
     public var templatesSHA256: String { Catalog.listSHA256(templates) }
 
     /// Builds a dataset from arrays in memory, applying every rule a manifest must satisfy.

@@ -18,11 +18,13 @@ import VLSAEModel
 /// Which side of the autoencoder an embedding goes through: images through the vision decoder,
 /// text through the text decoder (and, for SAE-D, through the text encoder).
 public enum ConceptSide: String, Sendable, CaseIterable {
+    /// `image` goes through the image (vision) side; `text` through the text side.
     case image, text
 }
 
 /// f: the sparse hidden activations, or the modality decoder's reconstruction of the input.
 public enum ConceptRepresentation: String, Sendable, CaseIterable {
+    /// `hidden`: the h sparse activations; `reconstruction`: the side's decoder output, d values.
     case hidden, reconstruction
 }
 
@@ -37,7 +39,9 @@ public enum TextAggregation: String, Sendable, CaseIterable {
 /// What alignment needs from a trained autoencoder. Implementations must treat `k` as the number
 /// of units kept per row (k ≤ trainedK) without retraining.
 public protocol ConceptMap {
+    /// d, the embedding dimension the map accepts.
     var inputDim: Int { get }
+    /// The k the autoencoder was trained with: the most units an inference-time k′ may keep.
     var trainedK: Int { get }
     /// Hidden activations, rows × h (dense, zeros for inactive units).
     func hidden(_ x: Matrix, side: ConceptSide, k: Int) -> Matrix
@@ -46,6 +50,8 @@ public protocol ConceptMap {
 }
 
 extension ConceptMap {
+    /// f of `x` on `side`: `hidden(_:side:k:)` (rows × h) or `reconstruction(_:side:k:)` (rows × d), as
+    /// `representation` says.
     public func features(_ x: Matrix, side: ConceptSide, representation: ConceptRepresentation, k: Int) -> Matrix {
         switch representation {
         case .hidden: return hidden(x, side: side, k: k)
@@ -65,8 +71,11 @@ extension ConceptMap {
 /// quoting). `representation` defaults to hidden, `text` to average-first; `alpha` is required.
 /// `folds` (default 5) and `val` apply to `validated` only.
 public struct AlignmentSpec: Equatable, Sendable {
+    /// What f is (spec key `representation`, default hidden).
     public var representation: ConceptRepresentation
+    /// How class text reaches f (spec key `text`, default average-first).
     public var text: TextAggregation
+    /// How α is chosen (spec key `alpha`, required).
     public var alpha: AlphaProtocol
     /// Inference-time sparsity; nil = the checkpoint's trained k.
     public var k: Int?
@@ -76,8 +85,10 @@ public struct AlignmentSpec: Equatable, Sendable {
     /// A validation manifest named in the spec itself (`val=`).
     public var validation: String?
 
+    /// Folds of `validated:` k-fold selection when the spec gives no `folds=`.
     public static let defaultFolds = 5
 
+    /// A spec from its parts, unchecked; `init(parsing:)` applies the rules of the spec syntax.
     public init(
         representation: ConceptRepresentation = .hidden, text: TextAggregation = .averageFirst,
         alpha: AlphaProtocol, k: Int? = nil, folds: Int? = nil, validation: String? = nil
@@ -90,6 +101,8 @@ public struct AlignmentSpec: Equatable, Sendable {
         self.validation = validation
     }
 
+    /// Parses the spec syntax above; throws `VLSAEError.usage` for an unknown or repeated key, a bad value, a missing
+    /// `alpha`, or `folds`/`val` given with a protocol other than `validated` or together.
     public init(parsing spec: String) throws {
         func fail(_ message: String) -> VLSAEError { .usage("alignment spec \"\(spec)\": \(message)") }
         var representation = ConceptRepresentation.hidden
@@ -146,6 +159,7 @@ public struct AlignmentSpec: Equatable, Sendable {
             validation: validation)
     }
 
+    /// `folds`, or `defaultFolds` when the spec gives none.
     public var effectiveFolds: Int { folds ?? AlignmentSpec.defaultFolds }
 
     /// The part of the variant string that does not depend on α.
@@ -160,10 +174,15 @@ public struct AlignmentSpec: Equatable, Sendable {
 /// `cosine = normalise(v) · t_cᵀ` with the CLIP_benchmark class vectors, and
 /// `concept = normalise(f(v)) · normalise(f(t_c))ᵀ`, both through sgemm.
 public struct ConceptScorer {
+    /// What f is for both the images and the class text.
     public let representation: ConceptRepresentation
+    /// How the class text reaches f.
     public let text: TextAggregation
+    /// k′, the units kept per row: the spec's k or the map's trained k.
     public let k: Int
+    /// The dataset's N labels, in image order.
     public let labels: [Int]
+    /// C, the number of classes.
     public let numClasses: Int
     /// C × d, the CLIP_benchmark classifier (unit rows).
     public let classVectors: Matrix
@@ -171,6 +190,7 @@ public struct ConceptScorer {
     public let classConcepts: Matrix
     private let images: Matrix
     private let map: ConceptMap
+    /// Images scored per block (at least 1); memory only, no value depends on it.
     public let blockRows: Int
 
     /// Checks and prepares everything that does not depend on the images.
@@ -232,6 +252,7 @@ public struct ConceptScorer {
         }
     }
 
+    /// N, the number of images.
     public var count: Int { images.rows }
 
     /// Both similarity blocks for images `range` (range.count × C each).
@@ -292,6 +313,7 @@ public struct ConceptScorer {
 
 /// One fold of a k-fold α selection.
 public struct FoldChoice: Equatable, Sendable {
+    /// 0-based index of the held-out fold.
     public let fold: Int
     /// Images scored with this fold's α (the held-out fold).
     public let nImages: Int
@@ -305,22 +327,33 @@ public struct FoldChoice: Equatable, Sendable {
 
 /// How α was obtained for one dataset.
 public struct AlphaOutcome: Equatable, Sendable {
+    /// Where the α was chosen (written as the raw value).
     public enum Selection: String, Sendable {
+        /// No selection: `fixed` and `table` give α directly.
         case none
+        /// The grid α best on a separate validation manifest.
         case validationManifest = "validation-manifest"
+        /// Seeded k-fold on the evaluation set, each fold scored with the α chosen on the others.
         case kFold = "kfold"
+        /// The grid α best on the evaluation set itself (`oracle`).
         case evaluationSet = "evaluation-set"
     }
+    /// `AlphaProtocol.name` of the spec: "fixed", "table", "validated" or "oracle".
     public var protocolName: String
+    /// True when α was picked on the evaluation labels; such a row is reported as `Alignment.oracleMethod`.
     public var isOracle = false
     /// The α applied to every image; nil for k-fold (each fold has its own).
     public var alpha: Double?
+    /// Where α was chosen; `.none` for fixed and table.
     public var selection = Selection.none
+    /// The α grid of `validated` and `oracle`, as the spec's protocol holds it; nil for fixed and table.
     public var grid: [Double]? = nil
     /// acc1 of each grid α on the data it was chosen on (validation set or, for oracle, the
     /// evaluation set); nil for fixed, table and k-fold.
     public var gridAcc1: [Double]? = nil
+    /// One choice per fold for k-fold selection, in fold order; nil otherwise.
     public var folds: [FoldChoice]? = nil
+    /// Seed of the k-fold assignment; nil unless `selection` is `.kFold`.
     public var foldSeed: UInt64? = nil
     /// For `table:`: the file (its path as the spec gives it) and its SHA-256.
     public var table: FileDigest? = nil
@@ -330,28 +363,39 @@ public struct AlphaOutcome: Equatable, Sendable {
 
 /// Everything one alignment spec produced on one dataset.
 public struct AlignmentOutcome: Sendable {
+    /// The spec as given.
     public let spec: AlignmentSpec
     /// Effective inference-time k.
     public let k: Int
+    /// The checkpoint's trained k (k′ ≤ trainedK).
     public let trainedK: Int
     /// Canonical variant of the combined score, e.g.
     /// `representation=hidden,text=average-first,k=256,alpha=validated:0;0.5;1,folds=5`.
     public let variant: String
     /// Canonical variant of the concept-only diagnostic, `concept-only:representation=…,text=…,k=…`.
     public let conceptOnlyVariant: String
+    /// Predictions of cos(v, t_c) + α · cos(f(v), f(t_c)) with the α of `alpha`.
     public let enhanced: Predictions
+    /// Predictions of the concept similarity cos(f(v), f(t_c)) alone, a diagnostic.
     public let conceptOnly: Predictions
+    /// How α was obtained, with what reproduces the choice.
     public let alpha: AlphaOutcome
 
     /// "cosine+concept", or "cosine+concept-oracle" when α was picked on the evaluation set.
     public var method: String { alpha.isOracle ? Alignment.oracleMethod : Alignment.combinedMethod }
 }
 
+/// Scoring of alignment specs and the method names result rows carry.
 public enum Alignment {
+    /// Method name of the raw-cosine baseline rows.
     public static let baselineMethod = "cosine"
+    /// Variant string of the baseline rows.
     public static let baselineVariant = "cosine"
+    /// Method name of combined rows whose α was not picked on the evaluation labels.
     public static let combinedMethod = "cosine+concept"
+    /// Method name of combined rows whose α was picked on the evaluation set (`oracle:`).
     public static let oracleMethod = "cosine+concept-oracle"
+    /// Method name of the concept-similarity-only diagnostic rows.
     public static let conceptOnlyMethod = "concept-only"
 
     /// Scores one spec on one dataset.
@@ -499,13 +543,17 @@ public enum Alignment {
 // MARK: - The project's autoencoders
 
 extension SAEModel: ConceptMap {
+    /// d, the autoencoder's input dimension.
     public var inputDim: Int { config.inputDim }
+    /// The checkpoint's top-k.
     public var trainedK: Int { config.topK }
 
+    /// The dense rows × h activations of `encode` on `side`'s modality, keeping at most `k` units per row.
     public func hidden(_ x: Matrix, side: ConceptSide, k: Int) -> Matrix {
         encode(x, modality: side.modality, k: k).dense()
     }
 
+    /// `reconstruct` on `side`'s modality with `k` units kept: rows × d.
     public func reconstruction(_ x: Matrix, side: ConceptSide, k: Int) -> Matrix {
         reconstruct(x, modality: side.modality, k: k)
     }

@@ -29,11 +29,13 @@ public enum AlphaProtocol: Equatable, Sendable {
         }
     }
 
+    /// True only for `oracle`, the protocol that looks at the evaluation labels.
     public var isOracle: Bool {
         if case .oracle = self { return true }
         return false
     }
 
+    /// The grid of `validated` and `oracle` (sorted and deduplicated by `init(parsing:)`); nil for `fixed` and `table`.
     public var grid: [Double]? {
         switch self {
         case .validated(let g), .oracle(let g): return g
@@ -86,6 +88,8 @@ public enum AlphaProtocol: Equatable, Sendable {
 /// Numbers in specs and variant strings: parsed strictly, printed in the shortest form that
 /// reads back to the same double ("1" rather than "1.0"), so equal specs give equal strings.
 public enum AlphaFormat {
+    /// Parses a finite number (surrounding spaces allowed), mapping −0 to 0; `context` starts the `VLSAEError.usage`
+    /// message on failure.
     public static func parse(_ text: String, context: String) throws -> Double {
         let t = text.trimmingCharacters(in: .whitespaces)
         guard let v = Double(t), v.isFinite else {
@@ -94,6 +98,8 @@ public enum AlphaFormat {
         return v == 0 ? 0 : v  // -0 and 0 are one α
     }
 
+    /// `v` as an integer ("1") when it is integral and below 10¹⁵ in magnitude, otherwise Swift's shortest round-trip
+    /// form ("0.5").
     public static func string(_ v: Double) -> String {
         if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
         return "\(v)"
@@ -104,8 +110,10 @@ public enum AlphaFormat {
 public struct AlphaTable: Sendable, Equatable {
     /// The file as read (no role), hashed over the bytes parsed.
     public let digest: FileDigest
+    /// α by dataset name, as the file gives them.
     public let alphas: [String: Double]
 
+    /// Reads the JSON object at `path`; throws `VLSAEError.file` unless it maps names to numbers.
     public static func load(path: String) throws -> AlphaTable {
         let data = try readFile(path)
         let alphas: [String: Double]
@@ -123,6 +131,7 @@ public struct AlphaTable: Sendable, Equatable {
         return AlphaTable(digest: FileDigest(of: data, path: path), alphas: alphas)
     }
 
+    /// The α for `dataset`; throws `VLSAEError.file` naming the table when it has no entry for it.
     public func alpha(for dataset: String) throws -> Double {
         guard let a = alphas[dataset] else {
             let known = alphas.keys.sorted().joined(separator: ", ")

@@ -10,11 +10,16 @@ public struct ClassificationMetrics: Sendable, Equatable {
     public let meanPerClassRecall: Double
     /// Recall of each class; nil for a class with no images.
     public let perClassRecall: [Double?]
+    /// N, the number of images scored.
     public let nImages: Int
+    /// C, the number of classes of the dataset (also those without images).
     public let nClasses: Int
 }
 
+/// Computes `ClassificationMetrics` from `Predictions`.
 public enum Metrics {
+    /// acc1, acc5 (nil when C < 5), mean per-class recall and per-class recall of `p`, which must hold at least one
+    /// image.
     public static func compute(_ p: Predictions) -> ClassificationMetrics {
         let n = p.count
         precondition(n > 0, "metrics need at least one image")

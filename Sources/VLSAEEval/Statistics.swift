@@ -242,9 +242,13 @@ public enum Bootstrap {
 /// Two methods scored on the same images: for each image its true class and the rank that
 /// each method gives the true class (0 = top-1, 4 = still inside the top 5).
 public struct PairedSample: Sendable, Equatable {
+    /// True class of each image, in [0, numClasses).
     public let labels: [Int]
+    /// C, the number of classes.
     public let numClasses: Int
+    /// The base method's rank of the true class for each image, in [0, numClasses).
     public let baseRank: [Int]
+    /// The enhanced method's rank of the true class for each image, aligned with `baseRank`.
     public let enhancedRank: [Int]
 
     /// - Throws: `VLSAEError.mismatch` when the three arrays differ in length, and
@@ -374,6 +378,7 @@ public struct PairedComparison: Codable, Equatable, Sendable {
     public var intervals: [Metric: ConfidenceInterval]
     /// Percentile intervals of each method's metric over the same resamples.
     public var baseIntervals: [Metric: ConfidenceInterval]
+    /// Percentile intervals of the enhanced method's metric over the same resamples.
     public var enhancedIntervals: [Metric: ConfidenceInterval]
     /// Images wrong at top-1 for the base method and right for the enhanced one.
     public var wrongToRight: Int

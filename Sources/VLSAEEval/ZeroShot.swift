@@ -8,7 +8,9 @@ public struct ZeroShotClassifier: Sendable, Equatable {
     /// C × d, unit rows (a zero vector stays zero).
     public let weights: Matrix
 
+    /// C, the number of classes.
     public var numClasses: Int { weights.rows }
+    /// d, the embedding dimension.
     public var dimension: Int { weights.cols }
 
     /// From class vectors that are already averaged over templates (C × d); rows are normalised.
@@ -21,6 +23,8 @@ public struct ZeroShotClassifier: Sendable, Equatable {
         weights = ZeroShotClassifier.averageTemplates(templateEmbeddings, classes: classes, templates: templates)
     }
 
+    /// The classifier of a dataset: templates averaged when it has per-template embeddings, its classifier rows
+    /// normalised otherwise.
     public init(dataset: ZeroShotDataset) {
         switch dataset.classText {
         case .perTemplate(let m):
@@ -58,11 +62,16 @@ public struct ZeroShotClassifier: Sendable, Equatable {
 /// `top1[i]` is the true class when `trueRank[i] == 0`, otherwise the lowest-indexed class with
 /// the largest logit, so top-1 predictions agree with top-1 correctness.
 public struct Predictions: Sendable, Equatable {
+    /// True class of each image, in [0, numClasses).
     public let labels: [Int]
+    /// C, the number of classes scored.
     public let numClasses: Int
+    /// Number of classes that beat the true class, per image (0 = correct at top-1).
     public let trueRank: [Int]
+    /// Predicted class per image, consistent with `trueRank` (see the type's description).
     public let top1: [Int]
 
+    /// Outcomes as given; the three arrays must have equal length.
     public init(labels: [Int], numClasses: Int, trueRank: [Int], top1: [Int]) {
         precondition(labels.count == trueRank.count && labels.count == top1.count)
         self.labels = labels
@@ -71,6 +80,7 @@ public struct Predictions: Sendable, Equatable {
         self.top1 = top1
     }
 
+    /// N, the number of images scored.
     public var count: Int { labels.count }
 
     /// Whether each image is correct within the top k (k ≥ 1).
@@ -80,6 +90,8 @@ public struct Predictions: Sendable, Equatable {
 /// Scores are what a scoring pass produces; the name the alignment work uses for them.
 public typealias Scores = Predictions
 
+/// Baseline zero-shot scoring: logits from image embeddings and a `ZeroShotClassifier`, ranked as CLIP_benchmark ranks
+/// them.
 public enum ZeroShot {
     /// CLIP_benchmark's fixed logit scale. It does not change rankings except through float32
     /// rounding, and is kept so that logits are the same numbers CLIP_benchmark would rank.

@@ -14,6 +14,9 @@ public enum NpyFormat {
         "|u1": .uint8, "<u1": .uint8, "|b1": .bool,
     ]
 
+    /// Parses the bytes of an `.npy` file read from `path` (which names it in errors). Throws `VLSAEError.file` for a
+    /// bad magic or header, an unsupported dtype, big-endian or Fortran-order data, or data shorter or longer than the
+    /// shape needs.
     public static func read(_ data: Data, path: String) throws -> Tensor {
         let (dtype, shape, dataStart) = try parseHeader(data, path: path)
         var count = 1
@@ -72,6 +75,7 @@ public enum NpyFormat {
         return out
     }
 
+    /// Writes `encode(_:halfPrecision:)`'s bytes atomically to `path`.
     public static func write(_ tensor: Tensor, to path: String, halfPrecision: Bool = false) throws {
         try AtomicFile.write(encode(tensor, halfPrecision: halfPrecision), to: path)
     }

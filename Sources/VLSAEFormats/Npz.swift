@@ -4,6 +4,8 @@ import VLSAECore
 /// NumPy `.npz` archives (np.savez, stored; np.savez_compressed, deflated): a ZIP whose
 /// members `NAME.npy` are the arrays, returned in archive order under NAME.
 public enum NpzFormat {
+    /// The arrays of an `.npz` archive read from `path`: each `NAME.npy` member under NAME, in archive order; other
+    /// members are skipped, and an archive without any `.npy` member is an error.
     public static func read(_ data: Data, path: String) throws -> [NamedTensor] {
         let archive = try ZipArchive(data: data, path: path)
         var out: [NamedTensor] = []

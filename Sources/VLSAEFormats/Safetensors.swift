@@ -43,6 +43,10 @@ public enum SafetensorsFormat {
         }
     }
 
+    /// Parses safetensors bytes read from `path` (which names the file in errors): the tensors in the order of their
+    /// data offsets, converted to float32 or Int64 storage, and the `__metadata__` strings (empty when absent).
+    /// Throws `VLSAEError.file` for a truncated file, a bad header, an unknown dtype, a shape that does not match its
+    /// byte span, or overlapping or out-of-range data offsets.
     public static func read(_ data: Data, path: String) throws -> (tensors: [NamedTensor], metadata: [String: String]) {
         let data = data.startIndex == 0 ? data : Data(data)
         guard data.count >= 8 else {
@@ -194,6 +198,8 @@ public enum SafetensorsFormat {
         return out
     }
 
+    /// Writes `encode(_:metadata:)`'s bytes atomically to `path`; a refused tensor name becomes a `VLSAEError.file`
+    /// naming `path`.
     public static func write(_ tensors: [NamedTensor], metadata: [String: String] = [:], to path: String) throws {
         let data: Data
         do { data = try encode(tensors, metadata: metadata) } catch let VLSAEError.usage(msg) {

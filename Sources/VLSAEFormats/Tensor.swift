@@ -5,6 +5,7 @@ import VLSAECore
 public enum DType: String, Sendable, CaseIterable {
     case float16, bfloat16, float32, float64, int32, int64, uint8, bool
 
+    /// Bytes per element in a file.
     public var byteSize: Int {
         switch self {
         case .float16, .bfloat16: return 2
@@ -14,34 +15,44 @@ public enum DType: String, Sendable, CaseIterable {
         }
     }
 
+    /// True for float16, bfloat16, float32 and float64.
     public var isFloatingPoint: Bool { [.float16, .bfloat16, .float32, .float64].contains(self) }
 }
 
 /// An n-dimensional array read from a file. Floating-point data is held as float32,
 /// integer data as Int64 so that labels are never rounded.
 public struct Tensor: Sendable, Equatable {
+    /// Values in memory: floating-point dtypes as float32, integer and boolean dtypes as Int64.
     public enum Storage: Sendable, Equatable {
+        /// Float32 values, row-major (C order).
         case float([Float])
+        /// Int64 values, row-major (C order).
         case integer([Int64])
     }
 
+    /// Dimensions, outermost first; empty for a scalar (one element).
     public let shape: [Int]
     /// The element type in the file it came from.
     public let dtype: DType
+    /// The values, `count` of them in row-major (C) order.
     public let storage: Storage
 
+    /// A tensor as given; the storage count is not checked against `shape`.
     public init(shape: [Int], dtype: DType, storage: Storage) {
         self.shape = shape
         self.dtype = dtype
         self.storage = storage
     }
 
+    /// A float32 tensor of `shape`; `floats` must hold exactly the product of `shape` values.
     public init(shape: [Int], floats: [Float]) {
         precondition(shape.reduce(1, *) == floats.count)
         self.init(shape: shape, dtype: .float32, storage: .float(floats))
     }
 
+    /// Number of elements: the product of `shape` (1 for a scalar).
     public var count: Int { shape.reduce(1, *) }
+    /// The shape as numpy prints it, e.g. `(3, 512)`.
     public var shapeDescription: String { "(" + shape.map(String.init).joined(separator: ", ") + ")" }
 
     /// Values as float32 (integers convert).
@@ -105,6 +116,7 @@ public struct Tensor: Sendable, Equatable {
 
 /// Exact half-precision conversions.
 public enum HalfFloat {
+    /// The float32 value of IEEE 754 binary16 bits `h`, exactly (subnormals, infinities and NaN included).
     public static func float(fromHalf h: UInt16) -> Float {
         let sign = UInt32(h & 0x8000) << 16
         let exp = Int((h >> 10) & 0x1F)
@@ -119,6 +131,7 @@ public enum HalfFloat {
         return Float(bitPattern: sign | UInt32(exp - 15 + 127) << 23 | (mant << 13))
     }
 
+    /// The float32 value of bfloat16 bits `b`, exactly (the upper half of a float32).
     public static func float(fromBFloat16 b: UInt16) -> Float { Float(bitPattern: UInt32(b) << 16) }
 
     /// IEEE 754 binary16 bits of `f`, rounded to nearest with ties to even (as numpy's

@@ -3,8 +3,12 @@ import VLSAECore
 
 /// One array inside a file, with its name in that file ("" for a bare array).
 public struct NamedTensor: Sendable, Equatable {
+    /// The array's name in its file: the `.npz` member without `.npy`, the safetensors key, the dotted path in a torch
+    /// object tree; "" for a bare `.npy` array.
     public let name: String
+    /// The array's values and shape.
     public let tensor: Tensor
+    /// Pairs `tensor` with its name.
     public init(name: String, tensor: Tensor) {
         self.name = name
         self.tensor = tensor
@@ -13,9 +17,13 @@ public struct NamedTensor: Sendable, Equatable {
 
 /// One array's description, without its values.
 public struct ArrayInfo: Sendable, Equatable {
+    /// The array's name in its file, as in `NamedTensor.name`.
     public let name: String
+    /// Dimensions, outermost first; empty for a scalar.
     public let shape: [Int]
+    /// The element type stored in the file.
     public let dtype: DType
+    /// Describes an array named `name` of `shape` and `dtype`.
     public init(name: String, shape: [Int], dtype: DType) {
         self.name = name
         self.shape = shape
@@ -36,18 +44,26 @@ public struct ArrayInfo: Sendable, Equatable {
 /// The file part ends at the first known extension (.npy .npz .safetensors .pt .pth .bin) that is
 /// followed by `:`, `[` or the end of the string.
 public struct TensorAddress: Sendable, Equatable, CustomStringConvertible {
+    /// The file, as given or resolved; a relative path is relative to the working directory until
+    /// `resolved(relativeTo:)`.
     public var path: String
+    /// The member after `:`, nil for the file's only array.
     public var key: String?
+    /// The index in `[...]` along the first axis, nil for the whole array.
     public var index: Int?
 
+    /// The file extensions that end the file part of an address, lower case with the dot.
     public static let extensions = [".npy", ".npz", ".safetensors", ".pt", ".pth", ".bin"]
 
+    /// An address from its parts, unchecked.
     public init(path: String, key: String? = nil, index: Int? = nil) {
         self.path = path
         self.key = key
         self.index = index
     }
 
+    /// Parses `file[:key][[index]]` (see the type's description); throws `VLSAEError.usage` for an empty address, an
+    /// empty key or an index that is not a non-negative integer.
     public init(parsing text: String) throws {
         var rest = text
         var index: Int? = nil
@@ -90,6 +106,7 @@ public struct TensorAddress: Sendable, Equatable, CustomStringConvertible {
         return copy
     }
 
+    /// The address as it would be written: `path[:key][[index]]`.
     public var description: String {
         path + (key.map { ":" + $0 } ?? "") + (index.map { "[\($0)]" } ?? "")
     }
@@ -97,8 +114,12 @@ public struct TensorAddress: Sendable, Equatable, CustomStringConvertible {
 
 /// Reads tensors from any supported file, dispatching on the extension (or magic bytes).
 public enum TensorFile {
+    /// The container a file holds, chosen by `format(of:data:)`.
     public enum Format: String, Sendable { case npy, npz, safetensors, torch }
 
+    /// The format of the file at `path`: by extension (`.npy`, `.npz`, `.safetensors`, `.pt`/`.pth`/`.bin`), otherwise
+    /// by sniffing `data` (a zip with a `data.pkl` member is torch, any other zip `.npz`); throws `VLSAEError.file`
+    /// when neither decides.
     public static func format(of path: String, data: Data) throws -> Format {
         let lower = path.lowercased()
         if lower.hasSuffix(".npy") { return .npy }
@@ -136,9 +157,11 @@ public enum TensorFile {
 
     /// A file read by `read(path:)`.
     public struct Contents: Sendable {
+        /// The file that was read, as given.
         public let path: String
         /// The file's bytes as read (memory-mapped), kept for `digest`.
         let bytes: Data
+        /// Every array in the file, in file order.
         public let arrays: [NamedTensor]
 
         /// Path, SHA-256 and size of the file (no role: the caller knows what it is for), hashed
@@ -172,6 +195,7 @@ public enum TensorFile {
     /// The array an address names.
     public static func load(_ address: TensorAddress) throws -> Tensor { try read(path: address.path).tensor(address) }
 
+    /// The array the address text names, parsed as by `TensorAddress(parsing:)`.
     public static func load(_ address: String) throws -> Tensor { try load(TensorAddress(parsing: address)) }
 
     /// The array an address names, with the digest of its file (read once, hashed while read).

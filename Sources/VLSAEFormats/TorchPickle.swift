@@ -68,23 +68,30 @@ protocol PickleContainer: AnyObject {
     func dropChildren()
 }
 
+/// A pickled Python list; filled by APPEND(S) after it is memoised.
 public final class PickleList: PickleContainer {
+    /// The elements, in order.
     public internal(set) var items: [PickleValue]
     init(_ items: [PickleValue] = []) { self.items = items }
     var children: [PickleValue] { items }
     func dropChildren() { items = [] }
 }
 
+/// A pickled Python tuple.
 public final class PickleTuple: PickleContainer {
+    /// The elements, in order.
     public internal(set) var items: [PickleValue]
     init(_ items: [PickleValue]) { self.items = items }
     var children: [PickleValue] { items }
     func dropChildren() { items = [] }
 }
 
+/// A pickled dict or `collections.OrderedDict`, keeping insertion order; a repeated str, int or bool key replaces the
+/// earlier value in place, as Python does.
 public final class PickleDict: PickleContainer {
     /// Whether it was a collections.OrderedDict.
     public let ordered: Bool
+    /// The key/value pairs in insertion order.
     public private(set) var entries: [(key: PickleValue, value: PickleValue)] = []
     private var index: [Key: Int] = [:]
 
@@ -116,6 +123,7 @@ public final class PickleDict: PickleContainer {
         entries.append((key, value))
     }
 
+    /// The value under string key `key`, nil when absent.
     public func value(forKey key: String) -> PickleValue? {
         index[.string(key)].map { entries[$0].value }
     }
@@ -127,6 +135,8 @@ public final class PickleDict: PickleContainer {
     }
 }
 
+/// An instance of a class (or the result of a function) this reader does not interpret: what the pickle named and every
+/// argument it passed, kept as data.
 public final class PickleObject: PickleContainer {
     /// "module.Name" of the class or function that would have been called.
     public let className: String
@@ -136,6 +146,7 @@ public final class PickleObject: PickleContainer {
     public internal(set) var state: PickleValue?
     /// Items added by APPEND(S) and SETITEM(S) (list and dict subclasses).
     public internal(set) var listItems: [PickleValue] = []
+    /// Key/value pairs added by SETITEM(S) (dict subclasses), in order.
     public internal(set) var dictItems: [(key: PickleValue, value: PickleValue)] = []
 
     init(className: String, args: [PickleValue]) {
@@ -156,8 +167,11 @@ public final class PickleObject: PickleContainer {
 
 /// A storage referenced by a persistent id ('storage', torch.<Type>Storage, key, location, numel).
 public struct TorchStorageRef {
+    /// The element type, from the storage class name (e.g. `torch.HalfStorage` → float16).
     public let dtype: DType
+    /// The storage's name: its bytes are the archive member `<prefix>/data/<key>`.
     public let key: String
+    /// The device the storage was saved from, e.g. "cpu" or "cuda:0" (recorded, not used).
     public let location: String
     /// Number of elements.
     public let count: Int

@@ -7,19 +7,27 @@ import VLSAECore
 /// single-disk archives, stored (0) and deflated (8) members, Zip64 for large members.
 /// Every size and offset read from the file is checked before it is used.
 public struct ZipArchive: Sendable {
+    /// One member as the central directory describes it.
     public struct Entry: Sendable, Equatable {
+        /// The member's path inside the archive, e.g. `arr_0.npy` or `archive/data.pkl`.
         public let name: String
         /// 0 = stored, 8 = deflate.
         public let method: UInt16
+        /// Bytes of the member as stored (equal to `uncompressedSize` for method 0); Zip64 sizes resolved.
         public let compressedSize: Int
+        /// Bytes of the member once extracted.
         public let uncompressedSize: Int
+        /// CRC-32 of the extracted bytes, as recorded in the central directory.
         public let crc32: UInt32
+        /// Offset in bytes of the member's local header from the start of the archive.
         public let localHeaderOffset: Int
         /// General-purpose bit flags from the central directory (bit 0: encrypted).
         public let flags: UInt16
     }
 
+    /// The file the archive was read from, for error messages.
     public let path: String
+    /// Every member, in central-directory order.
     public let entries: [Entry]
     private let data: Data
 
@@ -36,6 +44,9 @@ public struct ZipArchive: Sendable {
         return b[0] == 0x50 && b[1] == 0x4B && ((b[2] == 3 && b[3] == 4) || (b[2] == 5 && b[3] == 6))
     }
 
+    /// Parses the central directory of `data` (the bytes of the file at `path`, which names it in errors); throws
+    /// `VLSAEError.file` for a truncated, multi-disk or otherwise malformed archive. Members are read only on
+    /// extraction.
     public init(data: Data, path: String) throws {
         // Re-base so that offsets from the file are offsets into `data` whatever slice we got.
         self.data = data.startIndex == 0 ? data : Data(data)

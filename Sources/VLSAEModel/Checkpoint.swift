@@ -4,10 +4,16 @@ import VLSAEFormats
 
 /// A model read from disk, with what the file said about itself.
 public struct LoadedCheckpoint: Sendable {
+    /// The model, its config from the file's metadata or, for files without it, recognised from key names and shapes.
     public var model: SAEModel
+    /// The training summary stored by `Checkpoint.save`; nil for official `.pth` files and checkpoints saved without
+    /// one.
     public var summary: TrainSummary?
+    /// The safetensors `__metadata__` strings (`format`, `arch`, `config`, `summary`); empty for `.pth` files.
     public var metadata: [String: String]
+    /// The file as the caller named it.
     public var path: String
+    /// Lower-case hex SHA-256 of the file's bytes, hashed over the bytes the model was parsed from.
     public var sha256: String
     /// Where k came from: "metadata", "caller" or "default (released checkpoints)".
     public var topKSource: String
@@ -20,6 +26,8 @@ public struct LoadedCheckpoint: Sendable {
 /// line up one-for-one with upstream `.pth` files), plus the config and training summary as JSON
 /// strings in `__metadata__`. Loading also accepts the official `.pth` state dicts.
 public enum Checkpoint {
+    /// The `format` value `save` writes into every checkpoint's `__metadata__`, naming this layout (official tensor
+    /// names plus JSON `config` and `summary`); recorded for readers, not checked by `load`.
     public static let formatTag = "vlsae-bench-sae/1"
 
     static func json<T: Encodable>(_ value: T) throws -> String {
@@ -31,6 +39,9 @@ public enum Checkpoint {
         return String(decoding: try enc.encode(value), as: UTF8.self)
     }
 
+    /// Writes `model` as safetensors to `path` (atomically) with `format`, `arch`, `config` and, when given, `summary`
+    /// in `__metadata__`. The bytes depend only on the weights, config and summary, so the same training gives the same
+    /// SHA-256.
     public static func save(_ model: SAEModel, summary: TrainSummary? = nil, to path: String) throws {
         var meta = ["format": formatTag, "arch": model.config.arch.officialName, "config": try json(model.config)]
         if let summary { meta["summary"] = try json(summary) }
@@ -40,6 +51,7 @@ public enum Checkpoint {
         try SafetensorsFormat.write(tensors, metadata: meta, to: path)
     }
 
+    /// Lower-case hex SHA-256 of the file at `path`, read in chunks.
     public static func sha256(path: String) throws -> String { try SHA256.hex(fileAt: path) }
 
     /// Reads a checkpoint written by `save` or an official `torch.save(model.state_dict())` file.

@@ -10,14 +10,22 @@ import VLSAECore
 /// θ ← θ − (lr / (1−β₁ᵗ)) · m / (√v / √(1−β₂ᵗ) + ε). Scalars are formed in double as in Python,
 /// with β^t from `PortableMath.pow` (faithfully rounded, the same bits on every platform).
 public struct Adam: Sendable {
+    /// β₁, decay of the first-moment average (torch default 0.9).
     public var beta1: Double = 0.9
+    /// β₂, decay of the second-moment average (torch default 0.999).
     public var beta2: Double = 0.999
+    /// ε added to the bias-corrected √v (torch default 1e-8).
     public var eps: Double = 1e-8
+    /// λ of L2 weight decay, added to the gradient as λ·θ; 0 turns it off.
     public var weightDecay: Double = 0
+    /// Number of updates taken so far; the next `update` uses t = step + 1 in its bias corrections.
     public private(set) var step: Int = 0
+    /// First-moment estimates, one per parameter, in the parameter buffer's order.
     public private(set) var m: [Float]
+    /// Second-moment estimates, one per parameter, in the parameter buffer's order.
     public private(set) var v: [Float]
 
+    /// An optimiser for a buffer of `count` parameters, moments zero and no step taken.
     public init(count: Int, weightDecay: Double = 0) {
         self.weightDecay = weightDecay
         m = [Float](repeating: 0, count: count)
@@ -65,6 +73,8 @@ public struct Adam: Sendable {
 /// form equals the closed form lr·(1 + cos(π·t/T))/2 with t = e − W + 1: the first post-warm-up
 /// epoch is already one cosine step in, and the last epoch (t = T) runs at learning rate 0.
 public enum LRSchedule {
+    /// The learning rate of 0-based epoch `e` for base rate `base`, `epochs` epochs in all and `w` warm-up epochs (see
+    /// the type's description); `base` itself when no epoch follows the warm-up.
     public static func learningRate(epoch e: Int, base: Double, epochs: Int, warmupEpochs w: Int) -> Double {
         if e < w { return base * Double(e + 1) / Double(w) }
         let tMax = epochs - w

@@ -30,13 +30,19 @@ public enum SAEArch: String, Codable, Sendable, CaseIterable {
 
 /// Shape and sparsity of an autoencoder: input dimension d, hidden size h = d · hiddenRatio, top-k.
 public struct SAEConfig: Codable, Equatable, Sendable {
+    /// Which autoencoder, JSON `"vlsae"`, `"sae-d"` or `"sae-v"`.
     public var arch: SAEArch
+    /// d, the embedding dimension of both modalities.
     public var inputDim: Int
+    /// h / d; 8 in the released checkpoints.
     public var hiddenRatio: Int
+    /// k, the number of units kept per row by top-k (a row may keep fewer; see `SparseCodes`).
     public var topK: Int
 
+    /// h = d · hiddenRatio, the number of hidden units (concepts).
     public var hidden: Int { inputDim * hiddenRatio }
 
+    /// A config as given; call `validate()` before building a model from it.
     public init(arch: SAEArch = .vlsae, inputDim: Int, hiddenRatio: Int, topK: Int) {
         self.arch = arch
         self.inputDim = inputDim
@@ -49,6 +55,8 @@ public struct SAEConfig: Codable, Equatable, Sendable {
         SAEConfig(arch: arch, inputDim: inputDim, hiddenRatio: 8, topK: 256)
     }
 
+    /// Throws `VLSAEError.usage` unless d ≥ 1, hiddenRatio ≥ 1, 1 ≤ k ≤ h and the encoder (d · h weights) fits in 2³¹
+    /// elements.
     public func validate() throws {
         guard inputDim >= 1 else { throw VLSAEError.usage("input dimension must be at least 1 (got \(inputDim))") }
         guard hiddenRatio >= 1 else { throw VLSAEError.usage("hidden ratio must be at least 1 (got \(hiddenRatio))") }

@@ -4,11 +4,13 @@ import VLSAECore
 
 /// One parameter tensor of a model, under its official PyTorch state-dict name and shape.
 public struct ParameterTensor: Sendable, Equatable {
+    /// The state-dict key, e.g. `encoder` or `vision_decoder.0.weight`.
     public let name: String
     /// Shape as in the official state dict (decoder weights d × h).
     public let shape: [Int]
     /// Start of the tensor in `SAEModel.parameters`.
     public let offset: Int
+    /// Number of elements, the product of `shape`.
     public let count: Int
     /// Decoder weights are stored transposed (h × d) so a unit's decoder column is contiguous.
     public let storedTransposed: Bool
@@ -18,7 +20,9 @@ public struct ParameterTensor: Sendable, Equatable {
 
 /// Where each encoder and decoder lives in the flat parameter buffer, and which modality uses which.
 public struct ParameterLayout: Sendable {
+    /// Every parameter tensor in official state-dict (module registration) order, which is also the buffer order.
     public let tensors: [ParameterTensor]
+    /// Total number of parameters: the length of `SAEModel.parameters`.
     public let count: Int
     struct Encoder: Sendable {
         let weight: Int
@@ -89,6 +93,7 @@ public struct ParameterLayout: Sendable {
         self.count = offset
     }
 
+    /// The tensor with state-dict key `name`, nil when this architecture has none.
     public func tensor(named name: String) -> ParameterTensor? { tensors.first { $0.name == name } }
 }
 
@@ -110,8 +115,11 @@ func forEachBlock(_ n: Int, threads: Int, minBlock: Int = 8, _ body: (Range<Int>
 
 /// Loss of one step: MSE per modality (mean over all elements) and their sum.
 public struct StepLoss: Sendable, Equatable {
+    /// Mean squared error of the image reconstruction, over all elements.
     public var image: Double
+    /// Mean squared error of the text reconstruction, over all elements.
     public var text: Double
+    /// image + text, the unweighted training objective.
     public var total: Double { image + text }
 }
 
@@ -122,7 +130,9 @@ public struct StepLoss: Sendable, Equatable {
 /// bits on every CPU, kernel path and thread count); top-k selection, decoding (gather-accumulate of k
 /// decoder columns), and every gradient touch only the k active units of each row.
 public struct SAEModel: Sendable {
+    /// Architecture, d, h and default k.
     public let config: SAEConfig
+    /// Where each tensor lives in `parameters`, derived from `config`.
     public let layout: ParameterLayout
     /// All parameters, contiguous, in `layout` order (decoder weights transposed, h × d).
     public var parameters: [Float]
@@ -468,6 +478,8 @@ public struct SAEModel: Sendable {
         return out
     }
 
+    /// Decodes the `modality` codes of `x` with the `modality` decoder: x̂, the same shape as `x`. `k` overrides
+    /// `config.topK` when given (clamped to [0, h]).
     public func reconstruct(_ x: Matrix, modality: Modality, k: Int? = nil) -> Matrix {
         decode(encode(x, modality: modality, k: k), modality: modality)
     }

@@ -8,14 +8,20 @@ import VLSAECore
 /// A row can hold fewer than k pairs: the upstream top-k keeps only entries strictly above the
 /// threshold, so units tied with the (h−k)-th smallest value are all dropped.
 public struct SparseCodes: Equatable, Sendable {
+    /// Number of encoded rows.
     public let rows: Int
     /// The hidden size h (number of units).
     public let hidden: Int
+    /// Slots per row: the k the rows were encoded with (a row may fill fewer, see `counts`).
     public let k: Int
+    /// Unit indices in [0, hidden), `rows × k` slots, ascending within each row's filled slots.
     public var indices: [Int32]
+    /// Activation values, aligned with `indices`; 0 in unfilled slots.
     public var values: [Float]
+    /// Filled slots per row, each in [0, k].
     public var counts: [Int32]
 
+    /// Codes for `rows` rows with every slot empty (index 0, value 0, count 0).
     public init(rows: Int, hidden: Int, k: Int) {
         self.rows = rows
         self.hidden = hidden
@@ -30,6 +36,7 @@ public struct SparseCodes: Equatable, Sendable {
         indices[(row * k)..<(row * k + Int(counts[row]))]
     }
 
+    /// The values of the active units of `row`, aligned with `activeUnits(row)`.
     public func activeValues(_ row: Int) -> ArraySlice<Float> {
         values[(row * k)..<(row * k + Int(counts[row]))]
     }

@@ -6,21 +6,32 @@ import VLSAECore
 /// cvlms/sae_trainer/train.py (ssfgunner/VL-SAE) as its train.sh runs it: Adam, lr 1e-3 (train.sh's `--initial_lr`;
 /// train.py's own default is 1e-4), batch 512, 10 epochs, 2 warm-up epochs, 80/20 split, patience 10, no weight decay.
 public struct TrainConfig: Codable, Equatable, Sendable {
+    /// Base (peak) learning rate, reached at the end of warm-up; JSON `lr` in a checkpoint's summary.
     public var lr: Double = 1e-3
+    /// Training rows per Adam step; the last batch of an epoch may be smaller.
     public var batchSize: Int = 512
+    /// Maximum number of epochs.
     public var epochs: Int = 10
+    /// W, epochs of linear warm-up before cosine annealing (see `LRSchedule`), between 0 and `epochs`.
     public var warmupEpochs: Int = 2
+    /// Fraction of pairs held out for validation, in (0, 1).
     public var valRatio: Double = 0.2
+    /// Stop after this many consecutive epochs without a lower validation loss.
     public var patience: Int = 10
+    /// L2 weight decay λ for Adam; 0 as upstream.
     public var weightDecay: Double = 0
+    /// Root of every random stream of a run: split, initial weights and shuffles (see `Trainer`).
     public var seed: UInt64 = 0
     /// Reshuffle the training rows (pairs kept together) each epoch. Upstream iterates in the
     /// order of its random split and never reshuffles; its `--shuffle` flag instead permutes images
     /// and captions independently once, which breaks the pairing, so it has no counterpart here.
     public var shuffle: Bool = true
 
+    /// The released recipe (the defaults above).
     public init() {}
 
+    /// Throws `VLSAEError.usage` for a value out of range, a learning rate that is 0 in float32, or a schedule that is
+    /// 0 in every epoch (e.g. one epoch without warm-up), which would write an untrained checkpoint.
     public func validate() throws {
         guard lr > 0, lr.isFinite else { throw VLSAEError.usage("learning rate must be positive (got \(lr))") }
         guard batchSize >= 1 else { throw VLSAEError.usage("batch size must be at least 1 (got \(batchSize))") }
@@ -51,9 +62,11 @@ public struct TrainConfig: Codable, Equatable, Sendable {
 
 /// Reconstruction quality of one modality on the validation rows.
 public struct ModalityMetrics: Codable, Equatable, Sendable {
+    /// Mean squared reconstruction error over all elements of the validation rows.
     public var mse: Double
     /// Fraction of variance unexplained: Σ‖x − x̂‖² / Σ‖x − mean(x)‖² (column means over the rows).
     public var fvu: Double
+    /// 1 − fvu (NaN when fvu is).
     public var explainedVariance: Double
     /// Mean number of active units per row.
     public var l0: Double
@@ -63,7 +76,9 @@ public struct ModalityMetrics: Codable, Equatable, Sendable {
 public struct ValidationMetrics: Codable, Equatable, Sendable {
     /// MSE(image) + MSE(text), the training objective.
     public var loss: Double
+    /// Image-side reconstruction metrics.
     public var image: ModalityMetrics
+    /// Text-side reconstruction metrics.
     public var text: ModalityMetrics
     /// Fraction of units active on no validation row of either modality.
     public var deadFraction: Double
@@ -144,27 +159,38 @@ public struct ValidationMetrics: Codable, Equatable, Sendable {
     }
 }
 
+/// One epoch of a training run, as reported to `onEpoch` and kept in `TrainSummary.epochs`.
 public struct EpochReport: Codable, Equatable, Sendable {
     /// 1-based, as upstream prints it.
     public var epoch: Int
+    /// Learning rate used throughout the epoch (see `LRSchedule`).
     public var lr: Double
     /// Mean training loss over the epoch's rows (each batch weighted by its rows; upstream divides
     /// the sum of batch losses by ⌊N / batch⌋, which overstates it when the last batch is partial).
     public var trainLoss: Double
+    /// Metrics on the validation rows after the epoch's last step.
     public var validation: ValidationMetrics
 }
 
 /// What a training run did; stored in the checkpoint's metadata.
 public struct TrainSummary: Codable, Equatable, Sendable {
+    /// The architecture and shape trained.
     public var model: SAEConfig
+    /// The recipe trained with.
     public var train: TrainConfig
+    /// Pairs in the training split.
     public var trainRows: Int
+    /// Pairs in the validation split.
     public var valRows: Int
+    /// Epochs actually run (fewer than `train.epochs` after an early stop).
     public var epochsRun: Int
     /// 1-based epoch whose weights were kept (best validation loss).
     public var bestEpoch: Int
+    /// Validation loss of `bestEpoch` (MSE(image) + MSE(text)).
     public var bestValLoss: Double
+    /// True when patience ended training before `train.epochs`.
     public var stoppedEarly: Bool
+    /// One report per epoch run, in order.
     public var epochs: [EpochReport]
     /// Where the starting weights came from ("random" or the warm-start checkpoint).
     public var initialization: String
@@ -178,6 +204,20 @@ public struct TrainSummary: Codable, Equatable, Sendable {
 /// (first ⌊N·(1 − valRatio)⌋ train, rest validation, as upstream); `.derived(2).next()` seeds the
 /// initial weights; `.derived(100 + e)` shuffles the training rows for epoch e.
 public enum Trainer {
+    /// Trains a model and returns the weights of the epoch with the lowest validation loss, with the run's summary.
+    ///
+    /// - Parameters:
+    ///   - images: N × d image embeddings, row i paired with row i of `texts`.
+    ///   - texts: N × d text embeddings.
+    ///   - config: architecture and shape; must match `initial`'s when that is given.
+    ///   - tc: the recipe; validated before anything else.
+    ///   - threads: worker threads (at least 1); the result does not depend on it.
+    ///   - initial: warm-start weights; nil draws initial weights from the seed.
+    ///   - initialization: what `TrainSummary.initialization` records ("random" or the warm-start checkpoint).
+    ///   - progress: whether to draw a progress bar on standard error.
+    ///   - onEpoch: called after each epoch with its report.
+    /// - Throws: `VLSAEError` for an invalid config or recipe, unpaired or non-finite rows, a dimension mismatch, a
+    ///   split with an empty side, or parameters that become non-finite.
     public static func train(
         images: Matrix, texts: Matrix, model config: SAEConfig, train tc: TrainConfig,
         threads: Int = 1, initial: SAEModel? = nil, initialization: String = "random", progress: Bool = true,
