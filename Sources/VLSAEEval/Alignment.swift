@@ -172,7 +172,7 @@ public struct AlignmentSpec: Equatable, Sendable {
 
 /// The two similarity terms of every image–class pair, computed block by block:
 /// `cosine = normalise(v) · t_cᵀ` with the CLIP_benchmark class vectors, and
-/// `concept = normalise(f(v)) · normalise(f(t_c))ᵀ`, both through sgemm.
+/// `concept = normalise(f(v)) · normalise(f(t_c))ᵀ`, both through the deterministic `GEMM`.
 public struct ConceptScorer {
     /// What f is for both the images and the class text.
     public let representation: ConceptRepresentation
