@@ -30,11 +30,15 @@ public enum AxisScale: Equatable, Sendable {
 /// Tick marks for one axis: the axis spans `lower…upper` in data units and `values` are the
 /// tick positions (all inside that span), each with its label.
 public struct Ticks: Equatable, Sendable {
+    /// Data value at the axis's start (left or bottom end).
     public var lower: Double
+    /// Data value at the axis's end (right or top end).
     public var upper: Double
     /// Distance between neighbouring ticks for linear axes; 0 for logarithmic ones.
     public var step: Double
+    /// Tick positions in data units, ascending, all within `lower…upper`.
     public var values: [Double]
+    /// Tick labels, one per entry of `values`, formatted in one style per axis.
     public var labels: [String]
 }
 

@@ -7,15 +7,20 @@
 /// A text line is therefore 9 rows tall (7 above the baseline, 2 below), and every character
 /// advances 6 columns (5 glyph columns and a 1-column gap).
 public enum BitmapFont {
+    /// Glyph width in pixels at scale 1.
     public static let glyphColumns = 5
+    /// Glyph height in pixels at scale 1, from the top of the cell to the baseline.
     public static let glyphRows = 7
     /// Rows in a line of text at scale 1: 7 above the baseline, 2 for descenders.
     public static let cellRows = 9
     /// Horizontal advance per character at scale 1.
     public static let advance = 6
+    /// First code with a glyph: the space.
     public static let firstCode: UInt8 = 32
+    /// Last code with a glyph: `~`.
     public static let lastCode: UInt8 = 126
 
+    /// One decoded glyph: its rows of pixels and how far it hangs down.
     public struct Glyph: Equatable, Sendable {
         /// Seven rows, the leftmost column in bit 4.
         public let rows: [UInt8]

@@ -2,10 +2,14 @@ import Foundation
 
 /// An 8-bit sRGB colour.
 public struct Color: Equatable, Hashable, Sendable {
+    /// Red, 0…255.
     public var r: UInt8
+    /// Green, 0…255.
     public var g: UInt8
+    /// Blue, 0…255.
     public var b: UInt8
 
+    /// A colour from its three channels.
     public init(r: UInt8, g: UInt8, b: UInt8) {
         self.r = r
         self.g = g
@@ -17,10 +21,15 @@ public struct Color: Equatable, Hashable, Sendable {
         self.init(r: UInt8((hex >> 16) & 0xFF), g: UInt8((hex >> 8) & 0xFF), b: UInt8(hex & 0xFF))
     }
 
+    /// The canvas background, #FFFFFF.
     public static let white = Color(hex: 0xFFFFFF)
+    /// Pure black, #000000.
     public static let black = Color(hex: 0x000000)
+    /// Axes, frame and tick marks: dark grey #333333.
     public static let axis = Color(hex: 0x333333)
+    /// Grid lines: light grey #E6E6E6.
     public static let grid = Color(hex: 0xE6E6E6)
+    /// Secondary text such as point labels: grey #555555.
     public static let mutedText = Color(hex: 0x555555)
 
     /// Okabe–Ito palette, reordered so the colours that read best on white come first; yellow is
@@ -40,14 +49,18 @@ public struct Color: Equatable, Hashable, Sendable {
 /// A point in canvas pixel coordinates (x right, y down). Integer coordinates are pixel corners,
 /// so a crisp one-pixel line runs through `n + 0.5`.
 public struct Point: Equatable, Sendable {
+    /// Pixels from the left edge; `n + 0.5` is the centre of pixel column n.
     public var x: Double
+    /// Pixels from the top edge; `n + 0.5` is the centre of pixel row n.
     public var y: Double
 
+    /// A point at fractional pixel coordinates.
     public init(x: Double, y: Double) {
         self.x = x
         self.y = y
     }
 
+    /// `Point(x, y)`, the same as `Point(x:y:)`.
     public init(_ x: Double, _ y: Double) {
         self.init(x: x, y: y)
     }
@@ -57,11 +70,16 @@ public struct Point: Equatable, Sendable {
 
 /// An integer pixel rectangle (origin at the top-left corner).
 public struct PixelRect: Equatable, Sendable {
+    /// Left edge, the first column inside the rectangle.
     public var x: Int
+    /// Top edge, the first row inside the rectangle.
     public var y: Int
+    /// Columns covered; 0 or negative covers none.
     public var width: Int
+    /// Rows covered; 0 or negative covers none.
     public var height: Int
 
+    /// A rectangle of `width` × `height` pixels whose top-left pixel is (x, y).
     public init(x: Int, y: Int, width: Int, height: Int) {
         self.x = x
         self.y = y
@@ -69,9 +87,12 @@ public struct PixelRect: Equatable, Sendable {
         self.height = height
     }
 
+    /// The first column to the right of the rectangle (exclusive end).
     public var maxX: Int { x + width }
+    /// The first row below the rectangle (exclusive end).
     public var maxY: Int { y + height }
 
+    /// True when pixel (px, py) lies inside: x ≤ px < maxX and y ≤ py < maxY.
     public func contains(x px: Int, y py: Int) -> Bool {
         px >= x && px < maxX && py >= y && py < maxY
     }
@@ -98,13 +119,16 @@ public struct Canvas: Equatable, Sendable {
     /// Largest side accepted; bigger requests are clamped rather than allocating gigabytes.
     public static let maxSide = 16384
 
+    /// Pixel columns, 1…`maxSide` (requests outside that range are clamped).
     public let width: Int
+    /// Pixel rows, 1…`maxSide` (requests outside that range are clamped).
     public let height: Int
     /// Row-major RGB triples, `width * height * 3` bytes.
     public private(set) var pixels: [UInt8]
     /// When set, drawing only changes pixels inside this rectangle (charts clip data to the plot area).
     public var clip: PixelRect?
 
+    /// A canvas filled with `background`, each side clamped to 1…`maxSide`.
     public init(width: Int, height: Int, background: Color = .white) {
         self.width = min(max(width, 1), Canvas.maxSide)
         self.height = min(max(height, 1), Canvas.maxSide)
@@ -117,12 +141,14 @@ public struct Canvas: Equatable, Sendable {
 
     // MARK: Pixels
 
+    /// The colour of a pixel, nil outside the canvas.
     public func pixel(x: Int, y: Int) -> Color? {
         guard x >= 0, x < width, y >= 0, y < height else { return nil }
         let i = (y * width + x) * 3
         return Color(r: pixels[i], g: pixels[i + 1], b: pixels[i + 2])
     }
 
+    /// Sets one pixel; ignored outside the canvas or outside `clip`.
     public mutating func setPixel(x: Int, y: Int, color: Color) {
         guard x >= 0, x < width, y >= 0, y < height else { return }
         if let clip, !clip.contains(x: x, y: y) { return }
@@ -160,6 +186,7 @@ public struct Canvas: Equatable, Sendable {
 
     // MARK: Rectangles
 
+    /// Fills the part of `rect` inside the canvas and `clip`, without anti-aliasing.
     public mutating func fillRect(_ rect: PixelRect, color: Color) {
         let x0 = max(rect.x, 0, clip?.x ?? 0)
         let x1 = min(rect.maxX, width, clip?.maxX ?? width)
@@ -267,6 +294,7 @@ public struct Canvas: Equatable, Sendable {
         return (ca, cb)
     }
 
+    /// Joins consecutive points with anti-aliased segments of `lineWidth` pixels; fewer than two points draw nothing.
     public mutating func drawPolyline(_ points: [Point], color: Color, width lineWidth: Double = 1) {
         guard points.count >= 2 else { return }
         for i in 1..<points.count {
@@ -298,6 +326,7 @@ public struct Canvas: Equatable, Sendable {
 
     // MARK: Shapes
 
+    /// A filled disc, anti-aliased at the edge; ignored for a non-finite centre or radius, or a radius ≤ 0.
     public mutating func fillCircle(center: Point, radius: Double, color: Color) {
         guard center.isFinite, radius.isFinite, radius > 0, radius < Double(Canvas.maxSide) else { return }
         forEachPixel(around: center, reach: radius + 1, color: color) { d in

@@ -12,18 +12,26 @@ public struct ChartLayout: Equatable, Sendable {
 
 /// A rendered chart and its layout.
 public struct RenderedChart: Equatable, Sendable {
+    /// The pixels of the chart.
     public let canvas: Canvas
+    /// Where its plot area, title and legend landed.
     public let layout: ChartLayout
 }
 
 /// Font sizes (integer scales of the 5×7 font) for the parts of a chart.
 public struct ChartTextScales: Equatable, Sendable {
+    /// Scale of the title text (at scale s each glyph pixel is s × s).
     public var title: Int
+    /// Scale of the axis labels.
     public var axisLabel: Int
+    /// Scale of the tick labels.
     public var tickLabel: Int
+    /// Scale of the legend text.
     public var legend: Int
+    /// Scale of small annotations such as scatter point labels.
     public var annotation: Int
 
+    /// Integer scales of the 5×7 font (1 draws it at 5×7 pixels); drawing clamps each to 1…64.
     public init(title: Int, axisLabel: Int, tickLabel: Int, legend: Int, annotation: Int) {
         self.title = title
         self.axisLabel = axisLabel

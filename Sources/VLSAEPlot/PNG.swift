@@ -17,6 +17,7 @@ public enum PlotError: Error, CustomStringConvertible, Equatable {
     /// A problem writing the named file.
     case file(String, String)
 
+    /// Readable text: "PNG encoding failed: …", "PNG decoding failed: …" or "path: message".
     public var description: String {
         switch self {
         case .encode(let message): return "PNG encoding failed: \(message)"
@@ -107,7 +108,9 @@ extension Canvas {
 
 /// A PNG decoded to 8-bit RGBA (used by tests and by anything that checks written figures).
 public struct DecodedImage: Equatable, Sendable {
+    /// Pixels per row (at least 1 in a decoded image).
     public let width: Int
+    /// Rows (at least 1 in a decoded image, with `width` × `height` ≤ `maxPixels`).
     public let height: Int
     /// Row-major RGBA quadruples, `width * height * 4` bytes.
     public let rgba: [UInt8]
@@ -115,6 +118,8 @@ public struct DecodedImage: Equatable, Sendable {
     /// Largest image accepted, so a hostile header cannot make us allocate gigabytes.
     public static let maxPixels = 64 * 1024 * 1024
 
+    /// Decodes any PNG libpng reads (grey, palette, 16-bit and alpha converted) to 8-bit RGBA. Throws
+    /// `PlotError.decode` for bytes that are not a PNG or an image larger than `maxPixels`.
     public static func decode(pngBytes bytes: [UInt8]) throws -> DecodedImage {
         guard bytes.count >= 8 else { throw PlotError.decode("only \(bytes.count) bytes, not a PNG") }
         return try bytes.withUnsafeBytes { raw -> DecodedImage in
@@ -147,6 +152,7 @@ public struct DecodedImage: Equatable, Sendable {
         }
     }
 
+    /// Wraps RGBA bytes as they are; `rgba` should hold `width * height * 4` bytes.
     public init(width: Int, height: Int, rgba: [UInt8]) {
         self.width = width
         self.height = height

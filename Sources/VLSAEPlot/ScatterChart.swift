@@ -1,13 +1,17 @@
 import Foundation
 
+/// One point of a scatter chart, e.g. one trained SAE at (L0, FVU).
 public struct ScatterPoint: Equatable, Sendable {
+    /// Position along the x axis, in data units; non-finite (or ≤ 0 on a log axis) hides the point.
     public var x: Double
+    /// Position along the y axis, in data units; non-finite (or ≤ 0 on a log axis) hides the point.
     public var y: Double
     /// Short text drawn beside the point (e.g. "k=32"); nil for none.
     public var label: String?
     /// Points of one group share a colour and marker and one legend entry.
     public var group: String
 
+    /// An unlabelled point unless `label` is given.
     public init(x: Double, y: Double, label: String? = nil, group: String) {
         self.x = x
         self.y = y
@@ -28,19 +32,33 @@ public enum Objective: Equatable, Sendable {
 /// least as good on both axes and strictly better on one. It is drawn as the step line bounding
 /// the region the front dominates, with its points ringed.
 public struct ScatterChart: Equatable, Sendable {
+    /// Text centred above the plot area, truncated to the image width.
     public var title: String
+    /// Text under the x axis.
     public var xLabel: String
+    /// Text along the y axis, read bottom to top.
     public var yLabel: String
+    /// The points, in any order; groups take colours and markers in the order they first appear among the drawable
+    /// points.
     public var points: [ScatterPoint]
+    /// How x values map onto the axis.
     public var xScale: AxisScale
+    /// How y values map onto the axis.
     public var yScale: AxisScale
+    /// Whether smaller or larger x is better, for the Pareto front.
     public var xObjective: Objective
+    /// Whether smaller or larger y is better, for the Pareto front.
     public var yObjective: Objective
+    /// Whether to draw the front (`paretoFront(_:x:y:)` of the drawable points) as a step line with its points ringed.
     public var showParetoFront: Bool
+    /// Whether to draw the legend (one row per group, plus "Pareto front") in the inside corner of the plot area that
+    /// covers the fewest points.
     public var showLegend: Bool
     /// nil: chosen from the image size (`ChartTextScales.automatic`).
     public var textScales: ChartTextScales?
 
+    /// The defaults draw linear axes, minimise both objectives, show the front and the legend, with text sized from the
+    /// image.
     public init(
         title: String, xLabel: String, yLabel: String, points: [ScatterPoint],
         xScale: AxisScale = .linear, yScale: AxisScale = .linear,
@@ -111,10 +129,13 @@ public struct ScatterChart: Equatable, Sendable {
         return path
     }
 
+    /// The chart drawn on a new white canvas of `width` × `height` pixels (800 × 500 by default, each side clamped to
+    /// 1…`Canvas.maxSide`).
     public func render(width: Int = 800, height: Int = 500) -> Canvas {
         renderWithLayout(width: width, height: height).canvas
     }
 
+    /// As `render(width:height:)`, together with where the plot area, title and legend landed.
     public func renderWithLayout(width: Int = 800, height: Int = 500) -> RenderedChart {
         var canvas = Canvas(width: width, height: height)
         let w = canvas.width

@@ -11,13 +11,18 @@ public struct ResultDocument: Codable, Equatable, Sendable {
     /// 2: the command line moved into `provenance`, beside the numeric mode, kernel path and threads.
     public static let currentSchemaVersion = 2
 
+    /// `schema_version`: `currentSchemaVersion` for a document built here; a decoded one keeps the version it was read
+    /// with (1 or 2), and `encode(to:)` writes that version's layout back.
     public var schemaVersion: Int
+    /// The build of `vlsae` that wrote the document (`tool`).
     public var tool: ToolRecord
     /// Every seed the run used, by purpose (e.g. "bootstrap").
     public var seeds: [String: UInt64]
     /// Every input file once: each dataset's files in evaluation order (manifest first), then the
     /// checkpoint, validation manifests' files and α tables of alignment rows.
     public var inputs: [FileDigest]
+    /// The rows in the order the job produced them; for `vlsae eval`, datasets in `--data` order, each dataset's
+    /// baseline row followed by its alignment rows.
     public var results: [ResultRow]
     /// Run facts: the only part allowed to differ between two runs of the same computation.
     public var provenance: RunProvenance
@@ -25,6 +30,7 @@ public struct ResultDocument: Codable, Equatable, Sendable {
     /// `command` is where schema 1 kept the command line.
     enum CodingKeys: CodingKey { case schemaVersion, tool, seeds, inputs, results, provenance, command }
 
+    /// A document at `currentSchemaVersion`.
     public init(
         tool: ToolRecord, seeds: [String: UInt64], inputs: [FileDigest], results: [ResultRow],
         provenance: RunProvenance
@@ -62,6 +68,8 @@ public struct ResultDocument: Codable, Equatable, Sendable {
         }
     }
 
+    /// Writes the layout of `schemaVersion`: version 1 puts the command line under a top-level `command` key and has no
+    /// `provenance`, so a schema-1 document read and written back keeps its shape.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(schemaVersion, forKey: .schemaVersion)
@@ -96,6 +104,8 @@ public struct ResultDocument: Codable, Equatable, Sendable {
         try AtomicFile.write(try encoded(), to: path)
     }
 
+    /// Reads a result file (schema version 1 or 2); throws `VLSAEError.file` naming the file and key path when it is
+    /// not valid JSON, lacks a key or has an unknown schema version.
     public static func read(from path: String) throws -> ResultDocument {
         try CanonicalJSON.decode(ResultDocument.self, from: path)
     }
@@ -122,6 +132,8 @@ public struct RunProvenance: Codable, Equatable, Sendable {
     /// Worker threads.
     public var threads: Int?
 
+    /// `numerics` defaults to `deterministic`. `kernelPath` and `threads` are nil only for schema-1 documents and in
+    /// `ResultDocument.contentEncoded()`.
     public init(command: [String], numerics: String = RunProvenance.deterministic, kernelPath: String?, threads: Int?) {
         self.command = command
         self.numerics = numerics
@@ -135,12 +147,17 @@ public struct RunProvenance: Codable, Equatable, Sendable {
     }
 }
 
+/// The program that wrote a document (`tool`): name, version and the commit it was built from. `vlsae` fills it in with
+/// `ToolIdentity.record()` (VLSAEJobs).
 public struct ToolRecord: Codable, Equatable, Sendable {
+    /// Always "vlsae" (the schema pins it).
     public var name: String
+    /// The tool's semantic version, e.g. "0.1.0" (`ToolIdentity.version`; `vlsae --version`).
     public var version: String
     /// `git rev-parse HEAD` of the checkout the executable was built in, or "unknown".
     public var gitCommit: String
 
+    /// `name` defaults to "vlsae".
     public init(name: String = "vlsae", version: String, gitCommit: String) {
         self.name = name
         self.version = version
@@ -150,20 +167,25 @@ public struct ToolRecord: Codable, Equatable, Sendable {
 
 /// The metrics block, with CLIP_benchmark's key names.
 public struct MetricValues: Codable, Equatable, Sendable {
+    /// Top-1 accuracy: fraction of images whose true class has the largest logit, in [0, 1].
     public var acc1: Double
     /// null (never NaN) when there are fewer than 5 classes.
     public var acc5: Double?
+    /// `mean_per_class_recall`: the mean over classes that have images of each class's top-1 recall (sklearn's balanced
+    /// accuracy), in [0, 1].
     public var meanPerClassRecall: Double
 
     /// For `encode(to:)`, which writes an undefined acc5 as null rather than leaving the key out.
     enum CodingKeys: CodingKey { case acc1, acc5, meanPerClassRecall }
 
+    /// Fractions in [0, 1]; `acc5` nil when there are fewer than 5 classes.
     public init(acc1: Double, acc5: Double?, meanPerClassRecall: Double) {
         self.acc1 = acc1
         self.acc5 = acc5
         self.meanPerClassRecall = meanPerClassRecall
     }
 
+    /// Writes all three keys, an undefined `acc5` as an explicit null.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(acc1, forKey: .acc1)
@@ -176,11 +198,17 @@ public struct MetricValues: Codable, Equatable, Sendable {
 /// One evaluation of one method on one dataset. The first six keys are CLIP_benchmark's, so a
 /// row reads as a CLIP_benchmark result with provenance added.
 public struct ResultRow: Codable, Equatable, Sendable {
+    /// The manifest's `name`, e.g. "cifar10" or "synth10"; rows of different documents are matched by it.
     public var dataset: String
+    /// The CLIP architecture, from the manifest's `model` (e.g. "ViT-B-32"; "synthetic" for the planted-concept suite).
     public var model: String
+    /// The CLIP weights tag, from the manifest's `pretrained` (e.g. "laion2b_s34b_b79k").
     public var pretrained: String
+    /// Always "zeroshot_classification", CLIP_benchmark's task name (the only one the schema allows).
     public var task: String
+    /// Language of the class names and templates, CLIP_benchmark's key: "en".
     public var language: String
+    /// acc1, acc5 and mean per-class recall of this row's scoring rule on all `nImages` images.
     public var metrics: MetricValues
     /// "cosine" for the CLIP_benchmark baseline; alignment variants name themselves.
     public var method: String
@@ -191,19 +219,29 @@ public struct ResultRow: Codable, Equatable, Sendable {
     public var intervals: [String: ConfidenceInterval]
     /// Recall per class in class order, null for classes without images (only with --per-class).
     public var perClassRecall: [Double?]?
+    /// N, the images scored (rows of the manifest's `image_embeddings`), at least 1.
     public var nImages: Int
+    /// C, the number of class names, at least 2.
     public var nClasses: Int
+    /// T, the number of templates in the manifest's template list (counted also when it gave an averaged classifier).
     public var nTemplates: Int
     /// False when the manifest gave an averaged classifier, so per-template variants were impossible.
     public var templateLevel: Bool
+    /// `Catalog.listSHA256` of the class names: hex SHA-256 of each name's UTF-8 bytes followed by "\n".
     public var classnamesSha256: String
+    /// `Catalog.listSHA256` of the template list, as for `classnamesSha256`.
     public var templatesSha256: String
 
     // Extension points for concept-level alignment; absent (not null) for the baseline.
+    /// How concept similarity entered the logits; nil for the baseline.
     public var alignment: AlignmentRecord?
+    /// The SAE whose concepts were used; nil for the baseline.
     public var checkpoint: CheckpointRecord?
+    /// The paired comparison with this dataset's baseline row on the same images; nil for the baseline.
     public var comparison: ComparisonRecord?
 
+    /// Defaults are CLIP_benchmark's (task "zeroshot_classification", language "en"); a baseline row leaves `variant`,
+    /// `alignment`, `checkpoint` and `comparison` nil.
     public init(
         dataset: String, model: String, pretrained: String,
         task: String = "zeroshot_classification", language: String = "en",
@@ -253,6 +291,7 @@ public struct AlignmentRecord: Codable, Equatable, Sendable {
     public var similarity: String
     /// Units kept per row at inference, and the checkpoint's trained k.
     public var k: Int
+    /// `trained_k`: the k the checkpoint was trained with (`SAEConfig.topK`); `k` never exceeds it.
     public var trainedK: Int
     /// The alpha applied to every image; absent for k-fold selection (see `folds`) and concept-only.
     public var alpha: Double?
@@ -268,12 +307,16 @@ public struct AlignmentRecord: Codable, Equatable, Sendable {
     public var selectionAcc1: [Double]?
     /// k-fold selection: one entry per fold, and the seed of the fold assignment.
     public var folds: [FoldRecord]?
+    /// `fold_seed`: seed of the fold assignment (a seeded permutation dealt round-robin); nil unless the selection is
+    /// "kfold".
     public var foldSeed: UInt64?
     /// The alpha table file (table protocol) or validation manifest (validated), with its SHA-256
     /// (no role: the key says it).
     public var alphaTable: FileDigest?
+    /// The validation manifest alpha was chosen on, when `selection` is "validation-manifest"; nil otherwise.
     public var validation: FileDigest?
 
+    /// `similarity` is always "cosine"; the fields a protocol does not use (grid, selection, folds, files) stay nil.
     public init(
         score: String, representation: String, text: String, similarity: String = "cosine",
         k: Int, trainedK: Int, alpha: Double?, alphaProtocol: String, oracle: Bool,
@@ -302,13 +345,18 @@ public struct AlignmentRecord: Codable, Equatable, Sendable {
 
 /// One fold of a k-fold alpha selection: alpha chosen on the other folds, applied to this one.
 public struct FoldRecord: Codable, Equatable, Sendable {
+    /// Fold index, 0-based, below the fold count.
     public var fold: Int
+    /// Evaluation images in this fold; fold sizes differ by at most one.
     public var nImages: Int
+    /// The grid alpha with the most top-1 hits on the other folds (ties: the smallest), applied to this fold.
     public var alpha: Double
     /// acc1 of the chosen alpha on the other folds, and on this fold.
     public var selectionAcc1: Double
+    /// acc1 of that alpha on this fold's images; the row's metrics pool these held-out predictions.
     public var heldOutAcc1: Double
 
+    /// The acc1 values are fractions in [0, 1].
     public init(fold: Int, nImages: Int, alpha: Double, selectionAcc1: Double, heldOutAcc1: Double) {
         self.fold = fold
         self.nImages = nImages
@@ -320,16 +368,23 @@ public struct FoldRecord: Codable, Equatable, Sendable {
 
 /// The SAE checkpoint used by an alignment row.
 public struct CheckpointRecord: Codable, Equatable, Sendable {
+    /// The checkpoint path as given to `--sae`, not resolved; the checkpoint's identity is `sha256`, and
+    /// `vlsae regress --exact` ignores the path.
     public var path: String
+    /// Hex SHA-256 of the checkpoint file, the same as its `sae_checkpoint` entry in the document's `inputs`.
     public var sha256: String
     /// "vlsae", "sae-d" or "sae-v".
     public var arch: String
+    /// d: the embedding dimension the SAE reads (512 for ViT-B/32).
     public var inputDim: Int
+    /// Hidden units (concepts): `inputDim` × `hiddenRatio`.
     public var hiddenDim: Int
+    /// `hiddenDim` / `inputDim` (`--hidden-ratio`; 8 in the released checkpoints).
     public var hiddenRatio: Int
     /// The trained k.
     public var k: Int
 
+    /// Copies the checkpoint's configuration; `k` is the trained k, not the inference-time one.
     public init(path: String, sha256: String, arch: String, inputDim: Int, hiddenDim: Int, hiddenRatio: Int, k: Int) {
         self.path = path
         self.sha256 = sha256
@@ -358,6 +413,7 @@ public struct ComparisonRecord: Codable, Equatable, Sendable {
     /// without images (only with --per-class).
     public var perClassRecallDelta: [Double?]?
 
+    /// Deltas and interval bounds are fractions (this row minus the baseline, in [-1, 1]), not percentage points.
     public init(
         baseline: String, deltas: [String: Double], intervals: [String: ConfidenceInterval],
         mcnemarP: Double, flips: FlipCounts, perClassRecallDelta: [Double?]? = nil
@@ -371,11 +427,13 @@ public struct ComparisonRecord: Codable, Equatable, Sendable {
     }
 }
 
+/// Top-1 flips between the baseline and this row on the same images: the discordant pairs the McNemar test counts.
 public struct FlipCounts: Codable, Equatable, Sendable {
     /// Wrong for the baseline, right for this row.
     public var gained: Int
     /// Right for the baseline, wrong for this row.
     public var lost: Int
+    /// Counts of images, each at least 0.
     public init(gained: Int, lost: Int) {
         self.gained = gained
         self.lost = lost

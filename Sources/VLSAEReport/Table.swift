@@ -21,23 +21,34 @@ import VLSAECore
 /// 8 hex digits of the checkpoint's SHA-256.
 /// Output depends only on the documents and their order: same inputs, same bytes.
 public struct ReportTable: Equatable, Sendable {
+    /// The output syntax of `render(_:)`; the raw values are what `vlsae report --format` accepts.
     public enum Format: String, CaseIterable, Sendable {
         case markdown, csv, latex
     }
 
+    /// One column: one scored variant, a baseline method or an alignment variant of one checkpoint.
     public struct Column: Equatable, Sendable {
+        /// The method for a baseline (with "(model/pretrained)" when there are several baselines); for an enhanced
+        /// column the method, its footnote marker "[n]", "@" and the checkpoint's first 8 hex digits when the table
+        /// holds several checkpoints, and "ORACLE" when `isOracle`.
         public var header: String
+        /// True for rows without alignment (the cosine baseline): cells without a difference, no footnote.
         public var isBaseline: Bool
+        /// True when any of the column's rows chose alpha on the evaluation images; the legend then explains ORACLE.
         public var isOracle: Bool
         /// Footnote text (without the marker); nil for a baseline column.
         public var footnote: String?
     }
 
+    /// "acc1", "acc5" or "mean_per_class_recall": the metric every cell shows.
     public var metric: String
+    /// Row labels, in order of first appearance across the documents; the average row is not among them.
     public var datasets: [String]
+    /// Baseline columns first, then the enhanced ones, each in order of first appearance.
     public var columns: [Column]
     /// cells[dataset][column], formatted; the last row is the average.
     public var cells: [[String]]
+    /// Paragraphs printed after the column footnotes: the cell definition, and the ORACLE warning when a column is one.
     public var legend: [String]
 
     static let metrics = ["acc1", "acc5", "mean_per_class_recall"]
@@ -220,6 +231,8 @@ public struct ReportTable: Equatable, Sendable {
 
     // MARK: Rendering
 
+    /// The table in `format`, ending in a newline: a Markdown pipe table with footnote paragraphs, CSV with one
+    /// "footnote" row per note, or a LaTeX booktabs `tabular` followed by footnote paragraphs. The average row is last.
     public func render(_ format: Format) -> String {
         let footnotes = columns.compactMap(\.footnote) + legend
         let header = ["dataset"] + columns.map(\.header)

@@ -3,19 +3,28 @@ import VLSAECore
 
 /// Paired embeddings with the concepts each pair was built from.
 public struct SynthPairs: Sendable {
+    /// N × d image embeddings, L2-normalised rows.
     public var images: Matrix
+    /// N × d caption embeddings, L2-normalised rows; row i describes image i.
     public var texts: Matrix
 }
 
 /// A zero-shot set: images, integer labels, and class text embeddings for every template
 /// (row c·T + t of `classTexts` is class c under template t).
 public struct SynthEvalSet: Sendable {
+    /// The specification the set was generated from (name, classes, images).
     public var spec: SynthEvalSetSpec
+    /// N × d image embeddings, L2-normalised rows.
     public var images: Matrix
+    /// N labels in [0, C), balanced and in a shuffled order.
     public var labels: [Int]
+    /// (C·T) × d class text embeddings, L2-normalised rows, class-major.
     public var classTexts: Matrix
+    /// T, the number of templates per class.
     public var templateCount: Int
+    /// C generated class names (`SynthNames.classnames`), distinct, in label order.
     public var classnames: [String]
+    /// The T prompt templates, `{c}` standing for the class name (`SynthNames.templates`).
     public var templates: [String]
     /// The defining concepts of every class (indices into the dictionary).
     public var classConcepts: [[Int]]
@@ -24,18 +33,22 @@ public struct SynthEvalSet: Sendable {
 /// The planted world: the concept dictionary and the two modality maps. Everything is drawn
 /// from `SeededRandom` streams derived from the seed, so a seed fixes every byte.
 public struct SynthWorld: Sendable {
+    /// The parameters the world was built from (already validated).
     public let parameters: SynthParameters
     /// K × d unit concepts in the shared semantic space (the ground truth dictionary).
     public let concepts: Matrix
     /// K × d concepts as the image map sees them, M_image · c_k (not normalised, no offset):
     /// the directions an image decoder column should find once the offset is in its bias.
     public let imageConcepts: Matrix
+    /// K × d concepts as the text map sees them, M_text · c_k: what a text decoder column should find.
     public let textConcepts: Matrix
     /// offset · μ_image and offset · μ_text (d each).
     public let imageOffset: [Float]
+    /// offset · μ_text (d), as `imageOffset` for the text modality.
     public let textOffset: [Float]
     /// Mean of M·s/‖s‖ over training-like mixtures, per modality (removed before the offset).
     public private(set) var imageSignalMean: [Float]
+    /// The text modality's signal mean, as `imageSignalMean` (d).
     public private(set) var textSignalMean: [Float]
     /// d × d modality maps M = I + distortion · R, row-major.
     let imageMap: Matrix
@@ -46,8 +59,11 @@ public struct SynthWorld: Sendable {
     let spectrum: [Float]
     /// Cumulative concept frequencies for weighted draws.
     let cumulative: [Double]
+    /// K concept frequencies, Zipf-distributed with `zipfExponent` over a seeded permutation of ranks, summing to 1.
     public let frequencies: [Double]
 
+    /// Draws the whole world from `parameters.seed`. Throws `VLSAEError.usage` when `validate()` rejects the
+    /// parameters.
     public init(parameters p: SynthParameters) throws {
         try p.validate()
         parameters = p
@@ -388,6 +404,8 @@ public enum SynthNames {
     private static let vowels = ["a", "e", "i", "o", "u", "ai", "ou", "ea"]
     private static let codas = ["", "", "", "n", "r", "l", "s", "k", "m", "x"]
 
+    /// `n` distinct names of 2 or 3 syllables, the same for the same seed and stream (`SynthWorld.evalSet` uses stream
+    /// 200 + the set's index).
     public static func classnames(_ n: Int, seed: UInt64, stream: UInt64) -> [String] {
         var rng = SeededRandom(seed: seed).derived(stream)
         var seen = Set<String>()
@@ -410,6 +428,7 @@ public enum SynthNames {
         "a photo of the small {c}.", "a bright photo of a {c}.",
     ]
 
+    /// `n` prompt templates with `{c}` for the class name: 8 CLIP-style ones, then numbered "view" variants.
     public static func templates(_ n: Int) -> [String] {
         (0..<n).map { $0 < base.count ? base[$0] : "a photo of a {c}, view \($0 - base.count + 2)." }
     }

@@ -2,10 +2,15 @@ import VLSAECore
 
 /// One zero-shot set of the synthetic suite.
 public struct SynthEvalSetSpec: Codable, Equatable, Sendable {
+    /// The set's folder and manifest name in the suite (letters, digits, `-`, `_`; unique within a suite), e.g.
+    /// "synth10".
     public var name: String
+    /// C, the number of classes (at least 2), each defined by `SynthParameters.classConcepts` concepts.
     public var classes: Int
+    /// N, the number of images (at least 1); labels are balanced, class sizes differing by at most one.
     public var images: Int
 
+    /// Checked by `SynthParameters.validate()`, not here.
     public init(name: String, classes: Int, images: Int) {
         self.name = name
         self.classes = classes
@@ -29,16 +34,27 @@ public struct SynthEvalSetSpec: Codable, Equatable, Sendable {
 /// Concepts are c_k = normalise(B·(σ ⊙ z_k) + offSubspace · g_k/√d): mostly inside an
 /// m-dimensional subspace with spectrum σ_j = (j+1)^(−spectrumDecay).
 public struct SynthParameters: Codable, Equatable, Sendable {
+    /// Seed of every `SeededRandom` stream of the world, pairs and sets (`--seed`): with the other knobs it fixes every
+    /// byte.
     public var seed: UInt64 = 0
+    /// d, the embedding dimension (`--dim`; 512, as CLIP ViT-B/32).
     public var dim = 512
     /// Dimension of the subspace the concepts (and the modality noise) mostly live in.
     public var subspaceDim = 160
+    /// K, the number of planted concepts (`--concepts`): rows of `concepts.npy`.
     public var concepts = 1536
+    /// Exponent of the concept subspace's spectrum σ_j = (j+1)^(−spectrumDecay): larger concentrates concepts in fewer
+    /// directions and lowers the effective rank.
     public var spectrumDecay = 0.45
+    /// Weight of each concept's isotropic Gaussian part g_k/√d (expected length 1), which takes it off the subspace;
+    /// 0 keeps the concepts inside it.
     public var offSubspace = 0.15
     /// Concept frequencies follow Zipf's law with this exponent (heavy-tailed usage).
     public var zipfExponent = 1.0
+    /// Fewest concepts active in one training image (at least 1).
     public var activeMin = 4
+    /// Most concepts active in one training image (at most `concepts`); the count is uniform in
+    /// `activeMin...activeMax`.
     public var activeMax = 12
     /// Probability that a concept of the image is also named by its caption.
     public var captionKeep = 0.65
@@ -46,18 +62,29 @@ public struct SynthParameters: Codable, Equatable, Sendable {
     public var captionExtraMax = 2
     /// Length of the modality offset relative to the unit-norm concept signal.
     public var modalityOffset = 1.5
+    /// cos(μ_image, μ_text), the cosine between the two unit modality offsets, in [-1, 1].
     public var offsetCosine = 0.3
+    /// Scale of the Gaussian part R of each modality map M = I + distortion · R (0: both modalities see the concepts
+    /// identically).
     public var distortion = 0.5
+    /// Weight of the unit structured-noise vector n̂_m added to every embedding before normalisation, relative to the
+    /// unit-norm concept signal.
     public var noise = 0.95
+    /// Training pairs written to `train_image.npy` and `train_text.npy` (`--train-pairs`; at least 2).
     public var trainPairs = 30000
+    /// T, prompt templates per class (`--templates`): the middle axis of each set's C × T × d `text_embeddings.npy`.
     public var templates = 6
     /// Length of each template's own direction added to the class meaning.
     public var templateWeight = 0.3
+    /// Concepts that define each zero-shot class (recorded in the set's `class_concepts.npy`, C × `classConcepts`).
     public var classConcepts = 2
     /// Extra weight of a class's defining concepts in its images (lower is harder).
     public var classBoost = 0.9
+    /// Fewest distractor concepts added to an evaluation image beside its class's concepts.
     public var distractorMin = 3
+    /// Most distractor concepts added to an evaluation image; the count is uniform in `distractorMin...distractorMax`.
     public var distractorMax = 8
+    /// The zero-shot sets (`--eval-sets name:classes:images,…`); the default gives synth10, synth100 and synth1000.
     public var evalSets: [SynthEvalSetSpec] = [
         SynthEvalSetSpec(name: "synth10", classes: 10, images: 2000),
         SynthEvalSetSpec(name: "synth100", classes: 100, images: 5000),
@@ -66,6 +93,7 @@ public struct SynthParameters: Codable, Equatable, Sendable {
     /// Write embeddings as float16 (`<f2`) to keep the suite small; the dictionary stays float32.
     public var float16 = true
 
+    /// The defaults of `vlsae synth`: the geometry calibrated to CLIP ViT-B/32 (see the main README).
     public init() {}
 
     /// A small suite for tests and smoke runs: same geometry, fewer rows.

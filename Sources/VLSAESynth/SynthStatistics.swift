@@ -4,6 +4,7 @@ import VLSAECore
 /// The geometry of a paired embedding set, in the terms used to describe real CLIP features
 /// (Liang et al., "Mind the Gap", NeurIPS 2022). Rows are L2-normalised before measuring.
 public struct SynthStatistics: Codable, Equatable, Sendable {
+    /// N, the number of pairs measured.
     public var pairs: Int
     /// Mean cosine of row i of images with row i of texts.
     public var matchedCosine: Double
@@ -11,15 +12,18 @@ public struct SynthStatistics: Codable, Equatable, Sendable {
     public var unmatchedCosine: Double
     /// Mean cosine over i ≠ j within each modality.
     public var imageImageCosine: Double
+    /// Mean cosine over i ≠ j among the texts (`imageImageCosine` is the same for images).
     public var textTextCosine: Double
     /// ‖mean(images) − mean(texts)‖.
     public var modalityGap: Double
     /// exp(entropy of the normalised eigenvalues of the centred covariance), i.e. of the
     /// squared singular values of the centred embeddings.
     public var imageEffectiveRank: Double
+    /// The same effective rank for the texts.
     public var textEffectiveRank: Double
     /// Image→text top-1 retrieval among the first `retrievalPool` pairs.
     public var imageToTextR1: Double
+    /// Pairs in the retrieval pool: min(N, the requested pool).
     public var retrievalPool: Int
 
     /// Real CLIP ViT-B/32 on 500 MSCOCO pairs (shared/data/coco500-clip/README.md).
@@ -53,6 +57,9 @@ public struct SynthStatistics: Codable, Equatable, Sendable {
         return bad
     }
 
+    /// Measures paired N × d sets, row i of `images` with row i of `texts`; throws `VLSAEError.mismatch` for unpaired
+    /// shapes, fewer than 2 pairs or a non-finite row. The image→text retrieval uses only the first `retrievalPool`
+    /// pairs, since it needs a pool × pool similarity matrix.
     public static func measure(images: Matrix, texts: Matrix, retrievalPool: Int = 500) throws -> SynthStatistics {
         guard images.rows == texts.rows, images.cols == texts.cols else {
             throw VLSAEError.mismatch(

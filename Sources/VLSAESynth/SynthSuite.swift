@@ -8,49 +8,82 @@ import VLSAEFormats
 /// Its keys are the property names as declared (`CanonicalJSON.Keys.propertyNames`: `evalSets`,
 /// `trainImage`, …), unlike the snake_case of every other file: suites are reused by their bytes.
 public struct SynthSuiteDescription: Codable, Equatable, Sendable {
+    /// One file of the suite, keyed in `files` by its path relative to the suite folder.
     public struct FileEntry: Codable, Equatable, Sendable {
+        /// Hex SHA-256 of the file's bytes; `SynthSuite.check(folder:parameters:)` compares it.
         public var sha256: String
+        /// File size in bytes.
         public var bytes: Int
+        /// NumPy dtype of the array (`<f2` or `<f4` for embeddings, `<f4` for the dictionaries, `<i8` for labels and
+        /// class concepts), or "json" for a manifest.
         public var dtype: String
+        /// Array shape, e.g. [N, d] for images or [C, T, d] for class texts; [] for a manifest.
         public var shape: [Int]
     }
+    /// One zero-shot set of the suite.
     public struct EvalEntry: Codable, Equatable, Sendable {
+        /// The set's name, also its folder and its manifest's `name`.
         public var name: String
+        /// Path of the set's manifest relative to the suite folder, e.g. "synth10/manifest.json".
         public var manifest: String
+        /// C, the number of classes.
         public var classes: Int
+        /// N, the number of images.
         public var images: Int
+        /// T, templates per class.
         public var templates: Int
         /// Plain CLIP zero-shot top-1 of the generated set (fraction).
         public var zeroShotTop1: Double
     }
+    /// Always "vlsae-synth-suite".
     public var format: String
+    /// Version of the `suite.json` layout: 1.
     public var version: Int
+    /// The generator that wrote the suite: `SynthSuite.generatorName`.
     public var generator: String
+    /// The seed the suite was generated with (also `parameters.seed`).
     public var seed: UInt64
+    /// Every knob the suite was generated with; a suite is reused only when they are equal.
     public var parameters: SynthParameters
+    /// Every file of the suite by relative path (arrays and manifests), each with its SHA-256.
     public var files: [String: FileEntry]
+    /// The zero-shot sets, in `parameters.evalSets` order.
     public var evalSets: [EvalEntry]
+    /// Relative path of the training images, N × d ("train_image.npy").
     public var trainImage: String
+    /// Relative path of the training captions, N × d, row i paired with image i ("train_text.npy").
     public var trainText: String
+    /// Relative path of the K × d planted concepts in the shared semantic space ("concepts.npy", float32).
     public var concepts: String
+    /// Relative path of the K × d concepts through the image map, M_image · c_k ("concepts_image.npy").
     public var imageConcepts: String
+    /// Relative path of the K × d concepts through the text map, M_text · c_k ("concepts_text.npy").
     public var textConcepts: String
+    /// Relative path of the 2 × d modality offsets, row 0 image, row 1 text ("modality_offsets.npy").
     public var modalityOffsets: String
     /// Row 0 image, row 1 text: the centring removed from M·s/‖s‖ (a decoder's bias should
     /// learn offset − signal mean, up to the final normalisation).
     public var signalMeans: String
     /// Statistics of the training pairs next to `SynthStatistics.clipTargets`.
     public var statistics: SynthStatistics
+    /// Real CLIP ViT-B/32's figures (`SynthStatistics.clipTargets`), stored beside `statistics` for comparison.
     public var clipTargets: SynthStatistics
 }
 
+/// Writing, reading and verifying a suite folder; see `SynthSuiteDescription` for its `suite.json`.
 public enum SynthSuite {
+    /// The description's file name in the suite folder; written last, so a folder with it is complete.
     public static let descriptionFile = "suite.json"
+    /// `generator` of every suite this version writes and reads; also part of each set manifest's `pretrained`.
     public static let generatorName = "planted-concepts-v1"
 
+    /// What `generate(_:to:log:)` did.
     public struct Report: Sendable {
+        /// The `suite.json` content it wrote.
         public var description: SynthSuiteDescription
+        /// Wall-clock seconds the generation took (not part of the suite).
         public var seconds: Double
+        /// Bytes written: every listed file plus `suite.json`.
         public var totalBytes: Int
     }
 
