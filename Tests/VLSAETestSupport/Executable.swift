@@ -3,12 +3,16 @@ import XCTest
 
 /// The built `vlsae` executable, for tests of the real command line (exit status, messages, files).
 public struct VLSAEExecutable: Sendable {
+    /// Where the executable is.
     public let path: String
 
     /// What one run printed and returned.
     public struct Run: Sendable {
+        /// The exit status (0 success, 1 a bad file, 2 not comparable, 64 a bad request).
         public let status: Int32
+        /// What it printed on standard output.
         public let stdout: String
+        /// What it printed on standard error.
         public let stderr: String
         /// Both streams, for failure messages and searches that do not care which one.
         public var output: String { stdout + stderr }

@@ -4,8 +4,10 @@ import Foundation
 /// own `Fixtures` resource (`resources: [.copy("Fixtures")]` in Package.swift), or a folder of the
 /// checkout that another target's tests share.
 public struct FixtureFolder: Sendable {
+    /// The folder's location.
     public let url: URL
 
+    /// The fixtures in `url`.
     public init(url: URL) { self.url = url }
 
     /// The `Fixtures` folder bundled with a test target: pass that target's `Bundle.module`. A
@@ -21,10 +23,14 @@ public struct FixtureFolder: Sendable {
         FixtureFolder(url: SchemaLocations.repoRoot.appendingPathComponent(relative))
     }
 
+    /// The file or folder at `relative` inside this folder.
     public func url(_ relative: String) -> URL { url.appendingPathComponent(relative) }
+    /// `url(relative)` as a file-system path.
     public func path(_ relative: String) -> String { url.appendingPathComponent(relative).path }
+    /// The folder at `relative` inside this one, as fixtures of its own.
     public func subfolder(_ relative: String) -> FixtureFolder { FixtureFolder(url: url(relative)) }
 
+    /// The bytes of the file at `relative`; throws naming the path when it cannot be read.
     public func data(_ relative: String) throws -> Data { try Data(contentsOf: url(relative)) }
 
     /// A JSON fixture decoded as `T`.

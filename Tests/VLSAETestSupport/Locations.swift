@@ -16,6 +16,7 @@ public enum SchemaLocations {
     /// `Results/schema/result.schema.json`, the schema every result document follows.
     public static var schemaPath: String { repoRoot.appendingPathComponent("Results/schema/result.schema.json").path }
 
+    /// A validator for the committed result schema.
     public static func loadValidator() throws -> SchemaValidator {
         SchemaValidator(root: try JSON.parse(try Data(contentsOf: URL(fileURLWithPath: schemaPath))))
     }

@@ -10,6 +10,7 @@ public indirect enum JSON: Equatable, Sendable {
     case array([JSON])
     case object([(String, JSON)])
 
+    /// Structural equality: numbers by value, object members regardless of their order.
     public static func == (a: JSON, b: JSON) -> Bool {
         switch (a, b) {
         case (.null, .null): return true
@@ -25,6 +26,7 @@ public indirect enum JSON: Equatable, Sendable {
         }
     }
 
+    /// The member `key` of an object (the first, if repeated); nil for other values or a missing key.
     public subscript(key: String) -> JSON? {
         if case .object(let members) = self { return members.first { $0.0 == key }?.1 }
         return nil
@@ -32,6 +34,7 @@ public indirect enum JSON: Equatable, Sendable {
 
     struct ParseError: Error, CustomStringConvertible { let description: String }
 
+    /// Parses strict JSON (RFC 8259); object members keep their order and repeats.
     public static func parse(_ data: Data) throws -> JSON {
         var p = Parser(bytes: Array(data))
         p.skipSpace()
@@ -192,14 +195,18 @@ public indirect enum JSON: Equatable, Sendable {
 /// minLength, pattern, and $ref to "#/$defs/...". Any other keyword is reported as unsupported,
 /// so the schema cannot silently use something this validator ignores.
 public struct SchemaValidator: Sendable {
+    /// The schema document; `$ref`s resolve against it.
     public let root: JSON
+    /// The schema keywords this validator implements; any other is reported as unsupported.
     public static let supported: Set<String> = [
         "$schema", "$id", "$defs", "$ref", "title", "description", "type", "required", "properties",
         "additionalProperties", "items", "enum", "const", "minimum", "maximum", "minItems", "minLength", "pattern",
     ]
 
+    /// A validator for the schema `root`.
     public init(root: JSON) { self.root = root }
 
+    /// Every violation of the schema by `value`, each as "<JSON path>: <problem>"; empty when it conforms.
     public func validate(_ value: JSON) -> [String] {
         var errors: [String] = []
         check(value, against: root, at: "$", errors: &errors)

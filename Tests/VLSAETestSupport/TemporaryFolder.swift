@@ -6,7 +6,9 @@ import XCTest
 /// it when the test ends, passed or failed; `make(_:)` and `remove()` are for the few places that
 /// outlive one test (class-level set-up).
 public struct TemporaryFolder: Sendable {
+    /// The folder (it exists until the test ends or `remove()` is called).
     public let url: URL
+    /// `url` as a file-system path.
     public var path: String { url.path }
 
     /// Creates the folder; whoever calls this removes it (`remove()`).
