@@ -42,6 +42,20 @@ final class ZeroShotScoringTests: XCTestCase {
         return m
     }
 
+    /// `images` Gaussian image rows and `classes` Gaussian class vectors of dimension `dim`, with
+    /// uniform random labels, all drawn from one `SeededRandom(seed:)` stream in that order.
+    static func gaussianProblem(
+        seed: UInt64, images n: Int, dim d: Int, classes c: Int
+    ) -> (images: Matrix, labels: [Int], classifier: ZeroShotClassifier) {
+        var rng = SeededRandom(seed: seed)
+        var images = Matrix(rows: n, cols: d)
+        var classes = Matrix(rows: c, cols: d)
+        for j in 0..<(n * d) { images.values[j] = Float(rng.nextGaussian()) }
+        for j in 0..<(c * d) { classes.values[j] = Float(rng.nextGaussian()) }
+        let labels = (0..<n).map { _ in rng.nextInt(below: c) }
+        return (images, labels, ZeroShotClassifier(classVectors: classes))
+    }
+
     func testParallelBlocksMatchSequentialReference() {
         var rng = SeededRandom(seed: 7)
         let n = 613
@@ -83,16 +97,7 @@ final class ZeroShotScoringTests: XCTestCase {
     /// Every logit is one deterministic GEMM chain, so general (non-exact) data gives the same ranks for
     /// any thread count, block size and kernel path.
     func testResultsDoNotDependOnThreadCountBlockOrPath() throws {
-        var rng = SeededRandom(seed: 3)
-        let n = 900
-        let d = 96
-        let c = 120
-        var images = Matrix(rows: n, cols: d)
-        var classes = Matrix(rows: c, cols: d)
-        for j in 0..<(n * d) { images.values[j] = Float(rng.nextGaussian()) }
-        for j in 0..<(c * d) { classes.values[j] = Float(rng.nextGaussian()) }
-        let labels = (0..<n).map { _ in rng.nextInt(below: c) }
-        let clf = ZeroShotClassifier(classVectors: classes)
+        let (images, labels, clf) = Self.gaussianProblem(seed: 3, images: 900, dim: 96, classes: 120)
         let one = ZeroShot.predict(images: images, labels: labels, classifier: clf, blockRows: 1024)
         let saved = KernelPath.active
         defer { try? KernelPath.use(saved) }
@@ -112,16 +117,10 @@ final class ZeroShotScoringTests: XCTestCase {
 
     /// Each logit is 100 · (the fma chain of the normalised image row and the class vector) exactly.
     func testLogitsAreTheFmaChain() {
-        var rng = SeededRandom(seed: 4)
         let n = 60
         let d = 33
         let c = 21
-        var images = Matrix(rows: n, cols: d)
-        var classes = Matrix(rows: c, cols: d)
-        for j in 0..<(n * d) { images.values[j] = Float(rng.nextGaussian()) }
-        for j in 0..<(c * d) { classes.values[j] = Float(rng.nextGaussian()) }
-        let labels = (0..<n).map { _ in rng.nextInt(below: c) }
-        let clf = ZeroShotClassifier(classVectors: classes)
+        let (images, labels, clf) = Self.gaussianProblem(seed: 4, images: n, dim: d, classes: c)
         let unit = images.normalizedRows()
         var logits = [Float](repeating: 0, count: n * c)
         for i in 0..<n {
