@@ -60,6 +60,16 @@ final class RegressTests: XCTestCase {
         var results = object["results"] as! [[String: Any]]
         for (i, v) in variants where i < results.count { results[i]["variant"] = v }
         object["results"] = results
+        return try writeObject(object, name)
+    }
+
+    /// The JSON object in the file at `path`.
+    private func readObject(_ path: String) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: try Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+    }
+
+    /// Writes `object` as sorted-key JSON to `name` in the test folder; returns its path.
+    private func writeObject(_ object: [String: Any], _ name: String) throws -> String {
         let path = dir.appendingPathComponent(name).path
         try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]).write(to: URL(fileURLWithPath: path))
         return path
@@ -88,14 +98,11 @@ final class RegressTests: XCTestCase {
     /// Rewrites a document into schema 1 (command at the top, no provenance): what older versions
     /// wrote, computed through OpenBLAS.
     private func asSchema1(_ path: String, name: String) throws -> String {
-        var object =
-            try JSONSerialization.jsonObject(with: try Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        var object = try readObject(path)
         object["schema_version"] = 1
         object["command"] = (object["provenance"] as! [String: Any])["command"]
         object["provenance"] = nil
-        let out = dir.appendingPathComponent(name).path
-        try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]).write(to: URL(fileURLWithPath: out))
-        return out
+        return try writeObject(object, name)
     }
 
     func testOtherNumericsAreComparedWithinToleranceAndSaidSo() throws {
@@ -116,12 +123,9 @@ final class RegressTests: XCTestCase {
             try write("other.json", rows: rows, inputs: [inputs[0]]), name: "old-other.json")
         XCTAssertEqual(RegressJob.run(baseline: golden, candidate: otherInputs).outcome, .incomparable)
         // A schema this version does not know is refused, not read loosely.
-        var object =
-            try JSONSerialization.jsonObject(with: try Data(contentsOf: URL(fileURLWithPath: golden))) as! [String: Any]
+        var object = try readObject(golden)
         object["schema_version"] = 99
-        let future = dir.appendingPathComponent("future.json").path
-        try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]).write(
-            to: URL(fileURLWithPath: future))
+        let future = try writeObject(object, "future.json")
         let f = RegressJob.run(baseline: golden, candidate: future)
         XCTAssertEqual(f.outcome, .incomparable)
         XCTAssertTrue(f.text().contains("schema_version 99"), f.text())
