@@ -14,11 +14,7 @@ final class CheckpointTests: XCTestCase {
 
     func testRoundTripKeepsWeightsConfigAndSummaryForEveryArch() throws {
         let (xi, xt) = syntheticPairs(rows: 40, d: 16, seed: 9)
-        var t = TrainConfig()
-        t.epochs = 2
-        t.warmupEpochs = 1
-        t.batchSize = 16
-        t.seed = 3
+        let t = trainConfig(epochs: 2, batchSize: 16, seed: 3)
         for arch in SAEArch.allCases {
             let cfg = SAEConfig(arch: arch, inputDim: 16, hiddenRatio: 4, topK: 5)
             let (model, summary) = try Trainer.train(images: xi, texts: xt, model: cfg, train: t, progress: false)
@@ -65,12 +61,7 @@ final class CheckpointTests: XCTestCase {
 
     func testWarmStartContinuesFromTheCheckpoint() throws {
         let (xi, xt) = syntheticPairs(rows: 60, d: 16, seed: 10)
-        var t = TrainConfig()
-        t.epochs = 3
-        t.warmupEpochs = 1
-        t.batchSize = 16
-        t.lr = 1e-2
-        t.seed = 4
+        let t = trainConfig(epochs: 3, batchSize: 16, lr: 1e-2, seed: 4)
         let cfg = SAEConfig(inputDim: 16, hiddenRatio: 4, topK: 5)
         let first = try Trainer.train(images: xi, texts: xt, model: cfg, train: t, progress: false)
         try Checkpoint.save(first.model, summary: first.summary, to: path("a.safetensors"))

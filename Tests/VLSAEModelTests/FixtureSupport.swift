@@ -76,3 +76,17 @@ func assertSameSupport(
     let e = expected.map { $0 != 0 }
     XCTAssertEqual(a, e, "\(what): active sets differ", file: file, line: line)
 }
+
+/// A short training recipe for these tests: `TrainConfig()` with the epochs, warm-up, batch size,
+/// learning rate (the default unless given) and seed set; every other field keeps its default.
+func trainConfig(
+    epochs: Int, warmupEpochs: Int = 1, batchSize: Int, lr: Double = TrainConfig().lr, seed: UInt64
+) -> TrainConfig {
+    var t = TrainConfig()
+    t.epochs = epochs
+    t.warmupEpochs = warmupEpochs
+    t.batchSize = batchSize
+    t.lr = lr
+    t.seed = seed
+    return t
+}

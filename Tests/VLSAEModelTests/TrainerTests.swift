@@ -32,13 +32,7 @@ final class TrainerTests: XCTestCase {
     }
 
     func smallTrain(seed: UInt64 = 7) -> TrainConfig {
-        var t = TrainConfig()
-        t.batchSize = 32
-        t.epochs = 6
-        t.warmupEpochs = 1
-        t.lr = 1e-2
-        t.seed = seed
-        return t
+        trainConfig(epochs: 6, batchSize: 32, lr: 1e-2, seed: seed)
     }
 
     func testInitIsSeededAndWithinTheDocumentedBounds() throws {
@@ -254,12 +248,7 @@ final class TrainerTests: XCTestCase {
         let xi = try TensorFile.load("\(path)[0]").matrix(name: "images")
         let xt = try TensorFile.load("\(path)[1]").matrix(name: "texts")
         XCTAssertEqual(xi.rows, 500)
-        var t = TrainConfig()
-        t.batchSize = 50
-        t.epochs = 10
-        t.warmupEpochs = 1
-        t.lr = 1e-2
-        t.seed = 1
+        let t = trainConfig(epochs: 10, batchSize: 50, lr: 1e-2, seed: 1)
         var reports: [EpochReport] = []
         let cfg = SAEConfig(inputDim: 512, hiddenRatio: 1, topK: 16)
         let r = try Trainer.train(images: xi, texts: xt, model: cfg, train: t, progress: false) { reports.append($0) }
