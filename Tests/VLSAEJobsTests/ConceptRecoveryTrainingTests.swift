@@ -41,15 +41,7 @@ final class ConceptRecoveryTrainingTests: XCTestCase {
 
     /// Enough optimiser steps matter more than epochs: batch 64 gives 50 steps per epoch here,
     /// 600 in all (the released recipe's batch 512 would give 84, and recovers far less).
-    static func recipe() -> TrainConfig {
-        var t = TrainConfig()
-        t.epochs = 12
-        t.warmupEpochs = 1
-        t.batchSize = 64
-        t.lr = 3e-3
-        t.seed = 11
-        return t
-    }
+    static func recipe() -> TrainConfig { fastRecipe(epochs: 12, seed: 11) }
 
     static func weights(_ model: SAEModel) -> (encoder: Matrix, image: Matrix, text: Matrix) {
         var named: [String: Matrix] = [:]

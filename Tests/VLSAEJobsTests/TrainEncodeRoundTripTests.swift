@@ -17,12 +17,7 @@ final class TrainEncodeRoundTripTests: XCTestCase {
     private func path(_ name: String) -> String { folder.path(name) }
 
     private func roundTrip(images: String, texts: String, k: Int, ratio: Int) throws {
-        var train = TrainConfig()
-        train.epochs = 3
-        train.warmupEpochs = 1
-        train.batchSize = 64
-        train.lr = 3e-3
-        train.seed = 5
+        let train = fastRecipe(epochs: 3, seed: 5)
         let ckpt = path("sae.safetensors")
         let trained = try TrainJob.run(
             .init(
