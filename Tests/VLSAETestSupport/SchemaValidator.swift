@@ -54,6 +54,23 @@ public indirect enum JSON: Equatable, Sendable {
 
         func fail(_ m: String) -> ParseError { ParseError(description: "\(m) at byte \(i)") }
 
+        /// Consumes `c` when it is the next byte; says whether it was.
+        mutating func consume(_ c: Unicode.Scalar) -> Bool {
+            guard i < bytes.count, bytes[i] == UInt8(ascii: c) else { return false }
+            i += 1
+            return true
+        }
+
+        /// After an array item or object member: consumes "," (false: another follows) or `close`
+        /// (true: the container ends); the end of input or any other byte throws.
+        mutating func endsContainer(_ close: Unicode.Scalar, _ what: String) throws -> Bool {
+            skipSpace()
+            guard i < bytes.count else { throw fail("unterminated \(what)") }
+            if consume(",") { return false }
+            if consume(close) { return true }
+            throw fail("expected , or \(close)")
+        }
+
         mutating func literal(_ s: String, _ v: JSON) throws -> JSON {
             let u = Array(s.utf8)
             guard i + u.count <= bytes.count, Array(bytes[i..<(i + u.count)]) == u else { throw fail("bad literal") }
@@ -72,55 +89,28 @@ public indirect enum JSON: Equatable, Sendable {
                 i += 1
                 skipSpace()
                 var items: [JSON] = []
-                if i < bytes.count, bytes[i] == UInt8(ascii: "]") {
-                    i += 1
-                    return .array(items)
-                }
-                while true {
+                if consume("]") { return .array(items) }
+                repeat {
                     skipSpace()
                     items.append(try value())
-                    skipSpace()
-                    guard i < bytes.count else { throw fail("unterminated array") }
-                    if bytes[i] == UInt8(ascii: ",") {
-                        i += 1
-                        continue
-                    }
-                    if bytes[i] == UInt8(ascii: "]") {
-                        i += 1
-                        return .array(items)
-                    }
-                    throw fail("expected , or ]")
-                }
+                } while try !endsContainer("]", "array")
+                return .array(items)
             case UInt8(ascii: "{"):
                 i += 1
                 skipSpace()
                 var members: [(String, JSON)] = []
-                if i < bytes.count, bytes[i] == UInt8(ascii: "}") {
-                    i += 1
-                    return .object(members)
-                }
-                while true {
+                if consume("}") { return .object(members) }
+                repeat {
                     skipSpace()
                     guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected key") }
                     let k = try string()
                     skipSpace()
-                    guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected :") }
-                    i += 1
+                    guard consume(":") else { throw fail("expected :") }
                     skipSpace()
                     if members.contains(where: { $0.0 == k }) { throw fail("duplicate key \(k)") }
                     members.append((k, try value()))
-                    skipSpace()
-                    guard i < bytes.count else { throw fail("unterminated object") }
-                    if bytes[i] == UInt8(ascii: ",") {
-                        i += 1
-                        continue
-                    }
-                    if bytes[i] == UInt8(ascii: "}") {
-                        i += 1
-                        return .object(members)
-                    }
-                    throw fail("expected , or }")
-                }
+                } while try !endsContainer("}", "object")
+                return .object(members)
             default: return try number()
             }
         }
