@@ -18,6 +18,21 @@ public struct RenderedChart: Equatable, Sendable {
     public let layout: ChartLayout
 }
 
+/// A chart that renders to pixels: `LineChart` and `ScatterChart`.
+public protocol Chart {
+    /// The chart drawn on a new white canvas of `width` × `height` pixels (each side clamped to 1…`Canvas.maxSide`),
+    /// together with where the plot area, title and legend landed.
+    func renderWithLayout(width: Int, height: Int) -> RenderedChart
+}
+
+extension Chart {
+    /// The chart drawn on a new white canvas of `width` × `height` pixels (800 × 500 by default, each side clamped to
+    /// 1…`Canvas.maxSide`).
+    public func render(width: Int = 800, height: Int = 500) -> Canvas {
+        renderWithLayout(width: width, height: height).canvas
+    }
+}
+
 /// Font sizes (integer scales of the 5×7 font) for the parts of a chart.
 public struct ChartTextScales: Equatable, Sendable {
     /// Scale of the title text (at scale s each glyph pixel is s × s).

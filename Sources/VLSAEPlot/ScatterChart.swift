@@ -31,7 +31,7 @@ public enum Objective: Equatable, Sendable {
 /// The front is the set of points no other point beats: a point is dominated when another is at
 /// least as good on both axes and strictly better on one. It is drawn as the step line bounding
 /// the region the front dominates, with its points ringed.
-public struct ScatterChart: Equatable, Sendable {
+public struct ScatterChart: Chart, Equatable, Sendable {
     /// Text centred above the plot area, truncated to the image width.
     public var title: String
     /// Text under the x axis.
@@ -127,12 +127,6 @@ public struct ScatterChart: Equatable, Sendable {
             previous = p
         }
         return path
-    }
-
-    /// The chart drawn on a new white canvas of `width` × `height` pixels (800 × 500 by default, each side clamped to
-    /// 1…`Canvas.maxSide`).
-    public func render(width: Int = 800, height: Int = 500) -> Canvas {
-        renderWithLayout(width: width, height: height).canvas
     }
 
     /// As `render(width:height:)`, together with where the plot area, title and legend landed.
