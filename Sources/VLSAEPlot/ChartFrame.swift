@@ -236,6 +236,24 @@ struct ChartFrame {
             color: .mutedText, scale: s)
     }
 
+    /// The last steps of every chart: lifts the clip, draws the axes (and "no data to plot" without `hasData`), and
+    /// with `showLegend` and data places `legend` in the corner that hides the fewest `obstacles`.
+    func finish(
+        _ canvas: inout Canvas, hasData: Bool, legend: [LegendEntry], showLegend: Bool, avoiding obstacles: [Point]
+    ) -> RenderedChart {
+        canvas.clip = nil
+        drawAxes(on: &canvas)
+        if !hasData { drawMessage("no data to plot", on: &canvas) }
+        var legendArea: PixelRect?
+        if showLegend, hasData, let rect = placeLegend(legend, avoiding: obstacles) {
+            drawLegend(legend, in: rect, on: &canvas)
+            legendArea = rect
+        }
+        return RenderedChart(
+            canvas: canvas,
+            layout: ChartLayout(plotArea: plotArea, titleArea: titleArea, legendArea: legendArea))
+    }
+
     // MARK: Legend
 
     static let maxLegendRows = 12

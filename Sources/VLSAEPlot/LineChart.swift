@@ -174,18 +174,7 @@ public struct LineChart: Chart, Equatable, Sendable {
             legend.append(LegendEntry(name: series[i].name, color: color, marker: marker, line: true))
         }
 
-        canvas.clip = nil
-        frame.drawAxes(on: &canvas)
-        if !hasData { frame.drawMessage("no data to plot", on: &canvas) }
-        var legendArea: PixelRect?
-        if showLegend, hasData, let rect = frame.placeLegend(legend, avoiding: obstacles) {
-            frame.drawLegend(legend, in: rect, on: &canvas)
-            legendArea = rect
-        }
-        return RenderedChart(
-            canvas: canvas,
-            layout: ChartLayout(
-                plotArea: frame.plotArea, titleArea: frame.titleArea,
-                legendArea: legendArea))
+        return frame.finish(
+            &canvas, hasData: hasData, legend: legend, showLegend: showLegend, avoiding: obstacles)
     }
 }

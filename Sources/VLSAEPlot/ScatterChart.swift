@@ -191,10 +191,6 @@ public struct ScatterChart: Chart, Equatable, Sendable {
             canvas.drawText(shown, x: lx, y: max(ly, frame.plotArea.y + 2), color: .mutedText, scale: labelScale)
         }
 
-        canvas.clip = nil
-        frame.drawAxes(on: &canvas)
-        if visible.isEmpty { frame.drawMessage("no data to plot", on: &canvas) }
-
         var legend = groups.enumerated().map { i, name -> LegendEntry in
             let (color, marker) = ChartFrame.style(i)
             return LegendEntry(name: name, color: color, marker: marker, line: false)
@@ -202,15 +198,7 @@ public struct ScatterChart: Chart, Equatable, Sendable {
         if !front.isEmpty {
             legend.append(LegendEntry(name: "Pareto front", color: frontColor, marker: nil, line: true, ring: true))
         }
-        var legendArea: PixelRect?
-        if showLegend, !visible.isEmpty, let rect = frame.placeLegend(legend, avoiding: obstacles) {
-            frame.drawLegend(legend, in: rect, on: &canvas)
-            legendArea = rect
-        }
-        return RenderedChart(
-            canvas: canvas,
-            layout: ChartLayout(
-                plotArea: frame.plotArea, titleArea: frame.titleArea,
-                legendArea: legendArea))
+        return frame.finish(
+            &canvas, hasData: !visible.isEmpty, legend: legend, showLegend: showLegend, avoiding: obstacles)
     }
 }
