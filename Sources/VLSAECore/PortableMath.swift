@@ -479,8 +479,11 @@ public enum PortableMath {
         return q & 2 == 0 ? c : -c
     }
 
-    /// sin(t + tl) for 0 ≤ t ≤ 0.8: t = a + u with a = j/64 from the table, |u| ≤ 1/128.
-    @inline(__always) static func sinKernel(_ t: Double, _ tl: Double) -> Double {
+    /// The shared start of `sinKernel` and `cosKernel` for 0 ≤ t ≤ 0.8: t = a + u with a = j/64 from the table,
+    /// |u| ≤ 1/128; sin a = sh + sl and cos a = ch + cl from the table; cm1 ≈ cos u − 1 and sm ≈ sin u − u.
+    @inline(__always) static func kernelStep(
+        _ t: Double
+    ) -> (u: Double, sh: Double, sl: Double, ch: Double, cl: Double, cm1: Double, sm: Double) {
         let j = Int(t * 64 + 0.5)
         let u = t - Double(j) * 0x1p-6  // exact
         let i = 4 * j
@@ -491,6 +494,12 @@ public enum PortableMath {
         let u2 = u * u
         let cm1 = u2 * (-0.5 + u2 * (1.0 / 24 - u2 * (1.0 / 720)))  // cos δ − 1
         let sm = u * u2 * (-1.0 / 6 + u2 * (1.0 / 120 - u2 * (1.0 / 5040)))  // sin δ − δ
+        return (u, sh, sl, ch, cl, cm1, sm)
+    }
+
+    /// sin(t + tl) for 0 ≤ t ≤ 0.8: t = a + u with a = j/64 from the table, |u| ≤ 1/128.
+    @inline(__always) static func sinKernel(_ t: Double, _ tl: Double) -> Double {
+        let (u, sh, sl, ch, cl, cm1, sm) = kernelStep(t)
         // sin a·cos δ + cos a·sin δ with δ = u + tl, cos δ − 1 ≈ cm1 − u·tl, sin δ − δ ≈ sm:
         // sh + ch·u (exact product) + [sl + cl·u + ch·tl + sin a·(cos δ − 1) + cos a·(sin δ − δ)]
         let (ph, pl) = twoProduct(ch, u)
@@ -501,16 +510,7 @@ public enum PortableMath {
 
     /// cos(t + tl) for 0 ≤ t ≤ 0.8, as `sinKernel`.
     @inline(__always) static func cosKernel(_ t: Double, _ tl: Double) -> Double {
-        let j = Int(t * 64 + 0.5)
-        let u = t - Double(j) * 0x1p-6
-        let i = 4 * j
-        let sh = sinCosTable[i]
-        let sl = sinCosTable[i + 1]
-        let ch = sinCosTable[i + 2]
-        let cl = sinCosTable[i + 3]
-        let u2 = u * u
-        let cm1 = u2 * (-0.5 + u2 * (1.0 / 24 - u2 * (1.0 / 720)))
-        let sm = u * u2 * (-1.0 / 6 + u2 * (1.0 / 120 - u2 * (1.0 / 5040)))
+        let (u, sh, sl, ch, cl, cm1, sm) = kernelStep(t)
         // cos a·cos δ − sin a·sin δ, as in sinKernel:
         // ch − sh·u (exact product) + [cl − sl·u − sh·tl + cos a·(cos δ − 1) − sin a·(sin δ − δ)]
         let (ph, pl) = twoProduct(sh, u)

@@ -215,14 +215,7 @@ public enum RegressJob {
 
         init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            schemaVersion = try c.decode(Int.self, forKey: .schemaVersion)
-            guard (1...ResultDocument.currentSchemaVersion).contains(schemaVersion) else {
-                throw DecodingError.dataCorruptedError(
-                    forKey: .schemaVersion, in: c,
-                    debugDescription:
-                        "schema_version \(schemaVersion) is not one this version of vlsae reads (1…\(ResultDocument.currentSchemaVersion))"
-                )
-            }
+            schemaVersion = try ResultDocument.decodeSchemaVersion(from: c, forKey: .schemaVersion)
             inputs = try c.decode([FileDigest].self, forKey: .inputs)
             results = try c.decode([Row].self, forKey: .results)
             rawResults = try c.decode([RawJSON].self, forKey: .results)

@@ -71,6 +71,19 @@ public struct SparseCodes: Equatable, Sendable {
 /// the (h−k)-th smallest absolute value; keep entries whose |a| is strictly above it.
 /// The threshold is found by quickselect on a scratch copy (O(h)), not by sorting.
 public enum TopK {
+    /// Writes every entry of one row (k ≥ h), indices 0..<h; returns h.
+    @inline(__always)
+    static func keepAll(
+        _ a: UnsafePointer<Float>, h: Int,
+        indices: UnsafeMutablePointer<Int32>, values: UnsafeMutablePointer<Float>
+    ) -> Int {
+        for j in 0..<h {
+            indices[j] = Int32(j)
+            values[j] = a[j]
+        }
+        return h
+    }
+
     /// Writes the kept (index, value) pairs of one row, indices ascending; returns how many.
     /// `scratch` must hold h floats. k ≥ h keeps every entry; k ≤ 0 keeps none.
     @inline(__always)
@@ -80,13 +93,7 @@ public enum TopK {
         indices: UnsafeMutablePointer<Int32>, values: UnsafeMutablePointer<Float>
     ) -> Int {
         if k <= 0 || h == 0 { return 0 }
-        if k >= h {
-            for j in 0..<h {
-                indices[j] = Int32(j)
-                values[j] = a[j]
-            }
-            return h
-        }
+        if k >= h { return keepAll(a, h: h, indices: indices, values: values) }
         for j in 0..<h { scratch[j] = abs(a[j]) }
         let threshold = kthSmallest(scratch, count: h, rank: h - k - 1)
         var n = 0

@@ -71,13 +71,7 @@ extension TopK {
         indices: UnsafeMutablePointer<Int32>, values: UnsafeMutablePointer<Float>
     ) -> Int {
         if k <= 0 || h == 0 { return 0 }
-        if k >= h {
-            for j in 0..<h {
-                indices[j] = Int32(j)
-                values[j] = a[j]
-            }
-            return h
-        }
+        if k >= h { return keepAll(a, h: h, indices: indices, values: values) }
         let c = thresholdAndCandidates(a, h: h, k: k, scratch: scratch, candIndices: candIndices)
         var n = 0
         for q in 0..<c.count {

@@ -18,6 +18,21 @@ public struct RenderedChart: Equatable, Sendable {
     public let layout: ChartLayout
 }
 
+/// A chart that renders to pixels: `LineChart` and `ScatterChart`.
+public protocol Chart {
+    /// The chart drawn on a new white canvas of `width` × `height` pixels (each side clamped to 1…`Canvas.maxSide`),
+    /// together with where the plot area, title and legend landed.
+    func renderWithLayout(width: Int, height: Int) -> RenderedChart
+}
+
+extension Chart {
+    /// The chart drawn on a new white canvas of `width` × `height` pixels (800 × 500 by default, each side clamped to
+    /// 1…`Canvas.maxSide`).
+    public func render(width: Int = 800, height: Int = 500) -> Canvas {
+        renderWithLayout(width: width, height: height).canvas
+    }
+}
+
 /// Font sizes (integer scales of the 5×7 font) for the parts of a chart.
 public struct ChartTextScales: Equatable, Sendable {
     /// Scale of the title text (at scale s each glyph pixel is s × s).
@@ -219,6 +234,24 @@ struct ChartFrame {
             label, x: plotArea.x + (plotArea.width - w) / 2,
             y: plotArea.y + (plotArea.height - BitmapFont.lineHeight(scale: s)) / 2,
             color: .mutedText, scale: s)
+    }
+
+    /// The last steps of every chart: lifts the clip, draws the axes (and "no data to plot" without `hasData`), and
+    /// with `showLegend` and data places `legend` in the corner that hides the fewest `obstacles`.
+    func finish(
+        _ canvas: inout Canvas, hasData: Bool, legend: [LegendEntry], showLegend: Bool, avoiding obstacles: [Point]
+    ) -> RenderedChart {
+        canvas.clip = nil
+        drawAxes(on: &canvas)
+        if !hasData { drawMessage("no data to plot", on: &canvas) }
+        var legendArea: PixelRect?
+        if showLegend, hasData, let rect = placeLegend(legend, avoiding: obstacles) {
+            drawLegend(legend, in: rect, on: &canvas)
+            legendArea = rect
+        }
+        return RenderedChart(
+            canvas: canvas,
+            layout: ChartLayout(plotArea: plotArea, titleArea: titleArea, legendArea: legendArea))
     }
 
     // MARK: Legend

@@ -39,7 +39,7 @@ public struct LineSeries: Equatable, Sendable {
 ///
 /// Points with a non-finite x or y (or x ≤ 0 on a log axis) are skipped; a non-finite interval
 /// end drops just the whisker. Series are drawn in the order given, later ones on top.
-public struct LineChart: Equatable, Sendable {
+public struct LineChart: Chart, Equatable, Sendable {
     /// Text centred above the plot area, truncated to the image width.
     public var title: String
     /// Text under the x axis.
@@ -82,12 +82,6 @@ public struct LineChart: Equatable, Sendable {
         self.dodge = dodge
         self.showLegend = showLegend
         self.textScales = textScales
-    }
-
-    /// The chart drawn on a new white canvas of `width` × `height` pixels (800 × 500 by default, each side clamped to
-    /// 1…`Canvas.maxSide`).
-    public func render(width: Int = 800, height: Int = 500) -> Canvas {
-        renderWithLayout(width: width, height: height).canvas
     }
 
     /// As `render(width:height:)`, together with where the plot area, title and legend landed.
@@ -180,18 +174,7 @@ public struct LineChart: Equatable, Sendable {
             legend.append(LegendEntry(name: series[i].name, color: color, marker: marker, line: true))
         }
 
-        canvas.clip = nil
-        frame.drawAxes(on: &canvas)
-        if !hasData { frame.drawMessage("no data to plot", on: &canvas) }
-        var legendArea: PixelRect?
-        if showLegend, hasData, let rect = frame.placeLegend(legend, avoiding: obstacles) {
-            frame.drawLegend(legend, in: rect, on: &canvas)
-            legendArea = rect
-        }
-        return RenderedChart(
-            canvas: canvas,
-            layout: ChartLayout(
-                plotArea: frame.plotArea, titleArea: frame.titleArea,
-                legendArea: legendArea))
+        return frame.finish(
+            &canvas, hasData: hasData, legend: legend, showLegend: showLegend, avoiding: obstacles)
     }
 }

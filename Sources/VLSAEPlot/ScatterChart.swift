@@ -31,7 +31,7 @@ public enum Objective: Equatable, Sendable {
 /// The front is the set of points no other point beats: a point is dominated when another is at
 /// least as good on both axes and strictly better on one. It is drawn as the step line bounding
 /// the region the front dominates, with its points ringed.
-public struct ScatterChart: Equatable, Sendable {
+public struct ScatterChart: Chart, Equatable, Sendable {
     /// Text centred above the plot area, truncated to the image width.
     public var title: String
     /// Text under the x axis.
@@ -129,12 +129,6 @@ public struct ScatterChart: Equatable, Sendable {
         return path
     }
 
-    /// The chart drawn on a new white canvas of `width` × `height` pixels (800 × 500 by default, each side clamped to
-    /// 1…`Canvas.maxSide`).
-    public func render(width: Int = 800, height: Int = 500) -> Canvas {
-        renderWithLayout(width: width, height: height).canvas
-    }
-
     /// As `render(width:height:)`, together with where the plot area, title and legend landed.
     public func renderWithLayout(width: Int = 800, height: Int = 500) -> RenderedChart {
         var canvas = Canvas(width: width, height: height)
@@ -197,10 +191,6 @@ public struct ScatterChart: Equatable, Sendable {
             canvas.drawText(shown, x: lx, y: max(ly, frame.plotArea.y + 2), color: .mutedText, scale: labelScale)
         }
 
-        canvas.clip = nil
-        frame.drawAxes(on: &canvas)
-        if visible.isEmpty { frame.drawMessage("no data to plot", on: &canvas) }
-
         var legend = groups.enumerated().map { i, name -> LegendEntry in
             let (color, marker) = ChartFrame.style(i)
             return LegendEntry(name: name, color: color, marker: marker, line: false)
@@ -208,15 +198,7 @@ public struct ScatterChart: Equatable, Sendable {
         if !front.isEmpty {
             legend.append(LegendEntry(name: "Pareto front", color: frontColor, marker: nil, line: true, ring: true))
         }
-        var legendArea: PixelRect?
-        if showLegend, !visible.isEmpty, let rect = frame.placeLegend(legend, avoiding: obstacles) {
-            frame.drawLegend(legend, in: rect, on: &canvas)
-            legendArea = rect
-        }
-        return RenderedChart(
-            canvas: canvas,
-            layout: ChartLayout(
-                plotArea: frame.plotArea, titleArea: frame.titleArea,
-                legendArea: legendArea))
+        return frame.finish(
+            &canvas, hasData: !visible.isEmpty, legend: legend, showLegend: showLegend, avoiding: obstacles)
     }
 }

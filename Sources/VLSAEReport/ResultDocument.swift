@@ -47,14 +47,7 @@ public struct ResultDocument: Codable, Equatable, Sendable {
     /// numeric mode: such a document reads with `numerics` "unrecorded".
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        schemaVersion = try c.decode(Int.self, forKey: .schemaVersion)
-        guard (1...ResultDocument.currentSchemaVersion).contains(schemaVersion) else {
-            throw DecodingError.dataCorruptedError(
-                forKey: .schemaVersion, in: c,
-                debugDescription:
-                    "schema_version \(schemaVersion) is not one this version of vlsae reads (1…\(ResultDocument.currentSchemaVersion))"
-            )
-        }
+        schemaVersion = try ResultDocument.decodeSchemaVersion(from: c, forKey: .schemaVersion)
         tool = try c.decode(ToolRecord.self, forKey: .tool)
         seeds = try c.decode([String: UInt64].self, forKey: .seeds)
         inputs = try c.decode([FileDigest].self, forKey: .inputs)
@@ -66,6 +59,22 @@ public struct ResultDocument: Codable, Equatable, Sendable {
         } else {
             provenance = try c.decode(RunProvenance.self, forKey: .provenance)
         }
+    }
+
+    /// The schema version at `key` of `container`; throws `DecodingError.dataCorrupted` when it is not one this
+    /// version reads (1…`currentSchemaVersion`).
+    public static func decodeSchemaVersion<Key: CodingKey>(
+        from container: KeyedDecodingContainer<Key>, forKey key: Key
+    ) throws -> Int {
+        let version = try container.decode(Int.self, forKey: key)
+        guard (1...currentSchemaVersion).contains(version) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: container,
+                debugDescription:
+                    "schema_version \(version) is not one this version of vlsae reads (1…\(currentSchemaVersion))"
+            )
+        }
+        return version
     }
 
     /// Writes the layout of `schemaVersion`: version 1 puts the command line under a top-level `command` key and has no
