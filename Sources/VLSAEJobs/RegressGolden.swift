@@ -33,13 +33,7 @@ public enum RegressGolden {
 
     /// The small recipe: lr 0.004, 6 epochs with 1 warm-up, batch 128, seed 7; the rest `TrainConfig`'s defaults.
     public static var trainConfig: TrainConfig {
-        var t = TrainConfig()
-        t.lr = 0.004
-        t.epochs = 6
-        t.warmupEpochs = 1
-        t.batchSize = 128
-        t.seed = 7
-        return t
+        TrainConfig(lr: 0.004, batchSize: 128, epochs: 6, warmupEpochs: 1, seed: 7)
     }
 
     /// Hidden ratio of the small VL-SAE (h = 4 × 32).

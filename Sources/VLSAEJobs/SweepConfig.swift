@@ -52,11 +52,9 @@ public struct SweepFixedTraining: Codable, Hashable, Sendable {
 
     /// The training recipe of a cell: these settings with the cell's axes.
     func trainConfig(lr: Double, epochs: Int, seed: UInt64) -> TrainConfig {
-        var t = TrainConfig()
-        (t.lr, t.epochs, t.seed) = (lr, epochs, seed)
-        (t.batchSize, t.warmupEpochs, t.valRatio) = (batchSize, warmupEpochs, valRatio)
-        (t.patience, t.weightDecay, t.shuffle) = (patience, weightDecay, shuffle)
-        return t
+        TrainConfig(
+            lr: lr, batchSize: batchSize, epochs: epochs, warmupEpochs: warmupEpochs, valRatio: valRatio,
+            patience: patience, weightDecay: weightDecay, seed: seed, shuffle: shuffle)
     }
 }
 

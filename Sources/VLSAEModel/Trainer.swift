@@ -7,28 +7,41 @@ import VLSAECore
 /// train.py's own default is 1e-4), batch 512, 10 epochs, 2 warm-up epochs, 80/20 split, patience 10, no weight decay.
 public struct TrainConfig: Codable, Equatable, Sendable {
     /// Base (peak) learning rate, reached at the end of warm-up; JSON `lr` in a checkpoint's summary.
-    public var lr: Double = 1e-3
+    public var lr: Double
     /// Training rows per Adam step; the last batch of an epoch may be smaller.
-    public var batchSize: Int = 512
+    public var batchSize: Int
     /// Maximum number of epochs.
-    public var epochs: Int = 10
+    public var epochs: Int
     /// W, epochs of linear warm-up before cosine annealing (see `LRSchedule`), between 0 and `epochs`.
-    public var warmupEpochs: Int = 2
+    public var warmupEpochs: Int
     /// Fraction of pairs held out for validation, in (0, 1).
-    public var valRatio: Double = 0.2
+    public var valRatio: Double
     /// Stop after this many consecutive epochs without a lower validation loss.
-    public var patience: Int = 10
+    public var patience: Int
     /// L2 weight decay λ for Adam; 0 as upstream.
-    public var weightDecay: Double = 0
+    public var weightDecay: Double
     /// Root of every random stream of a run: split, initial weights and shuffles (see `Trainer`).
-    public var seed: UInt64 = 0
+    public var seed: UInt64
     /// Reshuffle the training rows (pairs kept together) each epoch. Upstream iterates in the
     /// order of its random split and never reshuffles; its `--shuffle` flag instead permutes images
     /// and captions independently once, which breaks the pairing, so it has no counterpart here.
-    public var shuffle: Bool = true
+    public var shuffle: Bool
 
-    /// The released recipe (the defaults above).
-    public init() {}
+    /// A recipe; every setting not given is the released one (see the type's description).
+    public init(
+        lr: Double = 1e-3, batchSize: Int = 512, epochs: Int = 10, warmupEpochs: Int = 2, valRatio: Double = 0.2,
+        patience: Int = 10, weightDecay: Double = 0, seed: UInt64 = 0, shuffle: Bool = true
+    ) {
+        self.lr = lr
+        self.batchSize = batchSize
+        self.epochs = epochs
+        self.warmupEpochs = warmupEpochs
+        self.valRatio = valRatio
+        self.patience = patience
+        self.weightDecay = weightDecay
+        self.seed = seed
+        self.shuffle = shuffle
+    }
 
     /// Throws `VLSAEError.usage` for a value out of range, a learning rate that is 0 in float32, or a schedule that is
     /// 0 in every epoch (e.g. one epoch without warm-up), which would write an untrained checkpoint.

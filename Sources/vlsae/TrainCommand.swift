@@ -65,16 +65,9 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        var t = TrainConfig()
-        t.lr = lr
-        t.epochs = epochs
-        t.batchSize = batchSize
-        t.warmupEpochs = warmupEpochs
-        t.valRatio = valRatio
-        t.patience = patience
-        t.weightDecay = weightDecay
-        t.seed = seeding.seed
-        t.shuffle = !noShuffle
+        let t = TrainConfig(
+            lr: lr, batchSize: batchSize, epochs: epochs, warmupEpochs: warmupEpochs, valRatio: valRatio,
+            patience: patience, weightDecay: weightDecay, seed: seeding.seed, shuffle: !noShuffle)
         let options = TrainJob.Options(
             images: pairs[0], texts: pairs[1], arch: arch, topK: topk,
             hiddenRatio: hiddenRatio, train: t, initialCheckpoint: initial,

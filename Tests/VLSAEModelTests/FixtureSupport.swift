@@ -82,11 +82,5 @@ func assertSameSupport(
 func trainConfig(
     epochs: Int, warmupEpochs: Int = 1, batchSize: Int, lr: Double = TrainConfig().lr, seed: UInt64
 ) -> TrainConfig {
-    var t = TrainConfig()
-    t.epochs = epochs
-    t.warmupEpochs = warmupEpochs
-    t.batchSize = batchSize
-    t.lr = lr
-    t.seed = seed
-    return t
+    TrainConfig(lr: lr, batchSize: batchSize, epochs: epochs, warmupEpochs: warmupEpochs, seed: seed)
 }
