@@ -239,9 +239,9 @@ public struct SAEModel: Sendable {
                     forEachBlock(h, threads: threads, minBlock: 64) { range in
                         for j in range {
                             let row = pw + j * d
-                            let n = max(Kernel.dot(d, row, row).squareRoot(), 1e-12)
+                            let n = max(GEMM.dot(d, row, row).squareRoot(), 1e-12)
                             pn[j] = n
-                            Kernel.scale(d, 1 / n, row)
+                            GEMM.scale(d, 1 / n, row)
                         }
                     }
                 }
@@ -663,8 +663,8 @@ public struct SAEModel: Sendable {
                                             for (ei, enc) in lay.encoders.enumerated() where enc.distance {
                                                 let gw = pg + enc.weight + j * d
                                                 let w = pw[ei]! + j * d
-                                                Kernel.axpy(d, -Kernel.dot(d, w, gw), w, gw)
-                                                Kernel.scale(d, 1 / norms[ei][j], gw)
+                                                GEMM.axpy(d, -GEMM.dot(d, w, gw), w, gw)
+                                                GEMM.scale(d, 1 / norms[ei][j], gw)
                                             }
                                         }
                                     }
