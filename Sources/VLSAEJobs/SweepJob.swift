@@ -325,30 +325,35 @@ struct SweepFolder {
     var workFolder: String { path(".tmp-\(getpid())") }
 
     func temporary(for path: String) throws -> String {
-        do { try FileManager.default.createDirectory(atPath: workFolder, withIntermediateDirectories: true) } catch {
-            throw VLSAEError.file(workFolder, "cannot create folder: \(error.localizedDescription)")
-        }
+        try makeWorkFolder()
         return (workFolder as NSString).appendingPathComponent((path as NSString).lastPathComponent)
     }
 
-    static func rename(_ from: String, to: String) throws {
-        if Foundation.rename(from, to) != 0 {
-            let reason = String(cString: strerror(errno))
-            throw VLSAEError.file(to, "cannot move \(from) into place: \(reason)")
+    /// Creates the work folder; refuses one that is not a real folder (a planted symbolic link
+    /// would send every temporary file elsewhere).
+    func makeWorkFolder() throws {
+        do { try FileManager.default.createDirectory(atPath: workFolder, withIntermediateDirectories: true) } catch {
+            throw VLSAEError.file(workFolder, "cannot create folder: \(error.localizedDescription)")
+        }
+        var st = stat()
+        guard lstat(workFolder, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else {
+            throw VLSAEError.file(workFolder, "is not a folder (a symbolic link?); refusing to write through it")
         }
     }
 
-    /// Writes `data` to the work folder (plain write, no hidden helper files), then renames it to `path`.
+    static func rename(_ from: String, to: String) throws {
+        try AtomicFile.moveIntoPlace(from, to: to)
+    }
+
+    /// Writes `data` to an exclusive temporary file in the work folder (`AtomicFile.Temporary`),
+    /// then renames it to `path`. A throwing `beforeRename` leaves the temporary file behind, as a
+    /// kill at that point would.
     func write(_ data: Data, to path: String, beforeRename: ((String) throws -> Void)? = nil) throws {
-        let tmp = try temporary(for: path)
-        guard let f = fopen(tmp, "wb") else {
-            throw VLSAEError.file(tmp, "cannot write: \(String(cString: strerror(errno)))")
-        }
-        let written = data.withUnsafeBytes { fwrite($0.baseAddress, 1, data.count, f) }
-        let closed = fclose(f)
-        guard written == data.count, closed == 0 else { throw VLSAEError.file(tmp, "cannot write (disk full?)") }
-        try beforeRename?(tmp)
-        try SweepFolder.rename(tmp, to: path)
+        try makeWorkFolder()
+        let temporary = try AtomicFile.Temporary(for: path, in: workFolder)
+        try temporary.write(data)
+        try beforeRename?(temporary.path)
+        try temporary.commit()
     }
 
     func removeWorkFolder() { try? FileManager.default.removeItem(atPath: workFolder) }

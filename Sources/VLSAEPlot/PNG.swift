@@ -7,22 +7,19 @@ import Glibc
 import Darwin
 #endif
 
-/// Errors from encoding, decoding or writing figures. (VLSAEPlot does not depend on VLSAECore;
-/// callers that want a `VLSAEError` map `.file(path, message)` onto it one to one.)
+/// Errors from encoding or decoding figures. Figures are bytes (`pngData()`): callers write them
+/// through VLSAECore's `AtomicFile`, as the sweep does for its figures.
 public enum PlotError: Error, CustomStringConvertible, Equatable {
     /// libpng refused to encode the canvas.
     case encode(String)
     /// The bytes are not a PNG that libpng can read.
     case decode(String)
-    /// A problem writing the named file.
-    case file(String, String)
 
-    /// Readable text: "PNG encoding failed: …", "PNG decoding failed: …" or "path: message".
+    /// Readable text: "PNG encoding failed: …" or "PNG decoding failed: …".
     public var description: String {
         switch self {
         case .encode(let message): return "PNG encoding failed: \(message)"
         case .decode(let message): return "PNG decoding failed: \(message)"
-        case .file(let path, let message): return "\(path): \(message)"
         }
     }
 }
@@ -76,32 +73,6 @@ extension Canvas {
             }
             png_image_free(&image)
             return Array(out.prefix(size))
-        }
-    }
-
-    /// Writes the PNG atomically: to a temporary file beside `path`, then renamed over it, so a
-    /// reader never sees a half-written figure.
-    public func writePNG(to path: String) throws {
-        let bytes = try pngData()
-        let url = URL(fileURLWithPath: path)
-        let directory = url.deletingLastPathComponent()
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory),
-            isDirectory.boolValue
-        else {
-            throw PlotError.file(path, "directory \(directory.path) does not exist")
-        }
-        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-        do {
-            try Data(bytes).write(to: temporary)
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw PlotError.file(path, "cannot write: \(error.localizedDescription)")
-        }
-        guard rename(temporary.path, url.path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: temporary)
-            throw PlotError.file(path, "cannot rename temporary file into place: \(reason)")
         }
     }
 }

@@ -29,6 +29,7 @@ struct EncodeCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            try refuseOverwritingInputs(outputs: [out], inputs: [sae, addressedFile(input)])
             let r = try EncodeJob.run(
                 EncodeJob.Options(
                     checkpoint: sae, input: input, reconstruct: reconstruct,

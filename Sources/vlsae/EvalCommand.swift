@@ -118,7 +118,9 @@ struct EvalCommand: ParsableCommand {
                 AlignmentOptions(checkpoint: $0, checkpointK: saeK, specs: alignment, validation: validation)
             })
         try reportingErrors {
+            try refuseOverwritingInputs(outputs: [out], inputs: data + validation + [sae])
             let doc = try EvalJob.run(options)
+            try refuseOverwritingInputs(outputs: [out], inputs: doc.inputs.map(\.path))
             try doc.write(to: out)
             print(EvalJob.table(doc))
             if options.alignment != nil {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import VLSAECore
 import VLSAEJobs
+import VLSAESynth
 
 struct RecoveryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,6 +28,8 @@ struct RecoveryCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            try refuseOverwritingInputs(
+                outputs: [out], inputs: [sae, (suite as NSString).appendingPathComponent(SynthSuite.descriptionFile)])
             let doc = try RecoveryJob.run(
                 checkpoint: sae, suite: suite, threshold: threshold,
                 command: recordedCommandLine)

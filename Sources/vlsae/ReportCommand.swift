@@ -48,6 +48,7 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            try refuseOverwritingInputs(outputs: [out], inputs: results)
             let text = try ReportJob.run(
                 results: results, format: ReportTable.Format(rawValue: format) ?? .markdown,
                 metric: metric, diagnostics: !noDiagnostics)

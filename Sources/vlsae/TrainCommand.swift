@@ -75,6 +75,7 @@ struct TrainCommand: ParsableCommand {
         try reportingErrors {
             Progress.note(
                 "\(parallel.threads) thread(s), kernel path \(KernelPath.active.rawValue), deterministic numerics")
+            try refuseOverwritingInputs(outputs: [out], inputs: pairs.map(addressedFile) + [initial])
             let trained = try TrainJob.run(options) { Progress.note(TrainJob.describe($0)) }
             try trained.write(to: out)
             let summary = trained.summary

@@ -170,27 +170,4 @@ final class PNGTests: XCTestCase {
         XCTAssertThrowsError(try DecodedImage.decode(pngBytes: Array(bytes.prefix(bytes.count / 2))))
         XCTAssertThrowsError(try DecodedImage.decode(pngBytes: Array(bytes.prefix(40))))
     }
-
-    func testWritePNGIsAtomicAndReadable() throws {
-        let dir = try temporaryFolder("plot")
-        let path = dir.path("figure.png")
-        try Canvas(width: 5, height: 5, background: .black).writePNG(to: path)
-        let canvas = sampleCanvas()
-        try canvas.writePNG(to: path)  // replaces the previous file
-        let written = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
-        XCTAssertEqual(written, try canvas.pngData())
-        XCTAssertEqual(
-            try FileManager.default.contentsOfDirectory(atPath: dir.path), ["figure.png"],
-            "no temporary file left behind")
-    }
-
-    func testWritePNGToMissingDirectoryNamesTheFile() {
-        let path = "/nonexistent-vlsae-dir/sub/figure.png"
-        XCTAssertThrowsError(try Canvas(width: 4, height: 4).writePNG(to: path)) { error in
-            guard case PlotError.file(let p, let message) = error else { return XCTFail("\(error)") }
-            XCTAssertEqual(p, path)
-            XCTAssertFalse(message.isEmpty)
-            XCTAssertTrue("\(error)".hasPrefix(path))
-        }
-    }
 }

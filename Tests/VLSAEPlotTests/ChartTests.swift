@@ -43,7 +43,7 @@ private func inner(_ r: PixelRect) -> PixelRect {
 /// Writes the figure under $VLSAE_PLOT_SAMPLES (when set) so a person can look at it.
 private func saveSample(_ canvas: Canvas, _ name: String) {
     guard let dir = ProcessInfo.processInfo.environment["VLSAE_PLOT_SAMPLES"] else { return }
-    try? canvas.writePNG(to: URL(fileURLWithPath: dir).appendingPathComponent(name).path)
+    try? Data(canvas.pngData()).write(to: URL(fileURLWithPath: dir).appendingPathComponent(name))
 }
 
 final class LineChartTests: XCTestCase {
