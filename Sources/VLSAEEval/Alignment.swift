@@ -192,13 +192,20 @@ public struct ConceptScorer {
     private let map: ConceptMap
     /// Images scored per block (at least 1); memory only, no value depends on it.
     public let blockRows: Int
+    /// What scoring does with degenerate rows and concept codes (`DegenerateRows`).
+    public let degenerate: DegenerateRowPolicy
+    /// Images counted wrong in every row because their embedding, their class's vector or their
+    /// class's concept code is degenerate (`.countWrong` only; empty under `.error`).
+    public let countedWrong: [Int]
+    private let datasetName: String
 
     /// Checks and prepares everything that does not depend on the images.
     /// - Throws: a usage error for k′ > trained k or a per-template variant on a dataset that only
     ///   provides an averaged classifier; a mismatch for differing dimensions.
     public init(
         dataset: ZeroShotDataset, map: ConceptMap, representation: ConceptRepresentation,
-        text: TextAggregation, k requested: Int?, blockRows: Int = ZeroShot.defaultBlockRows
+        text: TextAggregation, k requested: Int?, blockRows: Int = ZeroShot.defaultBlockRows,
+        degenerate: DegenerateRowPolicy = .error
     ) throws {
         let k = requested ?? map.trainedK
         guard k >= 1, k <= map.trainedK else {
@@ -219,7 +226,11 @@ public struct ConceptScorer {
         self.images = dataset.images
         self.map = map
         self.blockRows = max(1, blockRows)
-        classVectors = ZeroShotClassifier(dataset: dataset).weights
+        self.degenerate = degenerate
+        self.datasetName = dataset.name
+        let classifier = ZeroShotClassifier(dataset: dataset)
+        classVectors = classifier.weights
+        var wrong = try DegenerateRows.check(dataset, classifier: classifier, policy: degenerate)
 
         switch text {
         case .averageFirst:
@@ -250,18 +261,34 @@ public struct ConceptScorer {
             }
             classConcepts = out!
         }
+        // A zeroed (or broken) autoencoder gives class codes with no direction: every concept
+        // similarity of that class is 0 or NaN.
+        let badClasses = DegenerateRows.find(in: classConcepts)
+        if !badClasses.isEmpty {
+            if degenerate == .error {
+                throw VLSAEError.mismatch(
+                    "dataset \(dataset.name): the autoencoder's concept codes f(t_c) of "
+                        + DegenerateRows.describe(badClasses, of: dataset.numClasses, noun: "class")
+                        + " are degenerate: " + DegenerateRows.why)
+            }
+            let bad = Set(badClasses)
+            wrong += dataset.labels.indices.filter { bad.contains(dataset.labels[$0]) }
+        }
+        countedWrong = Array(Set(wrong)).sorted()
     }
 
     /// N, the number of images.
     public var count: Int { images.rows }
 
-    /// Both similarity blocks for images `range` (range.count × C each).
-    public func similarities(_ range: Range<Int>) -> (cosine: Matrix, concept: Matrix) {
+    /// Both similarity blocks for images `range` (range.count × C each), and the images of the
+    /// range whose concept code f(v) is degenerate (indices into the dataset).
+    public func similarities(_ range: Range<Int>) -> (cosine: Matrix, concept: Matrix, degenerateCodes: [Int]) {
         let block = images.rows(range)
         let cosine = GEMM.matmul(block.normalizedRows(), classVectors, transB: true)
-        let f = map.features(block, side: .image, representation: representation, k: k).normalizedRows()
-        let concept = GEMM.matmul(f, classConcepts, transB: true)
-        return (cosine, concept)
+        let raw = map.features(block, side: .image, representation: representation, k: k)
+        let bad = DegenerateRows.find(in: raw).map { $0 + range.lowerBound }
+        let concept = GEMM.matmul(raw.normalizedRows(), classConcepts, transB: true)
+        return (cosine, concept, bad)
     }
 
     /// cos(v, t_c) + α · cos(f(v), f(t_c)) for images `range`, in float32 as used for ranking.
@@ -278,16 +305,20 @@ public struct ConceptScorer {
 
     /// Ranks of the true class for every α of `alphas` and for the concept similarity alone, from
     /// one pass over the images (f(v) is computed once per block). Ranking semantics are
-    /// `ZeroShot.predict`'s: ties favour the true class.
-    public func score(alphas: [Double]) -> (combined: [Predictions], conceptOnly: Predictions) {
+    /// `ZeroShot.predict`'s: ties are broken by class index, lowest first.
+    /// Images whose concept code is degenerate are refused under `.error` (naming the first ones)
+    /// and, with `countedWrong`, counted wrong in every row under `.countWrong`.
+    public func score(alphas: [Double]) throws -> (combined: [Predictions], conceptOnly: Predictions) {
         let n = count
         let c = numClasses
         var ranks = [[Int]](repeating: [Int](repeating: 0, count: n), count: alphas.count + 1)
         var tops = ranks
+        var badCodes: [Int] = []
         var start = 0
         while start < n {
             let range = start..<min(n, start + blockRows)
             let s = similarities(range)
+            badCodes += s.degenerateCodes
             let blockLabels = Array(labels[range])
             for a in 0...alphas.count {
                 let logits = a < alphas.count ? Self.combine(s.cosine, s.concept, alpha: Float(alphas[a])) : s.concept
@@ -302,8 +333,14 @@ public struct ConceptScorer {
             }
             start = range.upperBound
         }
+        if degenerate == .error && !badCodes.isEmpty {
+            throw VLSAEError.mismatch(
+                "dataset \(datasetName): the autoencoder's concept codes f(v) of image "
+                    + DegenerateRows.describe(badCodes, of: n) + " are degenerate: " + DegenerateRows.why)
+        }
+        let wrong = Array(Set(countedWrong + badCodes)).sorted()
         let all = (0...alphas.count).map {
-            Predictions(labels: labels, numClasses: c, trueRank: ranks[$0], top1: tops[$0])
+            Predictions(labels: labels, numClasses: c, trueRank: ranks[$0], top1: tops[$0]).countingWrong(images: wrong)
         }
         return (Array(all.dropLast()), all[alphas.count])
     }
@@ -411,15 +448,17 @@ public enum Alignment {
     ///   - alphaTables: α tables already read, by the path the spec gives (others are read here).
     ///   - seed: seed of the k-fold assignment.
     ///   - blockRows: images scored per block (memory only: no value depends on it).
+    ///   - degenerate: what to do with degenerate embeddings and concept codes (`DegenerateRows`).
     public static func evaluate(
         _ spec: AlignmentSpec, dataset: ZeroShotDataset, map: ConceptMap,
         validation: ZeroShotDataset? = nil, validationSource: String? = nil,
         alphaTables: [String: AlphaTable] = [:],
-        seed: UInt64, blockRows: Int = ZeroShot.defaultBlockRows
+        seed: UInt64, blockRows: Int = ZeroShot.defaultBlockRows,
+        degenerate: DegenerateRowPolicy = .error
     ) throws -> AlignmentOutcome {
         let scorer = try ConceptScorer(
             dataset: dataset, map: map, representation: spec.representation,
-            text: spec.text, k: spec.k, blockRows: blockRows)
+            text: spec.text, k: spec.k, blockRows: blockRows, degenerate: degenerate)
         let k = scorer.k
         var variant = spec.conceptPart(k: k) + ",alpha=\(spec.alpha.canonical)"
         let conceptOnlyVariant = "concept-only:" + spec.conceptPart(k: k)
@@ -429,17 +468,17 @@ public enum Alignment {
         let outcome: AlphaOutcome
         switch spec.alpha {
         case .fixed(let a):
-            let s = scorer.score(alphas: [a])
+            let s = try scorer.score(alphas: [a])
             (predictions, conceptOnly) = (s.combined[0], s.conceptOnly)
             outcome = AlphaOutcome(protocolName: "fixed", alpha: a)
         case .table(let path):
             let table = try alphaTables[path] ?? AlphaTable.load(path: path)
             let a = try table.alpha(for: dataset.name)
-            let s = scorer.score(alphas: [a])
+            let s = try scorer.score(alphas: [a])
             (predictions, conceptOnly) = (s.combined[0], s.conceptOnly)
             outcome = AlphaOutcome(protocolName: "table", alpha: a, table: table.digest)
         case .oracle(let grid):
-            let s = scorer.score(alphas: grid)
+            let s = try scorer.score(alphas: grid)
             let counts = s.combined.map(correctCount)
             let best = AlphaSelection.best(counts)
             (predictions, conceptOnly) = (s.combined[best], s.conceptOnly)
@@ -452,11 +491,11 @@ public enum Alignment {
                 try checkPairing(validation, dataset)
                 let vs = try ConceptScorer(
                     dataset: validation, map: map, representation: spec.representation,
-                    text: spec.text, k: spec.k, blockRows: blockRows
+                    text: spec.text, k: spec.k, blockRows: blockRows, degenerate: degenerate
                 ).score(alphas: grid)
                 let counts = vs.combined.map(correctCount)
                 let best = AlphaSelection.best(counts)
-                let s = scorer.score(alphas: [grid[best]])
+                let s = try scorer.score(alphas: [grid[best]])
                 (predictions, conceptOnly) = (s.combined[0], s.conceptOnly)
                 variant += ",val=\(validationSource ?? validation.inputs.first?.path ?? validation.name)"
                 outcome = AlphaOutcome(
@@ -470,7 +509,7 @@ public enum Alignment {
                     throw VLSAEError.usage(
                         "dataset \(dataset.name) has \(dataset.count) images, fewer than folds=\(folds)")
                 }
-                let s = scorer.score(alphas: grid)
+                let s = try scorer.score(alphas: grid)
                 let fold = AlphaSelection.foldAssignment(count: dataset.count, folds: folds, seed: seed)
                 let result = kFold(s.combined, fold: fold, folds: folds, grid: grid)
                 (predictions, conceptOnly) = (result.predictions, s.conceptOnly)

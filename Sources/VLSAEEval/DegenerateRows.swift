@@ -45,11 +45,12 @@ public enum DegenerateRows {
     public static func describe(_ rows: [Int], of total: Int, noun: String = "row") -> String {
         let shown = rows.prefix(listed).map(String.init).joined(separator: ", ")
         let more = rows.count > listed ? " and \(rows.count - listed) more" : ""
-        return "\(noun)\(rows.count == 1 ? "" : "s") \(shown)\(more) (of \(total))"
+        let plural = noun.hasSuffix("s") ? noun + "es" : noun + "s"
+        return "\(rows.count == 1 ? noun : plural) \(shown)\(more) (of \(total))"
     }
 
     /// The message's common tail: what is wrong and how to count such rows instead.
-    static let why =
+    public static let why =
         "zero, subnormal or non-finite norm: no cosine is defined (use --degenerate count-wrong to count "
         + "the images concerned as wrong)"
 

@@ -57,10 +57,12 @@ public struct ZeroShotClassifier: Sendable, Equatable {
 
 /// Per-image outcome of a zero-shot scoring pass; the logits themselves are not kept.
 ///
-/// `trueRank[i]` is the number of classes whose logit is strictly greater than the true class's
-/// logit, so image i is correct at k exactly when `trueRank[i] < k`: ties favour the true class.
-/// `top1[i]` is the true class when `trueRank[i] == 0`, otherwise the lowest-indexed class with
-/// the largest logit, so top-1 predictions agree with top-1 correctness.
+/// `trueRank[i]` is the true class's position when the classes are sorted by logit, largest first,
+/// ties broken by class index (lowest first): the number of classes whose logit is strictly
+/// greater, plus the number of lower-indexed classes whose logit is equal. Image i is correct at k
+/// exactly when `trueRank[i] < k`; a tie never favours the label. A NaN true logit ranks last
+/// (`numClasses`). `top1[i]` is the true class when `trueRank[i] == 0`, otherwise the
+/// lowest-indexed class with the largest logit, so top-1 predictions agree with top-1 correctness.
 public struct Predictions: Sendable, Equatable {
     /// True class of each image, in [0, numClasses).
     public let labels: [Int]
@@ -224,11 +226,13 @@ public enum ZeroShot {
         }
     }
 
-    /// Ranks each logit row: the count of classes strictly above the true class, and the top-1
-    /// class (the true class at rank 0, else the lowest-indexed maximum, as a sequential
-    /// `v > best` scan from class 0 would pick it). Both come from one 16-wide pass; the maximum
-    /// is kept lane-wise with the same strict comparison, which gives the sequential result: NaN
-    /// logits never win, and a NaN at class 0 wins everything, as it does sequentially.
+    /// Ranks each logit row: the count of classes strictly above the true class plus the
+    /// lower-indexed classes tied with it, and the top-1 class (the true class at rank 0, else the
+    /// lowest-indexed maximum, as a sequential `v > best` scan from class 0 would pick it). Both come from one 16-wide pass that
+    /// also counts the logits equal to the true one; only when another class ties (the count
+    /// exceeds 1) are the classes below the label scanned. The maximum is kept lane-wise with the
+    /// same strict comparison, which gives the sequential result: NaN logits never win, and a NaN
+    /// at class 0 wins everything, as it does sequentially.
     @inline(__always)
     private static func rankRows(
         _ logits: UnsafePointer<Float>, rows: Int, numClasses c: Int,
@@ -243,6 +247,7 @@ public enum ZeroShot {
             let truth = row[label]
             var best = row[0]
             var greater = 0
+            var equal = 0
             var j = 0
             if c >= 16 {
                 let raw = UnsafeRawPointer(row)
@@ -251,27 +256,43 @@ public enum ZeroShot {
                 var m1 = m0
                 var n0 = zero
                 var n1 = zero
+                var e0 = zero
+                var e1 = zero
                 while j &+ 16 <= c {
                     let v0 = raw.loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self)
                     let v1 = raw.loadUnaligned(fromByteOffset: (j &+ 8) &* 4, as: SIMD8<Float>.self)
                     n0 &+= zero.replacing(with: one, where: v0 .> t)
                     n1 &+= zero.replacing(with: one, where: v1 .> t)
+                    e0 &+= zero.replacing(with: one, where: v0 .== t)
+                    e1 &+= zero.replacing(with: one, where: v1 .== t)
                     m0.replace(with: v0, where: v0 .> m0)
                     m1.replace(with: v1, where: v1 .> m1)
                     j &+= 16
                 }
                 greater = Int((n0 &+ n1).wrappedSum())
+                equal = Int((e0 &+ e1).wrappedSum())
                 m0.replace(with: m1, where: m1 .> m0)
                 for l in 0..<8 where m0[l] > best { best = m0[l] }
             }
             while j < c {
                 let v = row[j]
                 if v > truth { greater &+= 1 }
+                if v == truth { equal &+= 1 }
                 if v > best { best = v }
                 j &+= 1
             }
-            ranks[r] = greater
-            top1[r] = greater == 0 ? label : firstIndex(of: best, in: row, count: c)
+            var rank = greater
+            if truth.isNaN {
+                rank = c
+            } else if equal > 1 {
+                var k = 0
+                while k < label {
+                    if row[k] == truth { rank &+= 1 }
+                    k &+= 1
+                }
+            }
+            ranks[r] = rank
+            top1[r] = rank == 0 ? label : firstIndex(of: best, in: row, count: c)
         }
     }
 

@@ -130,7 +130,8 @@ extension EvalJob {
             }
             let out = try Alignment.evaluate(
                 spec, dataset: dataset, map: context.model, validation: validation,
-                validationSource: source, alphaTables: context.alphaTables, seed: options.seed)
+                validationSource: source, alphaTables: context.alphaTables, seed: options.seed,
+                degenerate: options.degenerate)
             let a = out.alpha
             let record = AlignmentRecord(
                 score: "cosine+concept", representation: spec.representation.rawValue, text: spec.text.rawValue,

@@ -32,12 +32,16 @@ public enum EvalJob {
         public var progress: Bool
         /// Concept-level alignment rows to add after each baseline row (nil: baseline only).
         public var alignment: AlignmentOptions?
+        /// What scoring does with degenerate embeddings and concept codes (`--degenerate`).
+        public var degenerate: DegenerateRowPolicy
 
-        /// Options with 1000 resamples, seed 0, level 0.95, no per-class recall, 1 thread and no alignment.
+        /// Options with 1000 resamples, seed 0, level 0.95, no per-class recall, 1 thread, no alignment and degenerate
+        /// rows refused.
         public init(
             manifests: [String], bootstrapResamples: Int = 1000, seed: UInt64 = 0,
             level: Double = 0.95, perClass: Bool = false, threads: Int = 1,
-            command: [String], tool: ToolRecord, progress: Bool = true, alignment: AlignmentOptions? = nil
+            command: [String], tool: ToolRecord, progress: Bool = true, alignment: AlignmentOptions? = nil,
+            degenerate: DegenerateRowPolicy = .error
         ) {
             self.manifests = manifests
             self.bootstrapResamples = bootstrapResamples
@@ -49,6 +53,7 @@ public enum EvalJob {
             self.tool = tool
             self.progress = progress
             self.alignment = alignment
+            self.degenerate = degenerate
         }
     }
 
@@ -93,9 +98,12 @@ public enum EvalJob {
             }
             let t1 = Date()
             // The cosine baseline, predicted once: its row, and the reference of every alignment row.
+            let classifier = ZeroShotClassifier(dataset: dataset)
+            let wrong = try DegenerateRows.check(dataset, classifier: classifier, policy: options.degenerate)
             let predictions = ZeroShot.predict(
                 images: dataset.images, labels: dataset.labels,
-                classifier: ZeroShotClassifier(dataset: dataset), threads: options.threads)
+                classifier: classifier, threads: options.threads
+            ).countingWrong(images: wrong)
             let baseline = try baselineRow(dataset, predictions: predictions, options: options)
             rows.append(baseline)
             names.insert(dataset.name)

@@ -1,8 +1,11 @@
 import ArgumentParser
 import Foundation
 import VLSAECore
+import VLSAEEval
 import VLSAEJobs
 import VLSAEReport
+
+extension DegenerateRowPolicy: ExpressibleByArgument {}
 
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,9 +28,10 @@ struct EvalCommand: ParsableCommand {
             file.safetensors:name) relative to the manifest's folder.
 
             Classifier: each template embedding L2-normalised, averaged over templates, normalised \
-            again; logits = 100 · normalise(image) · classifierᵀ. An image is correct at k when fewer \
-            than k classes have a strictly greater logit than its true class (ties favour the true \
-            class). Metrics: acc1, acc5 (null when fewer than 5 classes), mean_per_class_recall \
+            again; logits = 100 · normalise(image) · classifierᵀ. An image is correct at k when its true \
+            class is among the first k after sorting the classes by logit, largest first, ties broken \
+            by class index (lowest first): a tie never favours the label, so rows whose logits are all \
+            equal count as class 0. Metrics: acc1, acc5 (null when fewer than 5 classes), mean_per_class_recall \
             (balanced accuracy), and a percentile-bootstrap 95% interval for acc1 seeded by --seed.
 
             The result file (sorted keys, no timestamps) records the tool's git commit (git rev-parse \
@@ -79,6 +83,13 @@ struct EvalCommand: ParsableCommand {
     @Flag(help: "Also record the recall of every class.")
     var perClass = false
 
+    @Option(
+        help: ArgumentHelp(
+            "error: refuse zero, subnormal-norm or non-finite embedding rows, class vectors and concept codes, "
+                + "naming the first ones; count-wrong: count the images concerned as wrong at every k.",
+            valueName: "error|count-wrong"))
+    var degenerate: DegenerateRowPolicy = .error
+
     @OptionGroup var parallel: ThreadsOption
     @OptionGroup var progress: ProgressOption
 
@@ -116,7 +127,7 @@ struct EvalCommand: ParsableCommand {
             progress: progress.enabled,
             alignment: sae.map {
                 AlignmentOptions(checkpoint: $0, checkpointK: saeK, specs: alignment, validation: validation)
-            })
+            }, degenerate: degenerate)
         try reportingErrors {
             try refuseOverwritingInputs(outputs: [out], inputs: data + validation + [sae])
             let doc = try EvalJob.run(options)

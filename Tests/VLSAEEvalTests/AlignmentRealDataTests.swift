@@ -31,7 +31,7 @@ final class AlignmentRealDataTests: XCTestCase {
             let scorer = try ConceptScorer(
                 dataset: ds, map: model, representation: representation,
                 text: .averageFirst, k: 32, blockRows: 128)
-            let s = scorer.score(alphas: grid)
+            let s = try scorer.score(alphas: grid)
             XCTAssertEqual(s.combined[0].trueRank, base.trueRank, "α = 0 is the baseline (\(representation))")
             let acc = s.combined.map { Metrics.compute($0).acc1 }
             let oracle = try Alignment.evaluate(

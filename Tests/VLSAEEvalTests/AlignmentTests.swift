@@ -137,7 +137,7 @@ final class AlignmentTests: XCTestCase {
                 dataset: Self.evalSet, map: Self.model,
                 representation: ConceptRepresentation(rawValue: v.representation)!,
                 text: TextAggregation(rawValue: v.text)!, k: v.k, blockRows: 10)
-            let s = scorer.score(alphas: f.grid)
+            let s = try scorer.score(alphas: f.grid)
             let name = "\(v.representation) \(v.text) k=\(v.k)"
             for (a, p) in s.combined.enumerated() {
                 XCTAssertEqual(p.trueRank, v.ranks[a], "\(name) α=\(f.grid[a])")

@@ -6,8 +6,10 @@ import XCTest
 /// logits from one whole-matrix product, then a scalar scan per row. Ranks and top-1 must be
 /// equal exactly (no tolerance): the fast path only reorganises work, never the arithmetic.
 final class ZeroShotScoringTests: XCTestCase {
-    /// The definition: rank = #classes with a strictly greater logit; top-1 = true class at rank 0,
-    /// else the first index reached by a sequential strict `>` scan from class 0.
+    /// The definition: rank = #classes with a strictly greater logit + #lower-indexed classes with
+    /// an equal one (ties broken by class index, lowest first), all classes for a NaN true logit;
+    /// top-1 = the true class at rank 0, else the first index reached by a sequential strict `>` scan
+    /// from class 0.
     static func reference(logits: [Float], rows: Int, classes c: Int, labels: [Int]) -> (ranks: [Int], top1: [Int]) {
         var ranks: [Int] = []
         var top1: [Int] = []
@@ -18,14 +20,14 @@ final class ZeroShotScoringTests: XCTestCase {
             var best = 0
             var bestValue = row[0]
             for k in 0..<c {
-                if row[k] > truth { greater += 1 }
+                if row[k] > truth || (k < labels[i] && row[k] == truth) { greater += 1 }
                 if row[k] > bestValue {
                     bestValue = row[k]
                     best = k
                 }
             }
-            ranks.append(greater)
-            top1.append(greater == 0 ? labels[i] : best)
+            ranks.append(truth.isNaN ? c : greater)
+            top1.append(truth.isNaN || greater > 0 ? best : labels[i])
         }
         return (ranks, top1)
     }
@@ -64,7 +66,8 @@ final class ZeroShotScoringTests: XCTestCase {
         var images = Self.dyadicRows(n, d, &rng)
         let classes = Self.dyadicRows(c, d, &rng)
         for j in 0..<d { images.values[5 * d + j] = 0 }  // a zero image ties every class at 0
-        let labels = (0..<n).map { _ in rng.nextInt(below: c) }
+        var labels = (0..<n).map { _ in rng.nextInt(below: c) }
+        labels[5] = 7
         var logits = [Float](repeating: 0, count: n * c)
         for i in 0..<n {
             let ni = (0..<d).reduce(0.0) { $0 + Double(images.values[i * d + $1] * images.values[i * d + $1]) }
@@ -77,7 +80,7 @@ final class ZeroShotScoringTests: XCTestCase {
             }
         }
         let ref = Self.reference(logits: logits, rows: n, classes: c, labels: labels)
-        XCTAssertEqual(ref.ranks[5], 0, "a zero image ties everything, so its true class ranks first")
+        XCTAssertEqual(ref.ranks[5], labels[5], "a zero image ties everything: every lower class ranks first")
         let tiedAtTop = (0..<n).filter { i in
             let row = logits[(i * c)..<((i + 1) * c)]
             return row.filter { $0 == row.max()! }.count > 1

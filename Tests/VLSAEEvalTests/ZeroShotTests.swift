@@ -94,16 +94,17 @@ final class ZeroShotTests: XCTestCase {
         XCTAssertEqual(p.top1, [0, 1, 2])
     }
 
-    func testTiesFavourTheTrueClass() {
-        // Hand-made logits: row 0 has its true class tied with another at the top.
+    func testTiesAreBrokenByClassIndexNeverByTheLabel() {
+        // Hand-made logits: rows 0 and 1 tie classes 0 and 1 at the top; row 3 ties everything.
         let table: [[Float]] = [[5, 5, 1], [5, 5, 1], [2, 9, 9], [1, 1, 1]]
         let labels = [1, 0, 0, 2]
         let p = ZeroShot.predict(count: 4, labels: labels, numClasses: 3, blockRows: 3) { range, out in
             for (r, i) in range.enumerated() { for c in 0..<3 { out[r * 3 + c] = table[i][c] } }
         }
-        XCTAssertEqual(p.trueRank, [0, 0, 2, 0])
-        XCTAssertEqual(p.top1, [1, 0, 1, 2], "tied top-1 is the true class; otherwise the lowest-index maximum")
-        XCTAssertEqual(p.correct(topK: 1), [true, true, false, true])
+        XCTAssertEqual(p.trueRank, [1, 0, 2, 2])
+        XCTAssertEqual(p.top1, [0, 0, 1, 0], "top-1 is the lowest-indexed maximum, whatever the label")
+        XCTAssertEqual(p.correct(topK: 1), [false, true, false, false])
+        XCTAssertEqual(p.correct(topK: 2), [true, true, false, false])
         XCTAssertEqual(p.correct(topK: 3), [true, true, true, true])
     }
 

@@ -16,7 +16,8 @@ made explicit"):
   CLIP_benchmark   t_c = normalise(mean_t normalise(e[c,t])); cos(v, t_c) on unit rows.
   alignment        logits = cos(v, t_c) + α·cos(f(v), f(t_c)), f = hidden or reconstruction;
                    text average-first: f(t_c); per-template: normalise(mean_t normalise(f(e[c,t]))).
-  ranks            number of classes with a strictly larger logit than the true class.
+  ranks            number of classes with a strictly larger logit than the true class, plus
+                   the lower-indexed classes with an equal one (ties broken by class index).
   k-fold           the project's SeededRandom (xoshiro256** seeded by SplitMix64, Lemire's
                    bounded integers, Fisher–Yates from the top) re-implemented below; image
                    perm[j] goes to fold j % folds; each fold gets the grid α with the most top-1
@@ -122,7 +123,11 @@ def ranks_of(logits, labels, zero_ties_ok=False):
         # between two such classes is exact in float32 too.
         diff[(logits == 0) & (truth == 0)] = np.inf
     margin = np.min(np.abs(diff))
-    return (logits > truth).sum(axis=1), margin
+    # Ties are broken by class index, lowest first: an equal logit of a lower-indexed class
+    # counts against the true class, never in its favour.
+    idx = np.arange(logits.shape[1])[None, :]
+    lower_ties = ((logits == truth) & (idx < np.asarray(labels)[:, None])).sum(axis=1)
+    return (logits > truth).sum(axis=1) + lower_ties, margin
 
 
 def make(seed):
