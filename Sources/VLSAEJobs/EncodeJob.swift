@@ -58,7 +58,7 @@ public enum EncodeJob {
     /// Loads the checkpoint and the input (rejecting NaN or infinite rows), encodes at `k` (nil: the trained k) and
     /// returns activations or the reconstruction; writes nothing.
     public static func run(_ o: Options) throws -> Result {
-        guard o.threads >= 1 else { throw VLSAEError.usage("threads must be at least 1 (got \(o.threads))") }
+        try Parallelism.checkThreads(o.threads)
         let ckpt = try Checkpoint.load(path: o.checkpoint)
         var model = ckpt.model
         model.threads = o.threads

@@ -60,6 +60,10 @@ public enum EvalJob {
     /// The smallest bootstrap worth reporting: fewer resamples make the 2.5 % tails noise.
     public static let minimumResamples = 1000
 
+    /// The most bootstrap resamples accepted: every resample keeps its statistics in memory, and a
+    /// million already pins a 95 % percentile interval far below the third decimal.
+    public static let maximumResamples = 1_000_000
+
     /// Evaluates every manifest into one document. `datasets` loads a manifest (a sweep passes
     /// one that keeps what it loaded, since every cell evaluates the same manifests).
     public static func run(
@@ -69,13 +73,11 @@ public enum EvalJob {
         throws -> ResultDocument
     {
         guard !options.manifests.isEmpty else { throw VLSAEError.usage("no manifest given (--data)") }
-        guard options.bootstrapResamples >= minimumResamples else {
+        guard options.bootstrapResamples >= minimumResamples, options.bootstrapResamples <= maximumResamples else {
             throw VLSAEError.usage(
-                "--bootstrap must be at least \(minimumResamples), got \(options.bootstrapResamples)")
+                "--bootstrap must be in \(minimumResamples)...\(maximumResamples), got \(options.bootstrapResamples)")
         }
-        guard options.threads >= 1 else {
-            throw VLSAEError.usage("--threads must be at least 1, got \(options.threads)")
-        }
+        try Parallelism.checkThreads(options.threads)
         var rows: [ResultRow] = []
         var inputs: [FileDigest] = []
         var seen = Set<FileDigest>()

@@ -60,7 +60,7 @@ public struct SweepFixedTraining: Codable, Hashable, Sendable {
 
 /// Bootstrap settings of every evaluation in the sweep.
 public struct SweepEvaluation: Codable, Hashable, Sendable {
-    /// Paired-bootstrap resamples per interval (`bootstrap`); at least `EvalJob.minimumResamples`.
+    /// Paired-bootstrap resamples per interval (`bootstrap`); `EvalJob.minimumResamples` to `EvalJob.maximumResamples`.
     public var bootstrap: Int = 1000
     /// Seed of the bootstrap resamples and of the k-fold split of `validated` α protocols.
     public var seed: UInt64 = 0
@@ -308,7 +308,7 @@ public struct SweepConfig: Decodable, Equatable, Sendable {
     // MARK: Validation and expansion
 
     /// Checks what decoding cannot: datasets non-empty and distinct, `grid` and `cells` not both given and no empty
-    /// axis, bootstrap ≥ `EvalJob.minimumResamples`, level in (0, 1), and every expanded cell distinct, with a known
+    /// axis, bootstrap within `EvalJob.minimumResamples`...`maximumResamples`, level in (0, 1), and every expanded cell distinct, with a known
     /// arch, k, hidden ratio and epochs ≥ 1, lr > 0, warm-up ≤ epochs and no `alpha=` or `k=` in its alignment (those
     /// are axes). Throws `VLSAEError.usage`.
     public func validate() throws {
@@ -319,9 +319,10 @@ public struct SweepConfig: Decodable, Equatable, Sendable {
         if grid != nil && cells != nil {
             throw VLSAEError.usage("give either \"grid\" (cartesian product) or \"cells\" (explicit list), not both")
         }
-        guard evaluation.bootstrap >= EvalJob.minimumResamples else {
+        guard evaluation.bootstrap >= EvalJob.minimumResamples, evaluation.bootstrap <= EvalJob.maximumResamples else {
             throw VLSAEError.usage(
-                "evaluation.bootstrap must be at least \(EvalJob.minimumResamples), got \(evaluation.bootstrap)")
+                "evaluation.bootstrap must be in \(EvalJob.minimumResamples)...\(EvalJob.maximumResamples), "
+                    + "got \(evaluation.bootstrap)")
         }
         guard evaluation.level > 0 && evaluation.level < 1 else {
             throw VLSAEError.usage("evaluation.level must be in (0, 1), got \(evaluation.level)")
@@ -365,9 +366,14 @@ public struct SweepConfig: Decodable, Equatable, Sendable {
         }
     }
 
+    /// The most cells one sweep may have (each trains or evaluates an autoencoder; a larger grid is
+    /// almost certainly a mistake, and its plan alone would not fit in memory).
+    public static let maximumCells = 100_000
+
     /// The cells in canonical order: the explicit list as written, or the grid expanded with the
     /// axes nested train › arch › hidden_ratio › lr › epochs › seed › k › alignment › alpha
     /// (the last varies fastest), so cells that share a checkpoint are adjacent.
+    /// Refuses a grid or cell list larger than `maximumCells` (checked multiplication of the axes).
     public func expand() throws -> [SweepCellSpec] {
         func resolve(_ p: SweepPoint) throws -> SweepCellSpec {
             guard let pairs = p.train ?? train else {
@@ -382,8 +388,31 @@ public struct SweepConfig: Decodable, Equatable, Sendable {
                 seed: p.seed ?? training.seed ?? 0,
                 alignment: p.alignment ?? alignment, alpha: p.alpha ?? alpha, train: pairs)
         }
-        if let cells { return try cells.map(resolve) }
+        if let cells {
+            guard cells.count <= SweepConfig.maximumCells else {
+                throw VLSAEError.usage(
+                    "the sweep lists \(cells.count) cells, more than the limit of \(SweepConfig.maximumCells)")
+            }
+            return try cells.map(resolve)
+        }
         let g = grid ?? SweepGrid()
+        // The grid's size is the product of its axes' lengths, checked before a single cell is built.
+        let lengths = [
+            g.train?.count, g.arch?.count, g.hiddenRatio?.count, g.lr?.count, g.epochs?.count, g.seed?.count,
+            g.k?.count, g.alignment?.count, g.alpha?.count,
+        ].map { $0 ?? 1 }
+        var total: Int? = 1
+        for n in lengths {
+            guard let sofar = total else { break }
+            let (product, overflow) = sofar.multipliedReportingOverflow(by: n)
+            total = overflow ? nil : product
+        }
+        guard let total, total <= SweepConfig.maximumCells else {
+            throw VLSAEError.usage(
+                "the sweep grid has \(total.map(String.init) ?? "more than \(Int.max)") cells (axes of "
+                    + "\(lengths.map(String.init).joined(separator: " × "))), more than the limit of "
+                    + "\(SweepConfig.maximumCells); split it into several sweeps")
+        }
         func axis<T>(_ values: [T]?) -> [T?] { values.map { $0.map(Optional.some) } ?? [nil] }
         var points: [SweepPoint] = []
         for tr in axis(g.train) {

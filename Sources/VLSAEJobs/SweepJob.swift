@@ -140,7 +140,7 @@ public enum SweepJob {
     /// finished.
     @discardableResult
     public static func run(_ o: Options) throws -> Report {
-        guard o.threads >= 1 else { throw VLSAEError.usage("--threads must be at least 1, got \(o.threads)") }
+        try Parallelism.checkThreads(o.threads)
         let config = try SweepConfig.load(path: o.config)
         let plan = try SweepPlan.make(config)
         o.backend.startRun()

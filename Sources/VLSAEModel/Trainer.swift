@@ -238,7 +238,7 @@ public enum Trainer {
     ) throws -> (model: SAEModel, summary: TrainSummary) {
         try config.validate()
         try tc.validate()
-        guard threads >= 1 else { throw VLSAEError.usage("threads must be at least 1 (got \(threads))") }
+        try Parallelism.checkThreads(threads)
         guard images.rows == texts.rows else {
             throw VLSAEError.mismatch(
                 "image and text embeddings must be paired row by row: \(images.rows) vs \(texts.rows) rows")

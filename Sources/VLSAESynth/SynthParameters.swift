@@ -108,6 +108,10 @@ public struct SynthParameters: Codable, Equatable, Sendable {
         return p
     }
 
+    /// The most values one generated array may hold (2³¹ floats, 8 GiB in float32): a larger suite is
+    /// refused by `validate()` before anything is allocated.
+    public static let maximumArrayElements = 1 << 31
+
     /// Rejects parameter sets the generator cannot honour, with a message naming the knob.
     public func validate() throws {
         func need(_ ok: Bool, _ message: String) throws { if !ok { throw VLSAEError.usage("synth: \(message)") } }
@@ -133,6 +137,26 @@ public struct SynthParameters: Codable, Equatable, Sendable {
             spectrumDecay, offSubspace, zipfExponent, modalityOffset, distortion, noise, templateWeight, classBoost,
         ] {
             try need(v.isFinite && v >= 0, "scale parameters must be finite and non-negative (got \(v))")
+        }
+        // Every array's size, by checked multiplication, before anything is allocated.
+        var arrays = [
+            ("--train-pairs × --dim", [trainPairs, dim]), ("--concepts × --dim", [concepts, dim]),
+        ]
+        for s in evalSets {
+            arrays.append(("eval set \(s.name): images × --dim", [s.images, dim]))
+            arrays.append(("eval set \(s.name): classes × --templates × --dim", [s.classes, templates, dim]))
+        }
+        for (what, factors) in arrays {
+            var elements: Int? = 1
+            for f in factors {
+                guard let sofar = elements else { break }
+                let (product, overflow) = sofar.multipliedReportingOverflow(by: max(0, f))
+                elements = overflow ? nil : product
+            }
+            try need(
+                (elements ?? .max) <= SynthParameters.maximumArrayElements,
+                "\(what) = \(elements.map(String.init) ?? "more than \(Int.max)") values, more than the limit of "
+                    + "\(SynthParameters.maximumArrayElements) (2³¹) per array")
         }
         var names = Set<String>()
         for s in evalSets {

@@ -28,7 +28,7 @@ struct EncodeCommand: ParsableCommand {
     @OptionGroup var parallel: ThreadsOption
 
     func run() throws {
-        try reportingErrors {
+        try reportingErrors(threads: parallel.threads) {
             try refuseOverwritingInputs(outputs: [out], inputs: [sae, addressedFile(input)])
             let r = try EncodeJob.run(
                 EncodeJob.Options(

@@ -75,7 +75,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Result file (JSON), written atomically.", valueName: "file.json"))
     var out: String
 
-    @Option(help: "Bootstrap resamples for the acc1 interval (at least 1000).")
+    @Option(help: "Bootstrap resamples for the acc1 interval (1000 to 1000000).")
     var bootstrap: Int = 1000
 
     @OptionGroup var seeding: SeedOption
@@ -111,8 +111,9 @@ struct EvalCommand: ParsableCommand {
 
     func validate() throws {
         if data.isEmpty { throw ValidationError("give at least one manifest with --data") }
-        if bootstrap < EvalJob.minimumResamples {
-            throw ValidationError("--bootstrap must be at least \(EvalJob.minimumResamples), got \(bootstrap)")
+        if bootstrap < EvalJob.minimumResamples || bootstrap > EvalJob.maximumResamples {
+            throw ValidationError(
+                "--bootstrap must be in \(EvalJob.minimumResamples)...\(EvalJob.maximumResamples), got \(bootstrap)")
         }
         if sae == nil && (!alignment.isEmpty || !validation.isEmpty || saeK != nil) {
             throw ValidationError("--alignment, --validation and --sae-k need an autoencoder checkpoint (--sae)")
@@ -128,7 +129,7 @@ struct EvalCommand: ParsableCommand {
             alignment: sae.map {
                 AlignmentOptions(checkpoint: $0, checkpointK: saeK, specs: alignment, validation: validation)
             }, degenerate: degenerate)
-        try reportingErrors {
+        try reportingErrors(threads: parallel.threads) {
             try refuseOverwritingInputs(outputs: [out], inputs: data + validation + [sae])
             let doc = try EvalJob.run(options)
             try refuseOverwritingInputs(outputs: [out], inputs: doc.inputs.map(\.path))

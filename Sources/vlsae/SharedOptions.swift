@@ -1,16 +1,20 @@
 import ArgumentParser
 import Foundation
+import VLSAECore
 
 /// The default of every `--threads`: all cores. Results do not depend on the thread count.
 let defaultThreads = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
 /// `--threads`, for every command that computes in parallel.
 struct ThreadsOption: ParsableArguments {
-    @Option(help: "Worker threads (default: every core; results and checkpoints do not depend on it).")
+    @Option(
+        help: ArgumentHelp(
+            "Worker threads (default: every core; at most 4 × the cores, at least 64; results and checkpoints "
+                + "do not depend on it)."))
     var threads: Int = defaultThreads
 
     func validate() throws {
-        if threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        do { try Parallelism.checkThreads(threads) } catch { throw ValidationError("\(error)") }
     }
 }
 

@@ -54,7 +54,7 @@ struct SweepRunCommand: ParsableCommand {
     }
 
     func run() throws {
-        try reportingErrors {
+        try reportingErrors(threads: parallel.threads) {
             let report = try SweepJob.run(
                 SweepJob.Options(
                     config: config, out: out, shard: try shard.map(SweepShard.init(parsing:)),

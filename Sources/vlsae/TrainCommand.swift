@@ -72,7 +72,7 @@ struct TrainCommand: ParsableCommand {
             images: pairs[0], texts: pairs[1], arch: arch, topK: topk,
             hiddenRatio: hiddenRatio, train: t, initialCheckpoint: initial,
             threads: parallel.threads, progress: progress.enabled)
-        try reportingErrors {
+        try reportingErrors(threads: parallel.threads) {
             Progress.note(
                 "\(parallel.threads) thread(s), kernel path \(KernelPath.active.rawValue), deterministic numerics")
             try refuseOverwritingInputs(outputs: [out], inputs: pairs.map(addressedFile) + [initial])

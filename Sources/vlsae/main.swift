@@ -41,4 +41,10 @@ if let problem = KernelPath.environmentError() {
     FileHandle.standardError.write(Data("vlsae: error: \(problem)\n".utf8))
     exit(64)
 }
+// The worker pool and Foundation's subprocess helpers wait forever for a thread they cannot
+// create: check first that threads can be started at all, so a tight limit is an error, not a hang.
+do { try Parallelism.ensureThreads(1) } catch {
+    FileHandle.standardError.write(Data("vlsae: error: \(error)\n".utf8))
+    exit(1)
+}
 VLSAE.main()
