@@ -15,7 +15,7 @@ public final class Progress {
     /// silent, and `lineInterval` is the least number of seconds between plain lines when standard error is not a
     /// terminal.
     public init(_ label: String, total: Int, enabled: Bool = true, lineInterval: TimeInterval = 5) {
-        self.label = label
+        self.label = TerminalText.escaped(label)
         self.total = max(total, 1)
         self.enabled = enabled
         self.lineInterval = lineInterval
@@ -42,9 +42,10 @@ public final class Progress {
         }
     }
 
-    /// A plain message line that does not collide with the bar.
+    /// A plain message line that does not collide with the bar (control characters escaped:
+    /// messages carry paths and dataset names, `TerminalText`).
     public static func note(_ message: String) {
-        FileHandle.standardError.write(Data((message + "\n").utf8))
+        FileHandle.standardError.write(Data((TerminalText.escaped(message) + "\n").utf8))
     }
 
     /// `mm:ss`, or `h:mm:ss` from an hour on; `--:--` for a negative or non-finite number of seconds.

@@ -576,6 +576,13 @@ public enum Alignment {
                 "validation class names differ from those of \(dataset.name) "
                     + "(sha256 \(validation.classnamesSHA256) vs \(dataset.classnamesSHA256))")
         }
+        // The same images and labels (the same manifest, a copy, or the same arrays in another
+        // file): an α chosen there is chosen on the evaluation labels, an oracle.
+        guard validation.images != dataset.images || validation.labels != dataset.labels else {
+            throw VLSAEError.usage(
+                "validation manifest \(source) holds the evaluation images and labels of \(dataset.name) themselves: "
+                    + "an alpha chosen on them is an oracle; give a held-out validation set, or say alpha=oracle:<grid>")
+        }
     }
 }
 

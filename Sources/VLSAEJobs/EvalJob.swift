@@ -78,6 +78,7 @@ public enum EvalJob {
                 "--bootstrap must be in \(minimumResamples)...\(maximumResamples), got \(options.bootstrapResamples)")
         }
         try Parallelism.checkThreads(options.threads)
+        try checkDistinctNames(options.manifests)
         var rows: [ResultRow] = []
         var inputs: [FileDigest] = []
         var seen = Set<FileDigest>()
@@ -133,6 +134,20 @@ public enum EvalJob {
         return ResultDocument(
             tool: options.tool, seeds: seeds, inputs: inputs, results: rows,
             provenance: .current(command: options.command, threads: options.threads))
+    }
+
+    /// Refuses two manifests of the same dataset name before anything is computed: a result holds
+    /// one baseline per dataset, and `regress` pairs rows by dataset name.
+    static func checkDistinctNames(_ manifests: [String]) throws {
+        var first: [String: String] = [:]
+        for path in manifests {
+            let name = try Manifest.load(path: path).name
+            if let earlier = first[name] {
+                throw VLSAEError.usage(
+                    "\(path) and \(earlier) both describe dataset \"\(name)\"; evaluate each dataset once per result")
+            }
+            first[name] = path
+        }
     }
 
     /// The baseline (cosine) row for one dataset, from its predictions.

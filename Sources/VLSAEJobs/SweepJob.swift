@@ -161,9 +161,11 @@ public enum SweepJob {
         }
         let started = Date()
         var trained = 0
+        var recorded = try files.recordedCheckpoints(of: plan)
         for (n, cell) in todo.enumerated() {
             let cellStart = Date()
-            let (result, didTrain) = try runCell(cell, config: config, files: files, options: o)
+            let (result, didTrain) = try runCell(
+                cell, config: config, files: files, options: o, recorded: &recorded)
             if didTrain { trained += 1 }
             if o.progress {
                 let elapsed = Date().timeIntervalSince(started)
@@ -234,9 +236,11 @@ public enum SweepJob {
 
     // MARK: One cell
 
+    /// Runs one cell. `recorded` maps checkpoint hashes to the SHA-256 (and cell) that finished
+    /// cells recorded for them: a checkpoint whose bytes changed since is refused, not reused.
     static func runCell(
         _ cell: SweepPlannedCell, config: SweepConfig, files: SweepFolder,
-        options o: Options
+        options o: Options, recorded: inout [String: (sha256: String, cell: String)]
     ) throws -> (SweepCellResult, trained: Bool) {
         let request = SweepTrainingRequest(
             spec: cell.spec, trainedK: cell.trainedK, fixedTraining: config.fixedTraining,
@@ -251,6 +255,14 @@ public enum SweepJob {
             try o.hooks.beforeCheckpointRename?(tmp)
             try SweepFolder.rename(tmp, to: checkpoint)
             trained = true
+        } else if let expected = recorded[cell.checkpointHash] {
+            let actual = try SHA256.hex(fileAt: checkpoint)
+            guard actual == expected.sha256 else {
+                throw VLSAEError.file(
+                    checkpoint,
+                    "changed since cell \(expected.cell) recorded it (SHA-256 \(expected.sha256.prefix(12))…, now "
+                        + "\(actual.prefix(12))…); refusing to reuse it: delete it and the cells that cite it to retrain")
+            }
         }
         let facts = try o.backend.measure(checkpoint: checkpoint, request: request, k: cell.spec.k)
         var rows = try o.backend.evaluate(
@@ -271,6 +283,7 @@ public enum SweepJob {
             provenance: .current(command: o.command, threads: o.threads))
         try files.write(
             try CanonicalJSON.encode(result), to: files.cellPath(cell.id), beforeRename: o.hooks.beforeCellRename)
+        recorded[cell.checkpointHash] = (result.checkpoint.sha256, cell.id)
         return (result, trained)
     }
 
@@ -377,6 +390,16 @@ struct SweepFolder {
                 try? FileManager.default.removeItem(atPath: path(name))
             }
         }
+    }
+
+    /// The SHA-256 each checkpoint had when a finished cell recorded it (the first such cell), by
+    /// checkpoint hash.
+    func recordedCheckpoints(of plan: SweepPlan) throws -> [String: (sha256: String, cell: String)] {
+        var out: [String: (sha256: String, cell: String)] = [:]
+        for (id, r) in try results(of: plan).sorted(by: { $0.key < $1.key }) where out[r.checkpoint.hash] == nil {
+            out[r.checkpoint.hash] = (r.checkpoint.sha256, id)
+        }
+        return out
     }
 
     /// Ids of the plan's cells that have a result file.

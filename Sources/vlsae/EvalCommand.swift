@@ -134,10 +134,10 @@ struct EvalCommand: ParsableCommand {
             let doc = try EvalJob.run(options)
             try refuseOverwritingInputs(outputs: [out], inputs: doc.inputs.map(\.path))
             try doc.write(to: out)
-            print(EvalJob.table(doc))
+            show(EvalJob.table(doc))
             if options.alignment != nil {
-                print("")
-                print(try ReportTable(documents: [(out, doc)]).render(.markdown), terminator: "")
+                show("")
+                show(try ReportTable(documents: [(out, doc)]).render(.markdown), terminator: "")
             }
             Progress.note("wrote \(out)")
         }

@@ -18,14 +18,14 @@ struct InspectCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let info = try TensorFile.inspect(path: file)
-            print("\(file)")
-            print("sha256 \(info.sha256)")
+            show("\(file)")
+            show("sha256 \(info.sha256)")
             let names = info.arrays.map { $0.name.isEmpty ? "(unnamed)" : $0.name }
             let width = min(48, (names.map(\.count).max() ?? 0) + 2)
             for (name, a) in zip(names, info.arrays) {
                 let shape = "(" + a.shape.map(String.init).joined(separator: ", ") + ")"
                 let padded = name.count >= width ? name + " " : name + String(repeating: " ", count: width - name.count)
-                print("  \(padded)\(shape)  \(a.dtype.rawValue)")
+                show("  \(padded)\(shape)  \(a.dtype.rawValue)")
             }
         }
     }

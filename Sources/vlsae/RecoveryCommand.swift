@@ -34,7 +34,7 @@ struct RecoveryCommand: ParsableCommand {
                 checkpoint: sae, suite: suite, threshold: threshold,
                 command: recordedCommandLine)
             if let out { try AtomicFile.write(try CanonicalJSON.encode(doc), to: out) }
-            print(RecoveryJob.markdown(doc), terminator: "")
+            show(RecoveryJob.markdown(doc), terminator: "")
         }
     }
 }

@@ -59,7 +59,7 @@ struct RegressCommand: ParsableCommand {
         let report = RegressJob.run(
             baseline: baseline, candidate: candidate, tolerances: t, requireOverlap: requireOverlap,
             exact: exact)
-        print(report.text(showAll: all))
+        show(report.text(showAll: all))
         if report.outcome != .pass { throw ExitCode(report.outcome.rawValue) }
     }
 }

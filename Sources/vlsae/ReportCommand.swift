@@ -52,7 +52,7 @@ struct ReportCommand: ParsableCommand {
             let text = try ReportJob.run(
                 results: results, format: ReportTable.Format(rawValue: format) ?? .markdown,
                 metric: metric, diagnostics: !noDiagnostics)
-            if let out { try AtomicFile.write(text, to: out) } else { print(text, terminator: "") }
+            if let out { try AtomicFile.write(text, to: out) } else { show(text, terminator: "") }
         }
     }
 }

@@ -11,8 +11,14 @@ func reportingErrors(threads: Int = 1, _ body: () throws -> Void) throws {
         try Parallelism.ensureThreads(threads)
         try body()
     } catch let e as VLSAEError {
-        FileHandle.standardError.write(Data("vlsae: error: \(e)\n".utf8))
+        FileHandle.standardError.write(Data("vlsae: error: \(TerminalText.escaped("\(e)"))\n".utf8))
         if case .usage = e { throw ExitCode(64) }
         throw ExitCode.failure
     }
+}
+
+/// Prints `text` on standard output with control characters escaped (`TerminalText`): tables and
+/// messages carry dataset names, class names and paths from files. Every command prints through it.
+func show(_ text: String, terminator: String = "\n") {
+    print(TerminalText.escaped(text), terminator: terminator)
 }

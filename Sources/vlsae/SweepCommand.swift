@@ -60,7 +60,7 @@ struct SweepRunCommand: ParsableCommand {
                     config: config, out: out, shard: try shard.map(SweepShard.init(parsing:)),
                     threads: parallel.threads,
                     progress: progress.enabled, tool: ToolIdentity.record(), command: recordedCommandLine))
-            if let table = report.table { print(table.markdown()) }
+            if let table = report.table { show(table.markdown()) }
         }
     }
 }
@@ -83,7 +83,7 @@ struct SweepMergeCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let table = try SweepJob.merge(folders: folders, out: out, tool: ToolIdentity.record())
-            print(table.markdown())
+            show(table.markdown())
             Progress.note("wrote \(out ?? folders[0])/sweep.json")
         }
     }

@@ -41,14 +41,14 @@ struct SynthCommand: ParsableCommand {
             let log: ((String) -> Void)? = progress.enabled ? { Progress.note("synth: \($0)") } : nil
             let report = try SynthJob.run(SynthJob.Options(folder: out, parameters: p, force: force, log: log))
             if report.reused {
-                print("synth: \(out) already holds this suite (parameters and SHA-256 of every file match); reusing it")
+                show("synth: \(out) already holds this suite (parameters and SHA-256 of every file match); reusing it")
             } else {
-                print(
+                show(
                     String(
                         format: "synth: wrote %@ (%.1f MB) in %.2f s", out, Double(report.totalBytes) / 1e6,
                         report.seconds))
             }
-            print(SynthJob.table(report.description))
+            show(SynthJob.table(report.description))
         }
     }
 }

@@ -38,13 +38,13 @@ struct VLSAE: ParsableCommand {
 // A VLSAE_ISA that names no path, or one this CPU cannot run, is refused: whoever forces a path
 // (to verify a result on the portable one, say) must not silently get another.
 if let problem = KernelPath.environmentError() {
-    FileHandle.standardError.write(Data("vlsae: error: \(problem)\n".utf8))
+    FileHandle.standardError.write(Data("vlsae: error: \(TerminalText.escaped(problem))\n".utf8))
     exit(64)
 }
 // The worker pool and Foundation's subprocess helpers wait forever for a thread they cannot
 // create: check first that threads can be started at all, so a tight limit is an error, not a hang.
 do { try Parallelism.ensureThreads(1) } catch {
-    FileHandle.standardError.write(Data("vlsae: error: \(error)\n".utf8))
+    FileHandle.standardError.write(Data("vlsae: error: \(TerminalText.escaped("\(error)"))\n".utf8))
     exit(1)
 }
 VLSAE.main()
