@@ -136,7 +136,11 @@ final class EvalJobTests: XCTestCase {
         var o = options([fixtures.appendingPathComponent("eval3/manifest.json").path])
         o.bootstrapResamples = 999
         XCTAssertThrowsError(try EvalJob.run(o)) {
-            XCTAssertEqual($0 as? VLSAEError, .usage("--bootstrap must be at least 1000, got 999"))
+            XCTAssertEqual($0 as? VLSAEError, .usage("--bootstrap must be in 1000...1000000, got 999"))
+        }
+        o.bootstrapResamples = 2_000_000_000
+        XCTAssertThrowsError(try EvalJob.run(o)) {
+            XCTAssertEqual($0 as? VLSAEError, .usage("--bootstrap must be in 1000...1000000, got 2000000000"))
         }
     }
 

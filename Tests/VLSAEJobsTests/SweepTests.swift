@@ -131,7 +131,10 @@ final class SweepTests: XCTestCase {
         XCTAssertTrue(message("- just\n- a list\n").contains("must be a mapping"))
         XCTAssertTrue(
             message(gridYAML.replacingOccurrences(of: "bootstrap: 1000", with: "bootstrap: 10")).contains(
-                "at least 1000"))
+                "must be in 1000...1000000"))
+        XCTAssertTrue(
+            message(gridYAML.replacingOccurrences(of: "bootstrap: 1000", with: "bootstrap: 2000000000")).contains(
+                "must be in 1000...1000000, got 2000000000"))
         XCTAssertThrowsError(try SweepShard(parsing: "2/2"))
         XCTAssertThrowsError(try SweepShard(parsing: "1-2"))
         XCTAssertEqual(try SweepShard(parsing: "1/3"), try SweepShard(index: 1, count: 3))
