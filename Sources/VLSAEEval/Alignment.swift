@@ -581,7 +581,8 @@ public enum Alignment {
         guard validation.images != dataset.images || validation.labels != dataset.labels else {
             throw VLSAEError.usage(
                 "validation manifest \(source) holds the evaluation images and labels of \(dataset.name) themselves: "
-                    + "an alpha chosen on them is an oracle; give a held-out validation set, or say alpha=oracle:<grid>")
+                    + "an alpha chosen on them is an oracle; give a held-out validation set, or say alpha=oracle:<grid>"
+            )
         }
     }
 }

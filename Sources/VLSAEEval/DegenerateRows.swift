@@ -92,7 +92,8 @@ public enum DegenerateRows {
         if policy == .error {
             if !images.isEmpty {
                 throw VLSAEError.file(
-                    file("image_embeddings"), "dataset \(dataset.name): image embedding \(describe(images, of: dataset.count)) "
+                    file("image_embeddings"),
+                    "dataset \(dataset.name): image embedding \(describe(images, of: dataset.count)) "
                         + "are degenerate: " + why)
             }
             if let (path, what) = classProblem {

@@ -261,7 +261,8 @@ public enum SweepJob {
                 throw VLSAEError.file(
                     checkpoint,
                     "changed since cell \(expected.cell) recorded it (SHA-256 \(expected.sha256.prefix(12))…, now "
-                        + "\(actual.prefix(12))…); refusing to reuse it: delete it and the cells that cite it to retrain")
+                        + "\(actual.prefix(12))…); refusing to reuse it: delete it and the cells that cite it to retrain"
+                )
             }
         }
         let facts = try o.backend.measure(checkpoint: checkpoint, request: request, k: cell.spec.k)

@@ -165,7 +165,8 @@ final class SafeOutputTests: XCTestCase {
         try FileManager.default.createSymbolicLink(atPath: soft, withDestinationPath: input)
         try FileManager.default.createDirectory(atPath: dir.path("sub"), withIntermediateDirectories: false)
         for out in [input, hard, soft, dir.path("sub/../manifest.json")] {
-            XCTAssertThrowsError(try CommandFiles(inputs: [input], outputs: [out]).checkOutputsAreNotInputs()) { error in
+            XCTAssertThrowsError(try CommandFiles(inputs: [input], outputs: [out]).checkOutputsAreNotInputs()) {
+                error in
                 guard case VLSAEError.usage(let message) = error else { return XCTFail("\(error)") }
                 XCTAssertTrue(message.contains("same file as the input \(input)"), message)
             }

@@ -30,8 +30,10 @@ final class TiesAndDegenerateRowsTests: XCTestCase {
             classnames: classes.indices.map { "c\($0)" }, templates: ["a photo of a {c}."],
             textEmbeddings: Tensor(shape: [classes.count, 1, d], floats: classes.flatMap { $0 }), classifier: nil,
             inputs: [
-                FileDigest(path: "img.npy", sha256: String(repeating: "0", count: 64), size: 0, role: "image_embeddings"),
-                FileDigest(path: "text.npy", sha256: String(repeating: "0", count: 64), size: 0, role: "text_embeddings"),
+                FileDigest(
+                    path: "img.npy", sha256: String(repeating: "0", count: 64), size: 0, role: "image_embeddings"),
+                FileDigest(
+                    path: "text.npy", sha256: String(repeating: "0", count: 64), size: 0, role: "text_embeddings"),
             ])
     }
 
@@ -55,7 +57,8 @@ final class TiesAndDegenerateRowsTests: XCTestCase {
         let shared: [Float] = [1, 0, 0, 0]
         let classes = Array(repeating: shared, count: 6) + [[0, 1, 0, 0]]
         let labels = [0, 1, 4, 5, 3]
-        let ds = try Self.dataset(images: Array(repeating: shared, count: labels.count), labels: labels, classes: classes)
+        let ds = try Self.dataset(
+            images: Array(repeating: shared, count: labels.count), labels: labels, classes: classes)
         let expected = [0, 1, 4, 5, 3]
         let base = ZeroShot.predict(images: ds.images, labels: ds.labels, classifier: ZeroShotClassifier(dataset: ds))
         XCTAssertEqual(base.trueRank, expected, "baseline")
@@ -138,7 +141,8 @@ final class TiesAndDegenerateRowsTests: XCTestCase {
         let scorer = try ConceptScorer(
             dataset: ds, map: zero, representation: .hidden, text: .averageFirst, k: nil, degenerate: .countWrong)
         let s = try scorer.score(alphas: [1])
-        XCTAssertEqual(Metrics.compute(s.conceptOnly).acc1, 0, "a zeroed checkpoint's concept-only row scored 1.0 before")
+        XCTAssertEqual(
+            Metrics.compute(s.conceptOnly).acc1, 0, "a zeroed checkpoint's concept-only row scored 1.0 before")
         XCTAssertEqual(Metrics.compute(s.combined[0]).acc1, 0)
     }
 
@@ -154,8 +158,10 @@ final class TiesAndDegenerateRowsTests: XCTestCase {
             }
             func reconstruction(_ x: Matrix, side: ConceptSide, k: Int) -> Matrix { hidden(x, side: side, k: k) }
         }
-        let ds = try Self.dataset(images: [[1, 0], [2, 0], [0, 1]], labels: [0, 0, 1], classes: [[1, 0], [0, 1]])
-        let scorer = try ConceptScorer(dataset: ds, map: Partial(), representation: .hidden, text: .averageFirst, k: nil)
+        let ds = try Self.dataset(
+            images: [[1, 0], [2, 0], [0, 1]], labels: [0, 0, 1], classes: [[1, 0], [0, 1]])
+        let scorer = try ConceptScorer(
+            dataset: ds, map: Partial(), representation: .hidden, text: .averageFirst, k: nil)
         XCTAssertThrowsError(try scorer.score(alphas: [1])) { error in
             XCTAssertTrue("\(error)".contains("f(v) of image row 1 (of 3)"), "\(error)")
         }

@@ -37,7 +37,9 @@ final class SafeOutputAndLimitsTests: XCTestCase {
         }
         // Through a hard link to the embeddings: same device and inode.
         XCTAssertEqual(
-            link(s.folder.appendingPathComponent("tiny6_text.npy").path, s.folder.appendingPathComponent("alias.json").path),
+            link(
+                s.folder.appendingPathComponent("tiny6_text.npy").path,
+                s.folder.appendingPathComponent("alias.json").path),
             0)
         let r = try vlsae(["eval", "--data", "tiny6.json", "--out", "alias.json", "--quiet"], s)
         XCTAssertEqual(r.status, 64, r.output)
@@ -50,7 +52,8 @@ final class SafeOutputAndLimitsTests: XCTestCase {
             ["train", "--pairs", "train_image.npy", "train_text.npy", "--out", "train_image.npy", "--quiet"], s)
         XCTAssertEqual(train.status, 64, train.output)
         XCTAssertEqual(try bytes(s.folder.appendingPathComponent("train_image.npy").path), before)
-        let encode = try vlsae(["encode", "--sae", "x.safetensors", "--input", "train_text.npy", "--out", "train_text.npy"], s)
+        let encode = try vlsae(
+            ["encode", "--sae", "x.safetensors", "--input", "train_text.npy", "--out", "train_text.npy"], s)
         XCTAssertEqual(encode.status, 64, encode.output)
     }
 
@@ -84,7 +87,10 @@ final class SafeOutputAndLimitsTests: XCTestCase {
         for (args, expected) in [
             (["eval", "--data", "tiny6.json", "--out", "r.json", "--threads", "100000"], "--threads must be at most"),
             (["eval", "--data", "tiny6.json", "--out", "r.json", "--bootstrap", "2000000000"], "1000...1000000"),
-            (["synth", "--out", "suite", "--train-pairs", "1000000000"], "--train-pairs × --dim = 512000000000 values"),
+            (
+                ["synth", "--out", "suite", "--train-pairs", "1000000000"],
+                "--train-pairs × --dim = 512000000000 values"
+            ),
             (["synth", "--out", "suite", "--dim", "\(Int.max)"], "more than 9223372036854775807 values"),
         ] {
             let r = try vlsae(args, s)
@@ -146,7 +152,8 @@ final class SafeOutputAndLimitsTests: XCTestCase {
             XCTAssertTrue("\(error)".hasPrefix(checkpoint), "\(error)")
         }
         XCTAssertEqual(again.evaluated, [], "nothing evaluated with the changed checkpoint")
-        XCTAssertFalse(FileManager.default.fileExists(atPath: (out as NSString).appendingPathComponent(small.cellRelativePath)))
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: (out as NSString).appendingPathComponent(small.cellRelativePath)))
     }
 
     func testValidationSetEqualToTheEvaluationSetIsRefused() throws {
@@ -186,7 +193,8 @@ final class SafeOutputAndLimitsTests: XCTestCase {
         try NpyFormat.write(Tensor(shape: images.shape, floats: values), to: path)
         let r = try vlsae(["eval", "--data", "tiny6.json", "--out", "r.json", "--quiet"], s)
         XCTAssertEqual(r.status, 1, r.output)
-        XCTAssertTrue(r.stderr.contains("tiny6_images.npy: dataset tiny6: image embedding rows 2, 9, 10 (of 72)"), r.stderr)
+        XCTAssertTrue(
+            r.stderr.contains("tiny6_images.npy: dataset tiny6: image embedding rows 2, 9, 10 (of 72)"), r.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: s.folder.appendingPathComponent("r.json").path))
         let counted = try vlsae(
             ["eval", "--data", "tiny6.json", "--out", "r.json", "--degenerate", "count-wrong", "--quiet"], s)
@@ -204,7 +212,8 @@ final class SafeOutputAndLimitsTests: XCTestCase {
         try JSONSerialization.data(withJSONObject: object).write(to: manifest)
         let r = try vlsae(["eval", "--data", "tiny6.json", "--out", "r.json"], s)
         XCTAssertEqual(r.status, 0, r.output)
-        XCTAssertFalse(r.output.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 }, "no raw control bytes")
+        XCTAssertFalse(
+            r.output.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 }, "no raw control bytes")
         XCTAssertTrue(r.stdout.contains("evil\\e]0;pwned\\x07\\e[2J"), r.stdout)
         // An error naming a file whose name holds an escape.
         let bad = try vlsae(["eval", "--data", "no\u{1B}[31mfile.json", "--out", "x.json"], s)
@@ -243,7 +252,8 @@ final class SafeOutputAndLimitsTests: XCTestCase {
 /// The acc1 of a result's first row, read with JSONSerialization (not the project's decoder).
 enum ResultDocumentReader {
     static func acc1(_ path: String) throws -> Double {
-        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        let object =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
         let rows = object["results"] as! [[String: Any]]
         return (rows[0]["metrics"] as! [String: Any])["acc1"] as! Double
     }
