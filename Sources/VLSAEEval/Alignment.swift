@@ -560,7 +560,9 @@ public enum Alignment {
             ranks[i] = p.trueRank[i]
             top1[i] = p.top1[i]
         }
-        return (Predictions(labels: first.labels, numClasses: first.numClasses, trueRank: ranks, top1: top1), records)
+        var combined = Predictions(labels: first.labels, numClasses: first.numClasses, trueRank: ranks, top1: top1)
+        combined.countedWrong = first.countedWrong  // the same images for every α
+        return (combined, records)
     }
 
     static func correctCount(_ p: Predictions) -> Int { p.trueRank.lazy.filter { $0 == 0 }.count }

@@ -121,6 +121,8 @@ extension Predictions {
             ranks[i] = numClasses
             if tops[i] == labels[i] { tops[i] = labels[i] == 0 && numClasses > 1 ? 1 : 0 }
         }
-        return Predictions(labels: labels, numClasses: numClasses, trueRank: ranks, top1: tops)
+        var out = Predictions(labels: labels, numClasses: numClasses, trueRank: ranks, top1: tops)
+        out.countedWrong = Set(images).count
+        return out
     }
 }

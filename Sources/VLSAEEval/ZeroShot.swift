@@ -72,6 +72,8 @@ public struct Predictions: Sendable, Equatable {
     public let trueRank: [Int]
     /// Predicted class per image, consistent with `trueRank` (see the type's description).
     public let top1: [Int]
+    /// Images counted wrong because of degenerate rows (`--degenerate count-wrong`; 0 otherwise).
+    public internal(set) var countedWrong = 0
 
     /// Outcomes as given; the three arrays must have equal length.
     public init(labels: [Int], numClasses: Int, trueRank: [Int], top1: [Int]) {

@@ -197,6 +197,7 @@ extension EvalJob {
         row.perClassRecall = options.perClass ? m.perClassRecall : nil
         row.alignment = alignment
         row.checkpoint = checkpoint
+        row.nCountedWrong = predictions.countedWrong > 0 ? predictions.countedWrong : nil
         row.comparison = ComparisonRecord(
             baseline: baseline.variant ?? baseline.method, deltas: deltas, intervals: intervals,
             mcnemarP: p.mcnemarP, flips: FlipCounts(gained: p.wrongToRight, lost: p.rightToWrong),

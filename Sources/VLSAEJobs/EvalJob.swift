@@ -166,7 +166,8 @@ public enum EvalJob {
             perClassRecall: options.perClass ? m.perClassRecall : nil,
             nImages: m.nImages, nClasses: m.nClasses, nTemplates: dataset.numTemplates,
             templateLevel: dataset.templateLevel,
-            classnamesSha256: dataset.classnamesSHA256, templatesSha256: dataset.templatesSHA256)
+            classnamesSha256: dataset.classnamesSHA256, templatesSha256: dataset.templatesSHA256,
+            nCountedWrong: predictions.countedWrong > 0 ? predictions.countedWrong : nil)
     }
 
     /// A short fixed-width table of the rows, for the terminal.

@@ -240,6 +240,9 @@ public struct ResultRow: Codable, Equatable, Sendable {
     public var classnamesSha256: String
     /// `Catalog.listSHA256` of the template list, as for `classnamesSha256`.
     public var templatesSha256: String
+    /// Images counted wrong at every k because their embedding, their class's vector or a concept
+    /// code was degenerate (`--degenerate count-wrong`); absent when none was.
+    public var nCountedWrong: Int?
 
     // Extension points for concept-level alignment; absent (not null) for the baseline.
     /// How concept similarity entered the logits; nil for the baseline.
@@ -259,7 +262,7 @@ public struct ResultRow: Codable, Equatable, Sendable {
         perClassRecall: [Double?]? = nil, nImages: Int, nClasses: Int, nTemplates: Int,
         templateLevel: Bool, classnamesSha256: String, templatesSha256: String,
         alignment: AlignmentRecord? = nil, checkpoint: CheckpointRecord? = nil,
-        comparison: ComparisonRecord? = nil
+        comparison: ComparisonRecord? = nil, nCountedWrong: Int? = nil
     ) {
         self.dataset = dataset
         self.model = model
@@ -280,6 +283,7 @@ public struct ResultRow: Codable, Equatable, Sendable {
         self.alignment = alignment
         self.checkpoint = checkpoint
         self.comparison = comparison
+        self.nCountedWrong = nCountedWrong
     }
 }
 

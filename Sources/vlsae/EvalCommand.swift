@@ -86,7 +86,8 @@ struct EvalCommand: ParsableCommand {
     @Option(
         help: ArgumentHelp(
             "error: refuse zero, subnormal-norm or non-finite embedding rows, class vectors and concept codes, "
-                + "naming the first ones; count-wrong: count the images concerned as wrong at every k.",
+                + "naming the first ones; count-wrong: count the images concerned as wrong at every k "
+                + "(recorded per row as n_counted_wrong).",
             valueName: "error|count-wrong"))
     var degenerate: DegenerateRowPolicy = .error
 

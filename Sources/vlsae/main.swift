@@ -47,4 +47,18 @@ do { try Parallelism.ensureThreads(1) } catch {
     FileHandle.standardError.write(Data("vlsae: error: \(TerminalText.escaped("\(error)"))\n".utf8))
     exit(1)
 }
-VLSAE.main()
+// As `VLSAE.main()`, except that the parser's own messages, which quote what was typed (an unknown
+// option, a bad value), have their control characters escaped like every other message.
+do {
+    var command = try VLSAE.parseAsRoot()
+    try command.run()
+} catch {
+    let code = VLSAE.exitCode(for: error)
+    let message = VLSAE.fullMessage(for: error)
+    if code == .success {
+        if !message.isEmpty { print(message) }
+    } else if !message.isEmpty {
+        FileHandle.standardError.write(Data((TerminalText.escaped(message) + "\n").utf8))
+    }
+    exit(code.rawValue)
+}

@@ -102,6 +102,7 @@ final class TiesAndDegenerateRowsTests: XCTestCase {
         // Without the rule, the zero row 1 (label 0) would tie at 0 and count as correct.
         XCTAssertEqual(p.correct(topK: 1), [true, false, true, false, true])
         XCTAssertEqual(p.trueRank[1], 2)
+        XCTAssertEqual(p.countedWrong, 2)
         XCTAssertNotEqual(p.top1[1], 0, "a row counted wrong does not predict its label")
     }
 

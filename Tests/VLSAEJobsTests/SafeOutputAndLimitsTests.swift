@@ -199,8 +199,14 @@ final class SafeOutputAndLimitsTests: XCTestCase {
         let counted = try vlsae(
             ["eval", "--data", "tiny6.json", "--out", "r.json", "--degenerate", "count-wrong", "--quiet"], s)
         XCTAssertEqual(counted.status, 0, counted.output)
-        let doc = try ResultDocumentReader.acc1(s.folder.appendingPathComponent("r.json").path)
-        XCTAssertLessThanOrEqual(doc, 69.0 / 72.0, "the three zero rows are wrong")
+        let result = s.folder.appendingPathComponent("r.json").path
+        XCTAssertLessThanOrEqual(try ResultDocumentReader.acc1(result), 69.0 / 72.0, "the three zero rows are wrong")
+        let row = try ResultDocumentReader.rows(result)[0]
+        XCTAssertEqual(row["n_counted_wrong"] as? Int, 3, "the result says how many images were counted wrong")
+        XCTAssertEqual(
+            try SchemaLocations.loadValidator().validate(
+                try JSON.parse(Data(contentsOf: URL(fileURLWithPath: result)))),
+            [])
         XCTAssertTrue((try vlsae(["eval", "--help"], s)).stdout.contains("count-wrong"))
     }
 
@@ -220,6 +226,11 @@ final class SafeOutputAndLimitsTests: XCTestCase {
         XCTAssertEqual(bad.status, 1, bad.output)
         XCTAssertTrue(bad.stderr.contains("no\\e[31mfile.json"), bad.stderr)
         XCTAssertFalse(bad.stderr.unicodeScalars.contains { $0.value == 0x1B })
+        // The parser's own messages quote what was typed.
+        let option = try vlsae(["eval", "--data", "tiny6.json", "--out", "x.json", "--bogus\u{1B}[2J"], s)
+        XCTAssertEqual(option.status, 64, option.output)
+        XCTAssertTrue(option.stderr.contains("--bogus\\e[2J"), option.stderr)
+        XCTAssertFalse(option.stderr.unicodeScalars.contains { $0.value == 0x1B })
     }
 
     func testUnstartableWorkerThreadsAreAnErrorNotAHang() throws {
@@ -249,12 +260,15 @@ final class SafeOutputAndLimitsTests: XCTestCase {
     }
 }
 
-/// The acc1 of a result's first row, read with JSONSerialization (not the project's decoder).
+/// A result's rows and its first row's acc1, read with JSONSerialization (not the project's decoder).
 enum ResultDocumentReader {
-    static func acc1(_ path: String) throws -> Double {
+    static func rows(_ path: String) throws -> [[String: Any]] {
         let object =
             try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
-        let rows = object["results"] as! [[String: Any]]
-        return (rows[0]["metrics"] as! [String: Any])["acc1"] as! Double
+        return object["results"] as! [[String: Any]]
+    }
+
+    static func acc1(_ path: String) throws -> Double {
+        (try rows(path)[0]["metrics"] as! [String: Any])["acc1"] as! Double
     }
 }
