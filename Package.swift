@@ -23,7 +23,7 @@ let package = Package(
         // (SHA extensions) and float16 conversion (F16C), each in portable / AVX2 / AVX-512 builds with the
         // same bits; optimised in debug builds too so `make test` runs at speed; no FP contraction anywhere.
         .target(
-            name: "CKernels", path: "Sources/CKernels", exclude: ["README.md"],
+            name: "CKernels", path: "Sources/CKernels", exclude: ["README.md", "portable_math_tables.bin"],
             cSettings: [.unsafeFlags(["-O2", "-fno-math-errno", "-ffp-contract=off"])]),
 
         // Stage 0: numeric primitives shared by every stage (matrices, GEMM, portable math, hashing, RNG, files).
