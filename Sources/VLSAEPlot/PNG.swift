@@ -1,5 +1,6 @@
 import CPNG
 import Foundation
+import VLSAECore
 
 #if canImport(Glibc)
 import Glibc
@@ -78,6 +79,7 @@ extension Canvas {
 }
 
 /// A PNG decoded to 8-bit RGBA (used by tests and by anything that checks written figures).
+@MemberwiseInit
 public struct DecodedImage: Equatable, Sendable {
     /// Pixels per row (at least 1 in a decoded image).
     public let width: Int
@@ -121,13 +123,6 @@ public struct DecodedImage: Equatable, Sendable {
             png_image_free(&image)
             return DecodedImage(width: width, height: height, rgba: rgba)
         }
-    }
-
-    /// Wraps RGBA bytes as they are; `rgba` should hold `width * height * 4` bytes.
-    public init(width: Int, height: Int, rgba: [UInt8]) {
-        self.width = width
-        self.height = height
-        self.rgba = rgba
     }
 
     /// (r, g, b, a) at a pixel, nil outside the image.
