@@ -6,17 +6,12 @@ import Foundation
 ///
 /// Two names are the same file when they resolve to the same path (symbolic links and `..`
 /// followed) or, for files that exist, when they have the same device and inode (hard links).
+@MemberwiseInit
 public struct CommandFiles: Sendable, Equatable {
     /// Files the command reads (file paths, not tensor addresses).
     public var inputs: [String]
     /// Files the command writes.
     public var outputs: [String]
-
-    /// The files of one command.
-    public init(inputs: [String], outputs: [String]) {
-        self.inputs = inputs
-        self.outputs = outputs
-    }
 
     /// Throws a usage error naming both paths when an output is the same file as an input or as
     /// another output; does nothing otherwise (files that do not exist yet are compared by path).
