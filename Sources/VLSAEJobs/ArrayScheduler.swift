@@ -61,7 +61,8 @@ public struct ArrayScheduler: Codable, Equatable, Sendable {
             }
             count = n
         } else {
-            throw VLSAEError.usage("--shard auto: \(s.name) sets only \(s.indexVariable); give the shard count with --shards N")
+            throw VLSAEError.usage(
+                "--shard auto: \(s.name) sets only \(s.indexVariable); give the shard count with --shards N")
         }
         let index = id - s.firstIndex
         guard count >= 1, index >= 0, index < count else {

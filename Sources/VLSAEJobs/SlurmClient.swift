@@ -20,7 +20,8 @@ public struct SlurmClient: Sendable {
         let r = try run("sbatch", arguments, about: script)
         guard r.status == 0 else {
             throw VLSAEError.file(
-                script, "sbatch exited with status \(r.status): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+                script,
+                "sbatch exited with status \(r.status): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
         // --parsable prints "<id>" or "<id>;<cluster>".
         let id = r.stdout.split(whereSeparator: { $0 == ";" || $0.isNewline }).first.map(String.init) ?? ""
@@ -67,7 +68,9 @@ public struct SlurmClient: Sendable {
         var out: [Int] = []
         for part in body.split(separator: ",") {
             let ends = part.split(separator: "-").compactMap { Int($0) }
-            if ends.count == 1 { out.append(ends[0]) } else if ends.count == 2, ends[0] <= ends[1] {
+            if ends.count == 1 {
+                out.append(ends[0])
+            } else if ends.count == 2, ends[0] <= ends[1] {
                 out += Array(ends[0]...ends[1])
             }
         }

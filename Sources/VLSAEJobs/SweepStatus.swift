@@ -88,7 +88,9 @@ public struct SweepStatus: Equatable, Sendable {
         }
         func sum(_ k: KeyPath<Shard, Int>) -> Int { shards.reduce(0) { $0 + $1[keyPath: k] } }
         out.append(
-            line("all", "", "", [sum(\.cells), sum(\.done), sum(\.running), sum(\.queued), sum(\.failed), sum(\.unknown)]))
+            line(
+                "all", "", "",
+                [sum(\.cells), sum(\.done), sum(\.running), sum(\.queued), sum(\.failed), sum(\.unknown)]))
         return out
     }
 }

@@ -105,7 +105,8 @@ public struct SweepSubmission: Sendable {
         let configPath = absolute(o.config)
         if let earlier = try? CanonicalJSON.decode(Record.self, from: recordPath(folder)), earlier.shards != o.shards {
             throw VLSAEError.usage(
-                "\(folder) was submitted with --shards \(earlier.shards); resubmit with the same count or use another --out")
+                "\(folder) was submitted with --shards \(earlier.shards); resubmit with the same count or use another --out"
+            )
         }
         let config = try SweepConfig.load(path: configPath)
         let plan = try SweepPlan.make(config)
@@ -185,7 +186,8 @@ public struct SweepSubmission: Sendable {
     }
 
     static func absolute(_ p: String) -> String {
-        let full = p.hasPrefix("/") ? p : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(p)
+        let full =
+            p.hasPrefix("/") ? p : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(p)
         return (full as NSString).standardizingPath
     }
 

@@ -36,7 +36,7 @@ final class ShardAutoTests: XCTestCase {
         XCTAssertEqual(plan.cells.count, 2)
         let cases: [(name: String, env: [String: String], extra: [String], shard: Int)] = [
             ("slurm", ["SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "2"], [], 1),
-            ("kubernetes", ["JOB_COMPLETION_INDEX": "0"], ["--shards", "2"], 0),
+            ("kubernetes", ["JOB_COMPLETION_INDEX": "0"], ["--shards", "2", "--threads", "2"], 0),
             ("aws-batch", ["AWS_BATCH_JOB_ARRAY_INDEX": "1", "AWS_BATCH_JOB_ARRAY_SIZE": "2"], [], 1),
             // SGE numbers tasks from 1 (qsub -t 1-2): task 1 is shard 0.
             ("sge", ["SGE_TASK_ID": "1", "SGE_TASK_LAST": "2"], [], 0),
@@ -44,28 +44,65 @@ final class ShardAutoTests: XCTestCase {
         for c in cases {
             let out = s.folder.appendingPathComponent(c.name).path
             let r = try exe.run(
-                ["sweep", "run", config, "--out", out, "--shard", "auto", "--threads", "1", "--quiet"] + c.extra,
+                ["sweep", "run", config, "--out", out, "--shard", "auto", "--quiet"]
+                    + (c.extra.contains("--threads") ? c.extra : c.extra + ["--threads", "1"]),
                 environment: environment(c.env))
             XCTAssertEqual(r.status, 0, "\(c.name): \(r.output)")
             let cells = (try? FileManager.default.contentsOfDirectory(atPath: out + "/cells")) ?? []
             XCTAssertEqual(cells, ["\(plan.cells[c.shard].id).json"], c.name)
-            let cell = try CanonicalJSON.decode(SweepCellResult.self, from: "\(out)/cells/\(try XCTUnwrap(cells.first))")
+            let cell = try CanonicalJSON.decode(
+                SweepCellResult.self, from: "\(out)/cells/\(try XCTUnwrap(cells.first))")
             XCTAssertEqual(cell.shard, try SweepShard(index: c.shard, count: 2, scheduler: c.name), c.name)
             XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/sweep.json"), c.name)
             // The scheduler is a run fact: the cell file records it, the plan does not.
             XCTAssertFalse(try String(contentsOfFile: out + "/plan.json", encoding: .utf8).contains(c.name), c.name)
         }
 
+        // Shards from two schedulers at 2 and 1 threads merge into the bytes of a one-machine run at 3 threads.
+        let single = s.folder.appendingPathComponent("single").path
+        let one = try exe.run(
+            ["sweep", "run", config, "--out", single, "--threads", "3", "--quiet"], environment: environment([:]))
+        XCTAssertEqual(one.status, 0, one.output)
+        let merged = s.folder.appendingPathComponent("merged").path
+        let merge = try exe.run(
+            [
+                "sweep", "merge", s.folder.appendingPathComponent("kubernetes").path,
+                s.folder.appendingPathComponent("slurm").path, "--out", merged,
+            ])
+        XCTAssertEqual(merge.status, 0, merge.output)
+        XCTAssertEqual(
+            try Data(contentsOf: URL(fileURLWithPath: merged + "/sweep.json")),
+            try Data(contentsOf: URL(fileURLWithPath: single + "/sweep.json")))
+
         // Errors: exit 64, naming the variables at fault.
         let failures: [([String: String], [String], String)] = [
-            ([:], [], "no scheduler set its array index (SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX, AWS_BATCH_JOB_ARRAY_INDEX, SGE_TASK_ID are all unset)"),
-            (["JOB_COMPLETION_INDEX": "1"], [], "kubernetes sets only JOB_COMPLETION_INDEX; give the shard count with --shards N"),
-            (["SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_COUNT": "2"], [], "SLURM_ARRAY_TASK_ID=2 gives shard 2 of 2"),
-            (["SGE_TASK_ID": "0", "SGE_TASK_LAST": "2"], [], "SGE_TASK_ID=0 gives shard -1 of 2 (sge numbers tasks from 1)"),
-            (["AWS_BATCH_JOB_ARRAY_INDEX": "x", "AWS_BATCH_JOB_ARRAY_SIZE": "2"], [], "AWS_BATCH_JOB_ARRAY_INDEX=\"x\" is not an integer"),
-            (["AWS_BATCH_JOB_ARRAY_INDEX": "0"], [], "AWS_BATCH_JOB_ARRAY_INDEX is set but AWS_BATCH_JOB_ARRAY_SIZE is not"),
             (
-                ["SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "2", "SGE_TASK_ID": "1", "SGE_TASK_LAST": "2"], [],
+                [:], [],
+                "no scheduler set its array index (SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX, AWS_BATCH_JOB_ARRAY_INDEX, SGE_TASK_ID are all unset)"
+            ),
+            (
+                ["JOB_COMPLETION_INDEX": "1"], [],
+                "kubernetes sets only JOB_COMPLETION_INDEX; give the shard count with --shards N"
+            ),
+            (
+                ["SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_COUNT": "2"], [],
+                "SLURM_ARRAY_TASK_ID=2 gives shard 2 of 2"
+            ),
+            (
+                ["SGE_TASK_ID": "0", "SGE_TASK_LAST": "2"], [],
+                "SGE_TASK_ID=0 gives shard -1 of 2 (sge numbers tasks from 1)"
+            ),
+            (
+                ["AWS_BATCH_JOB_ARRAY_INDEX": "x", "AWS_BATCH_JOB_ARRAY_SIZE": "2"], [],
+                "AWS_BATCH_JOB_ARRAY_INDEX=\"x\" is not an integer"
+            ),
+            (
+                ["AWS_BATCH_JOB_ARRAY_INDEX": "0"], [],
+                "AWS_BATCH_JOB_ARRAY_INDEX is set but AWS_BATCH_JOB_ARRAY_SIZE is not"
+            ),
+            (
+                ["SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "2", "SGE_TASK_ID": "1", "SGE_TASK_LAST": "2"],
+                [],
                 "several schedulers set an array index (SLURM_ARRAY_TASK_ID, SGE_TASK_ID)"
             ),
         ]
@@ -78,7 +115,8 @@ final class ShardAutoTests: XCTestCase {
             XCTAssertTrue(r.stderr.contains(message), "\(env): \(r.stderr)")
             XCTAssertFalse(FileManager.default.fileExists(atPath: out), "nothing is written before the shard is known")
         }
-        let usage = try exe.run(["sweep", "run", config, "--shard", "0/2", "--shards", "2"], environment: environment([:]))
+        let usage = try exe.run(
+            ["sweep", "run", config, "--shard", "0/2", "--shards", "2"], environment: environment([:]))
         XCTAssertEqual(usage.status, 64)
         XCTAssertTrue(usage.stderr.contains("--shards goes with --shard auto"), usage.stderr)
     }

@@ -96,7 +96,10 @@ final class SlurmSweepTests: XCTestCase {
             try? Data(contentsOf: URL(fileURLWithPath: out + "/sweep.json")), expected,
             "merged sweep.json differs from the one-machine run; merge log:\n\(log)")
         let record = try CanonicalJSON.decode(SweepSubmission.Record.self, from: SweepSubmission.recordPath(out))
-        XCTAssertEqual(record, SweepSubmission.Record(shards: 3, threads: 1, arrayShards: [0, 1, 2], arrayJob: first.array, mergeJob: first.merge))
+        XCTAssertEqual(
+            record,
+            SweepSubmission.Record(
+                shards: 3, threads: 1, arrayShards: [0, 1, 2], arrayJob: first.array, mergeJob: first.merge))
         for i in 0..<3 {
             for name in try FileManager.default.contentsOfDirectory(atPath: "\(out)/shards/\(i)/cells") {
                 let cell = try CanonicalJSON.decode(SweepCellResult.self, from: "\(out)/shards/\(i)/cells/\(name)")
@@ -107,7 +110,8 @@ final class SlurmSweepTests: XCTestCase {
         let status = try exe.run(["sweep", "status", out], environment: env)
         XCTAssertEqual(status.status, 0, status.output)
         XCTAssertTrue(status.stdout.contains("merged (sweep.json)"), status.stdout)
-        XCTAssertEqual(status.stdout.split(separator: "\n").last?.split(separator: " "), ["all", "4", "4", "0", "0", "0", "0"])
+        XCTAssertEqual(
+            status.stdout.split(separator: "\n").last?.split(separator: " "), ["all", "4", "4", "0", "0", "0", "0"])
 
         // Shard 1 lost its cell: a resubmission runs only shard 1, now with two threads, and the merge is the same bytes.
         try FileManager.default.removeItem(atPath: "\(out)/shards/1/cells")

@@ -54,9 +54,13 @@ final class SweepSubmitTests: XCTestCase {
         XCTAssertTrue(text.contains("3 × (192 pairs × 3 epochs, d 16, hidden 64)"), text)
 
         // The parser's default would take "--time=20" for a flag of its own; other values are refused.
-        let bad = try exe.run(["sweep", "submit", config, "--out", out, "--shards", "3", "--sbatch", "time=20", "--dry-run"])
+        let bad = try exe.run([
+            "sweep", "submit", config, "--out", out, "--shards", "3", "--sbatch", "time=20", "--dry-run",
+        ])
         XCTAssertEqual(bad.status, 64, bad.output)
-        XCTAssertTrue(bad.stderr.contains("--sbatch \"time=20\": give each sbatch option as one argument starting with -"), bad.stderr)
+        XCTAssertTrue(
+            bad.stderr.contains("--sbatch \"time=20\": give each sbatch option as one argument starting with -"),
+            bad.stderr)
     }
 
     func testCostIsTrainingsTimesTrainingTimeFromTheConfig() throws {
