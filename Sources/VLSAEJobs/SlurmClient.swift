@@ -21,14 +21,22 @@ public struct SlurmClient: Sendable {
         guard r.status == 0 else {
             throw VLSAEError.file(
                 script,
-                "sbatch exited with status \(r.status): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+                "sbatch exited with status \(r.status): \(r.output.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
-        // --parsable prints "<id>" or "<id>;<cluster>".
-        let id = r.stdout.split(whereSeparator: { $0 == ";" || $0.isNewline }).first.map(String.init) ?? ""
-        guard !id.isEmpty, id.allSatisfy(\.isNumber) else {
-            throw VLSAEError.file(script, "sbatch printed no job id: \"\(r.stdout)\"")
+        // --parsable prints "<id>" or "<id>;<cluster>" on a line of its own (warnings may come before it).
+        let ids = r.output.split(whereSeparator: \.isNewline).map { $0.prefix { $0 != ";" } }
+        guard let id = ids.last(where: { !$0.isEmpty && $0.allSatisfy(\.isNumber) }).map(String.init) else {
+            throw VLSAEError.file(script, "sbatch printed no job id: \"\(r.output)\"")
         }
         return id
+    }
+
+    /// Cancels `job` with `scancel`; throws naming the job when scancel fails.
+    public func cancel(job: String) throws {
+        let r = try run("scancel", [job], about: "job \(job)")
+        guard r.status == 0 else {
+            throw VLSAEError.usage("scancel \(job) exited with status \(r.status): \(r.output)")
+        }
     }
 
     /// The state (`PENDING`, `RUNNING`, …) of each task of array job `job` that Slurm still lists,
@@ -39,7 +47,7 @@ public struct SlurmClient: Sendable {
             r.status == 0
         else { return nil }
         var states: [Int: String] = [:]
-        for line in r.stdout.split(whereSeparator: \.isNewline) {
+        for line in r.output.split(whereSeparator: \.isNewline) {
             let parts = line.split(separator: " ")
             guard parts.count == 2 else { continue }
             // One element per line with --array: "<job>_<task>"; a pending range stays "<job>_[1-3]".
@@ -55,7 +63,7 @@ public struct SlurmClient: Sendable {
     public func jobState(job: String) -> String? {
         guard let r = try? run("squeue", ["--noheader", "--jobs=\(job)", "--format=%i %T"], about: job), r.status == 0
         else { return nil }
-        for line in r.stdout.split(whereSeparator: \.isNewline) {
+        for line in r.output.split(whereSeparator: \.isNewline) {
             let parts = line.split(separator: " ")
             if parts.count == 2, parts[0] == job { return String(parts[1]) }
         }
@@ -77,35 +85,25 @@ public struct SlurmClient: Sendable {
         return out
     }
 
-    struct Output {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    private func run(_ program: String, _ arguments: [String], about subject: String) throws -> Output {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = [program] + arguments
-        var env = ProcessInfo.processInfo.environment
-        for (k, v) in environment { env[k] = v }
-        p.environment = env
-        let out = Pipe()
-        let err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        do { try p.run() } catch {
+    /// Runs `program` (found on `PATH`) to its end: its exit status and all it printed, standard output and error
+    /// interleaved in one pipe (one reader, so neither stream can fill up and stall the other).
+    private func run(_ program: String, _ arguments: [String], about subject: String) throws -> (
+        status: Int32, output: String
+    ) {
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        child.arguments = [program] + arguments
+        child.environment = environment.reduce(into: ProcessInfo.processInfo.environment) { $0[$1.key] = $1.value }
+        let pipe = Pipe()
+        (child.standardOutput, child.standardError) = (pipe, pipe)
+        do { try child.run() } catch {
             throw VLSAEError.file(subject, "cannot run \(program): \(error.localizedDescription)")
         }
-        // Both outputs are small; stderr is read after stdout closes, which sbatch and squeue do at exit.
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        if p.terminationStatus == 127 {
+        let printed = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        child.waitUntilExit()
+        if child.terminationStatus == 127 {
             throw VLSAEError.file(subject, "\(program) is not installed (not found on PATH)")
         }
-        return Output(
-            status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-            stderr: String(decoding: e, as: UTF8.self))
+        return (child.terminationStatus, printed)
     }
 }

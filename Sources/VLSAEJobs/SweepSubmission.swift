@@ -14,6 +14,7 @@ import VLSAECore
 ///   sweep.json, sweep.md, cells/ … the merged sweep, once the merge job ran
 public struct SweepSubmission: Sendable {
     /// What `prepare(_:)` needs.
+    @MemberwiseInit
     public struct Options: Sendable {
         /// Path of the sweep config.
         public var config: String
@@ -22,25 +23,16 @@ public struct SweepSubmission: Sendable {
         /// Shards (array tasks) the sweep is split into.
         public var shards: Int
         /// Worker threads of each shard, also its `--cpus-per-task`.
-        public var threads: Int
+        public var threads: Int = 1
         /// Further sbatch options written into both scripts (`--partition=…`, `--time=…`, `--gres=…`).
-        public var sbatch: [String]
+        public var sbatch: [String] = []
         /// The `vlsae` the jobs run: an absolute path every node can reach.
         public var executable: String
-
-        /// Stores the options.
-        public init(config: String, out: String, shards: Int, threads: Int, sbatch: [String], executable: String) {
-            self.config = config
-            self.out = out
-            self.shards = shards
-            self.threads = threads
-            self.sbatch = sbatch
-            self.executable = executable
-        }
     }
 
     /// What a submission submitted, `slurm/submission.json`: a resubmission must use the same shard
     /// count, and `vlsae sweep status` asks Slurm about these jobs.
+    @MemberwiseInit
     public struct Record: Codable, Equatable, Sendable {
         /// Shards the sweep is split into.
         public var shards: Int
@@ -52,15 +44,6 @@ public struct SweepSubmission: Sendable {
         public var arrayJob: String?
         /// The merge job's id.
         public var mergeJob: String
-
-        /// Stores the facts.
-        public init(shards: Int, threads: Int, arrayShards: [Int], arrayJob: String?, mergeJob: String) {
-            self.shards = shards
-            self.threads = threads
-            self.arrayShards = arrayShards
-            self.arrayJob = arrayJob
-            self.mergeJob = mergeJob
-        }
     }
 
     /// The submission folder, absolute.
@@ -152,14 +135,17 @@ public struct SweepSubmission: Sendable {
 
     /// Writes `plan.json` and the scripts, submits the array (unless every shard is finished) and the
     /// merge job after it (`afterok`), writes `slurm/submission.json` and returns it. Refuses while
-    /// the previous submission's array still has tasks queued or running.
+    /// the previous submission's array still has tasks queued or running; cancels its merge job when
+    /// Slurm still holds it (after a failed task its dependency can never be met, so it would wait
+    /// forever).
     public func submit(slurm: SlurmClient) throws -> Record {
-        if let earlier = try? CanonicalJSON.decode(Record.self, from: recordPath), let job = earlier.arrayJob,
-            let states = slurm.taskStates(job: job), !states.isEmpty
-        {
-            throw VLSAEError.usage(
-                "array job \(job) of \(folder) still has \(states.count) task(s) queued or running; wait for it or scancel \(job)"
-            )
+        if let earlier = try? CanonicalJSON.decode(Record.self, from: recordPath) {
+            if let job = earlier.arrayJob, let states = slurm.taskStates(job: job), !states.isEmpty {
+                throw VLSAEError.usage(
+                    "array job \(job) of \(folder) still has \(states.count) task(s) queued or running; wait for it or scancel \(job)"
+                )
+            }
+            if slurm.jobState(job: earlier.mergeJob) != nil { try slurm.cancel(job: earlier.mergeJob) }
         }
         try AtomicFile.write(try CanonicalJSON.encode(plan), to: Self.path(folder, "plan.json"))
         try AtomicFile.write(Data(arrayScript.utf8), to: arrayScriptPath)

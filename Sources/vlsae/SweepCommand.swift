@@ -6,7 +6,8 @@ import VLSAEJobs
 struct SweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
-        abstract: "Train and evaluate a grid of autoencoders (resumable, shardable); merge shard folders.",
+        abstract:
+            "Train and evaluate a grid of autoencoders (resumable, shardable); merge shard folders; submit to Slurm.",
         subcommands: [
             SweepRunCommand.self, SweepMergeCommand.self, SweepSubmitCommand.self, SweepStatusCommand.self,
         ],

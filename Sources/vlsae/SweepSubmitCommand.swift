@@ -17,25 +17,16 @@ struct SweepSubmitCommand: ParsableCommand {
             file system the nodes share, as must the config, its inputs and <out>.
             """)
 
-    @Argument(help: ArgumentHelp("Sweep config (JSON or YAML).", valueName: "config"))
-    var config: String
-
-    @Option(help: ArgumentHelp("Submission folder (shared by the nodes).", valueName: "folder"))
-    var out: String
-
-    @Option(help: ArgumentHelp("Shards, one array task each.", valueName: "n"))
-    var shards: Int
-
-    @Option(help: "Worker threads per shard, also its --cpus-per-task (results do not depend on it).")
-    var threads: Int = 1
-
+    @Argument(help: ArgumentHelp("Sweep config (JSON or YAML).", valueName: "config")) var config: String
+    @Option(help: ArgumentHelp("Submission folder (shared by the nodes).", valueName: "folder")) var out: String
+    @Option(help: ArgumentHelp("Shards, one array task each.", valueName: "n")) var shards: Int
+    @Option(help: "Worker threads per shard, also its --cpus-per-task (results do not depend on it).") var threads = 1
     @Option(
         parsing: .unconditionalSingleValue,
         help: ArgumentHelp(
             "An sbatch option for both jobs, e.g. --sbatch --partition=cpu --sbatch=--time=60 (repeatable).",
             valueName: "option"))
     var sbatch: [String] = []
-
     @Flag(help: "Print the scripts and the cost; submit nothing.")
     var dryRun = false
 
