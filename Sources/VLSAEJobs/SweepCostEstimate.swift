@@ -62,7 +62,7 @@ public struct SweepCostEstimate: Equatable, Sendable {
         for (shard, cell) in cells where seen.insert("\(shard) \(cell.checkpointHash)").inserted {
             let address = try config.resolveAddress(cell.spec.train.images)
             if shapes[address] == nil {
-                let shape = try TensorFile.load(address).shape
+                let shape = try TensorFile.shape(TensorAddress(parsing: address))
                 guard shape.count == 2 else {
                     throw VLSAEError.file(address, "training embeddings must be N × d, got shape \(shape)")
                 }
