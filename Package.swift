@@ -62,7 +62,9 @@ let package = Package(
             dependencies: [
                 "VLSAECore", "VLSAEFormats", "VLSAEData", "VLSAEModel", "VLSAEEval",
                 "VLSAEReport", "VLSAEPlot", "VLSAESynth", .product(name: "Yams", package: "Yams"),
-            ], exclude: ["README.md"]),
+            ], exclude: ["README.md"],
+            // The array schedulers' environment variables (`--shard auto`), a JSON table.
+            resources: [.copy("Resources/array-schedulers.json")]),
         .executableTarget(
             name: "vlsae",
             dependencies: [

@@ -189,6 +189,25 @@ public enum TensorFile {
     /// The array the address text names, parsed as by `TensorAddress(parsing:)`.
     public static func load(_ address: String) throws -> Tensor { try load(TensorAddress(parsing: address)) }
 
+    /// The shape of the array an address names. A `.npy` file is memory-mapped and only its header
+    /// parsed, so asking the shape of a large training file reads one page of it (a sweep's cost
+    /// estimate does; a truncated file shows when its data are read); other formats are read as by
+    /// `load(_:)`.
+    public static func shape(_ address: TensorAddress) throws -> [Int] {
+        let data = try readFile(address.path)
+        guard address.key == nil, try format(of: address.path, data: data) == .npy else {
+            return try Contents(path: address.path, bytes: data, arrays: try arrays(in: data, path: address.path))
+                .tensor(address).shape
+        }
+        let shape = try NpyFormat.parseHeader(data, path: address.path).1
+        guard let i = address.index else { return shape }
+        guard let first = shape.first, i >= 0, i < first else {
+            throw VLSAEError.file(
+                address.description, "index [\(i)] is out of range for first axis of length \(shape.first ?? 0)")
+        }
+        return Array(shape.dropFirst())
+    }
+
     /// The array an address names, with the digest of its file (read once, hashed while read).
     public static func loadWithDigest(_ address: TensorAddress) throws -> (tensor: Tensor, digest: FileDigest) {
         let contents = try read(path: address.path)

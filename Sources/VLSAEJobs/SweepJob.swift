@@ -264,7 +264,7 @@ public enum SweepJob {
                 sha256: try SHA256.hex(fileAt: checkpoint)),
             training: facts, datasets: try names.map { try SweepDatasetResult.summarize(rows, dataset: $0) },
             rows: rows,
-            provenance: .current(command: o.command, threads: o.threads))
+            provenance: .current(command: o.command, threads: o.threads), shard: o.shard)
         try files.write(
             try CanonicalJSON.encode(result), to: files.cellPath(cell.id), beforeRename: o.hooks.beforeCellRename)
         recorded[cell.checkpointHash] = (result.checkpoint.sha256, cell.id)

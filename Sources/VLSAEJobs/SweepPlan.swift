@@ -232,31 +232,36 @@ public struct SweepPlan: Codable, Equatable, Sendable {
     }
 }
 
-/// `i/n` as given to `--shard`.
-public struct SweepShard: Equatable, Sendable, CustomStringConvertible {
+/// `i/n` as given to `--shard`, or read from a scheduler's array index by `--shard auto`.
+/// Recorded in each cell the shard computed (`shard` in `cells/<id>.json`): a run fact, like the
+/// thread count, that never reaches `sweep.json`.
+public struct SweepShard: Codable, Equatable, Sendable, CustomStringConvertible {
     /// Which shard, from 0.
     public var index: Int
     /// How many shards the sweep is split into (≥ 1).
     public var count: Int
+    /// The `ArrayScheduler.name` whose variables gave the shard; nil for `--shard i/n`.
+    public var scheduler: String?
 
     /// Throws a usage error unless 0 ≤ `index` < `count`.
-    public init(index: Int, count: Int) throws {
+    public init(index: Int, count: Int, scheduler: String? = nil) throws {
         guard count >= 1, index >= 0, index < count else {
             throw VLSAEError.usage("--shard \(index)/\(count): need 0 ≤ i < n")
         }
         self.index = index
         self.count = count
+        self.scheduler = scheduler
     }
 
     /// Parses `i/n` (e.g. `0/4`); throws a usage error on any other text or an out-of-range index.
     public init(parsing text: String) throws {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]) else {
-            throw VLSAEError.usage("--shard must be i/n (e.g. 0/4), got \"\(text)\"")
+            throw VLSAEError.usage("--shard must be i/n (e.g. 0/4) or auto, got \"\(text)\"")
         }
         try self.init(index: i, count: n)
     }
 
-    /// `i/n`, as `--shard` takes it.
-    public var description: String { "\(index)/\(count)" }
+    /// `i/n`, as `--shard` takes it, followed by the scheduler that gave it, if any.
+    public var description: String { "\(index)/\(count)" + (scheduler.map { " from \($0)" } ?? "") }
 }

@@ -131,6 +131,9 @@ public struct SweepCellResult: Codable, Equatable, Sendable {
     public var rows: [ResultRow]
     /// How this cell was computed (threads, kernel path): stays in the cell file, out of the table.
     public var provenance: RunProvenance
+    /// The shard that computed the cell and the scheduler that assigned it (`--shard auto`); nil for a run of the whole
+    /// sweep. A run fact like `provenance`: stays in the cell file, out of the table.
+    public var shard: SweepShard? = nil
 
 }
 

@@ -6,8 +6,11 @@ import VLSAEJobs
 struct SweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
-        abstract: "Train and evaluate a grid of autoencoders (resumable, shardable); merge shard folders.",
-        subcommands: [SweepRunCommand.self, SweepMergeCommand.self],
+        abstract:
+            "Train and evaluate a grid of autoencoders (resumable, shardable); merge shard folders; submit to Slurm.",
+        subcommands: [
+            SweepRunCommand.self, SweepMergeCommand.self, SweepSubmitCommand.self, SweepStatusCommand.self,
+        ],
         defaultSubcommand: SweepRunCommand.self)
 }
 
@@ -33,7 +36,11 @@ struct SweepRunCommand: ParsableCommand {
             <out>/checkpoints/<hash>.safetensors (hash: SHA-256 of the canonical training config and \
             input digests; an existing one is reused). A rerun skips finished cells; a killed run \
             leaves only its hidden work folder .tmp-<pid>, removed on the next run. With --shard i/n only the cells \
-            whose canonical index ≡ i (mod n) run. When all cells are present the folder gets \
+            whose canonical index ≡ i (mod n) run; --shard auto reads i and n from the array job \
+            that started the run (Slurm SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT, Kubernetes Indexed \
+            Job JOB_COMPLETION_INDEX with --shards N, AWS Batch AWS_BATCH_JOB_ARRAY_INDEX/\
+            AWS_BATCH_JOB_ARRAY_SIZE, SGE SGE_TASK_ID/SGE_TASK_LAST from 1) and records it in each \
+            cell file. When all cells are present the folder gets \
             sweep.json, sweep.md, delta_vs_k.png and fvu_vs_l0.png.
             """)
 
@@ -43,21 +50,40 @@ struct SweepRunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Sweep folder (default: sweeps/<config name>).", valueName: "folder"))
     var out: String?
 
-    @Option(help: ArgumentHelp("Run only shard i of n (cells with index mod n = i).", valueName: "i/n"))
+    @Option(
+        help: ArgumentHelp(
+            "Run only shard i of n (cells with index mod n = i); auto: i and n from the array job's environment.",
+            valueName: "i/n|auto"))
     var shard: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "With --shard auto: the shard count (needed on Kubernetes; overrides the scheduler's count).",
+            valueName: "n"))
+    var shards: Int?
 
     @OptionGroup var parallel: ThreadsOption
     @OptionGroup var progress: ProgressOption
 
     func validate() throws {
-        if let shard { do { _ = try SweepShard(parsing: shard) } catch { throw ValidationError("\(error)") } }
+        if let shard, shard != "auto" {
+            do { _ = try SweepShard(parsing: shard) } catch { throw ValidationError("\(error)") }
+        }
+        if let shards {
+            guard shard == "auto" else { throw ValidationError("--shards goes with --shard auto") }
+            if shards < 1 { throw ValidationError("--shards must be at least 1, got \(shards)") }
+        }
     }
 
     func run() throws {
         try reportingErrors(threads: parallel.threads) {
+            let assigned =
+                shard == "auto"
+                ? try ArrayScheduler.shard(environment: ProcessInfo.processInfo.environment, shards: shards)
+                : try shard.map(SweepShard.init(parsing:))
             let report = try SweepJob.run(
                 SweepJob.Options(
-                    config: config, out: out, shard: try shard.map(SweepShard.init(parsing:)),
+                    config: config, out: out, shard: assigned,
                     threads: parallel.threads,
                     progress: progress.enabled, tool: ToolIdentity.record(), command: recordedCommandLine))
             if let table = report.table { show(table.markdown()) }

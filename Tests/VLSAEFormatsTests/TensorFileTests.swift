@@ -49,6 +49,23 @@ final class TensorFileTests: XCTestCase {
         XCTAssertEqual(textRow.floats.map(\.bitPattern), Array(e["compressed.npz"]!.arrays[1].f32bits![8..<12]))
     }
 
+    /// `shape(_:)` reads only a `.npy` header; its answer is the shape numpy wrote, for every format and slice.
+    func testShapeWithoutLoading() throws {
+        let e = Fixtures.expected.files
+        XCTAssertEqual(
+            try TensorFile.shape(TensorAddress(parsing: Fixtures.path("cube.npy"))), e["cube.npy"]!.arrays[0].shape)
+        XCTAssertEqual(try TensorFile.shape(TensorAddress(parsing: Fixtures.path("cube.npy") + "[1]")), [3, 4])
+        XCTAssertThrowsError(try TensorFile.shape(TensorAddress(parsing: Fixtures.path("cube.npy") + "[2]"))) {
+            XCTAssertTrue("\($0)".contains("index [2] is out of range for first axis of length 2"), "\($0)")
+        }
+        for address in [
+            "compressed.npz:labels", "compressed.npz:text_embeddings[2]", "mixed.safetensors:image_embeddings",
+        ] {
+            let a = try TensorAddress(parsing: Fixtures.path(address))
+            XCTAssertEqual(try TensorFile.shape(a), try TensorFile.load(a).shape, address)
+        }
+    }
+
     func testLoadErrorsNameFileAndChoices() throws {
         let npz = Fixtures.path("compressed.npz")
         let msg = assertFileError(try TensorFile.load(npz + ":missing"), path: npz, ["no array named \"missing\""])
