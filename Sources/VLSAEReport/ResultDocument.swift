@@ -131,18 +131,21 @@ public struct RunProvenance: Codable, Equatable, Sendable {
     public static let deterministic = "deterministic"
     /// The numeric mode of documents written before it was recorded (schema version 1: OpenBLAS).
     public static let unrecorded = "unrecorded"
+    /// The numeric mode of rows imported from CLIP_benchmark results (`vlsae import-cb`): computed by PyTorch there,
+    /// not by this tool, so never byte-comparable with a `deterministic` document.
+    public static let clipBenchmark = "clip_benchmark"
 
     /// The command line, program name first.
     public var command: [String]
-    /// "deterministic", or "unrecorded" for schema-1 documents.
+    /// "deterministic", "unrecorded" for schema-1 documents, or "clip_benchmark" for imported rows.
     public var numerics: String
     /// The CKernels instruction-set path that ran: portable, avx2 or avx512 (`VLSAE_ISA`).
     public var kernelPath: String?
     /// Worker threads.
     public var threads: Int?
 
-    /// `numerics` defaults to `deterministic`. `kernelPath` and `threads` are nil only for schema-1 documents and in
-    /// `ResultDocument.contentEncoded()`.
+    /// `numerics` defaults to `deterministic`. `kernelPath` and `threads` are nil only for schema-1 documents, imported
+    /// documents and in `ResultDocument.contentEncoded()`.
     public init(command: [String], numerics: String = RunProvenance.deterministic, kernelPath: String?, threads: Int?) {
         self.command = command
         self.numerics = numerics
@@ -228,18 +231,29 @@ public struct ResultRow: Codable, Equatable, Sendable {
     public var intervals: [String: ConfidenceInterval]
     /// Recall per class in class order, null for classes without images (only with --per-class).
     public var perClassRecall: [Double?]?
-    /// N, the images scored (rows of the manifest's `image_embeddings`), at least 1.
-    public var nImages: Int
-    /// C, the number of class names, at least 2.
-    public var nClasses: Int
-    /// T, the number of templates in the manifest's template list (counted also when it gave an averaged classifier).
-    public var nTemplates: Int
-    /// False when the manifest gave an averaged classifier, so per-template variants were impossible.
-    public var templateLevel: Bool
-    /// `Catalog.listSHA256` of the class names: hex SHA-256 of each name's UTF-8 bytes followed by "\n".
-    public var classnamesSha256: String
+    /// N, the images scored (rows of the manifest's `image_embeddings`), at least 1; nil only in a row imported from
+    /// CLIP_benchmark (`imported`), whose result file does not say.
+    public var nImages: Int?
+    /// C, the number of class names, at least 2; nil in an imported row without its class names.
+    public var nClasses: Int?
+    /// T, the number of templates in the manifest's template list (counted also when it gave an averaged classifier);
+    /// nil in an imported row without its templates.
+    public var nTemplates: Int?
+    /// False when the manifest gave an averaged classifier, so per-template variants were impossible; nil in an
+    /// imported row.
+    public var templateLevel: Bool?
+    /// `Catalog.listSHA256` of the class names: hex SHA-256 of each name's UTF-8 bytes followed by "\n"; nil in an
+    /// imported row without its class names.
+    public var classnamesSha256: String?
     /// `Catalog.listSHA256` of the template list, as for `classnamesSha256`.
-    public var templatesSha256: String
+    public var templatesSha256: String?
+    /// `classifier_layout`: how the manifest's averaged classifier was laid out ("class-first", or "dim-first" for
+    /// CLIP_benchmark's `--save_clf` tensor); nil for per-template text embeddings.
+    public var classifierLayout: String?
+    /// The exporter's record of where the embeddings came from (the manifest's `provenance`), when it had one.
+    public var embeddingProvenance: EmbeddingProvenance?
+    /// Set when the row was imported from another tool's result (`vlsae import-cb`) rather than computed here.
+    public var imported: ImportRecord?
 
     // Extension points for concept-level alignment; absent (not null) for the baseline.
     /// How concept similarity entered the logits; nil for the baseline.
@@ -256,10 +270,11 @@ public struct ResultRow: Codable, Equatable, Sendable {
         task: String = "zeroshot_classification", language: String = "en",
         metrics: MetricValues, method: String, variant: String? = nil,
         intervals: [String: ConfidenceInterval],
-        perClassRecall: [Double?]? = nil, nImages: Int, nClasses: Int, nTemplates: Int,
-        templateLevel: Bool, classnamesSha256: String, templatesSha256: String,
+        perClassRecall: [Double?]? = nil, nImages: Int?, nClasses: Int?, nTemplates: Int?,
+        templateLevel: Bool?, classnamesSha256: String?, templatesSha256: String?,
         alignment: AlignmentRecord? = nil, checkpoint: CheckpointRecord? = nil,
-        comparison: ComparisonRecord? = nil
+        comparison: ComparisonRecord? = nil, classifierLayout: String? = nil,
+        embeddingProvenance: EmbeddingProvenance? = nil, imported: ImportRecord? = nil
     ) {
         self.dataset = dataset
         self.model = model
@@ -280,6 +295,27 @@ public struct ResultRow: Codable, Equatable, Sendable {
         self.alignment = alignment
         self.checkpoint = checkpoint
         self.comparison = comparison
+        self.classifierLayout = classifierLayout
+        self.embeddingProvenance = embeddingProvenance
+        self.imported = imported
+    }
+}
+
+/// Where an imported row came from: the tool, the file as given, and the metrics that file held as NaN.
+public struct ImportRecord: Codable, Equatable, Sendable {
+    /// The tool whose result format was read: "clip_benchmark".
+    public var format: String
+    /// The file as given on the command line (no SHA-256: the numbers were not computed from hashed inputs here).
+    public var path: String
+    /// `nan_metrics`: metrics the file held as a bare NaN (not strict JSON; CLIP_benchmark writes acc5 = NaN for
+    /// fewer than 5 classes), recorded as null in `metrics`; sorted.
+    public var nanMetrics: [String]
+
+    /// Records an import of `path` in `format`.
+    public init(format: String, path: String, nanMetrics: [String]) {
+        self.format = format
+        self.path = path
+        self.nanMetrics = nanMetrics
     }
 }
 
