@@ -8,7 +8,7 @@ public enum TextList {
     public static let maximumBytes = 16 << 20
 
     /// The entries of `data`, read as CLIP_benchmark reads them (`builder.py`: `[line.strip() for line in
-    /// text.splitlines()]`): lines split at "\n" or "\r\n", each stripped of surrounding white space; a final newline
+    /// text.splitlines()]`): lines split at "\n", "\r\n", "\r" or another Unicode line break, each stripped of surrounding white space; a final newline
     /// ends the last entry rather than adding an empty one. Throws `VLSAEError.file` naming `path` for bytes that are
     /// not UTF-8, a file over `maximumBytes`, or an empty entry (CLIP_benchmark would embed an empty class name).
     public static func parse(_ data: Data, path: String) throws -> [String] {
@@ -18,8 +18,9 @@ public enum TextList {
         guard let text = String(data: data, encoding: .utf8) else {
             throw VLSAEError.file(path, "is not UTF-8 text")
         }
-        var lines = text.components(separatedBy: "\n")
-        if lines.last == "" { lines.removeLast() }
+        // Character.isNewline: "\n", "\r\n", "\r" and the other line breaks Python's splitlines() honours.
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+        if lines.last?.isEmpty == true { lines.removeLast() }
         var out: [String] = []
         out.reserveCapacity(lines.count)
         for (i, line) in lines.enumerated() {
