@@ -295,17 +295,23 @@ public struct ZeroShotDataset: Sendable {
         switch given {
         case .classFirst?:
             guard cl.shape == [c, d] else {
-                throw fail("classifier_layout is class-first: expected shape (C, d) = (\(c), \(d)), found \(cl.shapeDescription)")
+                throw fail(
+                    "classifier_layout is class-first: expected shape (C, d) = (\(c), \(d)), found \(cl.shapeDescription)"
+                )
             }
             return .classFirst
         case .dimFirst?:
             guard cl.shape == [d, c] else {
-                throw fail("classifier_layout is dim-first: expected shape (d, C) = (\(d), \(c)), found \(cl.shapeDescription)")
+                throw fail(
+                    "classifier_layout is dim-first: expected shape (d, C) = (\(d), \(c)), found \(cl.shapeDescription)"
+                )
             }
             return .dimFirst
         case nil:
             guard cl.shape == [c, d] || cl.shape == [d, c] else {
-                throw fail("expected shape \(expected) from \(c) classnames and image dimension \(d), found \(cl.shapeDescription)")
+                throw fail(
+                    "expected shape \(expected) from \(c) classnames and image dimension \(d), found \(cl.shapeDescription)"
+                )
             }
             guard c != d else {
                 throw fail(

@@ -57,7 +57,8 @@ extension Tensor {
         for (part, name) in zip(parts, names) {
             guard part.shape.count == first.shape.count, Array(part.shape.dropFirst()) == inner else {
                 throw VLSAEError.file(
-                    name, "shape \(part.shapeDescription) does not continue \(names[0]) (shape \(first.shapeDescription))")
+                    name,
+                    "shape \(part.shapeDescription) does not continue \(names[0]) (shape \(first.shapeDescription))")
             }
             guard part.dtype == first.dtype else {
                 throw VLSAEError.file(

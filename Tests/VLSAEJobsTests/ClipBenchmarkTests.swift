@@ -24,8 +24,10 @@ final class ClipBenchmarkTests: XCTestCase {
         XCTAssertEqual(
             doc.results[0].metrics, MetricValues(acc1: 0.9355, acc5: 0.9981, meanPerClassRecall: 0.9355000000000001))
         XCTAssertEqual(
-            doc.results[1].metrics, MetricValues(acc1: 0.62054443359375, acc5: nil, meanPerClassRecall: 0.6204954441389612))
-        XCTAssertEqual(doc.results[1].imported, ImportRecord(format: "clip_benchmark", path: pcam, nanMetrics: ["acc5"]))
+            doc.results[1].metrics,
+            MetricValues(acc1: 0.62054443359375, acc5: nil, meanPerClassRecall: 0.6204954441389612))
+        XCTAssertEqual(
+            doc.results[1].imported, ImportRecord(format: "clip_benchmark", path: pcam, nanMetrics: ["acc5"]))
         XCTAssertEqual(doc.results[0].imported?.nanMetrics, [])
         for row in doc.results {
             XCTAssertEqual(row.method, "cosine")
@@ -113,17 +115,25 @@ final class ClipBenchmarkTests: XCTestCase {
         let head = #"{"dataset": "d", "model": "m", "pretrained": "p", "language": "en", "#
         XCTAssertTrue(attempt(head + #""task": "zeroshot_retrieval", "metrics": {}}"#).contains("only zeroshot"))
         XCTAssertTrue(
-            attempt(head + #""task": "zeroshot_classification", "metrics": {"acc1": NaN, "acc5": 1, "#
-                + #""mean_per_class_recall": 0.5}}"#).contains("acc1 is NaN"))
+            attempt(
+                head + #""task": "zeroshot_classification", "metrics": {"acc1": NaN, "acc5": 1, "#
+                    + #""mean_per_class_recall": 0.5}}"#
+            ).contains("acc1 is NaN"))
         XCTAssertTrue(
-            attempt(head + #""task": "zeroshot_classification", "metrics": {"acc1": 0.5, "acc5": Infinity, "#
-                + #""mean_per_class_recall": 0.5}}"#).contains("Infinity"))
+            attempt(
+                head + #""task": "zeroshot_classification", "metrics": {"acc1": 0.5, "acc5": Infinity, "#
+                    + #""mean_per_class_recall": 0.5}}"#
+            ).contains("Infinity"))
         XCTAssertTrue(
-            attempt(head + #""task": "zeroshot_classification", "metrics": {"acc1": 1.5, "acc5": 1, "#
-                + #""mean_per_class_recall": 0.5}}"#).contains("outside [0, 1]"))
+            attempt(
+                head + #""task": "zeroshot_classification", "metrics": {"acc1": 1.5, "acc5": 1, "#
+                    + #""mean_per_class_recall": 0.5}}"#
+            ).contains("outside [0, 1]"))
         XCTAssertTrue(
-            attempt(head + #""task": "zeroshot_classification", "extra": 1, "metrics": {"acc1": 0.5, "#
-                + #""acc5": 1, "mean_per_class_recall": 0.5}}"#).contains("extra"))
+            attempt(
+                head + #""task": "zeroshot_classification", "extra": 1, "metrics": {"acc1": 0.5, "#
+                    + #""acc5": 1, "mean_per_class_recall": 0.5}}"#
+            ).contains("extra"))
         XCTAssertTrue(attempt(String(repeating: "[", count: 5000)).contains("deeper"))
         XCTAssertTrue(attempt("{\"dataset\": \"NaN").contains("not a JSON object"))
         // "NaN" inside a string is text, not a number.

@@ -115,7 +115,8 @@ final class ExporterTests: XCTestCase {
         XCTAssertEqual(provenance.classnamesSha256, SHA256.hex(Data("apple\nlake\nmeadow\n".utf8)))
         XCTAssertEqual(doc.inputs.filter { $0.role == "image_embeddings" }.count, 2, "two shards of --chunk 4")
         XCTAssertEqual(
-            try SchemaLocations.loadValidator().validate(try JSON.parse(Data(contentsOf: URL(fileURLWithPath: result)))),
+            try SchemaLocations.loadValidator().validate(
+                try JSON.parse(Data(contentsOf: URL(fileURLWithPath: result)))),
             [])
     }
 

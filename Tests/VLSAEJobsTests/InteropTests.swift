@@ -39,7 +39,8 @@ final class InteropTests: XCTestCase {
         let e = try expected(reference)
         XCTAssertEqual(a.metrics.acc1, e["acc1"]!, accuracy: 1e-12, file: file, line: line)
         XCTAssertEqual(try XCTUnwrap(a.metrics.acc5), e["acc5"]!, accuracy: 1e-12, file: file, line: line)
-        XCTAssertEqual(a.metrics.meanPerClassRecall, e["mean_per_class_recall"]!, accuracy: 1e-12, file: file, line: line)
+        XCTAssertEqual(
+            a.metrics.meanPerClassRecall, e["mean_per_class_recall"]!, accuracy: 1e-12, file: file, line: line)
     }
 
     private func load(_ manifest: String) throws -> ZeroShotDataset {
