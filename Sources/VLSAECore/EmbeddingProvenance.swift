@@ -2,13 +2,14 @@
 /// manifest's `provenance` key; `vlsae eval` copies it into each row of that dataset (`embedding_provenance`).
 /// The list hashes use the rule of `Catalog.listSHA256` (VLSAEData), so they can be checked against the manifest's
 /// class names and templates.
+@MemberwiseInit
 public struct EmbeddingProvenance: Codable, Equatable, Sendable {
     /// The program that wrote the embeddings, e.g. "Datasets/export/export.py".
     public var exporter: String
     /// What was exported: a CLIP_benchmark dataset name or `imagefolder:DIR`.
     public var dataset: String
     /// The dataset split, e.g. "test"; nil for an image folder.
-    public var split: String?
+    public var split: String? = nil
     /// The open_clip architecture, e.g. "ViT-B-32".
     public var model: String
     /// The open_clip pretrained tag, or "none" for random weights.
@@ -29,27 +30,6 @@ public struct EmbeddingProvenance: Codable, Equatable, Sendable {
     public var classnamesSha256: String
     /// List hash of the templates the text embeddings were computed from.
     public var templatesSha256: String
-
-    /// Every field as recorded by the exporter.
-    public init(
-        exporter: String, dataset: String, split: String?, model: String, pretrained: String,
-        openClipVersion: String, torchVersion: String, clipBenchmarkVersion: String, device: String,
-        nImages: Int, nSkipped: Int, classnamesSha256: String, templatesSha256: String
-    ) {
-        self.exporter = exporter
-        self.dataset = dataset
-        self.split = split
-        self.model = model
-        self.pretrained = pretrained
-        self.openClipVersion = openClipVersion
-        self.torchVersion = torchVersion
-        self.clipBenchmarkVersion = clipBenchmarkVersion
-        self.device = device
-        self.nImages = nImages
-        self.nSkipped = nSkipped
-        self.classnamesSha256 = classnamesSha256
-        self.templatesSha256 = templatesSha256
-    }
 
     /// Every key the object may have (a manifest with another key is refused).
     public enum CodingKeys: CodingKey, CaseIterable {

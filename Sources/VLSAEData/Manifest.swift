@@ -15,23 +15,17 @@ public enum StringListSource: Codable, Equatable, Sendable {
     /// Decodes a JSON string ending in `.txt` as `.textFile`, another string as `.catalog` and an array of strings as
     /// `.inline`; anything else is a decoding error.
     public init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if let name = try? c.decode(String.self) {
-            self = name.lowercased().hasSuffix(".txt") ? .textFile(name) : .catalog(name)
-        } else if let list = try? c.decode([String].self) {
-            self = .inline(list)
-        } else {
-            throw DecodingError.dataCorruptedError(
-                in: c, debugDescription: "expected an array of strings or the name of a catalog entry")
+        switch try StringOrList(from: decoder, expected: "an array of strings or the name of a catalog entry") {
+        case .string(let name): self = name.lowercased().hasSuffix(".txt") ? .textFile(name) : .catalog(name)
+        case .list(let list): self = .inline(list)
         }
     }
 
     /// Writes the form `init(from:)` reads: the name as a string, or the list as an array.
     public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
         switch self {
-        case .inline(let list): try c.encode(list)
-        case .catalog(let name), .textFile(let name): try c.encode(name)
+        case .inline(let list): try StringOrList.list(list).encode(to: encoder)
+        case .catalog(let name), .textFile(let name): try StringOrList.string(name).encode(to: encoder)
         }
     }
 }
@@ -50,6 +44,7 @@ public enum StringListSource: Codable, Equatable, Sendable {
 /// Instead of `text_embeddings` a manifest may give `classifier` (C × d, already averaged over
 /// templates); template-level variants are then unavailable. Array paths are tensor addresses
 /// (`file.npy`, `file.npy[0]`, `archive.npz:name`) relative to the manifest's folder.
+@MemberwiseInit
 public struct Manifest: Codable, Equatable, Sendable {
     /// Dataset name as results report it, e.g. "cifar10" (JSON key `name`).
     public var name: String
@@ -68,40 +63,19 @@ public struct Manifest: Codable, Equatable, Sendable {
     public var templates: StringListSource
     /// Tensor address of the C × T × d per-template text embeddings (`text_embeddings`); nil when `classifier` is
     /// given.
-    public var textEmbeddings: String?
+    public var textEmbeddings: String? = nil
     /// Tensor address of a C × d classifier already averaged over templates; nil when `text_embeddings` is given.
     /// CLIP_benchmark's d × C `--save_clf` tensor is accepted too (`classifierLayout`).
-    public var classifier: String?
+    public var classifier: String? = nil
     /// `classifier_layout`: how `classifier` is laid out; required when d == C, otherwise inferred from the shape.
-    public var classifierLayout: ClassifierLayout?
+    public var classifierLayout: ClassifierLayout? = nil
     /// Where the embeddings came from, as the exporter records it; copied into the result rows.
-    public var provenance: EmbeddingProvenance?
+    public var provenance: EmbeddingProvenance? = nil
 
     /// Every key a manifest may have (`read` refuses others).
     enum CodingKeys: CodingKey, CaseIterable {
         case name, model, pretrained, imageEmbeddings, labels, classnames, templates, textEmbeddings, classifier
         case classifierLayout, provenance
-    }
-
-    /// A manifest as given. Exactly one of `textEmbeddings` and `classifier` must be set, which `read(path:)` checks
-    /// and this initialiser does not.
-    public init(
-        name: String, model: String, pretrained: String, imageEmbeddings: TensorSource, labels: TensorSource,
-        classnames: StringListSource, templates: StringListSource,
-        textEmbeddings: String? = nil, classifier: String? = nil,
-        classifierLayout: ClassifierLayout? = nil, provenance: EmbeddingProvenance? = nil
-    ) {
-        self.name = name
-        self.model = model
-        self.pretrained = pretrained
-        self.imageEmbeddings = imageEmbeddings
-        self.labels = labels
-        self.classnames = classnames
-        self.templates = templates
-        self.textEmbeddings = textEmbeddings
-        self.classifier = classifier
-        self.classifierLayout = classifierLayout
-        self.provenance = provenance
     }
 
     /// Reads and decodes a manifest; structural problems name the file.

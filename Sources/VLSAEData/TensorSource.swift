@@ -14,28 +14,25 @@ public enum TensorSource: Codable, Equatable, Sendable, ExpressibleByStringLiter
     /// A string literal is one address (or pattern).
     public init(stringLiteral value: String) { self = .address(value) }
 
-    /// Decodes a JSON string as `.address` and an array of strings as `.shards`.
+    /// Decodes a JSON string as `.address` and a non-empty array of strings as `.shards`.
     public init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if let text = try? c.decode(String.self) {
-            self = .address(text)
-        } else if let list = try? c.decode([String].self) {
+        switch try StringOrList(from: decoder, expected: "a tensor address or an array of tensor addresses (shards)") {
+        case .string(let text): self = .address(text)
+        case .list(let list):
             guard !list.isEmpty else {
-                throw DecodingError.dataCorruptedError(in: c, debugDescription: "the list of shards is empty")
+                throw DecodingError.dataCorrupted(
+                    DecodingError.Context(
+                        codingPath: decoder.codingPath, debugDescription: "the list of shards is empty"))
             }
             self = .shards(list)
-        } else {
-            throw DecodingError.dataCorruptedError(
-                in: c, debugDescription: "expected a tensor address or an array of tensor addresses (shards)")
         }
     }
 
     /// Writes the form `init(from:)` reads.
     public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
         switch self {
-        case .address(let a): try c.encode(a)
-        case .shards(let list): try c.encode(list)
+        case .address(let a): try StringOrList.string(a).encode(to: encoder)
+        case .shards(let list): try StringOrList.list(list).encode(to: encoder)
         }
     }
 

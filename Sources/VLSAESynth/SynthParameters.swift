@@ -1,6 +1,7 @@
 import VLSAECore
 
 /// One zero-shot set of the synthetic suite.
+@MemberwiseInit
 public struct SynthEvalSetSpec: Codable, Equatable, Sendable {
     /// The set's folder and manifest name in the suite (letters, digits, `-`, `_`; unique within a suite), e.g.
     /// "synth10".
@@ -9,13 +10,6 @@ public struct SynthEvalSetSpec: Codable, Equatable, Sendable {
     public var classes: Int
     /// N, the number of images (at least 1); labels are balanced, class sizes differing by at most one.
     public var images: Int
-
-    /// Checked by `SynthParameters.validate()`, not here.
-    public init(name: String, classes: Int, images: Int) {
-        self.name = name
-        self.classes = classes
-        self.images = images
-    }
 }
 
 /// Every knob of the planted-concept generator ("planted-concepts-v1"). The defaults are tuned

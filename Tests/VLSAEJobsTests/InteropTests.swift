@@ -47,18 +47,30 @@ final class InteropTests: XCTestCase {
         try ZeroShotDataset.load(manifestPath: fixtures.path(manifest))
     }
 
+    /// Images, labels, class text and both lists equal after loading.
+    private func assertSameContent(
+        _ manifest: String, as plain: String, file: StaticString = #filePath, line: UInt = #line
+    )
+        throws
+    {
+        let a = try load(plain)
+        let b = try load(manifest)
+        XCTAssertEqual(b.images, a.images, manifest, file: file, line: line)
+        XCTAssertEqual(b.labels, a.labels, manifest, file: file, line: line)
+        XCTAssertEqual(b.classText, a.classText, manifest, file: file, line: line)
+        XCTAssertEqual(b.classnames, a.classnames, manifest, file: file, line: line)
+        XCTAssertEqual(b.templates, a.templates, manifest, file: file, line: line)
+    }
+
     func testFortranOrderGivesTheSameArraysAndNumbers() throws {
-        let plain = try load("plain.json")
-        let fortran = try load("fortran.json")
-        XCTAssertEqual(fortran.images, plain.images)
-        XCTAssertEqual(fortran.classText, plain.classText)
+        try assertSameContent("fortran.json", as: "plain.json")
         try assertSameNumbers("fortran.json", as: "plain.json", reference: "plain")
     }
 
     func testSaveClfClassifierIsReadDimFirstAndRecorded() throws {
-        let clf = try load("save_clf.json")
-        XCTAssertEqual(clf.classifierLayout, .dimFirst, "a (d, C) tensor with d ≠ C is inferred dim-first")
-        XCTAssertEqual(clf.classText, try load("plain_classifier.json").classText)
+        XCTAssertEqual(
+            try load("save_clf.json").classifierLayout, .dimFirst, "a (d, C) tensor with d ≠ C is inferred dim-first")
+        try assertSameContent("save_clf.json", as: "plain_classifier.json")
         XCTAssertEqual(try load("plain_classifier.json").classifierLayout, .classFirst)
         try assertSameNumbers("save_clf.json", as: "plain_classifier.json", reference: "plain")
         try assertSameNumbers("save_clf_declared.json", as: "plain_classifier.json", reference: "plain")
@@ -74,17 +86,15 @@ final class InteropTests: XCTestCase {
         }
         let dimFirst = try evaluate("square_dim_first.json").results[0]
         let classFirst = try evaluate("square_class_first.json").results[0]
-        XCTAssertEqual(try load("square_dim_first.json").classText, try load("square_class_first.json").classText)
+        try assertSameContent("square_dim_first.json", as: "square_class_first.json")
         XCTAssertEqual(dimFirst.metrics, classFirst.metrics)
         XCTAssertEqual(dimFirst.classifierLayout, "dim-first")
         XCTAssertEqual(classFirst.classifierLayout, "class-first")
     }
 
     func testTextFileListsGiveTheSameListsNumbersAndAreHashed() throws {
-        let plain = try load("plain.json")
         let text = try load("text_files.json")
-        XCTAssertEqual(text.classnames, plain.classnames)
-        XCTAssertEqual(text.templates, plain.templates)
+        try assertSameContent("text_files.json", as: "plain.json")
         try assertSameNumbers("text_files.json", as: "plain.json", reference: "plain")
         let row = try evaluate("text_files.json").results[0]
         XCTAssertEqual(row.classnamesSha256, try evaluate("plain.json").results[0].classnamesSha256)
@@ -105,11 +115,9 @@ final class InteropTests: XCTestCase {
     }
 
     func testShardsInNumericOrderGiveTheSameNumbersAsOneFile() throws {
-        let whole = try load("plain16.json")
         for manifest in ["shards_glob.json", "shards_list.json"] {
-            let sharded = try load(manifest)
-            XCTAssertEqual(sharded.images, whole.images, manifest)
-            XCTAssertEqual(sharded.inputs.filter { $0.role == "image_embeddings" }.count, 12, manifest)
+            try assertSameContent(manifest, as: "plain16.json")
+            XCTAssertEqual(try load(manifest).inputs.filter { $0.role == "image_embeddings" }.count, 12, manifest)
             try assertSameNumbers(manifest, as: "plain16.json", reference: "plain16")
         }
         let globbed = try load("shards_glob.json").inputs.filter { $0.role == "image_embeddings" }
