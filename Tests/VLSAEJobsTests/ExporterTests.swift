@@ -23,10 +23,19 @@ final class ExporterTests: XCTestCase {
                 + "about 1.5 GB from the package index, 4-6 minutes)")
     }
 
-    private func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    /// Runs `executable` with its temporary files (torch keeps a `torchinductor_<user>` cache there) inside `scratch`,
+    /// which the test's temporary folder removes.
+    private func run(_ executable: String, scratch: URL, _ arguments: [String]) throws -> (
+        status: Int32, output: String
+    ) {
+        let tmp = scratch.appendingPathComponent("python-tmp")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["TMPDIR"] = tmp.path
+        p.environment = environment
         let pipe = Pipe()
         p.standardOutput = pipe
         p.standardError = pipe
@@ -67,14 +76,14 @@ final class ExporterTests: XCTestCase {
             exporter, "--model", "ViT-B-32", "--pretrained", "none", "--dataset", "imagefolder:" + images.path,
             "--out", out.path, "--templates", templates.path, "--batch-size", "2", "--chunk", "4",
         ]
-        let first = try run(python, arguments)
+        let first = try run(python, scratch: dir, arguments)
         XCTAssertEqual(first.status, 0, first.output)
         XCTAssertTrue(first.output.contains("skipping unreadable image") && first.output.contains("broken.png"))
         let manifest = out.appendingPathComponent("pictures.json")
 
         // The arrays against open_clip called directly.
         let check = try run(
-            python,
+            python, scratch: dir,
             [
                 root.appendingPathComponent("Tests/VLSAEJobsTests/Fixtures/exporter/check_export.py").path,
                 manifest.path, images.path, templates.path, root.appendingPathComponent("Datasets/export").path,
@@ -85,12 +94,12 @@ final class ExporterTests: XCTestCase {
         // Resuming: every shard is complete, so a rerun rewrites nothing but the text embeddings and manifest.
         let shard = out.appendingPathComponent("pictures_shards/img_emb_0.npy")
         let before = try FileManager.default.attributesOfItem(atPath: shard.path)[.modificationDate] as? Date
-        let again = try run(python, arguments)
+        let again = try run(python, scratch: dir, arguments)
         XCTAssertEqual(again.status, 0, again.output)
         XCTAssertFalse(again.output.contains("skipping unreadable"), "no image is read again")
         XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: shard.path)[.modificationDate] as? Date, before)
         // Other settings into the same folder are refused rather than mixed.
-        let other = try run(python, arguments.map { $0 == "4" ? "3" : $0 })
+        let other = try run(python, scratch: dir, arguments.map { $0 == "4" ? "3" : $0 })
         XCTAssertEqual(other.status, 1, other.output)
         XCTAssertTrue(other.output.contains("records other settings"), other.output)
 
@@ -125,7 +134,7 @@ final class ExporterTests: XCTestCase {
         let dir = try temporaryFolder("exporter-errors").url
         let exporter = root.appendingPathComponent("Datasets/export/export.py").path
         let missing = try run(
-            python,
+            python, scratch: dir,
             [
                 exporter, "--model", "ViT-B-32", "--pretrained", "none", "--dataset",
                 "imagefolder:" + dir.appendingPathComponent("nowhere").path, "--out", dir.path,
@@ -133,7 +142,7 @@ final class ExporterTests: XCTestCase {
         XCTAssertEqual(missing.status, 1, missing.output)
         XCTAssertTrue(missing.output.contains("no such folder"), missing.output)
         let unknown = try run(
-            python,
+            python, scratch: dir,
             [
                 exporter, "--model", "ViT-B-32", "--pretrained", "none", "--dataset", "no_such_dataset",
                 "--dataset-root", dir.path, "--out", dir.path,
