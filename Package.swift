@@ -98,6 +98,7 @@ let package = Package(
         .testTarget(
             name: "VLSAESynthTests", dependencies: ["VLSAESynth", "VLSAEData", "VLSAEFormats", "VLSAETestSupport"],
             exclude: ["Fixtures"]),
-        .testTarget(name: "VLSAEJobsTests", dependencies: ["VLSAEJobs", "VLSAETestSupport"]),
+        .testTarget(
+            name: "VLSAEJobsTests", dependencies: ["VLSAEJobs", "VLSAETestSupport"], resources: [.copy("Fixtures")]),
     ]
 )

@@ -2,32 +2,30 @@ import Foundation
 import VLSAECore
 import VLSAEFormats
 
-/// A list of strings given inline in a manifest, or by the name of a catalog entry.
+/// A list of strings given inline in a manifest, by the name of a catalog entry, or by a text file.
 public enum StringListSource: Codable, Equatable, Sendable {
     /// The strings themselves, written as a JSON array.
     case inline([String])
     /// The name of a built-in catalog entry (`Catalog.entry(named:)`), written as a JSON string.
     case catalog(String)
+    /// A text file with one entry per line (CLIP_benchmark's `classnames.txt` and
+    /// `zeroshot_classification_templates.txt`), relative to the manifest; written as a JSON string ending in `.txt`.
+    case textFile(String)
 
-    /// Decodes a JSON string as `.catalog` and an array of strings as `.inline`; anything else is a decoding error.
+    /// Decodes a JSON string ending in `.txt` as `.textFile`, another string as `.catalog` and an array of strings as
+    /// `.inline`; anything else is a decoding error.
     public init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if let name = try? c.decode(String.self) {
-            self = .catalog(name)
-        } else if let list = try? c.decode([String].self) {
-            self = .inline(list)
-        } else {
-            throw DecodingError.dataCorruptedError(
-                in: c, debugDescription: "expected an array of strings or the name of a catalog entry")
+        switch try StringOrList(from: decoder, expected: "an array of strings or the name of a catalog entry") {
+        case .string(let name): self = name.lowercased().hasSuffix(".txt") ? .textFile(name) : .catalog(name)
+        case .list(let list): self = .inline(list)
         }
     }
 
     /// Writes the form `init(from:)` reads: the name as a string, or the list as an array.
     public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
         switch self {
-        case .inline(let list): try c.encode(list)
-        case .catalog(let name): try c.encode(name)
+        case .inline(let list): try StringOrList.list(list).encode(to: encoder)
+        case .catalog(let name), .textFile(let name): try StringOrList.string(name).encode(to: encoder)
         }
     }
 }
@@ -54,10 +52,11 @@ public struct Manifest: Codable, Equatable, Sendable {
     public var model: String
     /// Pretrained weights tag of `model`, e.g. "laion2b_s34b_b79k"; recorded, not interpreted.
     public var pretrained: String
-    /// Tensor address of the N × d image embeddings (`image_embeddings`), relative to the manifest's folder.
-    public var imageEmbeddings: String
-    /// Tensor address of the N integer labels in [0, C).
-    public var labels: String
+    /// Tensor address of the N × d image embeddings (`image_embeddings`), relative to the manifest's folder; or shards
+    /// (a list, or a glob pattern of `.npy` files) joined along the first axis.
+    public var imageEmbeddings: TensorSource
+    /// Tensor address (or shards) of the N integer labels in [0, C).
+    public var labels: TensorSource
     /// The C class names in label order, inline or by catalog name.
     public var classnames: StringListSource
     /// The T prompt templates, each with one `{c}`, inline or by catalog name.
@@ -66,11 +65,17 @@ public struct Manifest: Codable, Equatable, Sendable {
     /// given.
     public var textEmbeddings: String? = nil
     /// Tensor address of a C × d classifier already averaged over templates; nil when `text_embeddings` is given.
+    /// CLIP_benchmark's d × C `--save_clf` tensor is accepted too (`classifierLayout`).
     public var classifier: String? = nil
+    /// `classifier_layout`: how `classifier` is laid out; required when d == C, otherwise inferred from the shape.
+    public var classifierLayout: ClassifierLayout? = nil
+    /// Where the embeddings came from, as the exporter records it; copied into the result rows.
+    public var provenance: EmbeddingProvenance? = nil
 
     /// Every key a manifest may have (`read` refuses others).
     enum CodingKeys: CodingKey, CaseIterable {
         case name, model, pretrained, imageEmbeddings, labels, classnames, templates, textEmbeddings, classifier
+        case classifierLayout, provenance
     }
 
     /// Reads and decodes a manifest; structural problems name the file.
@@ -84,6 +89,11 @@ public struct Manifest: Codable, Equatable, Sendable {
             try CanonicalJSON.checkKeys(
                 object.keys, allowed: CanonicalJSON.keys(of: CodingKeys.self),
                 at: "the manifest", path: path)
+            if let provenance = object["provenance"] as? [String: Any] {
+                try CanonicalJSON.checkKeys(
+                    provenance.keys, allowed: CanonicalJSON.keys(of: EmbeddingProvenance.CodingKeys.self),
+                    at: "the manifest's provenance", path: path)
+            }
         }
         let m = try CanonicalJSON.decode(Manifest.self, from: data, path: path)
         switch (m.textEmbeddings, m.classifier) {
@@ -125,6 +135,10 @@ public struct ZeroShotDataset: Sendable {
     public let classText: ClassText
     /// Every file read, the manifest first, each with its role (empty when loaded without hashing).
     public let inputs: [FileDigest]
+    /// The layout the classifier was read in (given or inferred from its shape); nil for per-template embeddings.
+    public let classifierLayout: ClassifierLayout?
+    /// The exporter's record of where the embeddings came from, when the manifest has one.
+    public let embeddingProvenance: EmbeddingProvenance?
 
     /// N, the number of images.
     public var count: Int { images.rows }
@@ -152,7 +166,8 @@ public struct ZeroShotDataset: Sendable {
         images: Tensor, labels: Tensor, classnames: [String], templates: [String],
         textEmbeddings: Tensor?, classifier: Tensor?,
         source: String = "(in memory)", addresses: [String: String] = [:],
-        inputs: [FileDigest] = []
+        inputs: [FileDigest] = [], classifierLayout: ClassifierLayout? = nil,
+        provenance: EmbeddingProvenance? = nil
     ) throws {
         func fail(_ role: String, _ message: String) -> VLSAEError {
             let place = addresses[role].map { "\(role) (\($0))" } ?? role
@@ -189,6 +204,10 @@ public struct ZeroShotDataset: Sendable {
             throw fail("labels", "label \(labelValues[i]) at index \(i) is outside [0, \(c)) (C = \(c) classnames)")
         }
 
+        if classifierLayout != nil && classifier == nil {
+            throw fail("classifier_layout", "is given but the manifest has no \"classifier\"")
+        }
+        var layout: ClassifierLayout? = nil
         let text: ClassText
         switch (textEmbeddings, classifier) {
         case (let te?, nil):
@@ -212,13 +231,12 @@ public struct ZeroShotDataset: Sendable {
             guard cl.dtype.isFloatingPoint else {
                 throw fail("classifier", "expected floating-point values, found \(cl.dtype.rawValue)")
             }
-            guard cl.shape == [c, d] else {
-                throw fail(
-                    "classifier",
-                    "expected shape (C, d) = (\(c), \(d)) from \(c) classnames and image "
-                        + "dimension \(d), found \(cl.shapeDescription)")
+            let resolved = try Self.layout(of: cl, classes: c, dimension: d, given: classifierLayout) {
+                fail("classifier", $0)
             }
-            let m = Matrix(rows: c, cols: d, values: cl.floats)
+            layout = resolved
+            let rows = resolved == .dimFirst ? cl.transposed() : cl
+            let m = Matrix(rows: c, cols: d, values: rows.floats)
             if let r = m.firstNonFiniteRow() { throw fail("classifier", "row \(r) contains NaN or infinity") }
             text = .averaged(m)
         case (nil, nil):
@@ -236,6 +254,59 @@ public struct ZeroShotDataset: Sendable {
         self.templates = templates
         self.classText = text
         self.inputs = inputs
+        self.classifierLayout = layout
+        self.embeddingProvenance = provenance
+        if let provenance { try checkProvenance(provenance, fail: fail) }
+    }
+
+    /// The classifier's layout: `given` when its shape agrees, else inferred from the shape ((C, d) class-first,
+    /// (d, C) dim-first); a square classifier (d == C) needs `given`.
+    static func layout(
+        of cl: Tensor, classes c: Int, dimension d: Int, given: ClassifierLayout?,
+        fail: (String) -> VLSAEError
+    ) throws -> ClassifierLayout {
+        let expected = "(C, d) = (\(c), \(d)) or, as CLIP_benchmark's --save_clf writes it, (d, C) = (\(d), \(c))"
+        switch given {
+        case .classFirst?:
+            guard cl.shape == [c, d] else {
+                throw fail(
+                    "classifier_layout is class-first: expected shape (C, d) = (\(c), \(d)), found \(cl.shapeDescription)"
+                )
+            }
+            return .classFirst
+        case .dimFirst?:
+            guard cl.shape == [d, c] else {
+                throw fail(
+                    "classifier_layout is dim-first: expected shape (d, C) = (\(d), \(c)), found \(cl.shapeDescription)"
+                )
+            }
+            return .dimFirst
+        case nil:
+            guard cl.shape == [c, d] || cl.shape == [d, c] else {
+                throw fail(
+                    "expected shape \(expected) from \(c) classnames and image dimension \(d), found \(cl.shapeDescription)"
+                )
+            }
+            guard c != d else {
+                throw fail(
+                    "is square (d = C = \(c)): the manifest must say \"classifier_layout\": \"dim-first\" "
+                        + "(CLIP_benchmark's --save_clf) or \"class-first\"")
+            }
+            return cl.shape == [c, d] ? .classFirst : .dimFirst
+        }
+    }
+
+    /// Checks the exporter's record against what was loaded: the image count and both list hashes.
+    private func checkProvenance(_ p: EmbeddingProvenance, fail: (String, String) -> VLSAEError) throws {
+        guard p.nImages == count else {
+            throw fail("provenance", "n_images is \(p.nImages) but image_embeddings has \(count) rows")
+        }
+        guard p.classnamesSha256 == classnamesSHA256 else {
+            throw fail("provenance", "classnames_sha256 does not match the class names (exported with another list)")
+        }
+        guard p.templatesSha256 == templatesSHA256 else {
+            throw fail("provenance", "templates_sha256 does not match the templates (exported with another list)")
+        }
     }
 
     private static func strip(_ e: VLSAEError, prefix: String) -> String {
@@ -254,6 +325,10 @@ public struct ZeroShotDataset: Sendable {
     ) throws -> ZeroShotDataset {
         let (manifest, manifestDigest) = try Manifest.read(path: manifestPath)
         let folder = (manifestPath as NSString).deletingLastPathComponent
+        func resolve(_ path: String) -> String {
+            path.hasPrefix("/") || folder.isEmpty ? path : (folder as NSString).appendingPathComponent(path)
+        }
+        var inputs = hashInputs ? [manifestDigest] : []
 
         func list(_ source: StringListSource, role: String, pick: (CatalogEntry) -> [String]) throws -> [String] {
             switch source {
@@ -262,14 +337,34 @@ public struct ZeroShotDataset: Sendable {
                 do { return pick(try catalog(name)) } catch let e as VLSAEError {
                     throw VLSAEError.file(manifestPath, "\(role): catalog entry \"\(name)\": \(e)")
                 }
+            case .textFile(let name):
+                let data = try readFile(resolve(name))
+                if hashInputs { inputs.append(FileDigest(of: data, path: resolve(name), role: role)) }
+                return try TextList.parse(data, path: resolve(name))
             }
         }
         let classnames = try list(manifest.classnames, role: "classnames") { $0.classnames }
         let templates = try list(manifest.templates, role: "templates") { $0.templates }
 
         var addresses: [String: String] = [:]
-        var inputs = hashInputs ? [manifestDigest] : []
         var files: [String: (contents: TensorFile.Contents, digest: FileDigest?)] = [:]
+
+        func tensor(_ source: TensorSource, role: String) throws -> Tensor {
+            let parts: [String]
+            do { parts = try source.addresses(relativeTo: folder) } catch let e as VLSAEError {
+                throw VLSAEError.file(manifestPath, "\(role) (\(source)): \(e)")
+            }
+            if parts.count == 1 {
+                let t = try tensor(parts[0], role: role)
+                addresses[role] = source.description
+                return t
+            }
+            let shards = try parts.map { try tensor($0, role: role) }
+            addresses[role] = source.description
+            do { return try Tensor.concatenated(shards, names: parts) } catch let e as VLSAEError {
+                throw VLSAEError.file(manifestPath, "\(role) shards: \(e)")
+            }
+        }
 
         func tensor(_ text: String, role: String) throws -> Tensor {
             addresses[role] = text
@@ -303,6 +398,7 @@ public struct ZeroShotDataset: Sendable {
             name: manifest.name, model: manifest.model, pretrained: manifest.pretrained,
             images: images, labels: labels, classnames: classnames, templates: templates,
             textEmbeddings: text, classifier: classifier,
-            source: manifestPath, addresses: addresses, inputs: inputs)
+            source: manifestPath, addresses: addresses, inputs: inputs,
+            classifierLayout: manifest.classifierLayout, provenance: manifest.provenance)
     }
 }

@@ -15,10 +15,10 @@ public enum NpyFormat {
     ]
 
     /// Parses the bytes of an `.npy` file read from `path` (which names it in errors). Throws `VLSAEError.file` for a
-    /// bad magic or header, an unsupported dtype, big-endian or Fortran-order data, or data shorter or longer than the
-    /// shape needs.
+    /// bad magic or header, an unsupported dtype, big-endian data, or data shorter or longer than the shape needs.
+    /// Fortran-order (column-major) data, what `np.save(x.T)` writes, is reordered to row-major on read.
     public static func read(_ data: Data, path: String) throws -> Tensor {
-        let (dtype, shape, dataStart) = try parseHeader(data, path: path)
+        let (dtype, shape, dataStart, fortran) = try parseHeader(data, path: path)
         var count = 1
         for d in shape {
             let (p, o) = count.multipliedReportingOverflow(by: d)
@@ -43,7 +43,8 @@ public enum NpyFormat {
         let storage = data.withUnsafeBytes { raw in
             RawElements.decode(UnsafeRawBufferPointer(rebasing: raw[dataStart...]), dtype: dtype, count: count)
         }
-        return Tensor(shape: shape, dtype: dtype, storage: storage)
+        let tensor = Tensor(shape: shape, dtype: dtype, storage: storage)
+        return fortran ? tensor.fromColumnMajor() : tensor
     }
 
     /// The bytes of a v1.0 `.npy` file: '<f4' (or '<f2' when `halfPrecision`, rounded to
@@ -82,7 +83,7 @@ public enum NpyFormat {
 
     // MARK: - Header
 
-    static func parseHeader(_ data: Data, path: String) throws -> (DType, [Int], Int) {
+    static func parseHeader(_ data: Data, path: String) throws -> (DType, [Int], Int, fortran: Bool) {
         let bytes = [UInt8](data.prefix(12))
         guard bytes.count >= 6, Array(bytes[0..<6]) == magic else {
             throw VLSAEError.file(path, "not a .npy file (missing the \\x93NUMPY magic)")
@@ -134,12 +135,6 @@ public enum NpyFormat {
         guard case .bool(let fortran) = try field("fortran_order") else {
             throw VLSAEError.file(path, "the .npy header's 'fortran_order' is not True or False")
         }
-        if fortran {
-            throw VLSAEError.file(
-                path,
-                "fortran_order is True (column-major data); only C-order arrays are supported — save with np.ascontiguousarray"
-            )
-        }
         guard case .tuple(let dims) = try field("shape") else {
             throw VLSAEError.file(path, "the .npy header's 'shape' is not a tuple")
         }
@@ -150,7 +145,7 @@ public enum NpyFormat {
             }
             shape.append(n)
         }
-        return (dtype, shape, headerStart + headerLength)
+        return (dtype, shape, headerStart + headerLength, fortran)
     }
 
     private static func dtypeHint(_ descr: String) -> String {

@@ -147,6 +147,7 @@ public enum EvalJob {
             nImages: m.nImages, nClasses: m.nClasses, nTemplates: dataset.numTemplates,
             templateLevel: dataset.templateLevel,
             classnamesSha256: dataset.classnamesSHA256, templatesSha256: dataset.templatesSHA256,
+            classifierLayout: dataset.classifierLayout?.rawValue, embeddingProvenance: dataset.embeddingProvenance,
             nCountedWrong: predictions.countedWrong > 0 ? predictions.countedWrong : nil)
     }
 
@@ -159,8 +160,8 @@ public enum EvalJob {
         for r in doc.results {
             let ci = r.intervals["acc1"].map { "[\(format($0.low)), \(format($0.high))]" } ?? "-"
             lines.append(
-                pad(r.dataset, 20) + pad(r.method, 22) + pad(String(r.nImages), 9)
-                    + pad(String(r.nClasses), 8) + pad(format(r.metrics.acc1), 8) + pad(ci, 18)
+                pad(r.dataset, 20) + pad(r.method, 22) + pad(r.nImages.map(String.init) ?? "-", 9)
+                    + pad(r.nClasses.map(String.init) ?? "-", 8) + pad(format(r.metrics.acc1), 8) + pad(ci, 18)
                     + pad(r.metrics.acc5.map(format) ?? "n/a", 8) + format(r.metrics.meanPerClassRecall))
         }
         return lines.joined(separator: "\n")

@@ -210,11 +210,20 @@ public struct SweepPlan: Codable, Equatable, Sendable {
         let (m, manifestFile) = try Manifest.read(path: manifestPath)
         let folder = (manifest as NSString).deletingLastPathComponent
         var records = [manifestFile.recorded(as: manifest, role: "manifest")]
-        let named: [(String?, String)] = [
+        let named: [(TensorSource?, String)] = [
             (m.imageEmbeddings, "image_embeddings"), (m.labels, "labels"),
-            (m.textEmbeddings, "text_embeddings"), (m.classifier, "classifier"),
+            (m.textEmbeddings.map(TensorSource.address), "text_embeddings"),
+            (m.classifier.map(TensorSource.address), "classifier"),
         ]
-        for case (let address?, let role) in named {
+        for (list, role) in [(m.classnames, "classnames"), (m.templates, "templates")] {
+            guard case .textFile(let file) = list else { continue }
+            let path = file.hasPrefix("/") || folder.isEmpty ? file : (folder as NSString).appendingPathComponent(file)
+            records.append(FileDigest(path: path, sha256: try digest(resolve(path)), role: role))
+        }
+        let addresses = try named.flatMap { source, role in
+            try (source?.addresses(relativeTo: resolve(folder.isEmpty ? "." : folder)) ?? []).map { ($0, role) }
+        }
+        for (address, role) in addresses {
             let a: TensorAddress
             do { a = try TensorAddress(parsing: address) } catch let e as VLSAEError {
                 throw VLSAEError.file(manifestPath, "\(role): invalid tensor address \"\(address)\": \(e)")

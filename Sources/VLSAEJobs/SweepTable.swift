@@ -90,8 +90,11 @@ public struct SweepDatasetResult: Codable, Equatable, Sendable {
         guard let row = aligned else {
             throw VLSAEError.mismatch("evaluation returned no row for dataset \(dataset)")
         }
+        guard let nImages = row.nImages else {
+            throw VLSAEError.mismatch("the row for dataset \(dataset) does not record its image count")
+        }
         return SweepDatasetResult(
-            dataset: dataset, method: row.method, variant: row.variant, nImages: row.nImages,
+            dataset: dataset, method: row.method, variant: row.variant, nImages: nImages,
             acc1: row.metrics.acc1, acc1Interval: row.intervals["acc1"], baselineAcc1: baseline?.metrics.acc1,
             deltaAcc1: row.comparison?.deltas["acc1"], deltaAcc1Interval: row.comparison?.intervals["acc1"],
             mcnemarP: row.comparison?.mcnemarP)

@@ -132,10 +132,13 @@ public struct RunProvenance: Codable, Equatable, Sendable {
     public static let deterministic = "deterministic"
     /// The numeric mode of documents written before it was recorded (schema version 1: OpenBLAS).
     public static let unrecorded = "unrecorded"
+    /// The numeric mode of rows imported from CLIP_benchmark results (`vlsae import-cb`): computed by PyTorch there,
+    /// not by this tool, so never byte-comparable with a `deterministic` document.
+    public static let clipBenchmark = "clip_benchmark"
 
     /// The command line, program name first.
     public var command: [String]
-    /// "deterministic", or "unrecorded" for schema-1 documents.
+    /// "deterministic", "unrecorded" for schema-1 documents, or "clip_benchmark" for imported rows.
     public var numerics: String = RunProvenance.deterministic
     /// The CKernels instruction-set path that ran: portable, avx2 or avx512 (`VLSAE_ISA`).
     public var kernelPath: String?
@@ -209,18 +212,29 @@ public struct ResultRow: Codable, Equatable, Sendable {
     public var intervals: [String: ConfidenceInterval]
     /// Recall per class in class order, null for classes without images (only with --per-class).
     public var perClassRecall: [Double?]? = nil
-    /// N, the images scored (rows of the manifest's `image_embeddings`), at least 1.
-    public var nImages: Int
-    /// C, the number of class names, at least 2.
-    public var nClasses: Int
-    /// T, the number of templates in the manifest's template list (counted also when it gave an averaged classifier).
-    public var nTemplates: Int
-    /// False when the manifest gave an averaged classifier, so per-template variants were impossible.
-    public var templateLevel: Bool
-    /// `Catalog.listSHA256` of the class names: hex SHA-256 of each name's UTF-8 bytes followed by "\n".
-    public var classnamesSha256: String
+    /// N, the images scored (rows of the manifest's `image_embeddings`), at least 1; nil only in a row imported from
+    /// CLIP_benchmark (`imported`), whose result file does not say.
+    public var nImages: Int?
+    /// C, the number of class names, at least 2; nil in an imported row without its class names.
+    public var nClasses: Int?
+    /// T, the number of templates in the manifest's template list (counted also when it gave an averaged classifier);
+    /// nil in an imported row without its templates.
+    public var nTemplates: Int?
+    /// False when the manifest gave an averaged classifier, so per-template variants were impossible; nil in an
+    /// imported row.
+    public var templateLevel: Bool?
+    /// `Catalog.listSHA256` of the class names: hex SHA-256 of each name's UTF-8 bytes followed by "\n"; nil in an
+    /// imported row without its class names.
+    public var classnamesSha256: String?
     /// `Catalog.listSHA256` of the template list, as for `classnamesSha256`.
-    public var templatesSha256: String
+    public var templatesSha256: String?
+    /// `classifier_layout`: how the manifest's averaged classifier was laid out ("class-first", or "dim-first" for
+    /// CLIP_benchmark's `--save_clf` tensor); nil for per-template text embeddings.
+    public var classifierLayout: String? = nil
+    /// The exporter's record of where the embeddings came from (the manifest's `provenance`), when it had one.
+    public var embeddingProvenance: EmbeddingProvenance? = nil
+    /// Set when the row was imported from another tool's result (`vlsae import-cb`) rather than computed here.
+    public var imported: ImportRecord? = nil
 
     // Extension points for concept-level alignment; absent (not null) for the baseline.
     /// How concept similarity entered the logits; nil for the baseline.
@@ -232,6 +246,18 @@ public struct ResultRow: Codable, Equatable, Sendable {
     /// Images counted wrong at every k because their embedding, their class's vector or a concept
     /// code was degenerate (`--degenerate count-wrong`); absent when none was.
     public var nCountedWrong: Int? = nil
+}
+
+/// Where an imported row came from: the tool, the file as given, and the metrics that file held as NaN.
+@MemberwiseInit
+public struct ImportRecord: Codable, Equatable, Sendable {
+    /// The tool whose result format was read: "clip_benchmark".
+    public var format: String
+    /// The file as given on the command line (no SHA-256: the numbers were not computed from hashed inputs here).
+    public var path: String
+    /// `nan_metrics`: metrics the file held as a bare NaN (not strict JSON; CLIP_benchmark writes acc5 = NaN for
+    /// fewer than 5 classes), recorded as null in `metrics`; sorted.
+    public var nanMetrics: [String]
 }
 
 /// How concept-level similarity was added to the cosine logits (VL-SAE paper, Eq. 10): every choice

@@ -64,7 +64,7 @@ public struct ReportTable: Equatable, Sendable {
             throw VLSAEError.usage("unknown metric \"\(metric)\"; use \(Self.metrics.joined(separator: ", "))")
         }
         self.metric = metric
-        struct Key: Hashable { let method, variant, checkpoint, model, pretrained: String }
+        struct Key: Hashable { let method, variant, checkpoint, model, pretrained, imported: String }
         struct Entry {
             var rows: [String: (row: ResultRow, path: String)] = [:]
             var key: Key
@@ -77,7 +77,8 @@ public struct ReportTable: Equatable, Sendable {
             for row in doc.results where diagnostics || row.alignment?.score != "concept-only" {
                 let key = Key(
                     method: row.method, variant: row.variant ?? row.method,
-                    checkpoint: row.checkpoint?.sha256 ?? "", model: row.model, pretrained: row.pretrained)
+                    checkpoint: row.checkpoint?.sha256 ?? "", model: row.model, pretrained: row.pretrained,
+                    imported: row.imported?.format ?? "")
                 if !datasets.contains(row.dataset) { datasets.append(row.dataset) }
                 var entry = entries[key] ?? Entry(key: key, order: order)
                 if entries[key] == nil { order += 1 }
@@ -111,8 +112,10 @@ public struct ReportTable: Equatable, Sendable {
         for entry in ordered {
             let sample = entry.rows[datasets.first { entry.rows[$0] != nil }!]!.row
             if sample.alignment == nil {
-                let header =
+                var header =
                     baselineCount > 1 ? "\(sample.method) (\(sample.model)/\(sample.pretrained))" : sample.method
+                // Imported numbers were computed by another tool: the header says which.
+                if let format = sample.imported?.format { header += " [\(format)]" }
                 columns.append(Column(header: header, isBaseline: true, isOracle: false, footnote: nil))
             } else {
                 note += 1

@@ -30,7 +30,8 @@ struct VLSAE: ParsableCommand {
         version: ToolIdentity.version,
         subcommands: [
             EvalCommand.self, ReportCommand.self, InspectCommand.self, TrainCommand.self, EncodeCommand.self,
-            SynthCommand.self, RecoveryCommand.self, SweepCommand.self, RegressCommand.self,
+            SynthCommand.self, RecoveryCommand.self, SweepCommand.self, RegressCommand.self, ExportCBCommand.self,
+            ImportCBCommand.self,
         ]
     )
 }

@@ -52,7 +52,7 @@ final class RegressGoldenTests: XCTestCase {
             for row in doc.results {
                 let where_ = "\(name): \(row.dataset) \(row.method) \(row.variant ?? "")"
                 // Accuracies are counts over the images.
-                let hits = row.metrics.acc1 * Double(row.nImages)
+                let hits = row.metrics.acc1 * Double(try XCTUnwrap(row.nImages))
                 XCTAssertEqual(hits, hits.rounded(), accuracy: 1e-6, where_)
                 if let ci = row.intervals["acc1"] {
                     XCTAssertLessThanOrEqual(ci.low, row.metrics.acc1 + 1e-12, where_)
@@ -66,7 +66,7 @@ final class RegressGoldenTests: XCTestCase {
                 XCTAssertEqual(
                     try XCTUnwrap(cmp.deltas["acc1"]), row.metrics.acc1 - base.metrics.acc1, accuracy: 1e-9, where_)
                 XCTAssertEqual(
-                    Double(cmp.flips.gained - cmp.flips.lost) / Double(row.nImages),
+                    Double(cmp.flips.gained - cmp.flips.lost) / Double(try XCTUnwrap(row.nImages)),
                     row.metrics.acc1 - base.metrics.acc1, accuracy: 1e-9, where_)
                 XCTAssertTrue((0...1).contains(cmp.mcnemarP), where_)
             }

@@ -182,7 +182,7 @@ public indirect enum JSON: Equatable, Sendable {
 /// Validates JSON against the subset of JSON Schema 2020-12 that result.schema.json uses:
 /// type (a name or an array of names, "null" included), required, properties,
 /// additionalProperties (false or a schema), items, enum, const, minimum, maximum, minItems,
-/// minLength, pattern, and $ref to "#/$defs/...". Any other keyword is reported as unsupported,
+/// minLength, pattern, if/then/else, and $ref to "#/$defs/...". Any other keyword is reported as unsupported,
 /// so the schema cannot silently use something this validator ignores.
 public struct SchemaValidator: Sendable {
     /// The schema document; `$ref`s resolve against it.
@@ -191,6 +191,7 @@ public struct SchemaValidator: Sendable {
     public static let supported: Set<String> = [
         "$schema", "$id", "$defs", "$ref", "title", "description", "type", "required", "properties",
         "additionalProperties", "items", "enum", "const", "minimum", "maximum", "minItems", "minLength", "pattern",
+        "if", "then", "else",
     ]
 
     /// A validator for the schema `root`.
@@ -238,6 +239,14 @@ public struct SchemaValidator: Sendable {
                 return
             }
             check(v, against: target, at: path, errors: &errors)
+        }
+        if let condition = schema["if"] {
+            // `if` only selects a branch: its own violations are not errors.
+            var scratch: [String] = []
+            check(v, against: condition, at: path, errors: &scratch)
+            if let branch = scratch.isEmpty ? schema["then"] : schema["else"] {
+                check(v, against: branch, at: path, errors: &errors)
+            }
         }
         if let t = schema["type"] {
             var names: [String] = []

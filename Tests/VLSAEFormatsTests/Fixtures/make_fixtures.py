@@ -113,8 +113,10 @@ np.save(path("bigendian.npy"), np.array([1, 2], dtype=">f4"))
 rejects["bigendian.npy"] = ">f4"
 np.save(path("complex.npy"), np.array([1 + 2j], dtype=np.complex64))
 rejects["complex.npy"] = "<c8"
-np.save(path("fortran.npy"), np.asfortranarray(np.arange(6, dtype=np.float32).reshape(2, 3)))
-rejects["fortran.npy"] = "fortran"
+# Fortran order (what np.save(x.T) writes) is read, in column-major order: the reader must give the C-order array.
+fortran = np.arange(6, dtype=np.float32).reshape(2, 3)
+np.save(path("fortran.npy"), np.asfortranarray(fortran))
+files["fortran.npy"] = {"sha256": sha("fortran.npy"), "arrays": [describe("", fortran)]}
 np.save(path("object.npy"), np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
 rejects["object.npy"] = "'|O'"
 np.save(path("structured.npy"), np.zeros(2, dtype=[("x", "<f4"), ("y", "<i4")]))
