@@ -90,12 +90,16 @@ public struct Manifest: Codable, Equatable, Sendable {
         self.classifier = classifier
     }
 
+    /// The largest manifest file read (16 MiB); a real one, class lists inline, is a few hundred kilobytes.
+    static let maxFileSize = 16 << 20
+
     /// Reads and decodes a manifest; structural problems name the file.
     public static func load(path: String) throws -> Manifest { try read(path: path).manifest }
 
     /// Reads, checks and decodes a manifest, with the digest of the bytes read (role "manifest").
     public static func read(path: String) throws -> (manifest: Manifest, digest: FileDigest) {
-        let data = try readFile(path)
+        let data = try InputFile.read(path, limit: maxFileSize)
+        try JSONInput.check(data, path: path)
         // A misspelt key (say "text_embedding") must not silently turn into "absent".
         if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
             try CanonicalJSON.checkKeys(

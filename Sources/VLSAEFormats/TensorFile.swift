@@ -136,13 +136,19 @@ public enum TensorFile {
     }
 
     /// Every array in the file, in file order.
-    public static func readAll(path: String) throws -> [NamedTensor] { try read(path: path).arrays }
+    public static func readAll(path: String) throws -> [NamedTensor] { try read(path: path).arrays() }
 
-    /// Reads the file once: its arrays, and (when asked for) the SHA-256 of the very bytes they were
-    /// parsed from, without reading the file again.
+    /// Reads the file once and parses its layout: the names of its arrays, and (when asked for) the SHA-256 of the
+    /// very bytes they are parsed from, without reading the file again. The members of an `.npz` archive are
+    /// inflated only when asked for (`Contents.tensor(_:)`); other formats are decoded here.
     public static func read(path: String) throws -> Contents {
         let data = try readFile(path)
-        return Contents(path: path, bytes: data, arrays: try arrays(in: data, path: path))
+        if try format(of: path, data: data) == .npz {
+            let archive = try ZipArchive(data: data, path: path)
+            return Contents(path: path, bytes: data, names: try NpzFormat.arrayNames(in: archive), source: .npz(archive))
+        }
+        let arrays = try self.arrays(in: data, path: path)
+        return Contents(path: path, bytes: data, names: arrays.map(\.name), source: .decoded(arrays))
     }
 
     /// Every array in bytes already read from `path`.
@@ -159,32 +165,51 @@ public enum TensorFile {
     public struct Contents: Sendable {
         /// The file that was read, as given.
         public let path: String
-        /// The file's bytes as read (memory-mapped), kept for `digest`.
+        /// The file's bytes as read, kept for `digest` and for members decoded on demand.
         let bytes: Data
-        /// Every array in the file, in file order.
-        public let arrays: [NamedTensor]
+        /// The name of every array in the file, in file order ("" for a bare `.npy` array).
+        public let names: [String]
+        let source: Source
+
+        /// Where the arrays come from: decoded on reading, or members of an archive decoded when asked for.
+        enum Source: Sendable {
+            case decoded([NamedTensor])
+            case npz(ZipArchive)
+        }
 
         /// Path, SHA-256 and size of the file (no role: the caller knows what it is for), hashed
         /// over the bytes the arrays came from.
         public var digest: FileDigest { FileDigest(of: bytes, path: path) }
 
+        /// Every array in the file, in file order (for an `.npz`, every member is inflated).
+        public func arrays() throws -> [NamedTensor] {
+            try names.map { NamedTensor(name: $0, tensor: try array(named: $0)) }
+        }
+
+        private func array(named name: String) throws -> Tensor {
+            switch source {
+            case .decoded(let all): return all.first { $0.name == name }!.tensor
+            case .npz(let archive): return try NpzFormat.array(name, in: archive)
+            }
+        }
+
         /// The array `address` names in this file (its key and index; its path is this file's).
         public func tensor(_ address: TensorAddress) throws -> Tensor {
-            let all = arrays
-            let tensor: Tensor
+            let name: String
             if let key = address.key {
-                guard let hit = all.first(where: { $0.name == key }) else {
-                    let names = all.map { $0.name.isEmpty ? "(unnamed)" : $0.name }.prefix(20).joined(separator: ", ")
-                    throw VLSAEError.file(address.path, "no array named \"\(key)\"; it holds: \(names)")
+                guard names.contains(key) else {
+                    let shown = names.map { $0.isEmpty ? "(unnamed)" : $0 }.prefix(20).joined(separator: ", ")
+                    throw VLSAEError.file(address.path, "no array named \"\(key)\"; it holds: \(shown)")
                 }
-                tensor = hit.tensor
-            } else if all.count == 1 {
-                tensor = all[0].tensor
+                name = key
+            } else if names.count == 1 {
+                name = names[0]
             } else {
-                let names = all.map { $0.name }.prefix(20).joined(separator: ", ")
+                let shown = names.prefix(20).joined(separator: ", ")
                 throw VLSAEError.file(
-                    address.path, "holds \(all.count) arrays; name one with \(address.path):NAME (one of: \(names))")
+                    address.path, "holds \(names.count) arrays; name one with \(address.path):NAME (one of: \(shown))")
             }
+            let tensor = try array(named: name)
             guard let i = address.index else { return tensor }
             do { return try tensor.slice(i) } catch let VLSAEError.usage(msg) {
                 throw VLSAEError.file(address.description, msg)
@@ -209,7 +234,7 @@ public enum TensorFile {
         let contents = try read(path: path)
         return (
             contents.digest.sha256,
-            contents.arrays.map { ArrayInfo(name: $0.name, shape: $0.tensor.shape, dtype: $0.tensor.dtype) }
+            try contents.arrays().map { ArrayInfo(name: $0.name, shape: $0.tensor.shape, dtype: $0.tensor.dtype) }
         )
     }
 }
