@@ -119,7 +119,7 @@ final class StorageHost: TorchPickleHost {
     /// (stride 0) can otherwise turn a tiny storage into gigabytes.
     static let expansion = 8
     /// See `expansion`.
-    static let slack = 64 << 20
+    static let slack = 16 << 20
 
     init(path: String, fileSize: Int, fetch: @escaping (String) throws -> Data?) {
         self.path = path

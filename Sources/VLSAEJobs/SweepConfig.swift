@@ -217,7 +217,9 @@ public struct SweepConfig: Decodable, Equatable, Sendable {
         } else {
             try YAMLInput.check(text, path: path)
             do { raw = try Yams.load(yaml: text) } catch {
-                throw VLSAEError.file(path, "not valid YAML: \(error)")
+                // Yams adds the offending line and a caret below it; errors are one line.
+                let first = "\(error)".split(separator: "\n", omittingEmptySubsequences: true).first ?? ""
+                throw VLSAEError.file(path, "not valid YAML: \(first)")
             }
         }
         guard let top = raw as? [String: Any] else {

@@ -1,0 +1,52 @@
+import Foundation
+import VLSAECore
+import VLSAEJobs
+import VLSAETestSupport
+import XCTest
+
+/// Hostile sweep configs (issue 14): nesting, alias bombs and duplicate keys are refused on libyaml's event stream
+/// before Yams builds anything; each message names the file and the line.
+final class SweepConfigHostileTests: XCTestCase {
+    private func message(_ text: String) -> String {
+        do {
+            _ = try SweepConfig.parse(text, path: "c.yaml", baseFolder: ".")
+            return "(no error)"
+        } catch { return "\(error)" }
+    }
+
+    /// 10 KB nested 5,000 deep used to overflow the stack in Yams's recursive composer.
+    func testDeepNestingIsRefused() {
+        XCTAssertEqual(
+            message(String(repeating: "- ", count: 5000) + "x\n"), "c.yaml: YAML nested deeper than 64 levels (line 1)")
+        XCTAssertTrue(
+            message("grid:\n  k: " + String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000))
+                .hasPrefix("c.yaml: YAML nested deeper than 64 levels"))
+    }
+
+    /// The 342-byte "billion laughs": nine levels of nine aliases each expand to 9⁹ strings (~3.5 GB once built).
+    func testAliasBombIsRefused() {
+        var bomb = "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
+        let names = Array("abcdefghi").map(String.init)
+        for i in 1..<9 {
+            let p = names[i - 1]
+            bomb += "\(names[i]): &\(names[i]) [" + Array(repeating: "*\(p)", count: 9).joined(separator: ",") + "]\n"
+        }
+        XCTAssertLessThan(bomb.utf8.count, 400)
+        XCTAssertEqual(
+            message(bomb),
+            "c.yaml: YAML expands to more than 100000 nodes once its aliases are replaced (an alias bomb?) (line 6)")
+        // Many cheap aliases are refused by count.
+        let many = "a: &x 1\nb: [" + Array(repeating: "*x", count: 1001).joined(separator: ", ") + "]\n"
+        XCTAssertTrue(message(many).hasPrefix("c.yaml: more than 1000 YAML aliases"), message(many))
+    }
+
+    /// A key given twice: Yams keeps one silently; which grid runs must not be a guess. Keys of different mappings
+    /// may repeat.
+    func testDuplicateKeysAreRefused() {
+        XCTAssertEqual(
+            message("name: a\ngrid:\n  k: [4]\n  k: [8]\n"),
+            "c.yaml: duplicate key \"k\": a YAML mapping must name each key once (line 4)")
+        XCTAssertTrue(message("{\"name\": \"a\", \"name\": \"b\"}").hasPrefix("c.yaml: duplicate key \"name\""))
+        XCTAssertFalse(message("grid: {k: [4]}\ncells: [{k: 4}]\n").contains("duplicate"))
+    }
+}
