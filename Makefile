@@ -4,7 +4,7 @@ CONFIG     ?= release
 SYSTEM_PKGS = libopenblas-dev libpng-dev libjpeg-dev zlib1g-dev
 VLSAE       = .build/$(CONFIG)/vlsae
 
-.PHONY: all setup deps build run test bench lint format docs clean
+.PHONY: all setup deps build run test bench fuzz lint format docs clean
 
 all: build
 
@@ -48,6 +48,11 @@ test: deps
 bench: deps
 	./scripts/bench.sh
 
+# libFuzzer on every reader of untrusted files, FUZZ_SECONDS each (README, "Hostile input").
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	./scripts/fuzz.sh $(FUZZ_SECONDS)
+
 # Style: swift-format with the checked-in .swift-format (the toolchain's own swift-format).
 LINT_PATHS = Package.swift Sources Tests Benchmarks/Package.swift Benchmarks/Benchmarks
 lint:
@@ -61,4 +66,4 @@ docs: deps
 	./scripts/docs.sh
 
 clean:
-	rm -rf .build .build-docs Benchmarks/.build
+	rm -rf .build .build-docs Benchmarks/.build Tests/Fuzz/.build

@@ -181,7 +181,8 @@ public enum JSONInput {
             var runStart = pos
             func flush(_ end: Int) throws {
                 guard end > runStart else { return }
-                guard let s = String(bytes: UnsafeBufferPointer(rebasing: bytes[runStart..<end]), encoding: .utf8) else {
+                guard let s = String(bytes: UnsafeBufferPointer(rebasing: bytes[runStart..<end]), encoding: .utf8)
+                else {
                     throw invalid("a string is not valid UTF-8", at: start)
                 }
                 scalars.append(contentsOf: s.unicodeScalars)

@@ -145,7 +145,8 @@ public enum TensorFile {
         let data = try readFile(path)
         if try format(of: path, data: data) == .npz {
             let archive = try ZipArchive(data: data, path: path)
-            return Contents(path: path, bytes: data, names: try NpzFormat.arrayNames(in: archive), source: .npz(archive))
+            return Contents(
+                path: path, bytes: data, names: try NpzFormat.arrayNames(in: archive), source: .npz(archive))
         }
         let arrays = try self.arrays(in: data, path: path)
         return Contents(path: path, bytes: data, names: arrays.map(\.name), source: .decoded(arrays))

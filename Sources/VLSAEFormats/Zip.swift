@@ -216,7 +216,8 @@ public struct ZipArchive: Sendable {
         guard start <= size, compressedSize <= size - start else {
             throw VLSAEError.file(
                 r.path,
-                "truncated zip: \(what) needs \(compressedSize) bytes at offset \(start) but the file has \(size) bytes")
+                "truncated zip: \(what) needs \(compressedSize) bytes at offset \(start) but the file has \(size) bytes"
+            )
         }
         return start
     }

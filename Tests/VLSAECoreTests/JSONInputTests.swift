@@ -47,7 +47,8 @@ final class JSONInputTests: XCTestCase {
         XCTAssertEqual(
             problem(String(repeating: "[", count: 65) + String(repeating: "]", count: 65)),
             "JSON nested deeper than 64 levels (line 1, column 65)")
-        XCTAssertNotNil(problem(String(repeating: "{\"a\":", count: 200_000) + "1" + String(repeating: "}", count: 200_000)))
+        XCTAssertNotNil(
+            problem(String(repeating: "{\"a\":", count: 200_000) + "1" + String(repeating: "}", count: 200_000)))
         XCTAssertNil(problem("[[[1]]]", maxDepth: 3))
         XCTAssertNotNil(problem("[[[[1]]]]", maxDepth: 3))
     }
@@ -55,7 +56,8 @@ final class JSONInputTests: XCTestCase {
     /// `CanonicalJSON.decode`, which every result, plan and cell file goes through, runs the check first.
     func testCanonicalDecodeRunsTheCheck() {
         struct One: Decodable { var a: Int }
-        XCTAssertThrowsError(try CanonicalJSON.decode(One.self, from: Data(#"{"a": 1, "a": 2}"#.utf8), path: "d.json")) {
+        XCTAssertThrowsError(try CanonicalJSON.decode(One.self, from: Data(#"{"a": 1, "a": 2}"#.utf8), path: "d.json"))
+        {
             XCTAssertEqual(
                 $0 as? VLSAEError,
                 .file("d.json", "duplicate key \"a\": a JSON object must name each key once (line 1, column 10)"))

@@ -13,7 +13,8 @@ final class HostileInputTests: XCTestCase {
     private static func str(_ s: String) -> [UInt8] {
         [0x58] + withUnsafeBytes(of: UInt32(s.utf8.count).littleEndian, Array.init) + Array(s.utf8)  // BINUNICODE
     }
-    private static func int(_ v: Int32) -> [UInt8] { [0x4A] + withUnsafeBytes(of: v.littleEndian, Array.init) }  // BININT
+    /// BININT.
+    private static func int(_ v: Int32) -> [UInt8] { [0x4A] + withUnsafeBytes(of: v.littleEndian, Array.init) }
     private static func tuple(_ items: [Int32]) -> [UInt8] { [0x28] + items.flatMap(int) + [0x74] }  // MARK … TUPLE
 
     /// `_rebuild_tensor_v2(storage "0" of `numel` float32, offset 0, size, stride, False, {})`.
@@ -38,7 +39,8 @@ final class HostileInputTests: XCTestCase {
     /// unwrapped by recursion before any depth check saw the tree, and overflowed the stack.
     func testNestedRebuildFromTypeDoesNotRecurse() throws {
         let depth = 15_000
-        var pickle: [UInt8] = [0x80, 0x02] + Array("ctorch._tensor\n_rebuild_from_type_v2\n".utf8) + [0x71, 0]  // BINPUT 0
+        // PROTO 2, GLOBAL, BINPUT 0
+        var pickle: [UInt8] = [0x80, 0x02] + Array("ctorch._tensor\n_rebuild_from_type_v2\n".utf8) + [0x71, 0]
         for _ in 0..<depth { pickle += [0x68, 0, 0x4E] }  // BINGET 0, None
         pickle += [0x29] + [UInt8](repeating: 0x87, count: depth) + [0x52, 0x2E]  // (), TUPLE3 × depth, REDUCE, STOP
         // Unwrapped to the innermost call, which has no arguments left: kept as an opaque object.
@@ -54,7 +56,8 @@ final class HostileInputTests: XCTestCase {
     /// 15,000 nested lists in a whole archive read through `TensorFile` (the route of inspect, eval, encode, train).
     func testDeepListsInATorchArchiveAreRefused() throws {
         let folder = try temporaryFolder("hostile-torch")
-        let pickle = Data([0x80, 0x02] + [UInt8](repeating: 0x5D, count: 15_000) + [UInt8](repeating: 0x61, count: 14_999) + [0x2E])
+        let pickle = Data(
+            [0x80, 0x02] + [UInt8](repeating: 0x5D, count: 15_000) + [UInt8](repeating: 0x61, count: 14_999) + [0x2E])
         try ZipBuilder.torch(pickle: pickle).write(to: folder.url("deep.pt"))
         assertFileError(try TensorFile.read(path: folder.path("deep.pt")), path: "deep.pt", ["nested deeper than 1000"])
     }
@@ -79,7 +82,8 @@ final class HostileInputTests: XCTestCase {
         // A view reaching past its storage is refused as before, whatever its strides.
         assertFileError(
             try TorchFormat.unpickle(
-                Self.list([Self.tensor(size: [2, 2], stride: [2, 1], numel: 3)]), storages: ["0": Self.floats([1, 2, 3])],
+                Self.list([Self.tensor(size: [2, 2], stride: [2, 1], numel: 3)]),
+                storages: ["0": Self.floats([1, 2, 3])],
                 path: "past.pkl"),
             path: "past.pkl", ["reaches element 3", "holds 3"])
     }
@@ -102,9 +106,11 @@ final class HostileInputTests: XCTestCase {
     func testDuplicateMemberNamesAreRefused() throws {
         var z = ZipBuilder()
         z.members = [
-            ZipBuilder.Member(name: "x.npy", data: Self.npy([1])), ZipBuilder.Member(name: "x.npy", data: Self.npy([2])),
+            ZipBuilder.Member(name: "x.npy", data: Self.npy([1])),
+            ZipBuilder.Member(name: "x.npy", data: Self.npy([2])),
         ]
-        assertFileError(try ZipArchive(data: z.bytes(), path: "dup.npz"), path: "dup.npz", ["two members", "\"x.npy\""])
+        assertFileError(
+            try ZipArchive(data: z.bytes(), path: "dup.npz"), path: "dup.npz", ["two members", "\"x.npy\""])
         let folder = try temporaryFolder("hostile-npz")
         try z.bytes().write(to: folder.url("dup.npz"))
         assertFileError(try TensorFile.load(folder.path("dup.npz") + ":x"), path: "dup.npz", ["two members"])
@@ -134,7 +140,8 @@ final class HostileInputTests: XCTestCase {
 
     /// A header naming one tensor twice: the Rust reader refuses it, Python's json would keep the last; refused.
     func testSafetensorsDuplicateTensorNamesAreRefused() throws {
-        let header = #"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#
+        let header =
+            #"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#
         var data = withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { Data($0) }
         data.append(Data(header.utf8))
         data.append(Self.floats([1, 2]))

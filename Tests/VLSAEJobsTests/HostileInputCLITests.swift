@@ -14,7 +14,8 @@ final class HostileInputCLITests: XCTestCase {
         }
         let fifo = folder.path("pipe.npy")
         XCTAssertEqual(mkfifo(fifo, 0o600), 0)
-        let deepPickle = Data([0x80, 0x02] + [UInt8](repeating: 0x5D, count: 15_000) + [UInt8](repeating: 0x61, count: 14_999) + [0x2E])
+        let deepPickle = Data(
+            [0x80, 0x02] + [UInt8](repeating: 0x5D, count: 15_000) + [UInt8](repeating: 0x61, count: 14_999) + [0x2E])
         let deepPt = try write("deep.pt", ZipBuilder.torch(pickle: deepPickle))
         var overlapping = ZipBuilder()
         overlapping.members = [ZipBuilder.Member(name: "a.npy", data: Data(count: 64))]
@@ -27,12 +28,16 @@ final class HostileInputCLITests: XCTestCase {
                 + Data(count: 4))
         let deepYAML = try write("deep.yaml", Data((String(repeating: "- ", count: 5000) + "x\n").utf8))
         var bomb = "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
-        for (p, c) in zip("abcdefgh", "bcdefghi") { bomb += "\(c): &\(c) [" + Array(repeating: "*\(p)", count: 9).joined(separator: ",") + "]\n" }
+        for (p, c) in zip("abcdefgh", "bcdefghi") {
+            bomb += "\(c): &\(c) [" + Array(repeating: "*\(p)", count: 9).joined(separator: ",") + "]\n"
+        }
         let bombYAML = try write("bomb.yaml", Data(bomb.utf8))
         let badYAML = try write("bad.yaml", Data("grid: [1, 2\nk: 3\n".utf8))
         let dupManifest = try write(
             "dup.json",
-            Data(#"{"name": "a", "name": "b", "model": "m", "pretrained": "p", "image_embeddings": "i.npy", "labels": "l.npy", "classnames": ["x", "y"], "templates": ["{c}"], "text_embeddings": "t.npy"}"#.utf8))
+            Data(
+                #"{"name": "a", "name": "b", "model": "m", "pretrained": "p", "image_embeddings": "i.npy", "labels": "l.npy", "classnames": ["x", "y"], "templates": ["{c}"], "text_embeddings": "t.npy"}"#
+                    .utf8))
 
         let cases: [(args: [String], file: String, problem: String)] = [
             (["inspect", fifo], fifo, "not a regular file (a FIFO"),
@@ -63,6 +68,7 @@ final class HostileInputCLITests: XCTestCase {
         // Nothing was written beside the inputs.
         let left = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
         XCTAssertEqual(
-            left, ["bad.yaml", "bomb.npz", "bomb.yaml", "deep.pt", "deep.yaml", "dup.json", "dup.safetensors", "pipe.npy"])
+            left,
+            ["bad.yaml", "bomb.npz", "bomb.yaml", "deep.pt", "deep.yaml", "dup.json", "dup.safetensors", "pipe.npy"])
     }
 }

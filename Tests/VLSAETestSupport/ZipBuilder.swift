@@ -36,7 +36,9 @@ public struct ZipBuilder {
         var z = ZipBuilder()
         z.members.append(Member(name: "archive/data.pkl", data: pickle))
         z.members.append(Member(name: "archive/byteorder", data: Data("little".utf8)))
-        for key in storages.keys.sorted() { z.members.append(Member(name: "archive/data/\(key)", data: storages[key]!)) }
+        for key in storages.keys.sorted() {
+            z.members.append(Member(name: "archive/data/\(key)", data: storages[key]!))
+        }
         return z.bytes()
     }
 

@@ -7,7 +7,8 @@ import VLSAEFormats
 /// unpickler is fuzzed without the zip layer in the way.
 @main
 enum FuzzTorch {
-    static let storage = Data((0..<64).flatMap { i in withUnsafeBytes(of: Float(i).bitPattern.littleEndian, Array.init) })
+    static let storage = Data(
+        (0..<64).flatMap { i in withUnsafeBytes(of: Float(i).bitPattern.littleEndian, Array.init) })
 
     static func main() {
         FuzzDriver.run { bytes, count in
