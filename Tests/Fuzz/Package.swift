@@ -14,12 +14,13 @@ let package = Package(
     targets: [
         // Declares libFuzzer's LLVMFuzzerRunDriver (compiler-rt, linked by -sanitize=fuzzer).
         .systemLibrary(name: "CFuzzDriver", path: "Sources/CFuzzDriver"),
-        .target(name: "FuzzSupport", dependencies: ["CFuzzDriver"], path: "Sources/FuzzSupport"),
+        // The driver and what each target does with its input.
+        .target(
+            name: "FuzzSupport",
+            dependencies: ["CFuzzDriver", .product(name: "VLSAEBench", package: "vlsae-bench")],
+            path: "Sources/FuzzSupport"),
     ]
         + fuzzTargets.map { name in
-            .executableTarget(
-                name: name,
-                dependencies: ["FuzzSupport", .product(name: "VLSAEBench", package: "vlsae-bench")],
-                path: "Sources/\(name)")
+            .executableTarget(name: name, dependencies: ["FuzzSupport"], path: "Sources/\(name)")
         }
 )
