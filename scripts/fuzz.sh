@@ -23,7 +23,7 @@ mkdir -p "$TMPDIR"
 
 sanitizers=fuzzer,address
 build() {
-    swift build -c release -Xswiftc "-sanitize=$1" $(printf -- '--product %s ' "${targets[@]}")
+    swift build -c release -Xswiftc "-sanitize=$1"
 }
 if ! build "$sanitizers"; then
     echo "fuzz: building with AddressSanitizer failed; building with -sanitize=fuzzer alone" >&2

@@ -21,6 +21,10 @@ let package = Package(
             path: "Sources/FuzzSupport"),
     ]
         + fuzzTargets.map { name in
-            .executableTarget(name: name, dependencies: ["FuzzSupport"], path: "Sources/\(name)")
+            .executableTarget(
+                name: name, dependencies: ["FuzzSupport"], path: "Sources/\(name)",
+                // GNU gold, the default linker on Linux, fails internally on these sanitized objects; lld ships
+                // with the toolchain.
+                linkerSettings: [.unsafeFlags(["-use-ld=lld"], .when(platforms: [.linux]))])
         }
 )

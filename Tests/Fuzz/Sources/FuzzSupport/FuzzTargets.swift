@@ -25,9 +25,11 @@ public enum FuzzTargets {
         _ = try? SafetensorsFormat.read(data, path: "fuzz.safetensors")
     }
 
-    /// A float32 storage of 64 elements (0…63) for bare pickles.
-    static let storage = Data(
-        (0..<64).flatMap { i in withUnsafeBytes(of: Float(i).bitPattern.littleEndian, Array.init) })
+    /// A float32 storage of 64 elements (0…63) for bare pickles; made per input (a lazily made global would be
+    /// reported as a leak of the first input that touches it).
+    static func storage() -> Data {
+        Data((0..<64).flatMap { i in withUnsafeBytes(of: Float(i).bitPattern.littleEndian, Array.init) })
+    }
 
     /// `torch.save` bytes: a zip archive goes through `TorchFormat.read` (archive, unpickler, storages, views);
     /// anything else is unpickled as a bare pickle over one storage named "0" and flattened, so that the unpickler
@@ -35,7 +37,7 @@ public enum FuzzTargets {
     public static func torch(_ data: Data) {
         if ZipArchive.looksLikeZip(data) {
             _ = try? TorchFormat.read(data, path: "fuzz.pt")
-        } else if let root = try? TorchFormat.unpickle(data, storages: ["0": storage], path: "fuzz.pkl") {
+        } else if let root = try? TorchFormat.unpickle(data, storages: ["0": storage()], path: "fuzz.pkl") {
             _ = try? TorchFormat.flatten(root, path: "fuzz.pkl")
         }
     }
