@@ -359,7 +359,16 @@ private struct Flattener {
 
     init(path: String) { self.path = path }
 
-    static func join(_ prefix: String, _ key: String) -> String { prefix.isEmpty ? key : prefix + "." + key }
+    /// The longest name a path may build up (bytes): one long string memoised and used as the key of every level
+    /// of a deep tree would otherwise make names, all alive at once on the way down, quadratic in the file's size.
+    static let maxNameLength = 4096
+
+    func join(_ prefix: String, _ key: String) throws -> String {
+        guard prefix.utf8.count + key.utf8.count < Self.maxNameLength else {
+            throw VLSAEError.file(path, "a tensor's path in the object tree is longer than \(Self.maxNameLength) bytes")
+        }
+        return prefix.isEmpty ? key : prefix + "." + key
+    }
 
     static func keyName(_ v: PickleValue) -> String? {
         switch v {
@@ -377,18 +386,18 @@ private struct Flattener {
         case .tensor(let t): out.append(NamedTensor(name: name, tensor: t))
         case .dict(let d):
             for (k, value) in d.entries {
-                if let key = Flattener.keyName(k) { try walk(value, Flattener.join(name, key)) }
+                if let key = Flattener.keyName(k) { try walk(value, try join(name, key)) }
             }
         case .list(let l):
-            for (i, item) in l.items.enumerated() { try walk(item, Flattener.join(name, String(i))) }
+            for (i, item) in l.items.enumerated() { try walk(item, try join(name, String(i))) }
         case .tuple(let t):
-            for (i, item) in t.items.enumerated() { try walk(item, Flattener.join(name, String(i))) }
+            for (i, item) in t.items.enumerated() { try walk(item, try join(name, String(i))) }
         case .object(let o):
             if let state = o.state, case .dict(let d) = state, d.value(forKey: "_parameters") != nil {
                 try walkModule(d, name)
                 return
             }
-            for (i, a) in o.args.enumerated() { try walk(a, Flattener.join(name, String(i))) }
+            for (i, a) in o.args.enumerated() { try walk(a, try join(name, String(i))) }
             if let state = o.state {
                 // BUILD state may be (dict, slots); both name attributes.
                 if case .tuple(let t) = state, t.items.count == 2 {
@@ -397,9 +406,9 @@ private struct Flattener {
                     try walk(state, name)
                 }
             }
-            for (i, item) in o.listItems.enumerated() { try walk(item, Flattener.join(name, String(i))) }
+            for (i, item) in o.listItems.enumerated() { try walk(item, try join(name, String(i))) }
             for (k, value) in o.dictItems {
-                if let key = Flattener.keyName(k) { try walk(value, Flattener.join(name, key)) }
+                if let key = Flattener.keyName(k) { try walk(value, try join(name, key)) }
             }
         default: break
         }
@@ -425,13 +434,13 @@ private struct Flattener {
             for (k, v) in d.entries {
                 guard let key = Flattener.keyName(k), case .tensor(let t) = v else { continue }
                 if group == "_buffers", transient.contains(key) { continue }
-                out.append(NamedTensor(name: Flattener.join(prefix, key), tensor: t))
+                out.append(NamedTensor(name: try join(prefix, key), tensor: t))
             }
         }
         guard case .dict(let modules)? = state.value(forKey: "_modules") else { return }
         for (k, v) in modules.entries {
             guard let key = Flattener.keyName(k) else { continue }
-            try walk(v, Flattener.join(prefix, key))
+            try walk(v, try join(prefix, key))
         }
     }
 }

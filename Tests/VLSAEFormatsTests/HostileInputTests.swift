@@ -88,6 +88,20 @@ final class HostileInputTests: XCTestCase {
             path: "past.pkl", ["reaches element 3", "holds 3"])
     }
 
+    /// One long string memoised and used as the key at every level of a deep tree: the flattened names (all alive at
+    /// once on the way down) would grow quadratically with the file; names are capped at 4096 bytes.
+    func testLongMemoisedKeysCannotGrowNamesWithoutBound() throws {
+        let key = String(repeating: "k", count: 3000)
+        // {key: {key: None}} with the key stored once (BINPUT 0) and fetched again (BINGET 0).
+        let pickle = Data(
+            [0x80, 0x02, 0x7D] + Self.str(key) + [0x71, 0, 0x7D, 0x68, 0, 0x4E, 0x73, 0x73, 0x2E])
+        let root = try TorchFormat.unpickle(pickle, path: "names.pkl")
+        assertFileError(try TorchFormat.flatten(root, path: "names.pkl"), path: "names.pkl", ["longer than 4096 bytes"])
+        // One level of the same key is an ordinary (if odd) name.
+        let one = Data([0x80, 0x02, 0x7D] + Self.str(key) + [0x4E, 0x73, 0x2E])
+        XCTAssertEqual(try TorchFormat.flatten(TorchFormat.unpickle(one, path: "one.pkl"), path: "one.pkl"), [])
+    }
+
     // MARK: zip and npz
 
     private static func npy(_ values: [Float]) -> Data {
