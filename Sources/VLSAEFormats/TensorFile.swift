@@ -184,7 +184,11 @@ public enum TensorFile {
 
         /// Every array in the file, in file order (for an `.npz`, every member is inflated).
         public func arrays() throws -> [NamedTensor] {
-            try names.map { NamedTensor(name: $0, tensor: try array(named: $0)) }
+            switch source {
+            case .decoded(let all): return all
+            case .npz(let archive):
+                return try names.map { NamedTensor(name: $0, tensor: try NpzFormat.array($0, in: archive)) }
+            }
         }
 
         private func array(named name: String) throws -> Tensor {

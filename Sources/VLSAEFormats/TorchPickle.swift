@@ -233,6 +233,9 @@ final class Unpickler {
     private let host: TorchPickleHost?
     /// Classes/functions referenced that the reader does not interpret, in first-seen order.
     private(set) var unknownGlobals: [String] = []
+    /// `unknownGlobals` as a set: a pickle may name hundreds of thousands of globals, and a linear search per
+    /// GLOBAL opcode would be quadratic.
+    private var unknownGlobalSet = Set<String>()
 
     init(_ data: Data, host: TorchPickleHost?) {
         self.bytes = [UInt8](data)
@@ -327,7 +330,7 @@ final class Unpickler {
     private func tuple(_ items: [PickleValue]) -> PickleValue { .tuple(make(PickleTuple(items))) }
 
     private func noteGlobal(_ name: String) {
-        if !TorchGlobals.isKnown(name), !unknownGlobals.contains(name) { unknownGlobals.append(name) }
+        if !TorchGlobals.isKnown(name), unknownGlobalSet.insert(name).inserted { unknownGlobals.append(name) }
     }
 
     // MARK: the machine

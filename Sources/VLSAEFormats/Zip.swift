@@ -31,6 +31,9 @@ public struct ZipArchive: Sendable {
     public let path: String
     /// Every member, in central-directory order.
     public let entries: [Entry]
+    /// Where each name is in `entries` (names are unique: `checkDistinct`), so that looking members up one by one
+    /// is not quadratic in a large directory.
+    private let entryIndex: [String: Int]
     private let data: Data
 
     private static let eocdSignature: UInt32 = 0x0605_4B50
@@ -197,6 +200,7 @@ public struct ZipArchive: Sendable {
         }
         try Self.checkDistinct(entries, path: path)
         self.entries = entries
+        entryIndex = Dictionary(uniqueKeysWithValues: entries.enumerated().map { ($1.name, $0) })
     }
 
     /// Where a member's data starts, after its local header; throws unless header and data lie inside the file.
@@ -240,8 +244,8 @@ public struct ZipArchive: Sendable {
         }
     }
 
-    /// The first entry with this exact name.
-    public func entry(named name: String) -> Entry? { entries.first { $0.name == name } }
+    /// The entry with this exact name.
+    public func entry(named name: String) -> Entry? { entryIndex[name].map { entries[$0] } }
 
     /// The member's bytes, decompressed and CRC-checked.
     public func extract(_ entry: Entry) throws -> Data {
