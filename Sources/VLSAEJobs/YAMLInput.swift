@@ -8,7 +8,9 @@ import VLSAECore
 /// config nested 5,000 deep overflows the stack and a few hundred bytes of aliases to aliases
 /// ("billion laughs") expand to gigabytes. Refused: nesting deeper than `maxDepth`, more than
 /// `maxAliases` aliases, a document that expands to more than `maxNodes` nodes once every alias is
-/// replaced by what it names, and a mapping that names a key twice (Yams keeps one silently).
+/// replaced by what it names, a mapping that names a key twice (Yams keeps one silently), and a
+/// mapping key that is a sequence or a mapping (Yams 5 force-unwraps every key as a string and
+/// crashes; found by `FuzzSweepConfig`).
 enum YAMLInput {
     /// The deepest nesting of sequences and mappings accepted; a sweep config needs 3.
     static let maxDepth = 64
@@ -37,7 +39,8 @@ enum YAMLInput {
         try utf8.withUnsafeMutableBufferPointer { buffer in
             yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
             var frames: [Frame] = []
-            var anchors: [String: Int] = [:]
+            // Each anchor's expanded size, and whether it names a scalar.
+            var anchors: [String: (size: Int, scalar: Bool)] = [:]
             var nodes = 0
             var aliases = 0
             func string(_ p: UnsafeMutablePointer<yaml_char_t>?, _ n: Int? = nil) -> String? {
@@ -49,7 +52,7 @@ enum YAMLInput {
                 VLSAEError.file(path, "\(message) (line \(event.start_mark.line + 1))")
             }
             /// A node starts (or, for a scalar or alias, is) under the innermost open collection.
-            func enter(size: Int, key: String?, _ event: yaml_event_t) throws {
+            func enter(size: Int, scalar: Bool, key: String?, _ event: yaml_event_t) throws {
                 let (total, overflow) = nodes.addingReportingOverflow(size)
                 guard !overflow, total <= maxNodes else {
                     throw fail(
@@ -60,6 +63,9 @@ enum YAMLInput {
                 guard !frames.isEmpty else { return }
                 let top = frames.count - 1
                 if frames[top].isMapping {
+                    if frames[top].atKey, !scalar {
+                        throw fail("a YAML mapping key must be a plain value, not a sequence or a mapping", event)
+                    }
                     if frames[top].atKey, let key {
                         guard frames[top].keys.insert(key).inserted else {
                             let shown = key.count > 60 ? String(key.prefix(60)) + "…" : key
@@ -79,27 +85,27 @@ enum YAMLInput {
                     return
                 case YAML_SCALAR_EVENT:
                     let s = event.data.scalar
-                    try enter(size: 1, key: string(s.value, s.length), event)
-                    if let anchor = string(s.anchor) { anchors[anchor] = 1 }
+                    try enter(size: 1, scalar: true, key: string(s.value, s.length), event)
+                    if let anchor = string(s.anchor) { anchors[anchor] = (1, true) }
                     if !frames.isEmpty { frames[frames.count - 1].size += 1 }
                 case YAML_ALIAS_EVENT:
                     aliases += 1
                     guard aliases <= maxAliases else { throw fail("more than \(maxAliases) YAML aliases", event) }
                     // An undefined alias is Yams's error to report; it expands to nothing here.
-                    let size = string(event.data.alias.anchor).flatMap { anchors[$0] } ?? 1
-                    try enter(size: size, key: nil, event)
-                    if !frames.isEmpty { frames[frames.count - 1].size += size }
+                    let target = string(event.data.alias.anchor).flatMap { anchors[$0] } ?? (1, true)
+                    try enter(size: target.size, scalar: target.scalar, key: nil, event)
+                    if !frames.isEmpty { frames[frames.count - 1].size += target.size }
                 case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
                     guard frames.count < maxDepth else {
                         throw fail("YAML nested deeper than \(maxDepth) levels", event)
                     }
-                    try enter(size: 1, key: nil, event)
+                    try enter(size: 1, scalar: false, key: nil, event)
                     let isMapping = event.type == YAML_MAPPING_START_EVENT
                     let anchor = string(isMapping ? event.data.mapping_start.anchor : event.data.sequence_start.anchor)
                     frames.append(Frame(anchor: anchor, isMapping: isMapping))
                 case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
                     guard let done = frames.popLast() else { return }
-                    if let anchor = done.anchor { anchors[anchor] = done.size }
+                    if let anchor = done.anchor { anchors[anchor] = (done.size, false) }
                     if !frames.isEmpty { frames[frames.count - 1].size += done.size }
                 default:
                     break

@@ -40,6 +40,19 @@ final class SweepConfigHostileTests: XCTestCase {
         XCTAssertTrue(message(many).hasPrefix("c.yaml: more than 1000 YAML aliases"), message(many))
     }
 
+    /// A sequence or mapping as a mapping key crashed Yams (it force-unwraps every key as a string); the 30 bytes
+    /// `FuzzSweepConfig` found, and the plainer spellings, are refused.
+    func testCollectionKeysAreRefused() {
+        let found = "# A 2 ,]\n? !k: [16,2  ;=, 64]\n"
+        XCTAssertEqual(
+            message(found),
+            "c.yaml: a YAML mapping key must be a plain value, not a sequence or a mapping (line 2)")
+        XCTAssertTrue(message("? [a, b]\n: 1\n").contains("must be a plain value"))
+        XCTAssertTrue(message("{[1]: x}").hasPrefix("c.yaml: not valid JSON"))
+        XCTAssertTrue(message("x: &k [1]\ny: {*k : 2}\n").contains("must be a plain value"))
+        XCTAssertTrue(message("s: !!set {? {a: 1}}\n").contains("must be a plain value"))
+    }
+
     /// A key given twice: Yams keeps one silently; which grid runs must not be a guess. Keys of different mappings
     /// may repeat.
     func testDuplicateKeysAreRefused() {
