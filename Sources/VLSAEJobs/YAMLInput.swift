@@ -10,7 +10,8 @@ import VLSAECore
 /// `maxAliases` aliases, a document that expands to more than `maxNodes` nodes once every alias is
 /// replaced by what it names, a mapping that names a key twice (Yams keeps one silently), and a
 /// mapping key that is a sequence or a mapping (Yams 5 force-unwraps every key as a string and
-/// crashes; found by `FuzzSweepConfig`).
+/// crashes), and a YAML 1.1 base-60 integer (`1:30:00`) too large for 64 bits (Yams's conversion
+/// traps on the overflow); both found by `FuzzSweepConfig`.
 enum YAMLInput {
     /// The deepest nesting of sequences and mappings accepted; a sweep config needs 3.
     static let maxDepth = 64
@@ -25,6 +26,30 @@ enum YAMLInput {
         var size = 1
         var atKey = true
         var keys = Set<String>()
+    }
+
+    /// False when `text` reads as a YAML 1.1 base-60 integer (digits separated by `:`, as Yams's resolver and its
+    /// `!!int` constructor take it) whose value or place value overflows 64 bits, computed the way Yams computes it
+    /// (Constructor.swift, `String.sexagesimal()`: every `:`-separated part that parses as an integer, last first,
+    /// times 60 to its place, the place value itself computed past the first part).
+    static func sexagesimalFits(_ text: String) -> Bool {
+        var body = Substring(text)
+        if body.first == "-" || body.first == "+" { body = body.dropFirst() }
+        // Yams reads 0x…, 0b…, 0o… and 0… in their radix first, which cannot trap.
+        guard body.contains(":"), !body.hasPrefix("0"),
+            body.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ":" || $0 == "_") })
+        else { return true }
+        var place = 1
+        var value = 0
+        for part in body.split(separator: ":", omittingEmptySubsequences: false).reversed() {
+            guard let digit = Int(part, radix: 10) else { continue }
+            let (term, o1) = digit.multipliedReportingOverflow(by: place)
+            let (sum, o2) = value.addingReportingOverflow(term)
+            let (next, o3) = place.multipliedReportingOverflow(by: 60)
+            if o1 || o2 || o3 { return false }
+            (value, place) = (sum, next)
+        }
+        return true
     }
 
     /// Throws `VLSAEError.file(path, …)` naming the problem and its line when `text` breaks a limit above or repeats
@@ -85,6 +110,9 @@ enum YAMLInput {
                     return
                 case YAML_SCALAR_EVENT:
                     let s = event.data.scalar
+                    if let text = string(s.value, s.length), !sexagesimalFits(text) {
+                        throw fail("the base-60 number \"\(text.prefix(40))\" does not fit in 64 bits", event)
+                    }
                     try enter(size: 1, scalar: true, key: string(s.value, s.length), event)
                     if let anchor = string(s.anchor) { anchors[anchor] = (1, true) }
                     if !frames.isEmpty { frames[frames.count - 1].size += 1 }

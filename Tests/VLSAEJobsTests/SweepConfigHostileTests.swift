@@ -53,6 +53,19 @@ final class SweepConfigHostileTests: XCTestCase {
         XCTAssertTrue(message("s: !!set {? {a: 1}}\n").contains("must be a plain value"))
     }
 
+    /// YAML 1.1 base-60 integers that overflow 64 bits trapped in Yams's conversion (`FuzzSweepConfig`'s second
+    /// finding); values that fit still read as numbers.
+    func testOverflowingBase60IntegersAreRefused() {
+        let found = "+2222212222292122222:1"
+        XCTAssertEqual(
+            message(found + "\n"), "c.yaml: the base-60 number \"\(found)\" does not fit in 64 bits (line 1)")
+        // Yams multiplies the place value by 60 once per part, the last included: 11 parts reach 60¹¹ > 2⁶³.
+        XCTAssertTrue(message("k: 1" + String(repeating: ":0", count: 10) + "\n").contains("does not fit in 64 bits"))
+        XCTAssertFalse(message("k: 1" + String(repeating: ":0", count: 9) + "\n").contains("does not fit"))
+        XCTAssertFalse(message("k: 01:30\n").contains("does not fit"))  // octal first, as Yams reads it
+        XCTAssertFalse(message("k: \"12:30\"\n").contains("does not fit"))
+    }
+
     /// A key given twice: Yams keeps one silently; which grid runs must not be a guess. Keys of different mappings
     /// may repeat.
     func testDuplicateKeysAreRefused() {
