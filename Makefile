@@ -4,7 +4,7 @@ CONFIG     ?= release
 SYSTEM_PKGS = libopenblas-dev libpng-dev libjpeg-dev zlib1g-dev
 VLSAE       = .build/$(CONFIG)/vlsae
 
-.PHONY: all setup deps build run test bench lint format docs clean
+.PHONY: all setup deps build run test bench fuzz lint format docs clean
 
 all: build
 
@@ -48,6 +48,11 @@ test: deps
 bench: deps
 	./scripts/bench.sh
 
+# libFuzzer on every reader of untrusted files, FUZZ_SECONDS each (README, "Hostile input").
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	./scripts/fuzz.sh $(FUZZ_SECONDS)
+
 # Style: swift-format with the checked-in .swift-format (the toolchain's own swift-format).
 LINT_PATHS = Package.swift Sources Tests Benchmarks/Package.swift Benchmarks/Benchmarks
 lint:
@@ -61,7 +66,7 @@ docs: deps
 	./scripts/docs.sh
 
 clean:
-	rm -rf .build .build-docs Benchmarks/.build
+	rm -rf .build .build-docs Benchmarks/.build Tests/Fuzz/.build
 
 # The exporter's Python environment (Datasets/export/requirements.txt, pinned) in .venv-export. Reinstalled
 # only when the requirements file changed (a copy is kept inside the venv). See the README, "From an image

@@ -165,19 +165,8 @@ public enum AtomicFile {
     }
 }
 
-/// Reads a whole file with an error that names it.
-public func readFile(_ path: String) throws -> Data {
-    var isDir: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-        throw VLSAEError.file(path, "no such file")
-    }
-    if isDir.boolValue { throw VLSAEError.file(path, "is a folder, not a file") }
-    do {
-        return try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-    } catch {
-        throw VLSAEError.file(path, "cannot read: \(error.localizedDescription)")
-    }
-}
+/// Reads a whole file with an error that names it (regular files only, copied into memory: `InputFile`).
+public func readFile(_ path: String) throws -> Data { try InputFile.read(path) }
 
 /// Deterministic JSON: sorted keys, two-space indentation, no escaped slashes, and a refusal
 /// (rather than `NaN`) for non-finite numbers, so the same value always gives the same bytes.
@@ -231,6 +220,7 @@ public enum CanonicalJSON {
         keys: Keys = .snakeCase
     ) throws -> T {
         func name(_ key: CodingKey) -> String { keys == .snakeCase ? snakeCase(key.stringValue) : key.stringValue }
+        try JSONInput.check(data, path: path)
         do {
             return try decoder(keys: keys).decode(type, from: data)
         } catch let DecodingError.dataCorrupted(ctx) {

@@ -70,9 +70,7 @@ public struct SHA256 {
     /// Hex digest of a file, read in 4 MiB chunks, for files that are hashed and not loaded (a
     /// file that is loaded anyway is hashed over the bytes read: `FileDigest(of:path:)`).
     public static func hex(fileAt path: String) throws -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw VLSAEError.file(path, "cannot open for reading")
-        }
+        let handle = FileHandle(fileDescriptor: try InputFile.openRegular(path), closeOnDealloc: true)
         defer { try? handle.close() }
         var h = SHA256()
         while true {

@@ -29,8 +29,9 @@ public struct CatalogEntry: Codable, Sendable, Equatable {
     /// Reads a user-supplied catalog file in the same JSON form as the built-in entries
     /// (`Sources/VLSAEData/Catalog/*.json`), for class names or templates other than those.
     public static func load(path: String) throws -> CatalogEntry {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw VLSAEError.file(path, "cannot read catalog file")
+        let data = try readFile(path)
+        do { try JSONInput.check(data, path: path) } catch let VLSAEError.file(_, problem) {
+            throw VLSAEError.file(path, "not a catalog entry: \(problem)")
         }
         return try decode(data, origin: path)
     }

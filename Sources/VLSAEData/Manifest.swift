@@ -78,12 +78,22 @@ public struct Manifest: Codable, Equatable, Sendable {
         case classifierLayout, provenance
     }
 
+    /// The largest manifest file read (16 MiB); a real one, class lists inline, is a few hundred kilobytes.
+    static let maxFileSize = 16 << 20
+
     /// Reads and decodes a manifest; structural problems name the file.
     public static func load(path: String) throws -> Manifest { try read(path: path).manifest }
 
     /// Reads, checks and decodes a manifest, with the digest of the bytes read (role "manifest").
     public static func read(path: String) throws -> (manifest: Manifest, digest: FileDigest) {
-        let data = try readFile(path)
+        let data = try InputFile.read(path, limit: maxFileSize)
+        return (try decode(data, path: path), FileDigest(of: data, path: path, role: "manifest"))
+    }
+
+    /// Checks and decodes manifest bytes read from `path` (which names the file in errors): JSON without duplicate
+    /// keys or deep nesting (`JSONInput`), no unknown key, exactly one of `text_embeddings` and `classifier`.
+    public static func decode(_ data: Data, path: String) throws -> Manifest {
+        try JSONInput.check(data, path: path)
         // A misspelt key (say "text_embedding") must not silently turn into "absent".
         if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
             try CanonicalJSON.checkKeys(
@@ -101,7 +111,7 @@ public struct Manifest: Codable, Equatable, Sendable {
             throw VLSAEError.file(path, "needs one of \"text_embeddings\" (C × T × d) or \"classifier\" (C × d)")
         case (.some, .some):
             throw VLSAEError.file(path, "gives both \"text_embeddings\" and \"classifier\"; keep exactly one")
-        default: return (m, FileDigest(of: data, path: path, role: "manifest"))
+        default: return m
         }
     }
 }

@@ -116,6 +116,7 @@ public struct AlphaTable: Sendable, Equatable {
     /// Reads the JSON object at `path`; throws `VLSAEError.file` unless it maps names to numbers.
     public static func load(path: String) throws -> AlphaTable {
         let data = try readFile(path)
+        try JSONInput.check(data, path: path)
         let alphas: [String: Double]
         do { alphas = try JSONDecoder().decode([String: Double].self, from: data) } catch let
             DecodingError.typeMismatch(_, ctx)

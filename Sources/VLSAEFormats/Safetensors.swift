@@ -67,6 +67,9 @@ public enum SafetensorsFormat {
         guard headerData.first == UInt8(ascii: "{") else {
             throw VLSAEError.file(path, "safetensors header is not a JSON object (it must start with '{')")
         }
+        do { try JSONInput.check(headerData, path: path) } catch let VLSAEError.file(_, problem) {
+            throw VLSAEError.file(path, "safetensors header: \(problem)")
+        }
         let header: Header
         do {
             header = try JSONDecoder().decode(Header.self, from: headerData)

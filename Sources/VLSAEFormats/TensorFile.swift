@@ -127,13 +127,20 @@ public enum TensorFile {
     }
 
     /// Every array in the file, in file order.
-    public static func readAll(path: String) throws -> [NamedTensor] { try read(path: path).arrays }
+    public static func readAll(path: String) throws -> [NamedTensor] { try read(path: path).arrays() }
 
-    /// Reads the file once: its arrays, and (when asked for) the SHA-256 of the very bytes they were
-    /// parsed from, without reading the file again.
+    /// Reads the file once and parses its layout: the names of its arrays, and (when asked for) the SHA-256 of the
+    /// very bytes they are parsed from, without reading the file again. The members of an `.npz` archive are
+    /// inflated only when asked for (`Contents.tensor(_:)`); other formats are decoded here.
     public static func read(path: String) throws -> Contents {
         let data = try readFile(path)
-        return Contents(path: path, bytes: data, arrays: try arrays(in: data, path: path))
+        if try format(of: path, data: data) == .npz {
+            let archive = try ZipArchive(data: data, path: path)
+            return Contents(
+                path: path, bytes: data, names: try NpzFormat.arrayNames(in: archive), source: .npz(archive))
+        }
+        let arrays = try self.arrays(in: data, path: path)
+        return Contents(path: path, bytes: data, names: arrays.map(\.name), source: .decoded(arrays))
     }
 
     /// Every array in bytes already read from `path`.
@@ -150,32 +157,55 @@ public enum TensorFile {
     public struct Contents: Sendable {
         /// The file that was read, as given.
         public let path: String
-        /// The file's bytes as read (memory-mapped), kept for `digest`.
+        /// The file's bytes as read, kept for `digest` and for members decoded on demand.
         let bytes: Data
-        /// Every array in the file, in file order.
-        public let arrays: [NamedTensor]
+        /// The name of every array in the file, in file order ("" for a bare `.npy` array).
+        public let names: [String]
+        let source: Source
+
+        /// Where the arrays come from: decoded on reading, or members of an archive decoded when asked for.
+        enum Source: Sendable {
+            case decoded([NamedTensor])
+            case npz(ZipArchive)
+        }
 
         /// Path, SHA-256 and size of the file (no role: the caller knows what it is for), hashed
         /// over the bytes the arrays came from.
         public var digest: FileDigest { FileDigest(of: bytes, path: path) }
 
+        /// Every array in the file, in file order (for an `.npz`, every member is inflated).
+        public func arrays() throws -> [NamedTensor] {
+            switch source {
+            case .decoded(let all): return all
+            case .npz(let archive):
+                return try names.map { NamedTensor(name: $0, tensor: try NpzFormat.array($0, in: archive)) }
+            }
+        }
+
+        private func array(named name: String) throws -> Tensor {
+            switch source {
+            case .decoded(let all): return all.first { $0.name == name }!.tensor
+            case .npz(let archive): return try NpzFormat.array(name, in: archive)
+            }
+        }
+
         /// The array `address` names in this file (its key and index; its path is this file's).
         public func tensor(_ address: TensorAddress) throws -> Tensor {
-            let all = arrays
-            let tensor: Tensor
+            let name: String
             if let key = address.key {
-                guard let hit = all.first(where: { $0.name == key }) else {
-                    let names = all.map { $0.name.isEmpty ? "(unnamed)" : $0.name }.prefix(20).joined(separator: ", ")
-                    throw VLSAEError.file(address.path, "no array named \"\(key)\"; it holds: \(names)")
+                guard names.contains(key) else {
+                    let shown = names.map { $0.isEmpty ? "(unnamed)" : $0 }.prefix(20).joined(separator: ", ")
+                    throw VLSAEError.file(address.path, "no array named \"\(key)\"; it holds: \(shown)")
                 }
-                tensor = hit.tensor
-            } else if all.count == 1 {
-                tensor = all[0].tensor
+                name = key
+            } else if names.count == 1 {
+                name = names[0]
             } else {
-                let names = all.map { $0.name }.prefix(20).joined(separator: ", ")
+                let shown = names.prefix(20).joined(separator: ", ")
                 throw VLSAEError.file(
-                    address.path, "holds \(all.count) arrays; name one with \(address.path):NAME (one of: \(names))")
+                    address.path, "holds \(names.count) arrays; name one with \(address.path):NAME (one of: \(shown))")
             }
+            let tensor = try array(named: name)
             guard let i = address.index else { return tensor }
             do { return try tensor.slice(i) } catch let VLSAEError.usage(msg) {
                 throw VLSAEError.file(address.description, msg)
@@ -189,17 +219,16 @@ public enum TensorFile {
     /// The array the address text names, parsed as by `TensorAddress(parsing:)`.
     public static func load(_ address: String) throws -> Tensor { try load(TensorAddress(parsing: address)) }
 
-    /// The shape of the array an address names. A `.npy` file is memory-mapped and only its header
-    /// parsed, so asking the shape of a large training file reads one page of it (a sweep's cost
-    /// estimate does; a truncated file shows when its data are read); other formats are read as by
-    /// `load(_:)`.
+    /// The shape of the array an address names. Of a `.npy` file only the first MiB is read and the
+    /// header parsed, so asking the shape of a large training file costs one small read (a sweep's
+    /// cost estimate does; a truncated file shows when its data are read); other formats, and a
+    /// header longer than that, are read as by `load(_:)`.
     public static func shape(_ address: TensorAddress) throws -> [Int] {
-        let data = try readFile(address.path)
-        guard address.key == nil, try format(of: address.path, data: data) == .npy else {
-            return try Contents(path: address.path, bytes: data, arrays: try arrays(in: data, path: address.path))
-                .tensor(address).shape
-        }
-        let shape = try NpyFormat.parseHeader(data, path: address.path).1
+        let headerBytes = 1 << 20
+        let prefix = try InputFile.readPrefix(address.path, count: headerBytes)
+        guard address.key == nil, try format(of: address.path, data: prefix) == .npy,
+            let shape = (try? NpyFormat.parseHeader(prefix, path: address.path))?.1
+        else { return try read(path: address.path).tensor(address).shape }
         guard let i = address.index else { return shape }
         guard let first = shape.first, i >= 0, i < first else {
             throw VLSAEError.file(
@@ -219,7 +248,7 @@ public enum TensorFile {
         let contents = try read(path: path)
         return (
             contents.digest.sha256,
-            contents.arrays.map { ArrayInfo(name: $0.name, shape: $0.tensor.shape, dtype: $0.tensor.dtype) }
+            try contents.arrays().map { ArrayInfo(name: $0.name, shape: $0.tensor.shape, dtype: $0.tensor.dtype) }
         )
     }
 }

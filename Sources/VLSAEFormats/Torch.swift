@@ -30,7 +30,9 @@ public enum TorchFormat {
 
     /// Unpickles raw pickle bytes; `storages` maps persistent-id keys to blobs as an archive's `data/<key>`.
     public static func unpickle(_ pickle: Data, storages: [String: Data] = [:], path: String) throws -> PickleValue {
-        let host = StorageHost(path: path) { storages[$0] }
+        let host = StorageHost(path: path, fileSize: storages.values.reduce(pickle.count) { $0 + $1.count }) {
+            storages[$0]
+        }
         return try unpickle(pickle, host: host, path: path).root
     }
 
@@ -78,7 +80,7 @@ public enum TorchFormat {
                         : "unknown byteorder record \"\(text.prefix(20))\"")
             }
         }
-        let host = StorageHost(path: path) { key in
+        let host = StorageHost(path: path, fileSize: data.count) { key in
             guard let entry = zip.entry(named: prefix + "/data/" + key) else { return nil }
             return try zip.extract(entry)
         }
@@ -107,10 +109,35 @@ final class StorageHost: TorchPickleHost {
     private let fetch: (String) throws -> Data?
     private var blobs: [String: Data] = [:]
     private var decoded: [String: Tensor.Storage] = [:]
+    /// Bytes of decoded storages and materialised tensors so far, and the most a file of this size may ask for.
+    private var materialised = 0
+    private let materialisedLimit: Int
 
-    init(path: String, fetch: @escaping (String) throws -> Data?) {
+    /// Memory a file's tensors may take: `expansion` times the file's size plus `slack` bytes. Storages are decoded
+    /// to 4- or 8-byte elements (×2 for float16, ×8 for uint8 read as int64 would be the worst, but a real file's
+    /// views, a transpose beside its original, stay within a few times the file); a view that repeats elements
+    /// (stride 0) can otherwise turn a tiny storage into gigabytes.
+    static let expansion = 8
+    /// See `expansion`.
+    static let slack = 16 << 20
+
+    init(path: String, fileSize: Int, fetch: @escaping (String) throws -> Data?) {
         self.path = path
         self.fetch = fetch
+        let (scaled, overflow) = fileSize.multipliedReportingOverflow(by: Self.expansion)
+        materialisedLimit = overflow ? Int.max : scaled.addingReportingOverflow(Self.slack).partialValue
+    }
+
+    /// Counts `bytes` more of decoded memory against the limit.
+    private func charge(_ bytes: Int, for what: String) throws {
+        let (total, overflow) = materialised.addingReportingOverflow(bytes)
+        guard !overflow, total <= materialisedLimit else {
+            throw PickleError(
+                message: "\(what) would bring the tensors read from this file to more than \(materialisedLimit) bytes "
+                    + "in memory (\(Self.expansion)× the file plus \(Self.slack >> 20) MiB); views that repeat "
+                    + "storage elements (stride 0) cannot be expanded that far")
+        }
+        materialised = total
     }
 
     func storage(persistentID pid: PickleValue) throws -> PickleValue {
@@ -199,6 +226,9 @@ final class StorageHost: TorchPickleHost {
             }
         }
         let source = try decode(s)
+        try charge(
+            count.multipliedReportingOverflow(by: s.dtype.isFloatingPoint ? 4 : 8).partialValue,
+            for: "a tensor of size \(shape) from storage \(s.key)")
         switch source {
         case .float(let f):
             return Tensor(shape: shape, dtype: s.dtype, storage: .float(gather(f, offset, shape, strides, count)))
@@ -226,6 +256,7 @@ final class StorageHost: TorchPickleHost {
         if let d = decoded[cacheKey] { return d }
         guard let blob = blobs[s.key] else { throw PickleError(message: "storage \(s.key) was never loaded") }
         let n = blob.count / s.dtype.byteSize
+        try charge(n * (s.dtype.isFloatingPoint ? 4 : 8), for: "decoding storage \(s.key) as \(s.dtype.rawValue)")
         let result: Tensor.Storage = blob.withUnsafeBytes { raw -> Tensor.Storage in
             // Plain loops over typed values: closures per element are far too slow for 10⁷-element
             // checkpoints in debug builds.
@@ -328,7 +359,16 @@ private struct Flattener {
 
     init(path: String) { self.path = path }
 
-    static func join(_ prefix: String, _ key: String) -> String { prefix.isEmpty ? key : prefix + "." + key }
+    /// The longest name a path may build up (bytes): one long string memoised and used as the key of every level
+    /// of a deep tree would otherwise make names, all alive at once on the way down, quadratic in the file's size.
+    static let maxNameLength = 4096
+
+    func join(_ prefix: String, _ key: String) throws -> String {
+        guard prefix.utf8.count + key.utf8.count < Self.maxNameLength else {
+            throw VLSAEError.file(path, "a tensor's path in the object tree is longer than \(Self.maxNameLength) bytes")
+        }
+        return prefix.isEmpty ? key : prefix + "." + key
+    }
 
     static func keyName(_ v: PickleValue) -> String? {
         switch v {
@@ -346,18 +386,18 @@ private struct Flattener {
         case .tensor(let t): out.append(NamedTensor(name: name, tensor: t))
         case .dict(let d):
             for (k, value) in d.entries {
-                if let key = Flattener.keyName(k) { try walk(value, Flattener.join(name, key)) }
+                if let key = Flattener.keyName(k) { try walk(value, try join(name, key)) }
             }
         case .list(let l):
-            for (i, item) in l.items.enumerated() { try walk(item, Flattener.join(name, String(i))) }
+            for (i, item) in l.items.enumerated() { try walk(item, try join(name, String(i))) }
         case .tuple(let t):
-            for (i, item) in t.items.enumerated() { try walk(item, Flattener.join(name, String(i))) }
+            for (i, item) in t.items.enumerated() { try walk(item, try join(name, String(i))) }
         case .object(let o):
             if let state = o.state, case .dict(let d) = state, d.value(forKey: "_parameters") != nil {
                 try walkModule(d, name)
                 return
             }
-            for (i, a) in o.args.enumerated() { try walk(a, Flattener.join(name, String(i))) }
+            for (i, a) in o.args.enumerated() { try walk(a, try join(name, String(i))) }
             if let state = o.state {
                 // BUILD state may be (dict, slots); both name attributes.
                 if case .tuple(let t) = state, t.items.count == 2 {
@@ -366,9 +406,9 @@ private struct Flattener {
                     try walk(state, name)
                 }
             }
-            for (i, item) in o.listItems.enumerated() { try walk(item, Flattener.join(name, String(i))) }
+            for (i, item) in o.listItems.enumerated() { try walk(item, try join(name, String(i))) }
             for (k, value) in o.dictItems {
-                if let key = Flattener.keyName(k) { try walk(value, Flattener.join(name, key)) }
+                if let key = Flattener.keyName(k) { try walk(value, try join(name, key)) }
             }
         default: break
         }
@@ -394,13 +434,13 @@ private struct Flattener {
             for (k, v) in d.entries {
                 guard let key = Flattener.keyName(k), case .tensor(let t) = v else { continue }
                 if group == "_buffers", transient.contains(key) { continue }
-                out.append(NamedTensor(name: Flattener.join(prefix, key), tensor: t))
+                out.append(NamedTensor(name: try join(prefix, key), tensor: t))
             }
         }
         guard case .dict(let modules)? = state.value(forKey: "_modules") else { return }
         for (k, v) in modules.entries {
             guard let key = Flattener.keyName(k) else { continue }
-            try walk(v, Flattener.join(prefix, key))
+            try walk(v, try join(prefix, key))
         }
     }
 }

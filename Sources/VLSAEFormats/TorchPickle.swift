@@ -233,6 +233,9 @@ final class Unpickler {
     private let host: TorchPickleHost?
     /// Classes/functions referenced that the reader does not interpret, in first-seen order.
     private(set) var unknownGlobals: [String] = []
+    /// `unknownGlobals` as a set: a pickle may name hundreds of thousands of globals, and a linear search per
+    /// GLOBAL opcode would be quadratic.
+    private var unknownGlobalSet = Set<String>()
 
     init(_ data: Data, host: TorchPickleHost?) {
         self.bytes = [UInt8](data)
@@ -327,7 +330,7 @@ final class Unpickler {
     private func tuple(_ items: [PickleValue]) -> PickleValue { .tuple(make(PickleTuple(items))) }
 
     private func noteGlobal(_ name: String) {
-        if !TorchGlobals.isKnown(name), !unknownGlobals.contains(name) { unknownGlobals.append(name) }
+        if !TorchGlobals.isKnown(name), unknownGlobalSet.insert(name).inserted { unknownGlobals.append(name) }
     }
 
     // MARK: the machine
@@ -517,13 +520,22 @@ final class Unpickler {
     /// REDUCE/NEWOBJ: interprets the whitelisted torch/collections callables, and records every other call
     /// as an opaque object. Nothing is executed.
     private func call(_ callable: PickleValue, _ argsValue: PickleValue, at offset: Int) throws -> PickleValue {
-        guard case .global(let name) = callable else {
+        guard case .global(let called) = callable else {
             throw fail("REDUCE/NEWOBJ on a \(callable.typeDescription), not a class or function", at: offset)
         }
         guard case .tuple(let argsTuple) = argsValue else {
             throw fail("REDUCE/NEWOBJ arguments are a \(argsValue.typeDescription), not a tuple", at: offset)
         }
-        let args = argsTuple.items
+        var name = called
+        var args = argsTuple.items
+        // _rebuild_from_type_v2(func, new_type, args, state): a Tensor subclass around func(*args). Unwrapped in a
+        // loop, not by recursion: a hostile pickle can nest it thousands deep before any depth check sees the tree.
+        while TorchGlobals.rebuildFromType.contains(name), args.count >= 3, case .global(let inner) = args[0],
+            case .tuple(let innerArgs) = args[2]
+        {
+            name = inner
+            args = innerArgs.items
+        }
         do {
             if TorchGlobals.orderedDict.contains(name) {
                 let d = make(PickleDict(ordered: true))
@@ -552,12 +564,6 @@ final class Unpickler {
                     throw PickleError(message: "\(name) without a tensor argument")
                 }
                 return data
-            }
-            if TorchGlobals.rebuildFromType.contains(name), args.count >= 3, case .global(let inner) = args[0],
-                case .tuple(let innerArgs) = args[2]
-            {
-                // _rebuild_from_type_v2(func, new_type, args, state): a Tensor subclass around func(*args).
-                return try call(.global(inner), .tuple(innerArgs), at: offset)
             }
             if name == "torch.Size", let first = args.first, case .tuple = first { return first }
         } catch let e as PickleError {

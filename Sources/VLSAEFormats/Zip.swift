@@ -23,12 +23,17 @@ public struct ZipArchive: Sendable {
         public let localHeaderOffset: Int
         /// General-purpose bit flags from the central directory (bit 0: encrypted).
         public let flags: UInt16
+        /// Offset in bytes of the member's data (after its local header), checked to lie inside the archive.
+        public let dataOffset: Int
     }
 
     /// The file the archive was read from, for error messages.
     public let path: String
     /// Every member, in central-directory order.
     public let entries: [Entry]
+    /// Where each name is in `entries` (names are unique: `checkDistinct`), so that looking members up one by one
+    /// is not quadratic in a large directory.
+    private let entryIndex: [String: Int]
     private let data: Data
 
     private static let eocdSignature: UInt32 = 0x0605_4B50
@@ -182,21 +187,65 @@ public struct ZipArchive: Sendable {
                 e = body + len
             }
 
+            let compressedSize = try r.offset(compressed, what: "compressed size of \"\(name)\"")
+            let localHeader = try r.offset(localOffset, what: "local header offset of \"\(name)\"")
             entries.append(
                 Entry(
-                    name: name, method: method,
-                    compressedSize: try r.offset(compressed, what: "compressed size of \"\(name)\""),
+                    name: name, method: method, compressedSize: compressedSize,
                     uncompressedSize: try r.size(uncompressed, what: "uncompressed size of \"\(name)\""),
-                    crc32: crc,
-                    localHeaderOffset: try r.offset(localOffset, what: "local header offset of \"\(name)\""),
-                    flags: flags))
+                    crc32: crc, localHeaderOffset: localHeader, flags: flags,
+                    dataOffset: try Self.dataOffset(
+                        localHeader: localHeader, compressedSize: compressedSize, name: name, reader: r)))
             p = recordEnd
         }
+        try Self.checkDistinct(entries, path: path)
         self.entries = entries
+        entryIndex = Dictionary(uniqueKeysWithValues: entries.enumerated().map { ($1.name, $0) })
     }
 
-    /// The first entry with this exact name.
-    public func entry(named name: String) -> Entry? { entries.first { $0.name == name } }
+    /// Where a member's data starts, after its local header; throws unless header and data lie inside the file.
+    private static func dataOffset(localHeader h: Int, compressedSize: Int, name: String, reader r: ZipByteReader)
+        throws -> Int
+    {
+        let size = r.data.count
+        let what = "zip member \"\(name)\""
+        guard size >= 30, h <= size - 30 else {
+            throw VLSAEError.file(
+                r.path, "truncated zip: local header of \(what) at offset \(h) is past the end of the file")
+        }
+        guard try r.u32(h) == ZipArchive.localSignature else {
+            throw VLSAEError.file(r.path, "corrupt zip: bad local header signature for \(what) at offset \(h)")
+        }
+        let start = h + 30 + Int(try r.u16(h + 26)) + Int(try r.u16(h + 28))
+        guard start <= size, compressedSize <= size - start else {
+            throw VLSAEError.file(
+                r.path,
+                "truncated zip: \(what) needs \(compressedSize) bytes at offset \(start) but the file has \(size) bytes"
+            )
+        }
+        return start
+    }
+
+    /// Refuses two members with one name (readers disagree on which one counts: Python's zipfile, and so numpy,
+    /// takes the last) and members whose bytes overlap (one compressed stream listed many times is a zip bomb:
+    /// the archive would inflate to many times what it holds).
+    private static func checkDistinct(_ entries: [Entry], path: String) throws {
+        var names = Set<String>()
+        for e in entries where !names.insert(e.name).inserted {
+            throw VLSAEError.file(path, "corrupt zip: two members are named \"\(e.name)\"; refusing to pick one")
+        }
+        let spans = entries.sorted { $0.localHeaderOffset < $1.localHeaderOffset }
+        for (a, b) in zip(spans, spans.dropFirst()) where b.localHeaderOffset < a.dataOffset + a.compressedSize {
+            throw VLSAEError.file(
+                path,
+                "corrupt zip: members \"\(a.name)\" and \"\(b.name)\" overlap (bytes \(a.localHeaderOffset)–"
+                    + "\(a.dataOffset + a.compressedSize) and from \(b.localHeaderOffset)); each member must have its own bytes"
+            )
+        }
+    }
+
+    /// The entry with this exact name.
+    public func entry(named name: String) -> Entry? { entryIndex[name].map { entries[$0] } }
 
     /// The member's bytes, decompressed and CRC-checked.
     public func extract(_ entry: Entry) throws -> Data {
@@ -211,22 +260,11 @@ public struct ZipArchive: Sendable {
                 "\(what) uses compression method \(entry.method) (\(Self.methodName(entry.method))); only stored (0) and deflate (8) are supported"
             )
         }
-        let h = entry.localHeaderOffset
-        guard data.count >= 30, h <= data.count - 30 else {
-            throw VLSAEError.file(
-                path, "truncated zip: local header of \(what) at offset \(h) is past the end of the file")
-        }
-        guard try r.u32(h) == ZipArchive.localSignature else {
-            throw VLSAEError.file(path, "corrupt zip: bad local header signature for \(what) at offset \(h)")
-        }
-        let nameLength = Int(try r.u16(h + 26))
-        let extraLength = Int(try r.u16(h + 28))
-        let start = h + 30 + nameLength + extraLength
-        guard start <= data.count, entry.compressedSize <= data.count - start else {
-            throw VLSAEError.file(
-                path,
-                "truncated zip: \(what) needs \(entry.compressedSize) bytes at offset \(start) but the file has \(data.count) bytes"
-            )
+        // An entry made by this archive was checked on opening; this keeps any other Entry value in bounds.
+        let start = try Self.dataOffset(
+            localHeader: entry.localHeaderOffset, compressedSize: entry.compressedSize, name: entry.name, reader: r)
+        guard start == entry.dataOffset else {
+            throw VLSAEError.file(path, "\(what) does not belong to this archive (its data offset differs)")
         }
         let out: Data
         if entry.method == 0 {

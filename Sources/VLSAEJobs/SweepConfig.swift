@@ -190,11 +190,14 @@ public struct SweepConfig: Decodable, Equatable, Sendable {
 
     // MARK: Loading
 
+    /// The largest config file read (16 MiB); a real one is a few kilobytes.
+    static let maxFileSize = 16 << 20
+
     /// Reads a config file, JSON or YAML (by extension; `.json` is JSON, anything else is tried as
     /// YAML, of which JSON is a subset). Unknown keys are errors, so a misspelt axis cannot
     /// silently fall back to its default.
     public static func load(path: String) throws -> SweepConfig {
-        let data = try readFile(path)
+        let data = try InputFile.read(path, limit: maxFileSize)
         guard let text = String(data: data, encoding: .utf8) else {
             throw VLSAEError.file(path, "not UTF-8 text")
         }
@@ -207,12 +210,16 @@ public struct SweepConfig: Decodable, Equatable, Sendable {
     public static func parse(_ text: String, path: String, baseFolder: String) throws -> SweepConfig {
         let raw: Any?
         if text.drop(while: { $0.isWhitespace }).first == "{" {
+            try JSONInput.check(Data(text.utf8), path: path)
             do { raw = try JSONSerialization.jsonObject(with: Data(text.utf8)) } catch {
                 throw VLSAEError.file(path, "not valid JSON: \(error.localizedDescription)")
             }
         } else {
+            try YAMLInput.check(text, path: path)
             do { raw = try Yams.load(yaml: text) } catch {
-                throw VLSAEError.file(path, "not valid YAML: \(error)")
+                // Yams adds the offending line and a caret below it; errors are one line.
+                let first = "\(error)".split(separator: "\n", omittingEmptySubsequences: true).first ?? ""
+                throw VLSAEError.file(path, "not valid YAML: \(first)")
             }
         }
         guard let top = raw as? [String: Any] else {

@@ -208,7 +208,7 @@ final class CatalogTests: XCTestCase {
         }
         let missing = dir.appendingPathComponent("missing.json").path
         XCTAssertThrowsError(try CatalogEntry.load(path: missing)) { error in
-            XCTAssertEqual(error as? VLSAEError, .file(missing, "cannot read catalog file"))
+            XCTAssertEqual(error as? VLSAEError, .file(missing, "no such file"))
         }
     }
 }

@@ -262,3 +262,28 @@ final class ManifestTests: XCTestCase {
         XCTAssertFalse(ds.templateLevel)
     }
 }
+
+/// Hostile manifests (issue 14): duplicate keys and deep nesting are refused before decoding.
+final class ManifestHostileInputTests: XCTestCase {
+    func testDuplicateKeysAndDeepNestingAreRefused() throws {
+        let folder = try temporaryFolder("manifest-hostile")
+        let base = """
+            "name": "a", "model": "m", "pretrained": "p", "image_embeddings": "i.npy", "labels": "l.npy",
+            "classnames": ["x", "y"], "templates": ["{c}"], "text_embeddings": "t.npy"
+            """
+        let path = folder.path("m.json")
+        try "{\(base)}".write(toFile: path, atomically: false, encoding: .utf8)
+        XCTAssertEqual(try Manifest.load(path: path).name, "a")
+        // Python's json keeps the second name, Foundation one of them: which dataset this is must not be a guess.
+        try "{\(base), \"name\": \"b\"}".write(toFile: path, atomically: false, encoding: .utf8)
+        XCTAssertThrowsError(try Manifest.load(path: path)) {
+            XCTAssertTrue("\($0)".hasPrefix("\(path): duplicate key \"name\""), "\($0)")
+        }
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        try "{\(base), \"classnames\": \(deep)}".replacingOccurrences(of: "\"classnames\": [\"x\", \"y\"], ", with: "")
+            .write(toFile: path, atomically: false, encoding: .utf8)
+        XCTAssertThrowsError(try Manifest.load(path: path)) {
+            XCTAssertTrue("\($0)".hasPrefix("\(path): JSON nested deeper than 64 levels"), "\($0)")
+        }
+    }
+}
