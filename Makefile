@@ -2,9 +2,11 @@
 SWIFT      ?= swift
 CONFIG     ?= release
 SYSTEM_PKGS = libopenblas-dev libpng-dev libjpeg-dev zlib1g-dev
+# For the tests only: headless Chromium loads the page `vlsae concepts` writes (ConceptsOutputTests).
+TEST_PKGS   = chromium
 VLSAE       = .build/$(CONFIG)/vlsae
 
-.PHONY: all setup deps build run test bench lint format docs clean
+.PHONY: all setup deps test-deps build run test bench lint format docs clean
 
 all: build
 
@@ -21,6 +23,9 @@ deps:
 
 setup: deps build
 
+test-deps:
+	@$(MAKE) --no-print-directory deps SYSTEM_PKGS="$(TEST_PKGS)"
+
 build:
 	$(SWIFT) build -c $(CONFIG) --product vlsae
 
@@ -34,7 +39,7 @@ run: setup
 # before they can remove them), and lock files named after the build folder. So `make test` runs
 # both with TMPDIR set to a fresh folder under .build, fails if the tests left anything else
 # there, and removes the folder, pass or fail. Nothing of ours is written to /tmp.
-test: deps
+test: deps test-deps
 	@mkdir -p .build; tmp=$$(mktemp -d "$(CURDIR)/.build/tmp-test.XXXXXX") || exit 1; \
 	echo "TMPDIR=$$tmp"; \
 	TMPDIR="$$tmp" $(SWIFT) build --build-tests && \
