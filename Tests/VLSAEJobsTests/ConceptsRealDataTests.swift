@@ -22,7 +22,7 @@ final class ConceptsRealDataTests: XCTestCase {
             let name = "images/\(i).png"
             paths.append(name)
             let c = Canvas(width: 24, height: 24, background: Color(r: UInt8(i % 256), g: UInt8((i * 7) % 256), b: 90))
-            try c.writePNG(to: dir.path(name))
+            try Data(try c.pngData()).write(to: dir.url(name))
         }
         try (paths.joined(separator: "\n") + "\n").write(
             toFile: dir.path("images.txt"), atomically: true, encoding: .utf8)
