@@ -20,6 +20,7 @@ let package = Package(
         // goes through it (the Benchmarks package links it as the reference to beat).
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
+        .systemLibrary(name: "CJPEG", path: "Sources/CJPEG"),
 
         // Hot loops in C: deterministic GEMM and level-1 kernels, the sparse passes and Adam, SHA-256 blocks
         // (SHA extensions) and float16 conversion (F16C), each in portable / AVX2 / AVX-512 builds with the
@@ -50,8 +51,8 @@ let package = Package(
         .target(name: "VLSAEEval", dependencies: ["VLSAECore", "VLSAEData", "VLSAEModel"], exclude: ["README.md"]),
         // Stage 5: result documents, tables, regression comparison.
         .target(name: "VLSAEReport", dependencies: ["VLSAECore"], exclude: ["README.md"]),
-        // Figures drawn with libpng and a bitmap font of our own.
-        .target(name: "VLSAEPlot", dependencies: ["VLSAECore", "CPNG"], exclude: ["README.md"]),
+        // Figures drawn with libpng and a bitmap font of our own; image montages read and written with libjpeg.
+        .target(name: "VLSAEPlot", dependencies: ["VLSAECore", "CPNG", "CJPEG"], exclude: ["README.md"]),
         // The planted-concept synthetic suite (its difficulty is measured with the real evaluator).
         .target(
             name: "VLSAESynth", dependencies: ["VLSAECore", "VLSAEFormats", "VLSAEData", "VLSAEEval"],

@@ -11,16 +11,16 @@ import Darwin
 /// Errors from encoding or decoding figures. Figures are bytes (`pngData()`): callers write them
 /// through VLSAECore's `AtomicFile`, as the sweep does for its figures.
 public enum PlotError: Error, CustomStringConvertible, Equatable {
-    /// libpng refused to encode the canvas.
+    /// libpng or libjpeg refused to encode the canvas.
     case encode(String)
-    /// The bytes are not a PNG that libpng can read.
+    /// The bytes are not an image that libpng or libjpeg can read.
     case decode(String)
 
-    /// Readable text: "PNG encoding failed: …" or "PNG decoding failed: …".
+    /// Readable text: "image encoding failed: …" or "image decoding failed: …".
     public var description: String {
         switch self {
-        case .encode(let message): return "PNG encoding failed: \(message)"
-        case .decode(let message): return "PNG decoding failed: \(message)"
+        case .encode(let message): return "image encoding failed: \(message)"
+        case .decode(let message): return "image decoding failed: \(message)"
         }
     }
 }
