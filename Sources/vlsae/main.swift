@@ -30,7 +30,7 @@ struct VLSAE: ParsableCommand {
         version: ToolIdentity.version,
         subcommands: [
             EvalCommand.self, ReportCommand.self, InspectCommand.self, TrainCommand.self, EncodeCommand.self,
-            SynthCommand.self, RecoveryCommand.self, SweepCommand.self, RegressCommand.self,
+            SynthCommand.self, RecoveryCommand.self, SweepCommand.self, RegressCommand.self, ExplainCommand.self,
         ]
     )
 }
