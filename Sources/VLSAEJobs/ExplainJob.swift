@@ -132,6 +132,16 @@ public enum ExplainJob {
         let base = ZeroShot.predict(
             images: dataset.images, labels: dataset.labels, classifier: ZeroShotClassifier(dataset: dataset),
             threads: threads)
+        if spec.representation == .planted, let manifest = dataset.inputs.first(where: { $0.role == "manifest" }) {
+            // Checked before the codes are parsed, so a changed file is reported as changed.
+            let folder = (manifest.path as NSString).deletingLastPathComponent
+            try verify(
+                try [PlantedConcepts.imageConceptsFile, PlantedConcepts.imageWeightsFile, PlantedConcepts.classConceptsFile]
+                    .map {
+                        let path = folder.isEmpty ? $0 : (folder as NSString).appendingPathComponent($0)
+                        return FileDigest(path: path, sha256: try SHA256.hex(fileAt: path))
+                    })
+        }
         var plantedRead: [FileDigest] = []
         let planted: (ZeroShotDataset) throws -> PlantedConcepts = {
             let p = try PlantedConcepts.load(besideManifestOf: $0)
