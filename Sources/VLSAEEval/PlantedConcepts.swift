@@ -95,7 +95,8 @@ public struct PlantedConcepts: Sendable {
                     continue
                 }
                 guard id >= 0, id <= Int64(Int32.max) else {
-                    throw fail(Self.imageConceptsFile, "concept \(id) of image \(i) is not an index (≥ 0, or −1 for none)")
+                    throw fail(
+                        Self.imageConceptsFile, "concept \(id) of image \(i) is not an index (≥ 0, or −1 for none)")
                 }
                 row.append((Int(id), v))
             }

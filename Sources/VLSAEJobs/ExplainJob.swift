@@ -61,18 +61,22 @@ public enum ExplainJob {
         }
         guard let record = first.alignment, record.score == "cosine+concept" else {
             throw VLSAEError.usage(
-                "row \"\(o.variant)\" is not an aligned cosine+concept row; explain compares such a row with its baseline")
+                "row \"\(o.variant)\" is not an aligned cosine+concept row; explain compares such a row with its baseline"
+            )
         }
         let spec = try AlignmentSpec(parsing: o.variant)
         let recorded = Dictionary(doc.inputs.map { ($0.path, $0.sha256) }, uniquingKeysWith: { a, _ in a })
         func verify(_ files: [FileDigest]) throws {
             for f in files {
                 guard let sha = recorded[f.path] else {
-                    throw VLSAEError.file(f.path, "read while re-deriving the row, but \(o.resultPath) does not record it")
+                    throw VLSAEError.file(
+                        f.path, "read while re-deriving the row, but \(o.resultPath) does not record it")
                 }
                 guard sha == f.sha256 else {
                     throw VLSAEError.file(
-                        f.path, "SHA-256 \(f.sha256) differs from \(sha) recorded in \(o.resultPath): not the file the result was computed from")
+                        f.path,
+                        "SHA-256 \(f.sha256) differs from \(sha) recorded in \(o.resultPath): not the file the result was computed from"
+                    )
                 }
             }
         }
@@ -136,11 +140,14 @@ public enum ExplainJob {
             // Checked before the codes are parsed, so a changed file is reported as changed.
             let folder = (manifest.path as NSString).deletingLastPathComponent
             try verify(
-                try [PlantedConcepts.imageConceptsFile, PlantedConcepts.imageWeightsFile, PlantedConcepts.classConceptsFile]
-                    .map {
-                        let path = folder.isEmpty ? $0 : (folder as NSString).appendingPathComponent($0)
-                        return FileDigest(path: path, sha256: try SHA256.hex(fileAt: path))
-                    })
+                try [
+                    PlantedConcepts.imageConceptsFile, PlantedConcepts.imageWeightsFile,
+                    PlantedConcepts.classConceptsFile,
+                ]
+                .map {
+                    let path = folder.isEmpty ? $0 : (folder as NSString).appendingPathComponent($0)
+                    return FileDigest(path: path, sha256: try SHA256.hex(fileAt: path))
+                })
         }
         var plantedRead: [FileDigest] = []
         let planted: (ZeroShotDataset) throws -> PlantedConcepts = {
@@ -248,7 +255,8 @@ public enum ExplainJob {
         out += "Result `\(d.result.path)` (SHA-256 `\(d.result.sha256)`), method \(d.method), compared with the "
         out += "\(d.baseline) baseline"
         if let c = d.checkpoint { out += "; checkpoint `\(c.path)` (SHA-256 `\(c.sha256)`)" }
-        out += ". Every input's SHA-256 and the row's accuracy and flip counts were re-derived and match the result.\n\n"
+        out +=
+            ". Every input's SHA-256 and the row's accuracy and flip counts were re-derived and match the result.\n\n"
         out += "The aligned logit is cos(v, t_c) + α · cos(f(v), f(t_c)); a term is f̂(v)_u · f̂(t_c)_u of one unit u, "
         out += "and the terms of a class sum to its concept similarity. `explain.json` lists every flipped image "
         out += "with up to \(d.limit) terms per class.\n"
@@ -272,7 +280,8 @@ public enum ExplainJob {
                     out += String(format: "%+.1f pp", 100 * c.deltaRecall) + " |\n"
                 }
                 if shown.count < ranked.count {
-                    out += "\n(the 10 classes that gained most and the 10 that lost most of \(ranked.count) that moved)\n"
+                    out +=
+                        "\n(the 10 classes that gained most and the 10 that lost most of \(ranked.count) that moved)\n"
                 }
             }
             for direction in ["gained", "lost"] {

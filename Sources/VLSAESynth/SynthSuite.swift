@@ -263,6 +263,13 @@ public enum SynthSuite {
             desc.modalityOffsets, desc.signalMeans,
         ]
         required += desc.evalSets.map(\.manifest)
+        // Suites written before the planted codes existed lack them: regenerated, not reused.
+        for set in desc.evalSets {
+            let folder = (set.manifest as NSString).deletingLastPathComponent
+            required += [PlantedConcepts.imageConceptsFile, PlantedConcepts.imageWeightsFile].map {
+                folder.isEmpty ? $0 : "\(folder)/\($0)"
+            }
+        }
         for name in required where desc.files[name] == nil { return "\(descriptionFile): \(name) is not listed" }
         for (name, entry) in desc.files.sorted(by: { $0.key < $1.key }) {
             let path = (folder as NSString).appendingPathComponent(name)

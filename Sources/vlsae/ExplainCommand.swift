@@ -27,7 +27,9 @@ struct ExplainCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("Result document written by vlsae eval.", valueName: "result.json"))
     var result: String
 
-    @Option(help: ArgumentHelp("The row's variant string, as in the result (and the report's footnotes).", valueName: "variant"))
+    @Option(
+        help: ArgumentHelp(
+            "The row's variant string, as in the result (and the report's footnotes).", valueName: "variant"))
     var row: String
 
     @Option(help: ArgumentHelp("Explain only this dataset of the row.", valueName: "name"))

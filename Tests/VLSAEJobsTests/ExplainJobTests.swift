@@ -26,7 +26,8 @@ final class ExplainJobTests: XCTestCase {
     let planted = FixtureFolder.repository("Tests/VLSAEEvalTests/Fixtures/planted")
     let tool = ToolRecord(version: "0.1.0", gitCommit: "unknown")
     static let fixedHidden = "representation=hidden,text=average-first,k=6,alpha=fixed:0.5"
-    static let foldsReconstruction = "representation=reconstruction,text=per-template,k=6,alpha=validated:0;0.25;0.5;1;2,folds=4"
+    static let foldsReconstruction =
+        "representation=reconstruction,text=per-template,k=6,alpha=validated:0;0.25;0.5;1;2,folds=4"
 
     /// Copies the alignment fixture into a temporary folder, evaluates two variants there and returns
     /// the folder (the result is `r.json`, paths in it relative to the folder, as the CLI records them).
@@ -42,7 +43,10 @@ final class ExplainJobTests: XCTestCase {
                     progress: false,
                     alignment: AlignmentOptions(
                         checkpoint: "sae.safetensors", checkpointK: 6,
-                        specs: ["alpha=fixed:0.5", "representation=reconstruction,text=per-template,alpha=validated:0;0.25;0.5;1;2,folds=4"])))
+                        specs: [
+                            "alpha=fixed:0.5",
+                            "representation=reconstruction,text=per-template,alpha=validated:0;0.25;0.5;1;2,folds=4",
+                        ])))
             try doc.write(to: "r.json")
         }
         return dir
@@ -57,7 +61,8 @@ final class ExplainJobTests: XCTestCase {
 
     func explain(_ dir: TemporaryFolder, _ variant: String, limit: Int = 100_000) throws -> ExplainDocument {
         try inside(dir) {
-            try ExplainJob.run(ExplainJob.Options(resultPath: "r.json", variant: variant, limit: limit, progress: false))
+            try ExplainJob.run(
+                ExplainJob.Options(resultPath: "r.json", variant: variant, limit: limit, progress: false))
         }
     }
 
@@ -98,7 +103,8 @@ final class ExplainJobTests: XCTestCase {
 
     func testEveryFlippedImageListedAndTermsSumToTheConceptTerm() throws {
         let ref = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: align.url("align.json")))
-        let numpy = try XCTUnwrap(ref.variants.first { $0.representation == "hidden" && $0.text == "average-first" && $0.k == 6 })
+        let numpy = try XCTUnwrap(
+            ref.variants.first { $0.representation == "hidden" && $0.text == "average-first" && $0.k == 6 })
         let base = numpy.ranks[0]
         let aligned = numpy.ranks[ref.grid.firstIndex(of: 0.5)!]
         let dir = try evaluatedCopy()
@@ -213,13 +219,15 @@ final class ExplainJobTests: XCTestCase {
         let run = try vlsae.run(
             ["explain", "r.json", "--row", Self.fixedHidden, "--limit", "3", "--out", "ex", "--quiet"], in: folder)
         XCTAssertEqual(run.status, 0, run.stderr)
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.path("ex/explain.json"))))
+        let json =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.path("ex/explain.json"))))
             as? [String: Any]
         XCTAssertEqual(json?["limit"] as? Int, 3)
         XCTAssertNotNil(json?["datasets"] as? [[String: Any]])
         let md = try String(contentsOfFile: dir.path("ex/explain.md"), encoding: .utf8)
         XCTAssertTrue(md.hasPrefix("# Why `\(Self.fixedHidden)` flipped images"), md)
-        let bad = try vlsae.run(["explain", "r.json", "--row", Self.fixedHidden, "--limit", "0", "--out", "ex"], in: folder)
+        let bad = try vlsae.run(
+            ["explain", "r.json", "--row", Self.fixedHidden, "--limit", "0", "--out", "ex"], in: folder)
         XCTAssertEqual(bad.status, 64, bad.stderr)
     }
 }

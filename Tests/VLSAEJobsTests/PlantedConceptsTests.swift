@@ -88,8 +88,12 @@ final class PlantedConceptsTests: XCTestCase {
                 manifests: [manifest], seed: 3, command: ["vlsae", "eval", "(test)"], tool: tool, progress: false,
                 alignment: AlignmentOptions(
                     checkpoint: nil,
-                    specs: ["representation=planted,alpha=validated:\(Self.grid)", "representation=planted,alpha=oracle:\(Self.grid)"])))
-        XCTAssertEqual(doc.results.map(\.method), ["cosine", "planted-concepts", "concept-only", "cosine+concept-oracle"])
+                    specs: [
+                        "representation=planted,alpha=validated:\(Self.grid)",
+                        "representation=planted,alpha=oracle:\(Self.grid)",
+                    ])))
+        XCTAssertEqual(
+            doc.results.map(\.method), ["cosine", "planted-concepts", "concept-only", "cosine+concept-oracle"])
         XCTAssertEqual(
             doc.results.map { $0.variant ?? "" },
             [
@@ -122,13 +126,15 @@ final class PlantedConceptsTests: XCTestCase {
         ] {
             XCTAssertTrue(
                 doc.inputs.contains(
-                    FileDigest(path: fixture.path(file), sha256: try SHA256.hex(fileAt: fixture.path(file)), role: role)),
+                    FileDigest(path: fixture.path(file), sha256: try SHA256.hex(fileAt: fixture.path(file)), role: role)
+                ),
                 file)
         }
         let out = try temporaryFolder("planted-row").path("r.json")
         try doc.write(to: out)
         XCTAssertEqual(
-            try SchemaLocations.loadValidator().validate(try JSON.parse(try Data(contentsOf: URL(fileURLWithPath: out)))),
+            try SchemaLocations.loadValidator().validate(
+                try JSON.parse(try Data(contentsOf: URL(fileURLWithPath: out)))),
             [])
     }
 
