@@ -296,7 +296,7 @@ public enum ExplainJob {
                         return "\(l.classname): \(f(l.cosine)), \(f(l.concept)), \(f(l.logit)); "
                             + (t.isEmpty ? "no shared unit" : t.joined(separator: ", "))
                     }
-                    out += "| \(im.image) | \(cell(im.trueClass)) | \(cell(im.rivalClass)) | \(im.alpha) |\n"
+                    out += "| \(im.image) | \(cell(im.trueClass)) | \(cell(im.rivalClass)) | \(AlphaFormat.string(im.alpha)) |\n"
                 }
             }
         }
