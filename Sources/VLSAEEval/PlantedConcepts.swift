@@ -94,7 +94,7 @@ public struct PlantedConcepts: Sendable {
                     }
                     continue
                 }
-                guard id >= 0, id <= Int64(Int32.max) else {
+                guard Self.isIndex(id) else {
                     throw fail(
                         Self.imageConceptsFile, "concept \(id) of image \(i) is not an index (≥ 0, or −1 for none)")
                 }
@@ -104,18 +104,14 @@ public struct PlantedConcepts: Sendable {
         }
         let m = classConcepts.shape[1]
         let cids = classConcepts.storageIntegers
-        var classCodes: [[Entry]] = []
-        classCodes.reserveCapacity(c)
-        for k in 0..<c {
-            var row: [(Int, Float)] = []
-            for j in 0..<m {
-                let id = cids[k * m + j]
-                guard id >= 0, id <= Int64(Int32.max) else {
+        let classCodes: [[Entry]] = try (0..<c).map { k in
+            let row = try cids[(k * m)..<((k + 1) * m)].map { id -> (Int, Float) in
+                guard Self.isIndex(id) else {
                     throw fail(Self.classConceptsFile, "concept \(id) of class \(k) is not an index (≥ 0)")
                 }
-                row.append((Int(id), 1))
+                return (Int(id), 1)
             }
-            classCodes.append(try Self.normalized(row) { fail(Self.classConceptsFile, "class \(k) \($0)") })
+            return try Self.normalized(row) { fail(Self.classConceptsFile, "class \(k) \($0)") }
         }
         var index: [Int: [(cls: Int, weight: Float)]] = [:]
         for (k, code) in classCodes.enumerated() {
@@ -172,6 +168,9 @@ public struct PlantedConcepts: Sendable {
         }
         return out
     }
+
+    /// Whether a stored id names a concept: non-negative and small enough for any index.
+    private static func isIndex(_ id: Int64) -> Bool { id >= 0 && id <= Int64(Int32.max) }
 
     /// Entries sorted by concept, scaled to unit L2 norm (sum of squares in double, as
     /// `Matrix.normalizeRows`); zero-weight entries are dropped.

@@ -1,4 +1,5 @@
 import VLSAECore
+import VLSAEEval
 import VLSAEReport
 
 /// What `vlsae explain` writes as `explain.json` (snake_case keys, `CanonicalJSON`): for one
@@ -86,35 +87,53 @@ public struct ClassLogit: Codable, Equatable, Sendable {
     public var restSum: Double
 }
 
-/// One term f̂(v)_u · f̂(t_c)_u of the concept similarity.
+/// One term f̂(v)_u · f̂(t_c)_u of the concept similarity, as `explain.json` writes it.
 public struct ConceptTermRecord: Codable, Equatable, Sendable {
     /// The unit: a hidden unit for `representation=hidden`, a planted concept for `planted`, an
     /// embedding dimension for `reconstruction`.
-    public var unit: Int
+    public let unit: Int
     /// f̂(v)_u, the image's normalised value.
-    public var imageValue: Float
+    public let imageValue: Float
     /// f̂(t_c)_u, the class's normalised value.
-    public var classValue: Float
+    public let classValue: Float
     /// Their product (float32).
-    public var contribution: Float
+    public let contribution: Float
+
+    /// The record of `term`, its contribution included.
+    public init(_ term: ConceptTerm) {
+        (unit, imageValue, classValue, contribution) = (term.unit, term.image, term.classValue, term.contribution)
+    }
 }
 
 /// One class's top-1 outcome under the baseline and the aligned row.
 public struct ClassDelta: Codable, Equatable, Sendable {
     /// The class index.
-    public var classIndex: Int
+    public let classIndex: Int
     /// The class name.
-    public var classname: String
+    public let classname: String
     /// Images of the class.
-    public var nImages: Int
+    public let nImages: Int
     /// Of them, right under the baseline.
-    public var baselineCorrect: Int
+    public let baselineCorrect: Int
     /// Of them, right under the aligned row.
-    public var alignedCorrect: Int
+    public let alignedCorrect: Int
     /// Wrong under the baseline, right aligned.
-    public var gained: Int
+    public let gained: Int
     /// Right under the baseline, wrong aligned.
-    public var lost: Int
+    public let lost: Int
     /// (aligned_correct − baseline_correct) / n_images; 0 for a class without images.
-    public var deltaRecall: Double
+    public let deltaRecall: Double
+
+    /// The row of class `index` from the per-image outcomes of the whole dataset.
+    public init(index: Int, classname: String, labels: [Int], baselineRight: [Bool], alignedRight: [Bool]) {
+        classIndex = index
+        self.classname = classname
+        let mine = labels.indices.filter { labels[$0] == index }
+        nImages = mine.count
+        baselineCorrect = mine.filter { baselineRight[$0] }.count
+        alignedCorrect = mine.filter { alignedRight[$0] }.count
+        gained = mine.filter { alignedRight[$0] && !baselineRight[$0] }.count
+        lost = mine.filter { baselineRight[$0] && !alignedRight[$0] }.count
+        deltaRecall = nImages > 0 ? Double(alignedCorrect - baselineCorrect) / Double(nImages) : 0
+    }
 }

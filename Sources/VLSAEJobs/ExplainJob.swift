@@ -211,11 +211,7 @@ public enum ExplainJob {
                 return ClassLogit(
                     classIndex: c, classname: dataset.classnames[c], cosine: cosine, concept: concept,
                     logit: cosine + Float(alpha) * concept, termCount: t.count,
-                    terms: listed.map {
-                        ConceptTermRecord(
-                            unit: $0.unit, imageValue: $0.image, classValue: $0.classValue,
-                            contribution: $0.contribution)
-                    },
+                    terms: listed.map(ConceptTermRecord.init),
                     restSum: rest)
             }
             flips.append(
@@ -224,24 +220,13 @@ public enum ExplainJob {
                     baselinePrediction: base.top1[i], alignedPrediction: out.enhanced.top1[i], alpha: alpha,
                     trueClass: logit(label, terms[0]), rivalClass: logit(rival, terms[1])))
         }
-        var classes = (0..<dataset.numClasses).map {
+        let baseRight = base.trueRank.map { $0 == 0 }
+        let alignedRight = out.enhanced.trueRank.map { $0 == 0 }
+        // One pass per class over the labels: C · N comparisons, small beside the scoring itself.
+        let classes = (0..<dataset.numClasses).map {
             ClassDelta(
-                classIndex: $0, classname: dataset.classnames[$0], nImages: 0, baselineCorrect: 0, alignedCorrect: 0,
-                gained: 0, lost: 0, deltaRecall: 0)
-        }
-        for i in 0..<n {
-            let c = dataset.labels[i]
-            let b = base.trueRank[i] == 0
-            let a = out.enhanced.trueRank[i] == 0
-            classes[c].nImages += 1
-            if b { classes[c].baselineCorrect += 1 }
-            if a { classes[c].alignedCorrect += 1 }
-            if a && !b { classes[c].gained += 1 }
-            if b && !a { classes[c].lost += 1 }
-        }
-        for c in classes.indices where classes[c].nImages > 0 {
-            classes[c].deltaRecall =
-                Double(classes[c].alignedCorrect - classes[c].baselineCorrect) / Double(classes[c].nImages)
+                index: $0, classname: dataset.classnames[$0], labels: dataset.labels, baselineRight: baseRight,
+                alignedRight: alignedRight)
         }
         return ExplainDataset(
             dataset: dataset.name, nImages: n, nClasses: dataset.numClasses, baselineAcc1: baseMetrics.acc1,
@@ -296,7 +281,8 @@ public enum ExplainJob {
                         return "\(l.classname): \(f(l.cosine)), \(f(l.concept)), \(f(l.logit)); "
                             + (t.isEmpty ? "no shared unit" : t.joined(separator: ", "))
                     }
-                    out += "| \(im.image) | \(cell(im.trueClass)) | \(cell(im.rivalClass)) | \(AlphaFormat.string(im.alpha)) |\n"
+                    out +=
+                        "| \(im.image) | \(cell(im.trueClass)) | \(cell(im.rivalClass)) | \(AlphaFormat.string(im.alpha)) |\n"
                 }
             }
         }

@@ -11,17 +11,6 @@ import XCTest
 /// numpy reference gives every image's rank under each variant and α) and on the planted fixture:
 /// every flipped image listed, the terms summing to the concept term, the inputs verified.
 final class ExplainJobTests: XCTestCase {
-    struct Reference: Decodable {
-        struct Variant: Decodable {
-            let representation: String
-            let text: String
-            let k: Int
-            let ranks: [[Int]]
-        }
-        let grid: [Double]
-        let variants: [Variant]
-    }
-
     let align = FixtureFolder.repository("Tests/VLSAEEvalTests/Fixtures/align")
     let planted = FixtureFolder.repository("Tests/VLSAEEvalTests/Fixtures/planted")
     let tool = ToolRecord(version: "0.1.0", gitCommit: "unknown")
@@ -102,7 +91,8 @@ final class ExplainJobTests: XCTestCase {
     }
 
     func testEveryFlippedImageListedAndTermsSumToTheConceptTerm() throws {
-        let ref = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: align.url("align.json")))
+        let ref = try JSONDecoder().decode(
+            AlignJobTests.Reference.self, from: Data(contentsOf: align.url("align.json")))
         let numpy = try XCTUnwrap(
             ref.variants.first { $0.representation == "hidden" && $0.text == "average-first" && $0.k == 6 })
         let base = numpy.ranks[0]
