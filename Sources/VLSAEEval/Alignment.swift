@@ -209,12 +209,17 @@ public struct ConceptScorer {
     public let blockRows: Int
 
     /// Checks and prepares everything that does not depend on the images.
-    /// - Throws: a usage error for k′ > trained k or a per-template variant on a dataset that only
-    ///   provides an averaged classifier; a mismatch for differing dimensions.
+    /// - Throws: a usage error for `planted` (it needs codes, not a map), k′ > trained k or a per-template variant on
+    ///   a dataset that only provides an averaged classifier; a mismatch for differing dimensions.
     public init(
         dataset: ZeroShotDataset, map: ConceptMap, representation: ConceptRepresentation,
         text: TextAggregation, k requested: Int?, blockRows: Int = ZeroShot.defaultBlockRows
     ) throws {
+        guard representation.needsAutoencoder else {
+            throw VLSAEError.usage(
+                "representation=planted reads the suite's concept codes, not an autoencoder "
+                    + "(ConceptScorer(dataset:planted:), or Alignment.scorer)")
+        }
         let k = requested ?? map.trainedK
         guard k >= 1, k <= map.trainedK else {
             throw VLSAEError.usage(

@@ -4,6 +4,7 @@ import VLSAEData
 import VLSAEEval
 import VLSAEFormats
 import VLSAEJobs
+import VLSAEModel
 import VLSAEReport
 import VLSAESynth
 import VLSAETestSupport
@@ -185,6 +186,18 @@ final class PlantedConceptsTests: XCTestCase {
             try make(Tensor(shape: ids.shape, dtype: ids.dtype, storage: .integer(raw)), weights, classes),
             PlantedConcepts.imageConceptsFile, "not an index")
         XCTAssertEqual(w, 10)
+    }
+
+    /// Planted codes are not a function of the embedding: a map-based scorer refuses them.
+    func testMapScorerRefusesPlanted() throws {
+        let dataset = try ZeroShotDataset.load(manifestPath: fixture.path("manifest.json"))
+        let model = try SAEModel(config: SAEConfig(arch: .vlsae, inputDim: 32, hiddenRatio: 2, topK: 4), seed: 1)
+        XCTAssertThrowsError(
+            try ConceptScorer(dataset: dataset, map: model, representation: .planted, text: .averageFirst, k: nil)
+        ) { e in
+            guard case VLSAEError.usage(let message) = e else { return XCTFail("\(e)") }
+            XCTAssertTrue(message.contains("planted"), message)
+        }
     }
 
     /// A dataset without codes beside its manifest: the error names the missing file.
