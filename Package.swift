@@ -1,5 +1,6 @@
 // swift-tools-version:5.10
 // VLSAE Bench: data flows formats → data → model → eval → report, with jobs and a thin CLI on top.
+import CompilerPluginSupport
 import PackageDescription
 
 let package = Package(
@@ -12,6 +13,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/swiftlang/swift-syntax", from: "603.0.1"),
     ],
     targets: [
         // System libraries (installed by `make setup`). OpenBLAS is not among them: no recorded number
@@ -23,11 +25,18 @@ let package = Package(
         // (SHA extensions) and float16 conversion (F16C), each in portable / AVX2 / AVX-512 builds with the
         // same bits; optimised in debug builds too so `make test` runs at speed; no FP contraction anywhere.
         .target(
-            name: "CKernels", path: "Sources/CKernels", exclude: ["README.md"],
+            name: "CKernels", path: "Sources/CKernels", exclude: ["README.md", "portable_math_tables.bin"],
             cSettings: [.unsafeFlags(["-O2", "-fno-math-errno", "-ffp-contract=off"])]),
 
         // Stage 0: numeric primitives shared by every stage (matrices, GEMM, portable math, hashing, RNG, files).
-        .target(name: "VLSAECore", dependencies: ["CKernels"], exclude: ["README.md"]),
+        .target(name: "VLSAECore", dependencies: ["CKernels", "VLSAEMacros"], exclude: ["README.md"]),
+        // `@MemberwiseInit` (declared in VLSAECore): public records without hand-written initialisers.
+        .macro(
+            name: "VLSAEMacros",
+            dependencies: [
+                .product(name: "SwiftSyntaxMacros", package: "swift-syntax"),
+                .product(name: "SwiftCompilerPlugin", package: "swift-syntax"),
+            ], exclude: ["README.md"]),
         // Stage 1: file formats → tensors (.npy/.npz, safetensors, torch .pt/.pth).
         .target(name: "VLSAEFormats", dependencies: ["VLSAECore", "CZlib", "CKernels"], exclude: ["README.md"]),
         // Stage 2: domain types: zero-shot datasets (manifests, catalog). The catalog's JSON files
@@ -42,7 +51,7 @@ let package = Package(
         // Stage 5: result documents, tables, regression comparison.
         .target(name: "VLSAEReport", dependencies: ["VLSAECore"], exclude: ["README.md"]),
         // Figures drawn with libpng and a bitmap font of our own.
-        .target(name: "VLSAEPlot", dependencies: ["CPNG"], exclude: ["README.md"]),
+        .target(name: "VLSAEPlot", dependencies: ["VLSAECore", "CPNG"], exclude: ["README.md"]),
         // The planted-concept synthetic suite (its difficulty is measured with the real evaluator).
         .target(
             name: "VLSAESynth", dependencies: ["VLSAECore", "VLSAEFormats", "VLSAEData", "VLSAEEval"],
@@ -70,6 +79,11 @@ let package = Package(
         .testTarget(
             name: "VLSAEFormatsTests", dependencies: ["VLSAEFormats", "CKernels", "VLSAETestSupport"],
             resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "VLSAEMacrosTests",
+            dependencies: [
+                "VLSAEMacros", .product(name: "SwiftSyntaxMacrosTestSupport", package: "swift-syntax"),
+            ]),
         .testTarget(name: "VLSAEDataTests", dependencies: ["VLSAEData", "VLSAETestSupport"]),
         .testTarget(
             name: "VLSAEModelTests", dependencies: ["VLSAEModel", "CKernels", "VLSAETestSupport"],

@@ -223,44 +223,51 @@ AVX2 static void pack_b_avx2(int trans_b, int64_t p0, int64_t kc, int64_t j0, in
 #define X_MCU 1020  // without a packed B, up to 1020 rows share each B panel packed on the fly
 #define X_KC 512
 
-AVX2 INLINE void tile_avx2_body(int64_t kc, const float *ap, const float *bp, float *c, int64_t ldc, const int mr,
-                                int load, int scale, float alpha) {
-    __m256 c0[X_MR], c1[X_MR];
-    _Pragma("clang loop unroll(full)")
-    for (int r = 0; r < mr; r++) {
-        c0[r] = load ? _mm256_loadu_ps(c + r * ldc) : _mm256_setzero_ps();
-        c1[r] = load ? _mm256_loadu_ps(c + r * ldc + 8) : _mm256_setzero_ps();
+// The register tile of the x86 paths, written once for both vector widths: MR rows × two vectors of W
+// floats accumulate in registers; each step broadcasts one A value per row (SET1) and multiplies it
+// into two aligned B loads with one fused multiply-add per lane, k ascending, as the contract says.
+// `tile_<isa>` turns the run-time row count into the constant `tile_<isa>_body` is unrolled for.
+#define DEFINE_TILE(ISA, ATTR, VEC, W, MR, NR, LOADU, LOAD, ZERO, SET1, FMADD, MUL, STOREU)                           \
+    ATTR INLINE void tile_##ISA##_body(int64_t kc, const float *ap, const float *bp, float *c, int64_t ldc,           \
+                                       const int mr, int load, int scale, float alpha) {                            \
+        VEC c0[MR], c1[MR];                                                                                          \
+        _Pragma("clang loop unroll(full)") for (int r = 0; r < mr; r++) {                                           \
+            c0[r] = load ? LOADU(c + r * ldc) : ZERO();                                                              \
+            c1[r] = load ? LOADU(c + r * ldc + W) : ZERO();                                                          \
+        }                                                                                                            \
+        for (int64_t p = 0; p < kc; p++) {                                                                           \
+            const VEC b0 = LOAD(bp), b1 = LOAD(bp + W);                                                              \
+            _Pragma("clang loop unroll(full)") for (int r = 0; r < mr; r++) {                                       \
+                const VEC x = SET1(ap[r]);                                                                           \
+                c0[r] = FMADD(x, b0, c0[r]);                                                                         \
+                c1[r] = FMADD(x, b1, c1[r]);                                                                         \
+            }                                                                                                        \
+            ap += MR;                                                                                                \
+            bp += NR;                                                                                                \
+        }                                                                                                            \
+        const VEC va = SET1(alpha);                                                                                  \
+        _Pragma("clang loop unroll(full)") for (int r = 0; r < mr; r++) {                                           \
+            STOREU(c + r * ldc, scale ? MUL(c0[r], va) : c0[r]);                                                     \
+            STOREU(c + r * ldc + W, scale ? MUL(c1[r], va) : c1[r]);                                                 \
+        }                                                                                                            \
+    }                                                                                                                \
+    ATTR static void tile_##ISA(int64_t kc, const float *ap, const float *bp, float *c, int64_t ldc, int mr,         \
+                                int load, int scale, float alpha) {                                                 \
+        switch (mr) {                                                                                                \
+        TILE_CASE(ISA, MR, 12) TILE_CASE(ISA, MR, 11) TILE_CASE(ISA, MR, 10) TILE_CASE(ISA, MR, 9)                  \
+        TILE_CASE(ISA, MR, 8) TILE_CASE(ISA, MR, 7) TILE_CASE(ISA, MR, 6) TILE_CASE(ISA, MR, 5)                     \
+        TILE_CASE(ISA, MR, 4) TILE_CASE(ISA, MR, 3) TILE_CASE(ISA, MR, 2)                                           \
+        default: tile_##ISA##_body(kc, ap, bp, c, ldc, 1, load, scale, alpha); break;                                \
+        }                                                                                                            \
     }
-    for (int64_t p = 0; p < kc; p++) {
-        const __m256 b0 = _mm256_load_ps(bp), b1 = _mm256_load_ps(bp + 8);
-        _Pragma("clang loop unroll(full)")
-        for (int r = 0; r < mr; r++) {
-            const __m256 x = _mm256_broadcast_ss(ap + r);
-            c0[r] = _mm256_fmadd_ps(x, b0, c0[r]);
-            c1[r] = _mm256_fmadd_ps(x, b1, c1[r]);
-        }
-        ap += X_MR;
-        bp += X_NR;
-    }
-    const __m256 va = _mm256_set1_ps(alpha);
-    _Pragma("clang loop unroll(full)")
-    for (int r = 0; r < mr; r++) {
-        _mm256_storeu_ps(c + r * ldc, scale ? _mm256_mul_ps(c0[r], va) : c0[r]);
-        _mm256_storeu_ps(c + r * ldc + 8, scale ? _mm256_mul_ps(c1[r], va) : c1[r]);
-    }
-}
+// Row counts above the path's MR never reach the switch; their cases compile to nothing.
+#define TILE_CASE(ISA, MR, ROWS)                                                                                     \
+    case ROWS:                                                                                                       \
+        if ((ROWS) <= (MR)) tile_##ISA##_body(kc, ap, bp, c, ldc, (ROWS) <= (MR) ? (ROWS) : 1, load, scale, alpha); \
+        break;
 
-AVX2 static void tile_avx2(int64_t kc, const float *ap, const float *bp, float *c, int64_t ldc, int mr, int load,
-                           int scale, float alpha) {
-    switch (mr) {
-    case 6: tile_avx2_body(kc, ap, bp, c, ldc, 6, load, scale, alpha); break;
-    case 5: tile_avx2_body(kc, ap, bp, c, ldc, 5, load, scale, alpha); break;
-    case 4: tile_avx2_body(kc, ap, bp, c, ldc, 4, load, scale, alpha); break;
-    case 3: tile_avx2_body(kc, ap, bp, c, ldc, 3, load, scale, alpha); break;
-    case 2: tile_avx2_body(kc, ap, bp, c, ldc, 2, load, scale, alpha); break;
-    default: tile_avx2_body(kc, ap, bp, c, ldc, 1, load, scale, alpha); break;
-    }
-}
+DEFINE_TILE(avx2, AVX2, __m256, 8, X_MR, X_NR, _mm256_loadu_ps, _mm256_load_ps, _mm256_setzero_ps, _mm256_set1_ps,
+            _mm256_fmadd_ps, _mm256_mul_ps, _mm256_storeu_ps)
 
 AVX2 static float dot_avx2(int64_t n, const float *x, const float *y) {
     __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
@@ -297,50 +304,8 @@ AVX2 static void scale_avx2(int64_t n, float a, float *x) {
 #define Z_MCU 1020  // without a packed B, up to 1020 rows share each B panel packed on the fly
 #define Z_KC 512
 
-AVX512 INLINE void tile_avx512_body(int64_t kc, const float *ap, const float *bp, float *c, int64_t ldc, const int mr,
-                                    int load, int scale, float alpha) {
-    __m512 c0[Z_MR], c1[Z_MR];
-    _Pragma("clang loop unroll(full)")
-    for (int r = 0; r < mr; r++) {
-        c0[r] = load ? _mm512_loadu_ps(c + r * ldc) : _mm512_setzero_ps();
-        c1[r] = load ? _mm512_loadu_ps(c + r * ldc + 16) : _mm512_setzero_ps();
-    }
-    for (int64_t p = 0; p < kc; p++) {
-        const __m512 b0 = _mm512_load_ps(bp), b1 = _mm512_load_ps(bp + 16);
-        _Pragma("clang loop unroll(full)")
-        for (int r = 0; r < mr; r++) {
-            const __m512 x = _mm512_set1_ps(ap[r]);
-            c0[r] = _mm512_fmadd_ps(x, b0, c0[r]);
-            c1[r] = _mm512_fmadd_ps(x, b1, c1[r]);
-        }
-        ap += Z_MR;
-        bp += Z_NR;
-    }
-    const __m512 va = _mm512_set1_ps(alpha);
-    _Pragma("clang loop unroll(full)")
-    for (int r = 0; r < mr; r++) {
-        _mm512_storeu_ps(c + r * ldc, scale ? _mm512_mul_ps(c0[r], va) : c0[r]);
-        _mm512_storeu_ps(c + r * ldc + 16, scale ? _mm512_mul_ps(c1[r], va) : c1[r]);
-    }
-}
-
-AVX512 static void tile_avx512(int64_t kc, const float *ap, const float *bp, float *c, int64_t ldc, int mr, int load,
-                               int scale, float alpha) {
-    switch (mr) {
-    case 12: tile_avx512_body(kc, ap, bp, c, ldc, 12, load, scale, alpha); break;
-    case 11: tile_avx512_body(kc, ap, bp, c, ldc, 11, load, scale, alpha); break;
-    case 10: tile_avx512_body(kc, ap, bp, c, ldc, 10, load, scale, alpha); break;
-    case 9: tile_avx512_body(kc, ap, bp, c, ldc, 9, load, scale, alpha); break;
-    case 8: tile_avx512_body(kc, ap, bp, c, ldc, 8, load, scale, alpha); break;
-    case 7: tile_avx512_body(kc, ap, bp, c, ldc, 7, load, scale, alpha); break;
-    case 6: tile_avx512_body(kc, ap, bp, c, ldc, 6, load, scale, alpha); break;
-    case 5: tile_avx512_body(kc, ap, bp, c, ldc, 5, load, scale, alpha); break;
-    case 4: tile_avx512_body(kc, ap, bp, c, ldc, 4, load, scale, alpha); break;
-    case 3: tile_avx512_body(kc, ap, bp, c, ldc, 3, load, scale, alpha); break;
-    case 2: tile_avx512_body(kc, ap, bp, c, ldc, 2, load, scale, alpha); break;
-    default: tile_avx512_body(kc, ap, bp, c, ldc, 1, load, scale, alpha); break;
-    }
-}
+DEFINE_TILE(avx512, AVX512, __m512, 16, Z_MR, Z_NR, _mm512_loadu_ps, _mm512_load_ps, _mm512_setzero_ps,
+            _mm512_set1_ps, _mm512_fmadd_ps, _mm512_mul_ps, _mm512_storeu_ps)
 
 AVX512 static float dot_avx512(int64_t n, const float *x, const float *y) {
     __m512 s = _mm512_setzero_ps();

@@ -1,6 +1,7 @@
 /// A two-sided percentile-bootstrap confidence interval together with what is needed to
 /// reproduce it. Computed by VLSAEEval (`Bootstrap`) and written as it is into result documents
 /// (`{"high", "level", "low", "resamples", "seed"}`).
+@MemberwiseInit
 public struct ConfidenceInterval: Codable, Equatable, Sendable {
     /// Lower end, the `(1 − level)/2` quantile of the bootstrap replicates.
     public var low: Double
@@ -12,15 +13,6 @@ public struct ConfidenceInterval: Codable, Equatable, Sendable {
     public var resamples: Int
     /// Seed of the `SeededRandom` stream that drew the resamples.
     public var seed: UInt64
-
-    /// An interval as computed; nothing is checked or reordered.
-    public init(low: Double, high: Double, level: Double, resamples: Int, seed: UInt64) {
-        self.low = low
-        self.high = high
-        self.level = level
-        self.resamples = resamples
-        self.seed = seed
-    }
 
     /// Whether `value` lies in the closed interval `[low, high]`.
     public func contains(_ value: Double) -> Bool { low <= value && value <= high }

@@ -1,3 +1,5 @@
+import CKernels
+
 /// Elementary functions that return the same bits on every CPU, C library and platform.
 ///
 /// The platform's `exp`, `log`, `cos`, `pow`… (glibc, Apple libm, musl) agree only to within an
@@ -5,7 +7,8 @@
 /// in its last bits from one machine to the next. These are written with IEEE-754 basic operations
 /// only (`+ − × ÷`, `squareRoot`, conversions and exact scaling by powers of two), evaluated in a
 /// fixed order, with constant tables generated once by `scripts/make_portable_math_tables.py`
-/// (mpmath, rounded once to nearest). No fused multiply-add is used (exact products are formed with
+/// (mpmath, rounded once to nearest; the tables are data, `Sources/CKernels/portable_math_tables.bin`,
+/// embedded at compile time). No fused multiply-add is used (exact products are formed with
 /// Dekker's splitting), and Swift never contracts `a * b + c` on its own, so the bits are the same
 /// on x86-64 and arm64, Linux and macOS, in debug and release builds. Round-to-nearest, the only
 /// rounding mode Swift code runs in, is assumed.
@@ -275,8 +278,8 @@ public enum PortableMath {
         // eʳ − 1 − rh = rl + rh²/2 + rh³/6 + … + rh⁶/720 (truncation < 2⁻⁷², rh·rl < 2⁻⁶⁸).
         let q = rh * rh * (0.5 + rh * (1.0 / 6 + rh * (1.0 / 24 + rh * (1.0 / 120 + rh * (1.0 / 720)))))
         let j = 2 * (k & 127)
-        let th = expTable[j]
-        let tl = expTable[j + 1]
+        let th = vlsae_pm_exp_table[j]
+        let tl = vlsae_pm_exp_table[j + 1]
         // (th + tl)·eʳ = th + th·rh + [th·(rl + q) + tl·(1 + rh)], the leading product exact.
         let (a, ae) = twoProduct(th, rh)
         let (s, se) = fastTwoSum(th, a)
@@ -326,9 +329,9 @@ public enum PortableMath {
         }
         // m ∈ [0.705, 1.41): table point c = j/128 with j ∈ 90…180.
         let i = 3 * (Int(m * 128 + 0.5) - 90)
-        let invc = logTable[i]
-        let ch = logTable[i + 1]
-        let cl = logTable[i + 2]
+        let invc = vlsae_pm_log_table[i]
+        let ch = vlsae_pm_log_table[i + 1]
+        let cl = vlsae_pm_log_table[i + 2]
         // r = m·invc − 1 exactly as rh + rl (ph ∈ [0.99, 1.01], so ph − 1 is exact).
         let (ph, pl) = twoProduct(m, invc)
         let (rh, rl) = twoSum(ph - 1, pl + ml * invc)
@@ -386,7 +389,7 @@ public enum PortableMath {
         let j0 = ex < 67 ? 0 : ((ex - 67) >> 6) + 1
         // v = mant · (w[j0] w[j0+1] w[j0+2] w[j0+3]), little-endian 64-bit limbs.
         var v: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
-        let w = twoOverPiBits
+        let w = vlsae_pm_two_over_pi_bits!
         let p3 = mant.multipliedFullWidth(by: w[j0 + 3])
         let p2 = mant.multipliedFullWidth(by: w[j0 + 2])
         let p1 = mant.multipliedFullWidth(by: w[j0 + 1])
@@ -487,10 +490,10 @@ public enum PortableMath {
         let j = Int(t * 64 + 0.5)
         let u = t - Double(j) * 0x1p-6  // exact
         let i = 4 * j
-        let sh = sinCosTable[i]
-        let sl = sinCosTable[i + 1]
-        let ch = sinCosTable[i + 2]
-        let cl = sinCosTable[i + 3]
+        let sh = vlsae_pm_sincos_table[i]
+        let sl = vlsae_pm_sincos_table[i + 1]
+        let ch = vlsae_pm_sincos_table[i + 2]
+        let cl = vlsae_pm_sincos_table[i + 3]
         let u2 = u * u
         let cm1 = u2 * (-0.5 + u2 * (1.0 / 24 - u2 * (1.0 / 720)))  // cos δ − 1
         let sm = u * u2 * (-1.0 / 6 + u2 * (1.0 / 120 - u2 * (1.0 / 5040)))  // sin δ − δ

@@ -4,6 +4,7 @@ import VLSAECore
 /// One zero-shot dataset's class names and prompt templates, as CLIP_benchmark uses them.
 /// Class index i of the dataset's labels is `classnames[i]`; order is therefore part of the
 /// data and duplicates (imagenet1k has two) are kept.
+@MemberwiseInit
 public struct CatalogEntry: Codable, Sendable, Equatable {
     /// The dataset's name as CLIP_benchmark spells it, e.g. "cifar10"; a built-in entry's file is `<name>.json`.
     public let name: String
@@ -13,14 +14,6 @@ public struct CatalogEntry: Codable, Sendable, Equatable {
     public let templates: [String]
     /// Where the lists were taken from (repository, commit, file), for the result record.
     public let source: String
-
-    /// An entry as given; `load(path:)` and `Catalog.entry(named:)` validate what they read, this does not.
-    public init(name: String, classnames: [String], templates: [String], source: String) {
-        self.name = name
-        self.classnames = classnames
-        self.templates = templates
-        self.source = source
-    }
 
     /// Identifies the class list in result files: templates changing silently between
     /// CLIP_benchmark releases is a known way numbers stop being comparable.

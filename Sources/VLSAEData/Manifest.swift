@@ -46,6 +46,7 @@ public enum StringListSource: Codable, Equatable, Sendable {
 /// Instead of `text_embeddings` a manifest may give `classifier` (C × d, already averaged over
 /// templates); template-level variants are then unavailable. Array paths are tensor addresses
 /// (`file.npy`, `file.npy[0]`, `archive.npz:name`) relative to the manifest's folder.
+@MemberwiseInit
 public struct Manifest: Codable, Equatable, Sendable {
     /// Dataset name as results report it, e.g. "cifar10" (JSON key `name`).
     public var name: String
@@ -63,31 +64,13 @@ public struct Manifest: Codable, Equatable, Sendable {
     public var templates: StringListSource
     /// Tensor address of the C × T × d per-template text embeddings (`text_embeddings`); nil when `classifier` is
     /// given.
-    public var textEmbeddings: String?
+    public var textEmbeddings: String? = nil
     /// Tensor address of a C × d classifier already averaged over templates; nil when `text_embeddings` is given.
-    public var classifier: String?
+    public var classifier: String? = nil
 
     /// Every key a manifest may have (`read` refuses others).
     enum CodingKeys: CodingKey, CaseIterable {
         case name, model, pretrained, imageEmbeddings, labels, classnames, templates, textEmbeddings, classifier
-    }
-
-    /// A manifest as given. Exactly one of `textEmbeddings` and `classifier` must be set, which `read(path:)` checks
-    /// and this initialiser does not.
-    public init(
-        name: String, model: String, pretrained: String, imageEmbeddings: String, labels: String,
-        classnames: StringListSource, templates: StringListSource,
-        textEmbeddings: String? = nil, classifier: String? = nil
-    ) {
-        self.name = name
-        self.model = model
-        self.pretrained = pretrained
-        self.imageEmbeddings = imageEmbeddings
-        self.labels = labels
-        self.classnames = classnames
-        self.templates = templates
-        self.textEmbeddings = textEmbeddings
-        self.classifier = classifier
     }
 
     /// Reads and decodes a manifest; structural problems name the file.

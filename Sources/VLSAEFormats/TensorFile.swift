@@ -2,20 +2,17 @@ import Foundation
 import VLSAECore
 
 /// One array inside a file, with its name in that file ("" for a bare array).
+@MemberwiseInit
 public struct NamedTensor: Sendable, Equatable {
     /// The array's name in its file: the `.npz` member without `.npy`, the safetensors key, the dotted path in a torch
     /// object tree; "" for a bare `.npy` array.
     public let name: String
     /// The array's values and shape.
     public let tensor: Tensor
-    /// Pairs `tensor` with its name.
-    public init(name: String, tensor: Tensor) {
-        self.name = name
-        self.tensor = tensor
-    }
 }
 
 /// One array's description, without its values.
+@MemberwiseInit
 public struct ArrayInfo: Sendable, Equatable {
     /// The array's name in its file, as in `NamedTensor.name`.
     public let name: String
@@ -23,12 +20,6 @@ public struct ArrayInfo: Sendable, Equatable {
     public let shape: [Int]
     /// The element type stored in the file.
     public let dtype: DType
-    /// Describes an array named `name` of `shape` and `dtype`.
-    public init(name: String, shape: [Int], dtype: DType) {
-        self.name = name
-        self.shape = shape
-        self.dtype = dtype
-    }
 }
 
 /// A reference to an array: a file, optionally a member inside a container, optionally an index

@@ -7,32 +7,20 @@ import VLSAEModel
 /// .npy by `Result.write(to:)`.
 public enum EncodeJob {
     /// What `vlsae encode` passes.
+    @MemberwiseInit
     public struct Options: Sendable {
         /// Path of the checkpoint (safetensors or an official `.pth`).
         public var checkpoint: String
         /// Tensor address of the N × d embeddings.
         public var input: String
         /// Write the reconstruction through this modality's decoder instead of the activations.
-        public var reconstruct: Modality?
+        public var reconstruct: Modality? = nil
         /// Encoder of SAE_D to use (ignored by VL-SAE and SAE_V); defaults to `reconstruct` or image.
-        public var modality: Modality?
+        public var modality: Modality? = nil
         /// Active units per row; at most the trained k.
-        public var k: Int?
+        public var k: Int? = nil
         /// Worker threads (≥ 1): how fast, not what is computed.
-        public var threads: Int
-
-        /// Options that encode with the image encoder at the trained k on 1 thread.
-        public init(
-            checkpoint: String, input: String, reconstruct: Modality? = nil,
-            modality: Modality? = nil, k: Int? = nil, threads: Int = 1
-        ) {
-            self.checkpoint = checkpoint
-            self.input = input
-            self.reconstruct = reconstruct
-            self.modality = modality
-            self.k = k
-            self.threads = threads
-        }
+        public var threads: Int = 1
     }
 
     /// What `run(_:)` computed, in memory.

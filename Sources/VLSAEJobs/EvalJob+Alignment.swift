@@ -6,24 +6,17 @@ import VLSAEModel
 import VLSAEReport
 
 /// What `vlsae eval --sae … --alignment …` adds to the baseline evaluation.
+@MemberwiseInit
 public struct AlignmentOptions: Sendable {
     /// The autoencoder checkpoint (safetensors from `vlsae train`, or an official `.pth`); nil only when every spec
     /// is `representation=planted`.
     public var checkpoint: String?
     /// Trained k for checkpoints that do not record it (official `.pth`); nil = the file's, or 256.
-    public var checkpointK: Int?
+    public var checkpointK: Int? = nil
     /// Alignment specs, each as the user wrote it (see `AlignmentSpec`).
     public var specs: [String]
     /// Validation manifests for `alpha=validated:`, paired with evaluation datasets by name.
-    public var validation: [String]
-
-    /// Alignment with the given checkpoint and specs; no validation manifests unless given.
-    public init(checkpoint: String?, checkpointK: Int? = nil, specs: [String], validation: [String] = []) {
-        self.checkpoint = checkpoint
-        self.checkpointK = checkpointK
-        self.specs = specs
-        self.validation = validation
-    }
+    public var validation: [String] = []
 }
 
 extension EvalJob {

@@ -9,47 +9,30 @@ import VLSAEReport
 /// the document (`ResultDocument.write(to:)`), so nothing is written when any dataset fails.
 public enum EvalJob {
     /// What `vlsae eval` passes: the manifests, the statistics' settings and, optionally, alignment.
+    @MemberwiseInit
     public struct Options: Sendable {
         /// Manifest paths, evaluated in order; at least one.
         public var manifests: [String]
         /// Paired-bootstrap resamples per interval (`--bootstrap`); at least `minimumResamples`.
-        public var bootstrapResamples: Int
+        public var bootstrapResamples: Int = 1000
         /// Seed of the bootstrap resamples and of the k-fold split of `validated` α protocols; recorded under `seeds`
         /// (`bootstrap`, `folds`).
-        public var seed: UInt64
+        public var seed: UInt64 = 0
         /// Confidence level of the intervals, in (0, 1).
-        public var level: Double
+        public var level: Double = 0.95
         /// Whether every row carries each class's recall (`per_class_recall`), and alignment rows its paired
         /// delta as well.
-        public var perClass: Bool
+        public var perClass: Bool = false
         /// Worker threads: how fast, not what is computed (recorded in the provenance only).
-        public var threads: Int
+        public var threads: Int = 1
         /// Recorded verbatim in the document's provenance.
         public var command: [String]
         /// The tool recorded in the document.
         public var tool: ToolRecord
         /// Whether to print progress lines to standard error.
-        public var progress: Bool
+        public var progress: Bool = true
         /// Concept-level alignment rows to add after each baseline row (nil: baseline only).
-        public var alignment: AlignmentOptions?
-
-        /// Options with 1000 resamples, seed 0, level 0.95, no per-class recall, 1 thread and no alignment.
-        public init(
-            manifests: [String], bootstrapResamples: Int = 1000, seed: UInt64 = 0,
-            level: Double = 0.95, perClass: Bool = false, threads: Int = 1,
-            command: [String], tool: ToolRecord, progress: Bool = true, alignment: AlignmentOptions? = nil
-        ) {
-            self.manifests = manifests
-            self.bootstrapResamples = bootstrapResamples
-            self.seed = seed
-            self.level = level
-            self.perClass = perClass
-            self.threads = threads
-            self.command = command
-            self.tool = tool
-            self.progress = progress
-            self.alignment = alignment
-        }
+        public var alignment: AlignmentOptions? = nil
     }
 
     /// The smallest bootstrap worth reporting: fewer resamples make the 2.5 % tails noise.

@@ -13,32 +13,20 @@ import VLSAEReport
 /// the rival class into its per-unit terms. Computes only: the caller writes the document.
 public enum ExplainJob {
     /// What `vlsae explain` passes.
+    @MemberwiseInit
     public struct Options: Sendable {
         /// The result document (`vlsae eval --out`).
         public var resultPath: String
         /// The canonical variant string of the row to explain (`--row`), as the result records it.
         public var variant: String
         /// Only this dataset (`--dataset`); nil: every dataset the row was scored on.
-        public var dataset: String?
+        public var dataset: String? = nil
         /// Terms listed per class logit (`--limit`, at least 1); the rest are summed.
-        public var limit: Int
+        public var limit: Int = 20
         /// Worker threads of the autoencoder (speed only).
-        public var threads: Int
+        public var threads: Int = 1
         /// Whether to print progress lines to standard error.
-        public var progress: Bool
-
-        /// Options with 20 terms, 1 thread, progress on.
-        public init(
-            resultPath: String, variant: String, dataset: String? = nil, limit: Int = 20, threads: Int = 1,
-            progress: Bool = true
-        ) {
-            self.resultPath = resultPath
-            self.variant = variant
-            self.dataset = dataset
-            self.limit = limit
-            self.threads = threads
-            self.progress = progress
-        }
+        public var progress: Bool = true
     }
 
     /// Re-derives the row on every dataset and explains its flips.

@@ -17,18 +17,12 @@ public enum RegressGolden {
     /// training pairs, 3 templates, zero-shot sets small10 (10 classes, 1000 images) and small40 (40 classes,
     /// 1200 images).
     public static var synthParameters: SynthParameters {
-        var p = SynthParameters()
-        p.seed = 20_251_125
-        p.dim = 32
-        p.subspaceDim = 24
-        p.concepts = 96
-        p.trainPairs = 2000
-        p.templates = 3
-        p.evalSets = [
-            SynthEvalSetSpec(name: "small10", classes: 10, images: 1000),
-            SynthEvalSetSpec(name: "small40", classes: 40, images: 1200),
-        ]
-        return p
+        SynthParameters(
+            seed: 20_251_125, dim: 32, subspaceDim: 24, concepts: 96, trainPairs: 2000, templates: 3,
+            evalSets: [
+                SynthEvalSetSpec(name: "small10", classes: 10, images: 1000),
+                SynthEvalSetSpec(name: "small40", classes: 40, images: 1200),
+            ])
     }
 
     /// The small recipe: lr 0.004, 6 epochs with 1 warm-up, batch 128, seed 7; the rest `TrainConfig`'s defaults.

@@ -72,43 +72,26 @@ public enum SweepJob {
     }
 
     /// What `run(_:)` needs; the defaults are the command's.
+    @MemberwiseInit
     public struct Options {
         /// Path of the sweep config (JSON or YAML).
         public var config: String
         /// Sweep folder; nil: `sweeps/<config file name without extension>`.
-        public var out: String?
+        public var out: String? = nil
         /// The shard this run computes; nil: every cell.
-        public var shard: SweepShard?
+        public var shard: SweepShard? = nil
         /// Worker threads (≥ 1): how fast, not what is computed (recorded in each cell's provenance).
-        public var threads: Int
+        public var threads: Int = 1
         /// Whether to print progress and ETA lines to standard error.
-        public var progress: Bool
+        public var progress: Bool = true
         /// The tool recorded in `sweep.json`.
         public var tool: ToolRecord
         /// The command line, recorded in each cell's provenance.
-        public var command: [String]
+        public var command: [String] = ["vlsae", "sweep"]
         /// Does the training, measuring and evaluating; `StandardSweepBackend` unless a test substitutes one.
-        public var backend: SweepBackend
+        public var backend: SweepBackend = StandardSweepBackend()
         /// Test hooks; none by default.
-        public var hooks: Hooks
-
-        /// Options with the command's defaults: the default folder, all cells, 1 thread, progress on, the standard
-        /// backend.
-        public init(
-            config: String, out: String? = nil, shard: SweepShard? = nil, threads: Int = 1,
-            progress: Bool = true, tool: ToolRecord, command: [String] = ["vlsae", "sweep"],
-            backend: SweepBackend = StandardSweepBackend(), hooks: Hooks = Hooks()
-        ) {
-            self.config = config
-            self.out = out
-            self.shard = shard
-            self.threads = threads
-            self.progress = progress
-            self.tool = tool
-            self.command = command
-            self.backend = backend
-            self.hooks = hooks
-        }
+        public var hooks: Hooks = Hooks()
     }
 
     /// What one run of `run(_:)` did.

@@ -8,26 +8,16 @@ import VLSAESynth
 /// last), so that a suite larger than memory never has to be held whole.
 public enum SynthJob {
     /// What `vlsae synth` passes.
+    @MemberwiseInit
     public struct Options {
         /// The suite's folder (`--out`).
         public var folder: String
         /// Generator parameters (seed, sizes, zero-shot sets); validated before anything is written.
         public var parameters: SynthParameters
         /// Regenerate even when an identical, intact suite is already there.
-        public var force: Bool
+        public var force: Bool = false
         /// One line per step, as the suite is generated.
-        public var log: ((String) -> Void)?
-
-        /// Options that reuse an intact identical suite and log nothing.
-        public init(
-            folder: String, parameters: SynthParameters, force: Bool = false,
-            log: ((String) -> Void)? = nil
-        ) {
-            self.folder = folder
-            self.parameters = parameters
-            self.force = force
-            self.log = log
-        }
+        public var log: ((String) -> Void)? = nil
     }
 
     /// What `run(_:)` did.

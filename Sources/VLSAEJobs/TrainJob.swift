@@ -7,42 +7,26 @@ import VLSAEModel
 /// (safetensors) by `Result.write(to:)`.
 public enum TrainJob {
     /// What `vlsae train` passes: the pairs, the architecture and the recipe.
+    @MemberwiseInit
     public struct Options: Sendable {
         /// Tensor addresses of the paired embeddings (row i of each is a pair).
         public var images: String
         /// Tensor address of the text embeddings, N × d, row i captioning image row i.
         public var texts: String
         /// nil: the warm-start checkpoint's, else VL-SAE.
-        public var arch: SAEArch?
+        public var arch: SAEArch? = nil
         /// nil: the warm-start checkpoint's, else 256 (released).
-        public var topK: Int?
+        public var topK: Int? = nil
         /// nil: the warm-start checkpoint's, else 8 (released).
-        public var hiddenRatio: Int?
+        public var hiddenRatio: Int? = nil
         /// The recipe (optimiser, schedule, split, seed); defaults are the released checkpoints' recipe.
-        public var train: TrainConfig
+        public var train: TrainConfig = TrainConfig()
         /// Checkpoint to warm-start from (`--init`); nil: random initial weights.
-        public var initialCheckpoint: String?
+        public var initialCheckpoint: String? = nil
         /// Worker threads: how fast, not what is trained (the checkpoint is the same for any count).
-        public var threads: Int
+        public var threads: Int = 1
         /// Whether to print a line per epoch to standard error.
-        public var progress: Bool
-
-        /// Options with the released recipe, random initialisation and 1 thread.
-        public init(
-            images: String, texts: String, arch: SAEArch? = nil, topK: Int? = nil,
-            hiddenRatio: Int? = nil, train: TrainConfig = TrainConfig(), initialCheckpoint: String? = nil,
-            threads: Int = 1, progress: Bool = true
-        ) {
-            self.images = images
-            self.texts = texts
-            self.arch = arch
-            self.topK = topK
-            self.hiddenRatio = hiddenRatio
-            self.train = train
-            self.initialCheckpoint = initialCheckpoint
-            self.threads = threads
-            self.progress = progress
-        }
+        public var progress: Bool = true
     }
 
     /// A trained model and what its training did.

@@ -29,9 +29,10 @@ public enum SAEArch: String, Codable, Sendable, CaseIterable {
 }
 
 /// Shape and sparsity of an autoencoder: input dimension d, hidden size h = d · hiddenRatio, top-k.
+@MemberwiseInit
 public struct SAEConfig: Codable, Equatable, Sendable {
     /// Which autoencoder, JSON `"vlsae"`, `"sae-d"` or `"sae-v"`.
-    public var arch: SAEArch
+    public var arch: SAEArch = .vlsae
     /// d, the embedding dimension of both modalities.
     public var inputDim: Int
     /// h / d; 8 in the released checkpoints.
@@ -41,14 +42,6 @@ public struct SAEConfig: Codable, Equatable, Sendable {
 
     /// h = d · hiddenRatio, the number of hidden units (concepts).
     public var hidden: Int { inputDim * hiddenRatio }
-
-    /// A config as given; call `validate()` before building a model from it.
-    public init(arch: SAEArch = .vlsae, inputDim: Int, hiddenRatio: Int, topK: Int) {
-        self.arch = arch
-        self.inputDim = inputDim
-        self.hiddenRatio = hiddenRatio
-        self.topK = topK
-    }
 
     /// Released checkpoints: k = 256, hidden ratio 8.
     public static func released(inputDim: Int, arch: SAEArch = .vlsae) -> SAEConfig {

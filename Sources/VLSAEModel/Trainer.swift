@@ -5,43 +5,28 @@ import VLSAECore
 /// part of the recipe and is not stored in checkpoints). Defaults are the released checkpoints' recipe, i.e. the official
 /// cvlms/sae_trainer/train.py (ssfgunner/VL-SAE) as its train.sh runs it: Adam, lr 1e-3 (train.sh's `--initial_lr`;
 /// train.py's own default is 1e-4), batch 512, 10 epochs, 2 warm-up epochs, 80/20 split, patience 10, no weight decay.
+@MemberwiseInit
 public struct TrainConfig: Codable, Equatable, Sendable {
     /// Base (peak) learning rate, reached at the end of warm-up; JSON `lr` in a checkpoint's summary.
-    public var lr: Double
+    public var lr: Double = 1e-3
     /// Training rows per Adam step; the last batch of an epoch may be smaller.
-    public var batchSize: Int
+    public var batchSize: Int = 512
     /// Maximum number of epochs.
-    public var epochs: Int
+    public var epochs: Int = 10
     /// W, epochs of linear warm-up before cosine annealing (see `LRSchedule`), between 0 and `epochs`.
-    public var warmupEpochs: Int
+    public var warmupEpochs: Int = 2
     /// Fraction of pairs held out for validation, in (0, 1).
-    public var valRatio: Double
+    public var valRatio: Double = 0.2
     /// Stop after this many consecutive epochs without a lower validation loss.
-    public var patience: Int
+    public var patience: Int = 10
     /// L2 weight decay λ for Adam; 0 as upstream.
-    public var weightDecay: Double
+    public var weightDecay: Double = 0
     /// Root of every random stream of a run: split, initial weights and shuffles (see `Trainer`).
-    public var seed: UInt64
+    public var seed: UInt64 = 0
     /// Reshuffle the training rows (pairs kept together) each epoch. Upstream iterates in the
     /// order of its random split and never reshuffles; its `--shuffle` flag instead permutes images
     /// and captions independently once, which breaks the pairing, so it has no counterpart here.
-    public var shuffle: Bool
-
-    /// A recipe; every setting not given is the released one (see the type's description).
-    public init(
-        lr: Double = 1e-3, batchSize: Int = 512, epochs: Int = 10, warmupEpochs: Int = 2, valRatio: Double = 0.2,
-        patience: Int = 10, weightDecay: Double = 0, seed: UInt64 = 0, shuffle: Bool = true
-    ) {
-        self.lr = lr
-        self.batchSize = batchSize
-        self.epochs = epochs
-        self.warmupEpochs = warmupEpochs
-        self.valRatio = valRatio
-        self.patience = patience
-        self.weightDecay = weightDecay
-        self.seed = seed
-        self.shuffle = shuffle
-    }
+    public var shuffle: Bool = true
 
     /// Throws `VLSAEError.usage` for a value out of range, a learning rate that is 0 in float32, or a schedule that is
     /// 0 in every epoch (e.g. one epoch without warm-up), which would write an untrained checkpoint.

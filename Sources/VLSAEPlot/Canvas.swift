@@ -1,4 +1,5 @@
 import Foundation
+import VLSAECore
 
 /// An 8-bit sRGB colour.
 public struct Color: Equatable, Hashable, Sendable {
@@ -69,6 +70,7 @@ public struct Point: Equatable, Sendable {
 }
 
 /// An integer pixel rectangle (origin at the top-left corner).
+@MemberwiseInit
 public struct PixelRect: Equatable, Sendable {
     /// Left edge, the first column inside the rectangle.
     public var x: Int
@@ -78,14 +80,6 @@ public struct PixelRect: Equatable, Sendable {
     public var width: Int
     /// Rows covered; 0 or negative covers none.
     public var height: Int
-
-    /// A rectangle of `width` × `height` pixels whose top-left pixel is (x, y).
-    public init(x: Int, y: Int, width: Int, height: Int) {
-        self.x = x
-        self.y = y
-        self.width = width
-        self.height = height
-    }
 
     /// The first column to the right of the rectangle (exclusive end).
     public var maxX: Int { x + width }

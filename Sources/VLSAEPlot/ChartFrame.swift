@@ -1,4 +1,5 @@
 import Foundation
+import VLSAECore
 
 /// Where the parts of a rendered chart landed, for callers (and tests) that inspect the image.
 public struct ChartLayout: Equatable, Sendable {
@@ -34,6 +35,7 @@ extension Chart {
 }
 
 /// Font sizes (integer scales of the 5×7 font) for the parts of a chart.
+@MemberwiseInit
 public struct ChartTextScales: Equatable, Sendable {
     /// Scale of the title text (at scale s each glyph pixel is s × s).
     public var title: Int
@@ -45,15 +47,6 @@ public struct ChartTextScales: Equatable, Sendable {
     public var legend: Int
     /// Scale of small annotations such as scatter point labels.
     public var annotation: Int
-
-    /// Integer scales of the 5×7 font (1 draws it at 5×7 pixels); drawing clamps each to 1…64.
-    public init(title: Int, axisLabel: Int, tickLabel: Int, legend: Int, annotation: Int) {
-        self.title = title
-        self.axisLabel = axisLabel
-        self.tickLabel = tickLabel
-        self.legend = legend
-        self.annotation = annotation
-    }
 
     /// Sizes that stay readable as the image grows: the 5×7 font is doubled for everything on an
     /// 800×500 figure, and grows with the smaller side beyond that.

@@ -1,44 +1,34 @@
 import Foundation
+import VLSAECore
 
 /// One point of a line series, with an optional interval (e.g. a 95 % confidence interval).
+@MemberwiseInit
 public struct LinePoint: Equatable, Sendable {
     /// Position along the x axis, in data units.
     public var x: Double
     /// Position along the y axis, in data units; the marker and the line pass through it.
     public var y: Double
     /// Lower end of the whisker, in y data units; nil or non-finite for none.
-    public var low: Double?
+    public var low: Double? = nil
     /// Upper end of the whisker, in y data units; nil or non-finite for none.
-    public var high: Double?
-
-    /// Without `low` and `high` the point has no whisker.
-    public init(x: Double, y: Double, low: Double? = nil, high: Double? = nil) {
-        self.x = x
-        self.y = y
-        self.low = low
-        self.high = high
-    }
+    public var high: Double? = nil
 }
 
 /// One named line: its points joined left to right by x, with a colour and marker of its own (the series' index picks
 /// them).
+@MemberwiseInit
 public struct LineSeries: Equatable, Sendable {
     /// Legend text, truncated to the legend's width.
     public var name: String
     /// The points in any order; they are drawn sorted by x, and undrawable points are skipped.
     public var points: [LinePoint]
-
-    /// `points` need not be sorted: they are drawn by increasing x, ties in the given order.
-    public init(name: String, points: [LinePoint]) {
-        self.name = name
-        self.points = points
-    }
 }
 
 /// Lines with markers and interval whiskers, e.g. accuracy change against k.
 ///
 /// Points with a non-finite x or y (or x ≤ 0 on a log axis) are skipped; a non-finite interval
 /// end drops just the whisker. Series are drawn in the order given, later ones on top.
+@MemberwiseInit
 public struct LineChart: Chart, Equatable, Sendable {
     /// Text centred above the plot area, truncated to the image width.
     public var title: String
@@ -49,40 +39,21 @@ public struct LineChart: Chart, Equatable, Sendable {
     /// The lines, drawn in order, later ones on top, each with the next colour and marker.
     public var series: [LineSeries]
     /// How x values map onto the axis; on a log scale points with x ≤ 0 are skipped.
-    public var xScale: AxisScale
+    public var xScale: AxisScale = .linear
     /// How y values map onto the axis; on a log scale points with y ≤ 0 are skipped.
-    public var yScale: AxisScale
+    public var yScale: AxisScale = .linear
     /// A dashed horizontal line at this y (e.g. 0 for "no change"); nil for none. It is always
     /// kept inside the y range so the reader can see which side of it the data lies on.
-    public var referenceY: Double?
+    public var referenceY: Double? = 0
     /// Horizontal pixel offset between neighbouring series when any series has intervals, so
     /// whiskers at shared x values do not hide each other (the total spread is capped at 24 px);
     /// 0 draws every series at its exact x.
-    public var dodge: Double
+    public var dodge: Double = 4
     /// Whether to draw the legend (one row per series) in the inside corner of the plot area that covers the fewest
     /// points.
-    public var showLegend: Bool
+    public var showLegend: Bool = true
     /// nil: chosen from the image size (`ChartTextScales.automatic`).
-    public var textScales: ChartTextScales?
-
-    /// The defaults draw linear axes, a dashed line at y = 0, a 4-pixel dodge and the legend, with text sized from the
-    /// image.
-    public init(
-        title: String, xLabel: String, yLabel: String, series: [LineSeries],
-        xScale: AxisScale = .linear, yScale: AxisScale = .linear, referenceY: Double? = 0,
-        dodge: Double = 4, showLegend: Bool = true, textScales: ChartTextScales? = nil
-    ) {
-        self.title = title
-        self.xLabel = xLabel
-        self.yLabel = yLabel
-        self.series = series
-        self.xScale = xScale
-        self.yScale = yScale
-        self.referenceY = referenceY
-        self.dodge = dodge
-        self.showLegend = showLegend
-        self.textScales = textScales
-    }
+    public var textScales: ChartTextScales? = nil
 
     /// As `render(width:height:)`, together with where the plot area, title and legend landed.
     public func renderWithLayout(width: Int = 800, height: Int = 500) -> RenderedChart {

@@ -1,5 +1,6 @@
 import CPNG
 import Foundation
+import VLSAECore
 
 #if canImport(Glibc)
 import Glibc
@@ -7,8 +8,8 @@ import Glibc
 import Darwin
 #endif
 
-/// Errors from encoding, decoding or writing figures. (VLSAEPlot does not depend on VLSAECore;
-/// callers that want a `VLSAEError` map `.file(path, message)` onto it one to one.)
+/// Errors from encoding, decoding or writing figures. (VLSAEPlot keeps its own error type: callers that
+/// want a `VLSAEError` map `.file(path, message)` onto it one to one.)
 public enum PlotError: Error, CustomStringConvertible, Equatable {
     /// libpng refused to encode the canvas.
     case encode(String)
@@ -107,6 +108,7 @@ extension Canvas {
 }
 
 /// A PNG decoded to 8-bit RGBA (used by tests and by anything that checks written figures).
+@MemberwiseInit
 public struct DecodedImage: Equatable, Sendable {
     /// Pixels per row (at least 1 in a decoded image).
     public let width: Int
@@ -150,13 +152,6 @@ public struct DecodedImage: Equatable, Sendable {
             png_image_free(&image)
             return DecodedImage(width: width, height: height, rgba: rgba)
         }
-    }
-
-    /// Wraps RGBA bytes as they are; `rgba` should hold `width * height * 4` bytes.
-    public init(width: Int, height: Int, rgba: [UInt8]) {
-        self.width = width
-        self.height = height
-        self.rgba = rgba
     }
 
     /// (r, g, b, a) at a pixel, nil outside the image.

@@ -1,23 +1,17 @@
 import Foundation
+import VLSAECore
 
 /// One point of a scatter chart, e.g. one trained SAE at (L0, FVU).
+@MemberwiseInit
 public struct ScatterPoint: Equatable, Sendable {
     /// Position along the x axis, in data units; non-finite (or ≤ 0 on a log axis) hides the point.
     public var x: Double
     /// Position along the y axis, in data units; non-finite (or ≤ 0 on a log axis) hides the point.
     public var y: Double
     /// Short text drawn beside the point (e.g. "k=32"); nil for none.
-    public var label: String?
+    public var label: String? = nil
     /// Points of one group share a colour and marker and one legend entry.
     public var group: String
-
-    /// An unlabelled point unless `label` is given.
-    public init(x: Double, y: Double, label: String? = nil, group: String) {
-        self.x = x
-        self.y = y
-        self.label = label
-        self.group = group
-    }
 }
 
 /// Which direction of an axis is better, for the Pareto front.
@@ -31,6 +25,7 @@ public enum Objective: Equatable, Sendable {
 /// The front is the set of points no other point beats: a point is dominated when another is at
 /// least as good on both axes and strictly better on one. It is drawn as the step line bounding
 /// the region the front dominates, with its points ringed.
+@MemberwiseInit
 public struct ScatterChart: Chart, Equatable, Sendable {
     /// Text centred above the plot area, truncated to the image width.
     public var title: String
@@ -42,41 +37,20 @@ public struct ScatterChart: Chart, Equatable, Sendable {
     /// points.
     public var points: [ScatterPoint]
     /// How x values map onto the axis.
-    public var xScale: AxisScale
+    public var xScale: AxisScale = .linear
     /// How y values map onto the axis.
-    public var yScale: AxisScale
+    public var yScale: AxisScale = .linear
     /// Whether smaller or larger x is better, for the Pareto front.
-    public var xObjective: Objective
+    public var xObjective: Objective = .minimize
     /// Whether smaller or larger y is better, for the Pareto front.
-    public var yObjective: Objective
+    public var yObjective: Objective = .minimize
     /// Whether to draw the front (`paretoFront(_:x:y:)` of the drawable points) as a step line with its points ringed.
-    public var showParetoFront: Bool
+    public var showParetoFront: Bool = true
     /// Whether to draw the legend (one row per group, plus "Pareto front") in the inside corner of the plot area that
     /// covers the fewest points.
-    public var showLegend: Bool
+    public var showLegend: Bool = true
     /// nil: chosen from the image size (`ChartTextScales.automatic`).
-    public var textScales: ChartTextScales?
-
-    /// The defaults draw linear axes, minimise both objectives, show the front and the legend, with text sized from the
-    /// image.
-    public init(
-        title: String, xLabel: String, yLabel: String, points: [ScatterPoint],
-        xScale: AxisScale = .linear, yScale: AxisScale = .linear,
-        xObjective: Objective = .minimize, yObjective: Objective = .minimize,
-        showParetoFront: Bool = true, showLegend: Bool = true, textScales: ChartTextScales? = nil
-    ) {
-        self.title = title
-        self.xLabel = xLabel
-        self.yLabel = yLabel
-        self.points = points
-        self.xScale = xScale
-        self.yScale = yScale
-        self.xObjective = xObjective
-        self.yObjective = yObjective
-        self.showParetoFront = showParetoFront
-        self.showLegend = showLegend
-        self.textScales = textScales
-    }
+    public var textScales: ChartTextScales? = nil
 
     /// Indices of the non-dominated points, ordered by increasing x (ties by better y, then
     /// index). Points with a non-finite coordinate take no part. Exact duplicates do not dominate

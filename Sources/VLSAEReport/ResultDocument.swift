@@ -126,6 +126,7 @@ public struct ResultDocument: Codable, Equatable, Sendable {
 /// the project's own kernels with a fixed order of operations (`GEMM`, `PortableMath` in VLSAECore),
 /// so the same inputs, seeds and tool version give the same bytes whatever `kernelPath` and
 /// `threads` say. No BLAS library computes any of them, so none is recorded.
+@MemberwiseInit
 public struct RunProvenance: Codable, Equatable, Sendable {
     /// The numeric mode of this version of vlsae.
     public static let deterministic = "deterministic"
@@ -135,20 +136,11 @@ public struct RunProvenance: Codable, Equatable, Sendable {
     /// The command line, program name first.
     public var command: [String]
     /// "deterministic", or "unrecorded" for schema-1 documents.
-    public var numerics: String
+    public var numerics: String = RunProvenance.deterministic
     /// The CKernels instruction-set path that ran: portable, avx2 or avx512 (`VLSAE_ISA`).
     public var kernelPath: String?
     /// Worker threads.
     public var threads: Int?
-
-    /// `numerics` defaults to `deterministic`. `kernelPath` and `threads` are nil only for schema-1 documents and in
-    /// `ResultDocument.contentEncoded()`.
-    public init(command: [String], numerics: String = RunProvenance.deterministic, kernelPath: String?, threads: Int?) {
-        self.command = command
-        self.numerics = numerics
-        self.kernelPath = kernelPath
-        self.threads = threads
-    }
 
     /// This process's facts: the active kernel path and the given thread count.
     public static func current(command: [String], threads: Int) -> RunProvenance {
@@ -158,23 +150,18 @@ public struct RunProvenance: Codable, Equatable, Sendable {
 
 /// The program that wrote a document (`tool`): name, version and the commit it was built from. `vlsae` fills it in with
 /// `ToolIdentity.record()` (VLSAEJobs).
+@MemberwiseInit
 public struct ToolRecord: Codable, Equatable, Sendable {
     /// Always "vlsae" (the schema pins it).
-    public var name: String
+    public var name: String = "vlsae"
     /// The tool's semantic version, e.g. "0.1.0" (`ToolIdentity.version`; `vlsae --version`).
     public var version: String
     /// `git rev-parse HEAD` of the checkout the executable was built in, or "unknown".
     public var gitCommit: String
-
-    /// `name` defaults to "vlsae".
-    public init(name: String = "vlsae", version: String, gitCommit: String) {
-        self.name = name
-        self.version = version
-        self.gitCommit = gitCommit
-    }
 }
 
 /// The metrics block, with CLIP_benchmark's key names.
+@MemberwiseInit
 public struct MetricValues: Codable, Equatable, Sendable {
     /// Top-1 accuracy: fraction of images whose true class has the largest logit, in [0, 1].
     public var acc1: Double
@@ -186,13 +173,6 @@ public struct MetricValues: Codable, Equatable, Sendable {
 
     /// For `encode(to:)`, which writes an undefined acc5 as null rather than leaving the key out.
     enum CodingKeys: CodingKey { case acc1, acc5, meanPerClassRecall }
-
-    /// Fractions in [0, 1]; `acc5` nil when there are fewer than 5 classes.
-    public init(acc1: Double, acc5: Double?, meanPerClassRecall: Double) {
-        self.acc1 = acc1
-        self.acc5 = acc5
-        self.meanPerClassRecall = meanPerClassRecall
-    }
 
     /// Writes all three keys, an undefined `acc5` as an explicit null.
     public func encode(to encoder: Encoder) throws {
@@ -206,6 +186,7 @@ public struct MetricValues: Codable, Equatable, Sendable {
 
 /// One evaluation of one method on one dataset. The first six keys are CLIP_benchmark's, so a
 /// row reads as a CLIP_benchmark result with provenance added.
+@MemberwiseInit
 public struct ResultRow: Codable, Equatable, Sendable {
     /// The manifest's `name`, e.g. "cifar10" or "synth10"; rows of different documents are matched by it.
     public var dataset: String
@@ -214,20 +195,20 @@ public struct ResultRow: Codable, Equatable, Sendable {
     /// The CLIP weights tag, from the manifest's `pretrained` (e.g. "laion2b_s34b_b79k").
     public var pretrained: String
     /// Always "zeroshot_classification", CLIP_benchmark's task name (the only one the schema allows).
-    public var task: String
+    public var task: String = "zeroshot_classification"
     /// Language of the class names and templates, CLIP_benchmark's key: "en".
-    public var language: String
+    public var language: String = "en"
     /// acc1, acc5 and mean per-class recall of this row's scoring rule on all `nImages` images.
     public var metrics: MetricValues
     /// "cosine" for the CLIP_benchmark baseline; alignment variants name themselves.
     public var method: String
     /// Canonical description of exactly what was scored ("cosine" for the baseline, the
     /// normalised alignment spec otherwise), so rows can be matched across result files.
-    public var variant: String?
+    public var variant: String? = nil
     /// Intervals keyed by metric name ("acc1").
     public var intervals: [String: ConfidenceInterval]
     /// Recall per class in class order, null for classes without images (only with --per-class).
-    public var perClassRecall: [Double?]?
+    public var perClassRecall: [Double?]? = nil
     /// N, the images scored (rows of the manifest's `image_embeddings`), at least 1.
     public var nImages: Int
     /// C, the number of class names, at least 2.
@@ -243,44 +224,11 @@ public struct ResultRow: Codable, Equatable, Sendable {
 
     // Extension points for concept-level alignment; absent (not null) for the baseline.
     /// How concept similarity entered the logits; nil for the baseline.
-    public var alignment: AlignmentRecord?
+    public var alignment: AlignmentRecord? = nil
     /// The SAE whose concepts were used; nil for the baseline.
-    public var checkpoint: CheckpointRecord?
+    public var checkpoint: CheckpointRecord? = nil
     /// The paired comparison with this dataset's baseline row on the same images; nil for the baseline.
-    public var comparison: ComparisonRecord?
-
-    /// Defaults are CLIP_benchmark's (task "zeroshot_classification", language "en"); a baseline row leaves `variant`,
-    /// `alignment`, `checkpoint` and `comparison` nil.
-    public init(
-        dataset: String, model: String, pretrained: String,
-        task: String = "zeroshot_classification", language: String = "en",
-        metrics: MetricValues, method: String, variant: String? = nil,
-        intervals: [String: ConfidenceInterval],
-        perClassRecall: [Double?]? = nil, nImages: Int, nClasses: Int, nTemplates: Int,
-        templateLevel: Bool, classnamesSha256: String, templatesSha256: String,
-        alignment: AlignmentRecord? = nil, checkpoint: CheckpointRecord? = nil,
-        comparison: ComparisonRecord? = nil
-    ) {
-        self.dataset = dataset
-        self.model = model
-        self.pretrained = pretrained
-        self.task = task
-        self.language = language
-        self.metrics = metrics
-        self.method = method
-        self.variant = variant
-        self.intervals = intervals
-        self.perClassRecall = perClassRecall
-        self.nImages = nImages
-        self.nClasses = nClasses
-        self.nTemplates = nTemplates
-        self.templateLevel = templateLevel
-        self.classnamesSha256 = classnamesSha256
-        self.templatesSha256 = templatesSha256
-        self.alignment = alignment
-        self.checkpoint = checkpoint
-        self.comparison = comparison
-    }
+    public var comparison: ComparisonRecord? = nil
 }
 
 /// How concept-level similarity was added to the cosine logits (VL-SAE paper, Eq. 10): every choice
@@ -288,6 +236,7 @@ public struct ResultRow: Codable, Equatable, Sendable {
 ///
 ///     logit = cos(v, t_c) + alpha · cos(f(v), f(t_c))      (score "cosine+concept")
 ///     logit = cos(f(v), f(t_c))                            (score "concept-only", a diagnostic)
+@MemberwiseInit
 public struct AlignmentRecord: Codable, Equatable, Sendable {
     /// "cosine+concept" or "concept-only".
     public var score: String
@@ -297,7 +246,7 @@ public struct AlignmentRecord: Codable, Equatable, Sendable {
     /// embedding, normalised, averaged, normalised).
     public var text: String
     /// sim: always "cosine" (of row-normalised f).
-    public var similarity: String
+    public var similarity: String = "cosine"
     /// Units kept per row at inference, and the checkpoint's trained k.
     public var k: Int
     /// `trained_k`: the k the checkpoint was trained with (`SAEConfig.topK`); `k` never exceeds it.
@@ -309,50 +258,25 @@ public struct AlignmentRecord: Codable, Equatable, Sendable {
     /// True exactly when alpha was chosen on the evaluation images themselves.
     public var oracle: Bool
     /// The grid searched by validated/oracle, ascending.
-    public var alphaGrid: [Double]?
+    public var alphaGrid: [Double]? = nil
     /// Where alpha was chosen: "validation-manifest", "kfold" or "evaluation-set" (oracle).
-    public var selection: String?
+    public var selection: String? = nil
     /// acc1 of each grid alpha on the selection data (validation set, or evaluation set for oracle).
-    public var selectionAcc1: [Double]?
+    public var selectionAcc1: [Double]? = nil
     /// k-fold selection: one entry per fold, and the seed of the fold assignment.
-    public var folds: [FoldRecord]?
+    public var folds: [FoldRecord]? = nil
     /// `fold_seed`: seed of the fold assignment (a seeded permutation dealt round-robin); nil unless the selection is
     /// "kfold".
-    public var foldSeed: UInt64?
+    public var foldSeed: UInt64? = nil
     /// The alpha table file (table protocol) or validation manifest (validated), with its SHA-256
     /// (no role: the key says it).
-    public var alphaTable: FileDigest?
+    public var alphaTable: FileDigest? = nil
     /// The validation manifest alpha was chosen on, when `selection` is "validation-manifest"; nil otherwise.
-    public var validation: FileDigest?
-
-    /// `similarity` is always "cosine"; the fields a protocol does not use (grid, selection, folds, files) stay nil.
-    public init(
-        score: String, representation: String, text: String, similarity: String = "cosine",
-        k: Int, trainedK: Int, alpha: Double?, alphaProtocol: String, oracle: Bool,
-        alphaGrid: [Double]? = nil, selection: String? = nil, selectionAcc1: [Double]? = nil,
-        folds: [FoldRecord]? = nil, foldSeed: UInt64? = nil, alphaTable: FileDigest? = nil,
-        validation: FileDigest? = nil
-    ) {
-        self.score = score
-        self.representation = representation
-        self.text = text
-        self.similarity = similarity
-        self.k = k
-        self.trainedK = trainedK
-        self.alpha = alpha
-        self.alphaProtocol = alphaProtocol
-        self.oracle = oracle
-        self.alphaGrid = alphaGrid
-        self.selection = selection
-        self.selectionAcc1 = selectionAcc1
-        self.folds = folds
-        self.foldSeed = foldSeed
-        self.alphaTable = alphaTable
-        self.validation = validation
-    }
+    public var validation: FileDigest? = nil
 }
 
 /// One fold of a k-fold alpha selection: alpha chosen on the other folds, applied to this one.
+@MemberwiseInit
 public struct FoldRecord: Codable, Equatable, Sendable {
     /// Fold index, 0-based, below the fold count.
     public var fold: Int
@@ -364,18 +288,10 @@ public struct FoldRecord: Codable, Equatable, Sendable {
     public var selectionAcc1: Double
     /// acc1 of that alpha on this fold's images; the row's metrics pool these held-out predictions.
     public var heldOutAcc1: Double
-
-    /// The acc1 values are fractions in [0, 1].
-    public init(fold: Int, nImages: Int, alpha: Double, selectionAcc1: Double, heldOutAcc1: Double) {
-        self.fold = fold
-        self.nImages = nImages
-        self.alpha = alpha
-        self.selectionAcc1 = selectionAcc1
-        self.heldOutAcc1 = heldOutAcc1
-    }
 }
 
 /// The SAE checkpoint used by an alignment row.
+@MemberwiseInit
 public struct CheckpointRecord: Codable, Equatable, Sendable {
     /// The checkpoint path as given to `--sae`, not resolved; the checkpoint's identity is `sha256`, and
     /// `vlsae regress --exact` ignores the path.
@@ -392,20 +308,10 @@ public struct CheckpointRecord: Codable, Equatable, Sendable {
     public var hiddenRatio: Int
     /// The trained k.
     public var k: Int
-
-    /// Copies the checkpoint's configuration; `k` is the trained k, not the inference-time one.
-    public init(path: String, sha256: String, arch: String, inputDim: Int, hiddenDim: Int, hiddenRatio: Int, k: Int) {
-        self.path = path
-        self.sha256 = sha256
-        self.arch = arch
-        self.inputDim = inputDim
-        self.hiddenDim = hiddenDim
-        self.hiddenRatio = hiddenRatio
-        self.k = k
-    }
 }
 
 /// A paired comparison of this row against its baseline on the same images.
+@MemberwiseInit
 public struct ComparisonRecord: Codable, Equatable, Sendable {
     /// The variant compared against, "cosine".
     public var baseline: String
@@ -420,31 +326,14 @@ public struct ComparisonRecord: Codable, Equatable, Sendable {
     public var flips: FlipCounts
     /// Per-class recall of this row minus the baseline's, in class order; null for classes
     /// without images (only with --per-class).
-    public var perClassRecallDelta: [Double?]?
-
-    /// Deltas and interval bounds are fractions (this row minus the baseline, in [-1, 1]), not percentage points.
-    public init(
-        baseline: String, deltas: [String: Double], intervals: [String: ConfidenceInterval],
-        mcnemarP: Double, flips: FlipCounts, perClassRecallDelta: [Double?]? = nil
-    ) {
-        self.baseline = baseline
-        self.deltas = deltas
-        self.intervals = intervals
-        self.mcnemarP = mcnemarP
-        self.flips = flips
-        self.perClassRecallDelta = perClassRecallDelta
-    }
+    public var perClassRecallDelta: [Double?]? = nil
 }
 
 /// Top-1 flips between the baseline and this row on the same images: the discordant pairs the McNemar test counts.
+@MemberwiseInit
 public struct FlipCounts: Codable, Equatable, Sendable {
     /// Wrong for the baseline, right for this row.
     public var gained: Int
     /// Right for the baseline, wrong for this row.
     public var lost: Int
-    /// Counts of images, each at least 0.
-    public init(gained: Int, lost: Int) {
-        self.gained = gained
-        self.lost = lost
-    }
 }

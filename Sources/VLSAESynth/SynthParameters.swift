@@ -1,6 +1,7 @@
 import VLSAECore
 
 /// One zero-shot set of the synthetic suite.
+@MemberwiseInit
 public struct SynthEvalSetSpec: Codable, Equatable, Sendable {
     /// The set's folder and manifest name in the suite (letters, digits, `-`, `_`; unique within a suite), e.g.
     /// "synth10".
@@ -9,13 +10,6 @@ public struct SynthEvalSetSpec: Codable, Equatable, Sendable {
     public var classes: Int
     /// N, the number of images (at least 1); labels are balanced, class sizes differing by at most one.
     public var images: Int
-
-    /// Checked by `SynthParameters.validate()`, not here.
-    public init(name: String, classes: Int, images: Int) {
-        self.name = name
-        self.classes = classes
-        self.images = images
-    }
 }
 
 /// Every knob of the planted-concept generator ("planted-concepts-v1"). The defaults are tuned
@@ -33,57 +27,58 @@ public struct SynthEvalSetSpec: Codable, Equatable, Sendable {
 /// modality-specific low-rank subspace with the same decaying spectrum as the concepts.
 /// Concepts are c_k = normalise(B·(σ ⊙ z_k) + offSubspace · g_k/√d): mostly inside an
 /// m-dimensional subspace with spectrum σ_j = (j+1)^(−spectrumDecay).
+@MemberwiseInit
 public struct SynthParameters: Codable, Equatable, Sendable {
     /// Seed of every `SeededRandom` stream of the world, pairs and sets (`--seed`): with the other knobs it fixes every
     /// byte.
     public var seed: UInt64 = 0
     /// d, the embedding dimension (`--dim`; 512, as CLIP ViT-B/32).
-    public var dim = 512
+    public var dim: Int = 512
     /// Dimension of the subspace the concepts (and the modality noise) mostly live in.
-    public var subspaceDim = 160
+    public var subspaceDim: Int = 160
     /// K, the number of planted concepts (`--concepts`): rows of `concepts.npy`.
-    public var concepts = 1536
+    public var concepts: Int = 1536
     /// Exponent of the concept subspace's spectrum σ_j = (j+1)^(−spectrumDecay): larger concentrates concepts in fewer
     /// directions and lowers the effective rank.
-    public var spectrumDecay = 0.45
+    public var spectrumDecay: Double = 0.45
     /// Weight of each concept's isotropic Gaussian part g_k/√d (expected length 1), which takes it off the subspace;
     /// 0 keeps the concepts inside it.
-    public var offSubspace = 0.15
+    public var offSubspace: Double = 0.15
     /// Concept frequencies follow Zipf's law with this exponent (heavy-tailed usage).
-    public var zipfExponent = 1.0
+    public var zipfExponent: Double = 1.0
     /// Fewest concepts active in one training image (at least 1).
-    public var activeMin = 4
+    public var activeMin: Int = 4
     /// Most concepts active in one training image (at most `concepts`); the count is uniform in
     /// `activeMin...activeMax`.
-    public var activeMax = 12
+    public var activeMax: Int = 12
     /// Probability that a concept of the image is also named by its caption.
-    public var captionKeep = 0.65
+    public var captionKeep: Double = 0.65
     /// Up to this many extra concepts only the caption mentions.
-    public var captionExtraMax = 2
+    public var captionExtraMax: Int = 2
     /// Length of the modality offset relative to the unit-norm concept signal.
-    public var modalityOffset = 1.5
+    public var modalityOffset: Double = 1.5
     /// cos(μ_image, μ_text), the cosine between the two unit modality offsets, in [-1, 1].
-    public var offsetCosine = 0.3
+    public var offsetCosine: Double = 0.3
     /// Scale of the Gaussian part R of each modality map M = I + distortion · R (0: both modalities see the concepts
     /// identically).
-    public var distortion = 0.5
+    public var distortion: Double = 0.5
     /// Weight of the unit structured-noise vector n̂_m added to every embedding before normalisation, relative to the
     /// unit-norm concept signal.
-    public var noise = 0.95
+    public var noise: Double = 0.95
     /// Training pairs written to `train_image.npy` and `train_text.npy` (`--train-pairs`; at least 2).
-    public var trainPairs = 30000
+    public var trainPairs: Int = 30000
     /// T, prompt templates per class (`--templates`): the middle axis of each set's C × T × d `text_embeddings.npy`.
-    public var templates = 6
+    public var templates: Int = 6
     /// Length of each template's own direction added to the class meaning.
-    public var templateWeight = 0.3
+    public var templateWeight: Double = 0.3
     /// Concepts that define each zero-shot class (recorded in the set's `class_concepts.npy`, C × `classConcepts`).
-    public var classConcepts = 2
+    public var classConcepts: Int = 2
     /// Extra weight of a class's defining concepts in its images (lower is harder).
-    public var classBoost = 0.9
+    public var classBoost: Double = 0.9
     /// Fewest distractor concepts added to an evaluation image beside its class's concepts.
-    public var distractorMin = 3
+    public var distractorMin: Int = 3
     /// Most distractor concepts added to an evaluation image; the count is uniform in `distractorMin...distractorMax`.
-    public var distractorMax = 8
+    public var distractorMax: Int = 8
     /// The zero-shot sets (`--eval-sets name:classes:images,…`); the default gives synth10, synth100 and synth1000.
     public var evalSets: [SynthEvalSetSpec] = [
         SynthEvalSetSpec(name: "synth10", classes: 10, images: 2000),
@@ -91,21 +86,16 @@ public struct SynthParameters: Codable, Equatable, Sendable {
         SynthEvalSetSpec(name: "synth1000", classes: 1000, images: 10000),
     ]
     /// Write embeddings as float16 (`<f2`) to keep the suite small; the dictionary stays float32.
-    public var float16 = true
-
-    /// The defaults of `vlsae synth`: the geometry calibrated to CLIP ViT-B/32 (see the main README).
-    public init() {}
+    public var float16: Bool = true
 
     /// A small suite for tests and smoke runs: same geometry, fewer rows.
     public static func small(seed: UInt64 = 0) -> SynthParameters {
-        var p = SynthParameters()
-        p.seed = seed
-        p.trainPairs = 3000
-        p.evalSets = [
-            SynthEvalSetSpec(name: "synth10", classes: 10, images: 500),
-            SynthEvalSetSpec(name: "synth100", classes: 100, images: 1000),
-        ]
-        return p
+        SynthParameters(
+            seed: seed, trainPairs: 3000,
+            evalSets: [
+                SynthEvalSetSpec(name: "synth10", classes: 10, images: 500),
+                SynthEvalSetSpec(name: "synth100", classes: 100, images: 1000),
+            ])
     }
 
     /// Rejects parameter sets the generator cannot honour, with a message naming the knob.

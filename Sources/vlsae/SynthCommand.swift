@@ -29,15 +29,10 @@ struct SynthCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            var p = SynthParameters()
-            p.seed = seeding.seed
-            p.dim = dim
-            p.subspaceDim = min(p.subspaceDim, dim)
-            p.concepts = concepts
-            p.trainPairs = trainPairs
-            p.templates = templates
-            p.float16 = !float32
-            p.evalSets = try SynthJob.evalSets(parsing: evalSets)
+            let p = SynthParameters(
+                seed: seeding.seed, dim: dim, subspaceDim: min(SynthParameters().subspaceDim, dim), concepts: concepts,
+                trainPairs: trainPairs, templates: templates, evalSets: try SynthJob.evalSets(parsing: evalSets),
+                float16: !float32)
             let log: ((String) -> Void)? = progress.enabled ? { Progress.note("synth: \($0)") } : nil
             let report = try SynthJob.run(SynthJob.Options(folder: out, parameters: p, force: force, log: log))
             if report.reused {

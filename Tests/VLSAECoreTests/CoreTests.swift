@@ -5,24 +5,10 @@ import VLSAETestSupport
 import XCTest
 
 final class BLASTests: XCTestCase {
-    /// Naive triple loop in double as the independent reference.
+    /// The product in double, one rounding per element at the end: the independent reference.
     private func naive(_ a: Matrix, _ b: Matrix, transA: Bool, transB: Bool) -> [Double] {
-        let m = transA ? a.cols : a.rows
-        let k = transA ? a.rows : a.cols
-        let n = transB ? b.rows : b.cols
-        var out = [Double](repeating: 0, count: m * n)
-        for i in 0..<m {
-            for j in 0..<n {
-                var s = 0.0
-                for p in 0..<k {
-                    let av = transA ? a[p, i] : a[i, p]
-                    let bv = transB ? b[j, p] : b[p, j]
-                    s += Double(av) * Double(bv)
-                }
-                out[i * n + j] = s
-            }
-        }
-        return out
+        GEMMTests.elementwise(
+            a, b, transA: transA, transB: transB, initial: { _, _ in 0.0 }, step: { $0 + Double($1) * Double($2) })
     }
 
     func testMatmulAllTransposeCombinationsAgreeWithNaiveProduct() {

@@ -27,27 +27,41 @@ final class GEMMTests: XCTestCase {
         Matrix(rows: rows, cols: cols, values: values(rows * cols, seed: seed))
     }
 
+    /// op(A)·op(B) element by element with k ascending: `initial(i, j)` seeds each element's accumulator and
+    /// `step(acc, a, b)` adds one product, so one loop serves as the bit-exact contract (`reference`) and as a
+    /// product in double (`BLASTests`).
+    static func elementwise<T>(
+        _ a: Matrix, _ b: Matrix, transA: Bool, transB: Bool, initial: (Int, Int) -> T, step: (T, Float, Float) -> T
+    ) -> [T] {
+        let m = transA ? a.cols : a.rows
+        let k = transA ? a.rows : a.cols
+        let n = transB ? b.rows : b.cols
+        var out: [T] = []
+        out.reserveCapacity(m * n)
+        for i in 0..<m {
+            for j in 0..<n {
+                var acc = initial(i, j)
+                for p in 0..<k {
+                    let x = transA ? a.values[p * a.cols + i] : a.values[i * a.cols + p]
+                    let y = transB ? b.values[j * b.cols + p] : b.values[p * b.cols + j]
+                    acc = step(acc, x, y)
+                }
+                out.append(acc)
+            }
+        }
+        return out
+    }
+
     /// The contract, spelled out: acc = start; acc = fma(a(i, p), b(p, j), acc) for p ascending; then alpha · acc.
     static func reference(
         _ a: Matrix, _ b: Matrix, transA: Bool, transB: Bool, alpha: Float = 1,
         start: Matrix? = nil
     ) -> [Float] {
-        let m = transA ? a.cols : a.rows
-        let k = transA ? a.rows : a.cols
-        let n = transB ? b.rows : b.cols
-        var out = [Float](repeating: 0, count: m * n)
-        for i in 0..<m {
-            for j in 0..<n {
-                var acc: Float = start.map { $0.values[i * n + j] } ?? 0
-                for p in 0..<k {
-                    let x = transA ? a.values[p * a.cols + i] : a.values[i * a.cols + p]
-                    let y = transB ? b.values[j * b.cols + p] : b.values[p * b.cols + j]
-                    acc = acc.addingProduct(x, y)
-                }
-                out[i * n + j] = start == nil && alpha != 1 ? alpha * acc : acc
-            }
-        }
-        return out
+        let acc = elementwise(
+            a, b, transA: transA, transB: transB,
+            initial: { i, j in start.map { $0.values[i * $0.cols + j] } ?? 0 },
+            step: { $0.addingProduct($1, $2) })
+        return start == nil && alpha != 1 ? acc.map { alpha * $0 } : acc
     }
 
     static func operands(m: Int, n: Int, k: Int, transA: Bool, transB: Bool, seed: UInt64) -> (Matrix, Matrix) {

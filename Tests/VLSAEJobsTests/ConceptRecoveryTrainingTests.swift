@@ -16,27 +16,11 @@ final class ConceptRecoveryTrainingTests: XCTestCase {
     /// non-negative mixing itself: 48 unit concepts spread over all of d = 64, uniform usage,
     /// 2–4 concepts per pair, captions naming exactly the image's concepts.
     static func identifiableParameters(seed: UInt64 = 3) -> SynthParameters {
-        var p = SynthParameters()
-        p.seed = seed
-        p.dim = 64
-        p.subspaceDim = 64
-        p.spectrumDecay = 0
-        p.offSubspace = 0
-        p.concepts = 48
-        p.zipfExponent = 0
-        p.activeMin = 2
-        p.activeMax = 4
-        p.captionKeep = 1
-        p.captionExtraMax = 0
-        p.modalityOffset = 0
-        p.distortion = 0
-        p.noise = 0
-        p.trainPairs = 4000
-        p.distractorMin = 1
-        p.distractorMax = 3
-        p.evalSets = [SynthEvalSetSpec(name: "synth4", classes: 4, images: 40)]
-        p.float16 = false
-        return p
+        SynthParameters(
+            seed: seed, dim: 64, subspaceDim: 64, concepts: 48, spectrumDecay: 0, offSubspace: 0, zipfExponent: 0,
+            activeMin: 2, activeMax: 4, captionKeep: 1, captionExtraMax: 0, modalityOffset: 0, distortion: 0, noise: 0,
+            trainPairs: 4000, distractorMin: 1, distractorMax: 3,
+            evalSets: [SynthEvalSetSpec(name: "synth4", classes: 4, images: 40)], float16: false)
     }
 
     /// Enough optimiser steps matter more than epochs: batch 64 gives 50 steps per epoch here,

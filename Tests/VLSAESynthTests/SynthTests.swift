@@ -197,15 +197,11 @@ final class SynthGeneratorTests: XCTestCase {
 
 final class SynthSuiteTests: XCTestCase {
     func tiny(seed: UInt64 = 5) -> SynthParameters {
-        var p = SynthParameters()
-        p.seed = seed
-        p.dim = 64
-        p.subspaceDim = 24
-        p.concepts = 128
-        p.trainPairs = 300
-        p.templates = 4
-        p.evalSets = [.init(name: "synth10", classes: 10, images: 60), .init(name: "synth20", classes: 20, images: 80)]
-        return p
+        SynthParameters(
+            seed: seed, dim: 64, subspaceDim: 24, concepts: 128, trainPairs: 300, templates: 4,
+            evalSets: [
+                .init(name: "synth10", classes: 10, images: 60), .init(name: "synth20", classes: 20, images: 80),
+            ])
     }
 
     func testWriteReadVerify() throws {
