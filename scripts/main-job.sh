@@ -3,7 +3,8 @@
 #   synthetic planted-concept suite (Datasets/default, reused when intact)
 #   → VL-SAE trained with the paper's recipe scaled to the suite: k 8 matches the suite's planted
 #     sparsity (4–12 concepts per pair), batch 256 gives Adam enough steps on 24k training pairs
-#   → zero-shot baseline and concept-aligned rows, alpha validated by 5-fold CV (never oracle)
+#   → zero-shot baseline and concept-aligned rows, alpha validated by 5-fold CV (never oracle), and
+#     the planted-concepts ceiling: the same alignment with the suite's ground-truth codes as f
 #   → concept recovery against the planted ground truth
 #   → Results/default.json, Results/default.md (printed)
 # Every step is a plain `vlsae` command: the same commands work on real embeddings (README).
@@ -26,11 +27,12 @@ echo "== 2/5 train VL-SAE (d 512, hidden ratio 4, k 8; Adam 1e-3, batch 256, 10 
   --arch vlsae --topk 8 --hidden-ratio 4 --lr 1e-3 --batch-size 256 --epochs 10 --warmup-epochs 2 \
   --val-ratio 0.2 --seed 0 --threads "$THREADS" 2>&1 | tee "$OUT/.default-train.log"
 
-echo "== 3/5 zero-shot: baseline + concept alignment (alpha validated by 5-fold CV on grid $GRID)"
+echo "== 3/5 zero-shot: baseline + concept alignment + planted-concepts ceiling (alpha validated by 5-fold CV on grid $GRID)"
 "$V" eval --data "$SUITE/synth10/manifest.json" "$SUITE/synth100/manifest.json" "$SUITE/synth1000/manifest.json" \
   --sae "$CKPT" --seed 0 --threads "$THREADS" \
   --alignment "representation=hidden,text=average-first,alpha=validated:$GRID" \
   --alignment "representation=reconstruction,text=per-template,alpha=validated:$GRID" \
+  --alignment "representation=planted,alpha=validated:$GRID" \
   --out "$OUT/default.json" > /dev/null
 
 echo "== 4/5 concept recovery against the planted concepts"

@@ -22,10 +22,15 @@ public enum ConceptSide: String, Sendable, CaseIterable {
     case image, text
 }
 
-/// f: the sparse hidden activations, or the modality decoder's reconstruction of the input.
+/// f: the sparse hidden activations, the modality decoder's reconstruction of the input, or the
+/// planted ground-truth concept code of a synthetic suite (`PlantedConcepts`, no autoencoder).
 public enum ConceptRepresentation: String, Sendable, CaseIterable {
-    /// `hidden`: the h sparse activations; `reconstruction`: the side's decoder output, d values.
-    case hidden, reconstruction
+    /// `hidden`: the h sparse activations; `reconstruction`: the side's decoder output, d values;
+    /// `planted`: the codes a synthetic suite was generated from, read beside each manifest.
+    case hidden, reconstruction, planted
+
+    /// Whether f comes from an autoencoder (hidden, reconstruction) rather than from files.
+    public var needsAutoencoder: Bool { self != .planted }
 }
 
 /// How the class text reaches f.
@@ -51,11 +56,13 @@ public protocol ConceptMap {
 
 extension ConceptMap {
     /// f of `x` on `side`: `hidden(_:side:k:)` (rows × h) or `reconstruction(_:side:k:)` (rows × d), as
-    /// `representation` says.
+    /// `representation` says. `planted` codes are not a function of the embedding (`PlantedConcepts`); asking a map
+    /// for them is a programming error.
     public func features(_ x: Matrix, side: ConceptSide, representation: ConceptRepresentation, k: Int) -> Matrix {
         switch representation {
         case .hidden: return hidden(x, side: side, k: k)
         case .reconstruction: return reconstruction(x, side: side, k: k)
+        case .planted: preconditionFailure("planted concept codes are read from files, not computed by a ConceptMap")
         }
     }
 }
@@ -64,12 +71,13 @@ extension ConceptMap {
 
 /// One alignment variant as the user writes it:
 ///
-///     representation=hidden|reconstruction,text=average-first|per-template,
+///     representation=hidden|reconstruction|planted,text=average-first|per-template,
 ///     alpha=fixed:<a>|table:<file>|validated:<grid>|oracle:<grid>[,k=<k'>][,folds=<n>][,val=<manifest>]
 ///
 /// Keys are separated by `,`, so grid values are separated by `;` (or `|`, which needs shell
 /// quoting). `representation` defaults to hidden, `text` to average-first; `alpha` is required.
-/// `folds` (default 5) and `val` apply to `validated` only.
+/// `folds` (default 5) and `val` apply to `validated` only. `planted` takes neither `text` nor `k`
+/// (its codes are fixed files, the same for every template).
 public struct AlignmentSpec: Equatable, Sendable {
     /// What f is (spec key `representation`, default hidden).
     public var representation: ConceptRepresentation
@@ -123,7 +131,7 @@ public struct AlignmentSpec: Equatable, Sendable {
             switch key {
             case "representation":
                 guard let r = ConceptRepresentation(rawValue: value) else {
-                    throw fail("representation must be hidden or reconstruction, got \"\(value)\"")
+                    throw fail("representation must be hidden, reconstruction or planted, got \"\(value)\"")
                 }
                 representation = r
             case "text":
@@ -154,6 +162,9 @@ public struct AlignmentSpec: Equatable, Sendable {
         if folds != nil && validation != nil {
             throw fail("give either val=<manifest> or folds=<n>, not both")
         }
+        if representation == .planted && (seen.contains("text") || seen.contains("k")) {
+            throw fail("representation=planted takes neither text= nor k= (its codes are the suite's files)")
+        }
         self.init(
             representation: representation, text: text, alpha: alpha, k: k, folds: folds,
             validation: validation)
@@ -162,9 +173,10 @@ public struct AlignmentSpec: Equatable, Sendable {
     /// `folds`, or `defaultFolds` when the spec gives none.
     public var effectiveFolds: Int { folds ?? AlignmentSpec.defaultFolds }
 
-    /// The part of the variant string that does not depend on α.
+    /// The part of the variant string that does not depend on α (`representation=planted` alone for planted codes).
     func conceptPart(k effectiveK: Int) -> String {
-        "representation=\(representation.rawValue),text=\(text.rawValue),k=\(effectiveK)"
+        if representation == .planted { return "representation=planted" }
+        return "representation=\(representation.rawValue),text=\(text.rawValue),k=\(effectiveK)"
     }
 }
 
@@ -186,10 +198,13 @@ public struct ConceptScorer {
     public let numClasses: Int
     /// C × d, the CLIP_benchmark classifier (unit rows).
     public let classVectors: Matrix
-    /// C × m, normalised f(t_c).
+    /// C × m, normalised f(t_c); for planted codes C × 0 (they stay sparse in `planted`).
     public let classConcepts: Matrix
     private let images: Matrix
-    private let map: ConceptMap
+    /// The autoencoder, or nil for planted codes.
+    private let map: ConceptMap?
+    /// The planted codes of `representation=planted`, or nil.
+    public let planted: PlantedConcepts?
     /// Images scored per block (at least 1); memory only, no value depends on it.
     public let blockRows: Int
     /// What scoring does with degenerate rows and concept codes (`DegenerateRows`).
@@ -200,13 +215,18 @@ public struct ConceptScorer {
     private let datasetName: String
 
     /// Checks and prepares everything that does not depend on the images.
-    /// - Throws: a usage error for k′ > trained k or a per-template variant on a dataset that only
-    ///   provides an averaged classifier; a mismatch for differing dimensions.
+    /// - Throws: a usage error for `planted` (it needs codes, not a map), k′ > trained k or a per-template variant on
+    ///   a dataset that only provides an averaged classifier; a mismatch for differing dimensions.
     public init(
         dataset: ZeroShotDataset, map: ConceptMap, representation: ConceptRepresentation,
         text: TextAggregation, k requested: Int?, blockRows: Int = ZeroShot.defaultBlockRows,
         degenerate: DegenerateRowPolicy = .error
     ) throws {
+        guard representation.needsAutoencoder else {
+            throw VLSAEError.usage(
+                "representation=planted reads the suite's concept codes, not an autoencoder "
+                    + "(ConceptScorer(dataset:planted:), or Alignment.scorer)")
+        }
         let k = requested ?? map.trainedK
         guard k >= 1, k <= map.trainedK else {
             throw VLSAEError.usage(
@@ -225,6 +245,7 @@ public struct ConceptScorer {
         self.numClasses = dataset.numClasses
         self.images = dataset.images
         self.map = map
+        self.planted = nil
         self.blockRows = max(1, blockRows)
         self.degenerate = degenerate
         self.datasetName = dataset.name
@@ -277,6 +298,37 @@ public struct ConceptScorer {
         countedWrong = Array(Set(wrong)).sorted()
     }
 
+    /// Scores a dataset against its planted concept codes (`representation=planted`): k is the
+    /// codes' width W, and the text side is the class code (the same for every template).
+    /// - Throws: a mismatch when the codes do not cover the dataset's images and classes.
+    public init(
+        dataset: ZeroShotDataset, planted: PlantedConcepts, blockRows: Int = ZeroShot.defaultBlockRows,
+        degenerate: DegenerateRowPolicy = .error
+    ) throws {
+        guard planted.images.count == dataset.count, planted.classes.count == dataset.numClasses else {
+            throw VLSAEError.mismatch(
+                "dataset \(dataset.name): planted codes cover \(planted.images.count) images and "
+                    + "\(planted.classes.count) classes, the dataset has \(dataset.count) and \(dataset.numClasses)")
+        }
+        representation = .planted
+        text = .averageFirst
+        k = max(1, planted.width)
+        labels = dataset.labels
+        numClasses = dataset.numClasses
+        images = dataset.images
+        map = nil
+        self.planted = planted
+        self.blockRows = max(1, blockRows)
+        self.degenerate = degenerate
+        self.datasetName = dataset.name
+        let classifier = ZeroShotClassifier(dataset: dataset)
+        classVectors = classifier.weights
+        classConcepts = Matrix(rows: dataset.numClasses, cols: 0)
+        // Planted codes are never empty (every image and class has its concepts); the embeddings
+        // and class vectors are checked as for an autoencoder's rows.
+        countedWrong = Array(Set(try DegenerateRows.check(dataset, classifier: classifier, policy: degenerate))).sorted()
+    }
+
     /// N, the number of images.
     public var count: Int { images.rows }
 
@@ -285,10 +337,48 @@ public struct ConceptScorer {
     public func similarities(_ range: Range<Int>) -> (cosine: Matrix, concept: Matrix, degenerateCodes: [Int]) {
         let block = images.rows(range)
         let cosine = GEMM.matmul(block.normalizedRows(), classVectors, transB: true)
+        if let planted { return (cosine, planted.similarities(range), []) }
+        guard let map else { preconditionFailure("a ConceptScorer has an autoencoder or planted codes") }
         let raw = map.features(block, side: .image, representation: representation, k: k)
         let bad = DegenerateRows.find(in: raw).map { $0 + range.lowerBound }
         let concept = GEMM.matmul(raw.normalizedRows(), classConcepts, transB: true)
         return (cosine, concept, bad)
+    }
+
+    /// normalise(f(v)) for images `range` (range.count × m) through the autoencoder; for planted codes, the
+    /// codes of `planted.images` instead (this returns range.count × 0).
+    public func imageFeatures(_ range: Range<Int>) -> Matrix {
+        guard let map else { return Matrix(rows: range.count, cols: 0) }
+        return map.features(images.rows(range), side: .image, representation: representation, k: k).normalizedRows()
+    }
+
+    /// The terms of cos(f(v_i), f(t_c)) for image `i` and class `c`: every unit where both codes are
+    /// non-zero, in ascending unit order. Summed in that order with fused multiply-adds
+    /// (`acc = fma(image, class, acc)` from 0) they give exactly `similarities(i..<i+1).concept[0, c]`.
+    public func conceptTerms(image i: Int, classes: [Int]) -> [[ConceptTerm]] {
+        if let planted {
+            return classes.map { c in
+                var terms: [ConceptTerm] = []
+                var j = 0
+                let code = planted.classes[c]
+                for e in planted.images[i] {
+                    while j < code.count && code[j].concept < e.concept { j += 1 }
+                    if j < code.count && code[j].concept == e.concept {
+                        terms.append(ConceptTerm(unit: e.concept, image: e.weight, classValue: code[j].weight))
+                    }
+                }
+                return terms
+            }
+        }
+        let f = imageFeatures(i..<(i + 1))
+        let m = f.cols
+        return classes.map { c in
+            (0..<m).compactMap { u in
+                let a = f.values[u]
+                let b = classConcepts.values[c * m + u]
+                return a != 0 && b != 0 ? ConceptTerm(unit: u, image: a, classValue: b) : nil
+            }
+        }
     }
 
     /// cos(v, t_c) + α · cos(f(v), f(t_c)) for images `range`, in float32 as used for ranking.
@@ -344,6 +434,19 @@ public struct ConceptScorer {
         }
         return (Array(all.dropLast()), all[alphas.count])
     }
+}
+
+/// One term of the concept similarity cos(f(v), f(t_c)) = Σ_u f̂(v)_u · f̂(t_c)_u.
+public struct ConceptTerm: Sendable, Equatable {
+    /// The unit u: a hidden unit (concept) for `hidden`, an embedding dimension for
+    /// `reconstruction`, a planted concept for `planted`.
+    public var unit: Int
+    /// f̂(v)_u, the image's normalised value.
+    public var image: Float
+    /// f̂(t_c)_u, the class's normalised value.
+    public var classValue: Float
+    /// The product f̂(v)_u · f̂(t_c)_u, rounded to float32.
+    public var contribution: Float { image * classValue }
 }
 
 // MARK: - Evaluation of one spec on one dataset
@@ -417,9 +520,15 @@ public struct AlignmentOutcome: Sendable {
     public let conceptOnly: Predictions
     /// How α was obtained, with what reproduces the choice.
     public let alpha: AlphaOutcome
+    /// The planted code files read for `representation=planted` (evaluation and validation set); empty otherwise.
+    public var plantedInputs: [FileDigest] = []
 
-    /// "cosine+concept", or "cosine+concept-oracle" when α was picked on the evaluation set.
-    public var method: String { alpha.isOracle ? Alignment.oracleMethod : Alignment.combinedMethod }
+    /// "cosine+concept" ("planted-concepts" for planted codes), or "cosine+concept-oracle" when α was picked on
+    /// the evaluation set.
+    public var method: String {
+        if alpha.isOracle { return Alignment.oracleMethod }
+        return spec.representation == .planted ? Alignment.plantedMethod : Alignment.combinedMethod
+    }
 }
 
 /// Scoring of alignment specs and the method names result rows carry.
@@ -434,13 +543,37 @@ public enum Alignment {
     public static let oracleMethod = "cosine+concept-oracle"
     /// Method name of the concept-similarity-only diagnostic rows.
     public static let conceptOnlyMethod = "concept-only"
+    /// Method name of combined rows whose f is the suite's planted concept code (the positive control).
+    public static let plantedMethod = "planted-concepts"
+
+    /// The scorer of `spec` on `dataset`: through `map`, or, for `representation=planted`, through the codes
+    /// `planted` gives for the dataset.
+    public static func scorer(
+        _ spec: AlignmentSpec, dataset: ZeroShotDataset, map: ConceptMap?,
+        planted: (ZeroShotDataset) throws -> PlantedConcepts, blockRows: Int = ZeroShot.defaultBlockRows,
+        degenerate: DegenerateRowPolicy = .error
+    ) throws -> ConceptScorer {
+        if spec.representation == .planted {
+            return try ConceptScorer(
+                dataset: dataset, planted: planted(dataset), blockRows: blockRows, degenerate: degenerate)
+        }
+        guard let map else {
+            throw VLSAEError.usage(
+                "representation=\(spec.representation.rawValue) needs an autoencoder (--sae); only planted needs none")
+        }
+        return try ConceptScorer(
+            dataset: dataset, map: map, representation: spec.representation,
+            text: spec.text, k: spec.k, blockRows: blockRows, degenerate: degenerate)
+    }
 
     /// Scores one spec on one dataset.
     ///
     /// - Parameters:
     ///   - spec: the alignment variant (representation, text side, k, α protocol).
     ///   - dataset: the evaluation set.
-    ///   - map: the autoencoder (or any concept map) that gives f.
+    ///   - map: the autoencoder (or any concept map) that gives f; nil only for `representation=planted`.
+    ///   - planted: the planted codes of a dataset, for `representation=planted` (default: the files beside its
+    ///     manifest, `PlantedConcepts.load(besideManifestOf:)`).
     ///   - validation: a validation dataset for `validated:` (from `val=` or `--validation`); it
     ///     must have the same name and class names. Without one, or when the spec says `folds=`,
     ///     `validated:` runs k-fold on `dataset`, each fold scored with the α chosen on the other folds.
@@ -450,15 +583,16 @@ public enum Alignment {
     ///   - blockRows: images scored per block (memory only: no value depends on it).
     ///   - degenerate: what to do with degenerate embeddings and concept codes (`DegenerateRows`).
     public static func evaluate(
-        _ spec: AlignmentSpec, dataset: ZeroShotDataset, map: ConceptMap,
+        _ spec: AlignmentSpec, dataset: ZeroShotDataset, map: ConceptMap?,
+        planted: (ZeroShotDataset) throws -> PlantedConcepts = PlantedConcepts.load(besideManifestOf:),
         validation: ZeroShotDataset? = nil, validationSource: String? = nil,
         alphaTables: [String: AlphaTable] = [:],
         seed: UInt64, blockRows: Int = ZeroShot.defaultBlockRows,
         degenerate: DegenerateRowPolicy = .error
     ) throws -> AlignmentOutcome {
-        let scorer = try ConceptScorer(
-            dataset: dataset, map: map, representation: spec.representation,
-            text: spec.text, k: spec.k, blockRows: blockRows, degenerate: degenerate)
+        let scorer = try Self.scorer(
+            spec, dataset: dataset, map: map, planted: planted, blockRows: blockRows, degenerate: degenerate)
+        var plantedInputs = scorer.planted?.inputs ?? []
         let k = scorer.k
         var variant = spec.conceptPart(k: k) + ",alpha=\(spec.alpha.canonical)"
         let conceptOnlyVariant = "concept-only:" + spec.conceptPart(k: k)
@@ -489,10 +623,10 @@ public enum Alignment {
         case .validated(let grid):
             if let validation, spec.folds == nil {
                 try checkPairing(validation, dataset)
-                let vs = try ConceptScorer(
-                    dataset: validation, map: map, representation: spec.representation,
-                    text: spec.text, k: spec.k, blockRows: blockRows, degenerate: degenerate
-                ).score(alphas: grid)
+                let vscorer = try Self.scorer(
+                    spec, dataset: validation, map: map, planted: planted, blockRows: blockRows, degenerate: degenerate)
+                plantedInputs += vscorer.planted?.inputs ?? []
+                let vs = try vscorer.score(alphas: grid)
                 let counts = vs.combined.map(correctCount)
                 let best = AlphaSelection.best(counts)
                 let s = try scorer.score(alphas: [grid[best]])
@@ -520,9 +654,9 @@ public enum Alignment {
             }
         }
         return AlignmentOutcome(
-            spec: spec, k: k, trainedK: map.trainedK, variant: variant,
+            spec: spec, k: k, trainedK: map?.trainedK ?? k, variant: variant,
             conceptOnlyVariant: conceptOnlyVariant, enhanced: predictions,
-            conceptOnly: conceptOnly, alpha: outcome)
+            conceptOnly: conceptOnly, alpha: outcome, plantedInputs: plantedInputs)
     }
 
     /// Cross-validated scoring: images of fold f get the ranks of the grid α that has the most

@@ -8,8 +8,9 @@ import VLSAEReport
 /// What `vlsae eval --sae … --alignment …` adds to the baseline evaluation.
 @MemberwiseInit
 public struct AlignmentOptions: Sendable {
-    /// The autoencoder checkpoint (safetensors from `vlsae train`, or an official `.pth`).
-    public var checkpoint: String
+    /// The autoencoder checkpoint (safetensors from `vlsae train`, or an official `.pth`); nil only when every spec
+    /// is `representation=planted`.
+    public var checkpoint: String?
     /// Trained k for checkpoints that do not record it (official `.pth`); nil = the file's, or 256.
     public var checkpointK: Int? = nil
     /// Alignment specs, each as the user wrote it (see `AlignmentSpec`).
@@ -21,8 +22,9 @@ public struct AlignmentOptions: Sendable {
 extension EvalJob {
     /// Everything loaded once per run: the model, parsed specs and validation datasets.
     struct AlignmentContext {
-        let checkpoint: CheckpointRecord
-        let model: SAEModel
+        /// nil when no checkpoint was given (every spec planted).
+        let checkpoint: CheckpointRecord?
+        let model: SAEModel?
         let specs: [AlignmentSpec]
         /// Validation datasets from --validation, by dataset name, with their manifest path.
         let validationByName: [String: (dataset: ZeroShotDataset, path: String)]
@@ -43,19 +45,32 @@ extension EvalJob {
             throw VLSAEError.usage("--sae given without --alignment; add e.g. --alignment alpha=fixed:1")
         }
         let specs = try a.specs.map { try AlignmentSpec(parsing: $0) }
-        if progress { Progress.note("loading autoencoder \(a.checkpoint)") }
-        let loaded = try Checkpoint.load(path: a.checkpoint, topK: a.checkpointK)
-        var model = loaded.model
-        model.threads = threads
-        let c = model.config
-        for s in specs {
-            if let k = s.k, k > c.topK {
-                throw VLSAEError.usage(
-                    "alignment spec k=\(k) exceeds the trained k = \(c.topK) of \(a.checkpoint) "
-                        + "(k from \(loaded.topKSource)); inference-time sparsity can only keep fewer units")
+        var inputs: [FileDigest] = []
+        var model: SAEModel?
+        var checkpointRecord: CheckpointRecord?
+        if let path = a.checkpoint {
+            if progress { Progress.note("loading autoencoder \(path)") }
+            let loaded = try Checkpoint.load(path: path, topK: a.checkpointK)
+            var m = loaded.model
+            m.threads = threads
+            let c = m.config
+            for s in specs {
+                if let k = s.k, k > c.topK {
+                    throw VLSAEError.usage(
+                        "alignment spec k=\(k) exceeds the trained k = \(c.topK) of \(path) "
+                            + "(k from \(loaded.topKSource)); inference-time sparsity can only keep fewer units")
+                }
             }
+            inputs.append(loaded.digest.recorded(role: "sae_checkpoint"))
+            model = m
+            checkpointRecord = CheckpointRecord(
+                path: path, sha256: loaded.sha256, arch: c.arch.rawValue,
+                inputDim: c.inputDim, hiddenDim: c.hidden, hiddenRatio: c.hiddenRatio, k: c.topK)
+        } else if let s = specs.first(where: { $0.representation.needsAutoencoder }) {
+            throw VLSAEError.usage(
+                "alignment with representation=\(s.representation.rawValue) needs an autoencoder checkpoint (--sae); "
+                    + "only representation=planted needs none")
         }
-        var inputs = [loaded.digest.recorded(role: "sae_checkpoint")]
         func record(_ d: ZeroShotDataset) {
             for f in d.inputs { inputs.append(f.recorded(role: "validation_" + (f.role ?? "file"))) }
         }
@@ -83,11 +98,8 @@ extension EvalJob {
             tables[path] = t
             inputs.append(t.digest.recorded(role: "alpha_table"))
         }
-        let record = CheckpointRecord(
-            path: a.checkpoint, sha256: loaded.sha256, arch: c.arch.rawValue,
-            inputDim: c.inputDim, hiddenDim: c.hidden, hiddenRatio: c.hiddenRatio, k: c.topK)
         return AlignmentContext(
-            checkpoint: record, model: model, specs: specs, validationByName: byName,
+            checkpoint: checkpointRecord, model: model, specs: specs, validationByName: byName,
             validationByPath: byPath, alphaTables: tables, inputs: inputs)
     }
 
@@ -107,8 +119,9 @@ extension EvalJob {
     static func alignmentRows(
         _ dataset: ZeroShotDataset, baseline: ResultRow, basePredictions base: Predictions,
         context: AlignmentContext, options: Options
-    ) throws -> [ResultRow] {
+    ) throws -> (rows: [ResultRow], plantedInputs: [FileDigest]) {
         var rows: [ResultRow] = []
+        var plantedInputs: [FileDigest] = []
         var conceptOnlyDone = Set<String>()
         for spec in context.specs {
             var validation: ZeroShotDataset?
@@ -125,6 +138,9 @@ extension EvalJob {
                 spec, dataset: dataset, map: context.model, validation: validation,
                 validationSource: source, alphaTables: context.alphaTables, seed: options.seed,
                 degenerate: options.degenerate)
+            plantedInputs += out.plantedInputs
+            // Planted rows owe nothing to the autoencoder: they cite no checkpoint.
+            let checkpoint = spec.representation.needsAutoencoder ? context.checkpoint : nil
             let a = out.alpha
             let record = AlignmentRecord(
                 score: "cosine+concept", representation: spec.representation.rawValue, text: spec.text.rawValue,
@@ -143,7 +159,7 @@ extension EvalJob {
                 try row(
                     dataset, baseline: baseline, basePredictions: base, predictions: out.enhanced,
                     method: out.method, variant: out.variant, alignment: record,
-                    checkpoint: context.checkpoint, options: options))
+                    checkpoint: checkpoint, options: options))
             if conceptOnlyDone.insert(out.conceptOnlyVariant).inserted {
                 let diag = AlignmentRecord(
                     score: "concept-only", representation: spec.representation.rawValue,
@@ -153,10 +169,10 @@ extension EvalJob {
                     try row(
                         dataset, baseline: baseline, basePredictions: base, predictions: out.conceptOnly,
                         method: Alignment.conceptOnlyMethod, variant: out.conceptOnlyVariant,
-                        alignment: diag, checkpoint: context.checkpoint, options: options))
+                        alignment: diag, checkpoint: checkpoint, options: options))
             }
         }
-        return rows
+        return (rows, plantedInputs)
     }
 
     /// A result row for enhanced predictions, with the paired comparison against the baseline
@@ -164,7 +180,7 @@ extension EvalJob {
     static func row(
         _ dataset: ZeroShotDataset, baseline: ResultRow, basePredictions: Predictions,
         predictions: Predictions, method: String, variant: String, alignment: AlignmentRecord,
-        checkpoint: CheckpointRecord, options: Options
+        checkpoint: CheckpointRecord?, options: Options
     ) throws -> ResultRow {
         let m = Metrics.compute(predictions)
         let sample = try PairedSample(

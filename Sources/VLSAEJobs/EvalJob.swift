@@ -91,16 +91,19 @@ public enum EvalJob {
             rows.append(baseline)
             names.insert(dataset.name)
             if options.progress { Progress.note("\(note): scored and bootstrapped in \(seconds(since: t1))") }
+            var plantedInputs: [FileDigest] = []
             if let alignment {
                 let t2 = Date()
-                rows += try alignmentRows(
+                let aligned = try alignmentRows(
                     dataset, baseline: baseline, basePredictions: predictions,
                     context: alignment, options: options)
+                rows += aligned.rows
+                plantedInputs = aligned.plantedInputs
                 if options.progress {
                     Progress.note("\(note): \(alignment.specs.count) alignment variant(s) in \(seconds(since: t2))")
                 }
             }
-            for f in dataset.inputs where seen.insert(f).inserted { inputs.append(f) }
+            for f in dataset.inputs + plantedInputs where seen.insert(f).inserted { inputs.append(f) }
             if options.progress {
                 Progress.note("\(note): baseline acc1 \(format(baseline.metrics.acc1))")
             }

@@ -28,6 +28,9 @@ public struct SynthEvalSet: Sendable {
     public var templates: [String]
     /// The defining concepts of every class (indices into the dictionary).
     public var classConcepts: [[Int]]
+    /// The planted concept code of every image: (concept, weight) pairs in ascending concept order, the exact
+    /// non-negative mix the image was generated from (its class's concepts and its distractors).
+    public var imageCodes: [[(Int, Float)]]
 }
 
 /// The planted world: the concept dictionary and the two modality maps. Everything is drawn
@@ -204,7 +207,7 @@ public struct SynthWorld: Sendable {
         return SynthEvalSet(
             spec: spec, images: images, labels: labels, classTexts: texts, templateCount: t,
             classnames: SynthNames.classnames(spec.classes, seed: p.seed, stream: 200 + UInt64(index)),
-            templates: SynthNames.templates(t), classConcepts: defining)
+            templates: SynthNames.templates(t), classConcepts: defining, imageCodes: imageMix)
     }
 
     // MARK: - Mixing

@@ -165,11 +165,28 @@ public enum SynthSuite {
                 dtype: embedDType, shape: [spec.classes, set.templateCount, d])
             // Ground truth beside the manifest, not in it: manifests admit only their own keys.
             try store(
-                "\(dir)/class_concepts.npy",
+                "\(dir)/\(PlantedConcepts.classConceptsFile)",
                 int64(
                     set.classConcepts.flatMap { $0 },
                     shape: [spec.classes, p.classConcepts]),
                 dtype: "<i8", shape: [spec.classes, p.classConcepts])
+            // Each image's planted code (`PlantedConcepts`, the f of `representation=planted`):
+            // W = class concepts + most distractors columns, padded with concept −1 and weight 0.
+            let width = p.classConcepts + p.distractorMax
+            var codeIDs = [Int](repeating: -1, count: spec.images * width)
+            var codeWeights = [Float](repeating: 0, count: spec.images * width)
+            for (i, code) in set.imageCodes.enumerated() {
+                for (j, (concept, weight)) in code.enumerated() {
+                    codeIDs[i * width + j] = concept
+                    codeWeights[i * width + j] = weight
+                }
+            }
+            try store(
+                "\(dir)/\(PlantedConcepts.imageConceptsFile)", int64(codeIDs, shape: [spec.images, width]),
+                dtype: "<i8", shape: [spec.images, width])
+            try store(
+                "\(dir)/\(PlantedConcepts.imageWeightsFile)", float32(codeWeights, shape: [spec.images, width]),
+                dtype: "<f4", shape: [spec.images, width])
             // The same manifest type (and so the same JSON) that real embedding sets use.
             let manifest = Manifest(
                 name: spec.name, model: "synthetic", pretrained: "\(generatorName), seed \(p.seed)",
@@ -246,6 +263,13 @@ public enum SynthSuite {
             desc.modalityOffsets, desc.signalMeans,
         ]
         required += desc.evalSets.map(\.manifest)
+        // Suites written before the planted codes existed lack them: regenerated, not reused.
+        for set in desc.evalSets {
+            let folder = (set.manifest as NSString).deletingLastPathComponent
+            required += [PlantedConcepts.imageConceptsFile, PlantedConcepts.imageWeightsFile].map {
+                folder.isEmpty ? $0 : "\(folder)/\($0)"
+            }
+        }
         for name in required where desc.files[name] == nil { return "\(descriptionFile): \(name) is not listed" }
         for (name, entry) in desc.files.sorted(by: { $0.key < $1.key }) {
             let path = (folder as NSString).appendingPathComponent(name)

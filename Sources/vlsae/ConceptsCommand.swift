@@ -44,7 +44,7 @@ struct ConceptsCommand: ParsableCommand {
     @OptionGroup var progress: ProgressOption
 
     func run() throws {
-        try reportingErrors {
+        try reportingErrors(threads: parallel.threads) {
             let options = ConceptsJob.Options(
                 checkpoint: sae, images: images, texts: texts, imagePaths: imagePaths, captions: captions, top: top,
                 concepts: try ConceptsJob.concepts(parsing: concepts), k: k, seed: seed.seed, unpaired: unpaired,

@@ -44,12 +44,15 @@ struct EvalCommand: ParsableCommand {
               logit = cos(v, t_c) + alpha * cos(f(v), f(t_c))        method cosine+concept
             and a diagnostic row with cos(f(v), f(t_c)) alone         method concept-only
             (the factor 100 of the baseline is dropped: it changes no ranking). A spec is one string
-              representation=hidden|reconstruction,text=average-first|per-template,
+              representation=hidden|reconstruction|planted,text=average-first|per-template,
               alpha=fixed:<a>|table:<file>|validated:<grid>|oracle:<grid>[,k=<k'>][,folds=<n>][,val=<manifest>]
             keys separated by ',', grid values by ';' (e.g. alpha=validated:0;0.25;0.5;1;2, quote it in \
             the shell). Defaults: representation=hidden, text=average-first; alpha is required.
               representation  hidden: the sparse code; reconstruction: images through the vision \
-            decoder, text through the text decoder.
+            decoder, text through the text decoder; planted: the ground-truth concept codes a \
+            `vlsae synth` suite writes beside each manifest (image_concepts.npy, \
+            image_concept_weights.npy, class_concepts.npy), the positive control a perfect autoencoder \
+            would reach; it needs no --sae, takes no text= or k=, and its row is method planted-concepts.
               text            average-first: f of the CLIP_benchmark class vector; per-template: f of \
             every template embedding, normalised, averaged, normalised (needs "text_embeddings").
               k               units kept per row at inference (at most the trained k; no retraining).
@@ -116,9 +119,8 @@ struct EvalCommand: ParsableCommand {
             throw ValidationError(
                 "--bootstrap must be in \(EvalJob.minimumResamples)...\(EvalJob.maximumResamples), got \(bootstrap)")
         }
-        if sae == nil && (!alignment.isEmpty || !validation.isEmpty || saeK != nil) {
-            throw ValidationError("--alignment, --validation and --sae-k need an autoencoder checkpoint (--sae)")
-        }
+        if sae == nil && saeK != nil { throw ValidationError("--sae-k needs an autoencoder checkpoint (--sae)") }
+        if alignment.isEmpty && !validation.isEmpty { throw ValidationError("--validation needs an --alignment spec") }
         if sae != nil && alignment.isEmpty { throw ValidationError("--sae needs at least one --alignment spec") }
     }
 
@@ -127,9 +129,10 @@ struct EvalCommand: ParsableCommand {
             manifests: data, bootstrapResamples: bootstrap, seed: seeding.seed, perClass: perClass,
             threads: parallel.threads, command: recordedCommandLine, tool: ToolIdentity.record(),
             progress: progress.enabled,
-            alignment: sae.map {
-                AlignmentOptions(checkpoint: $0, checkpointK: saeK, specs: alignment, validation: validation)
-            }, degenerate: degenerate)
+            alignment: sae == nil && alignment.isEmpty
+                ? nil
+                : AlignmentOptions(checkpoint: sae, checkpointK: saeK, specs: alignment, validation: validation),
+            degenerate: degenerate)
         try reportingErrors(threads: parallel.threads) {
             try refuseOverwritingInputs(outputs: [out], inputs: data + validation + [sae])
             let doc = try EvalJob.run(options)

@@ -32,7 +32,7 @@ struct ExportCBCommand: ParsableCommand {
             for file in files {
                 let path = (out as NSString).appendingPathComponent(file.name)
                 try AtomicFile.write(file.bytes, to: path)
-                print(path)
+                show(path)
             }
         }
     }

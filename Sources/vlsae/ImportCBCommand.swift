@@ -33,7 +33,7 @@ struct ImportCBCommand: ParsableCommand {
             let doc = try ClipBenchmarkJob.importResults(
                 files: files, command: recordedCommandLine, tool: ToolIdentity.record())
             try doc.write(to: out)
-            print("wrote \(out): \(doc.results.count) row(s)")
+            show("wrote \(out): \(doc.results.count) row(s)")
         }
     }
 }

@@ -31,7 +31,7 @@ struct VLSAE: ParsableCommand {
         subcommands: [
             EvalCommand.self, ReportCommand.self, InspectCommand.self, TrainCommand.self, EncodeCommand.self,
             SynthCommand.self, RecoveryCommand.self, SweepCommand.self, RegressCommand.self, ExportCBCommand.self,
-            ImportCBCommand.self, ConceptsCommand.self,
+            ImportCBCommand.self, ConceptsCommand.self, ExplainCommand.self,
         ]
     )
 }
