@@ -326,7 +326,8 @@ public struct ConceptScorer {
         classConcepts = Matrix(rows: dataset.numClasses, cols: 0)
         // Planted codes are never empty (every image and class has its concepts); the embeddings
         // and class vectors are checked as for an autoencoder's rows.
-        countedWrong = Array(Set(try DegenerateRows.check(dataset, classifier: classifier, policy: degenerate))).sorted()
+        countedWrong = Array(Set(try DegenerateRows.check(dataset, classifier: classifier, policy: degenerate)))
+            .sorted()
     }
 
     /// N, the number of images.
