@@ -23,19 +23,7 @@ public enum InputFile {
         // Back to blocking reads now that the file is known to be regular.
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         var data = Data(count: size)
-        let got: Int = try data.withUnsafeMutableBytes { (raw: UnsafeMutableRawBufferPointer) -> Int in
-            var done = 0
-            while done < size {
-                let n = Foundation.read(fd, raw.baseAddress! + done, min(size - done, 1 << 30))
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw VLSAEError.file(path, "cannot read: \(String(cString: strerror(errno)))")
-                }
-                if n == 0 { break }
-                done += n
-            }
-            return done
-        }
+        let got = try fill(&data, from: fd, path: path)
         guard got == size else {
             throw VLSAEError.file(path, "changed while being read: it shrank from \(size) to \(got) bytes")
         }
@@ -52,10 +40,17 @@ public enum InputFile {
         let fd = try openRegular(path)
         defer { close(fd) }
         var data = Data(count: max(0, count))
-        let got: Int = try data.withUnsafeMutableBytes { (raw: UnsafeMutableRawBufferPointer) -> Int in
+        let got = try fill(&data, from: fd, path: path)
+        return data.prefix(got)
+    }
+
+    /// Reads from `fd` until `data` is full or the file ends (retrying interrupted reads, at most
+    /// 1 GiB per call); returns the bytes read.
+    private static func fill(_ data: inout Data, from fd: Int32, path: String) throws -> Int {
+        try data.withUnsafeMutableBytes { (raw: UnsafeMutableRawBufferPointer) -> Int in
             var done = 0
             while done < raw.count {
-                let n = Foundation.read(fd, raw.baseAddress! + done, raw.count - done)
+                let n = Foundation.read(fd, raw.baseAddress! + done, min(raw.count - done, 1 << 30))
                 if n < 0 {
                     if errno == EINTR { continue }
                     throw VLSAEError.file(path, "cannot read: \(String(cString: strerror(errno)))")
@@ -65,7 +60,6 @@ public enum InputFile {
             }
             return done
         }
-        return data.prefix(got)
     }
 
     /// Refuses anything but a regular file (by what the open descriptor is, so a path swapped after a check cannot
