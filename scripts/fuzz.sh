@@ -22,8 +22,11 @@ export TMPDIR="$PWD/.build/tmp"
 mkdir -p "$TMPDIR"
 
 sanitizers=fuzzer,address
+# lld for every link: GNU gold, the default linker on Linux, fails internally on sanitized objects,
+# and the sanitizer flags reach every product of the build, the @MemberwiseInit compiler plugin
+# (VLSAEMacros-tool) included.
 build() {
-    swift build -c release -Xswiftc "-sanitize=$1"
+    swift build -c release -Xswiftc "-sanitize=$1" -Xswiftc -use-ld=lld
 }
 if ! build "$sanitizers"; then
     echo "fuzz: building with AddressSanitizer failed; building with -sanitize=fuzzer alone" >&2
