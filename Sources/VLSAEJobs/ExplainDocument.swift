@@ -22,6 +22,9 @@ public struct ExplainDocument: Codable, Equatable, Sendable {
     public var limit: Int
     /// One entry per dataset the row was scored on (or the one `--dataset` names), in result order.
     public var datasets: [ExplainDataset]
+    /// With `--image-paths`: the image list (with its SHA-256) and the montages drawn from it, paths
+    /// relative to the output folder (`ExplainMontages`); nil otherwise.
+    public var montages: ExplainMontages.Drawn? = nil
 }
 
 /// The explanation of one dataset's row.

@@ -21,7 +21,11 @@ struct ExplainCommand: ParsableCommand {
             reconstruction. It also tabulates, per class, the images gained and lost.
 
             Writes DIR/explain.json (every flipped image, up to --limit terms per class and the sum of the \
-            rest) and DIR/explain.md (a summary), both atomically. Montages of the images are not drawn.
+            rest) and DIR/explain.md (a summary), both atomically. With --image-paths (a list of the \
+            dataset's images, one per line or a JSON array, as for vlsae concepts; one dataset only) it also \
+            draws DIR/montages/<dataset>-gained.jpg and -lost.jpg: the first 64 flipped images of each \
+            direction, labelled "#image true>rival" (class indices), missing or unreadable ones as \
+            placeholders.
             """)
 
     @Argument(help: ArgumentHelp("Result document written by vlsae eval.", valueName: "result.json"))
@@ -41,6 +45,12 @@ struct ExplainCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Output folder (created if needed).", valueName: "dir"))
     var out: String
 
+    @Option(
+        help: ArgumentHelp(
+            "The explained dataset's image files, one per image (text or JSON list): draw montages.",
+            valueName: "list"))
+    var imagePaths: String?
+
     @OptionGroup var parallel: ThreadsOption
     @OptionGroup var progress: ProgressOption
 
@@ -52,12 +62,13 @@ struct ExplainCommand: ParsableCommand {
         try reportingErrors(threads: parallel.threads) {
             let json = (out as NSString).appendingPathComponent("explain.json")
             let md = (out as NSString).appendingPathComponent("explain.md")
-            try refuseOverwritingInputs(outputs: [json, md], inputs: [result])
-            let doc = try ExplainJob.run(
+            try refuseOverwritingInputs(outputs: [json, md], inputs: [result, imagePaths])
+            var doc = try ExplainJob.run(
                 ExplainJob.Options(
                     resultPath: result, variant: row, dataset: dataset, limit: limit, threads: parallel.threads,
                     progress: progress.enabled))
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            if let imagePaths { doc.montages = try ExplainMontages.draw(doc, imagePaths: imagePaths, folder: out) }
             try AtomicFile.write(try CanonicalJSON.encode(doc), to: json)
             try AtomicFile.write(Data(ExplainJob.markdown(doc).utf8), to: md)
             for d in doc.datasets { show("\(d.dataset): \(d.gained) gained, \(d.lost) lost") }

@@ -1,8 +1,10 @@
 import Foundation
 import VLSAECore
+import VLSAEData
 import VLSAEEval
 import VLSAEFormats
 import VLSAEJobs
+import VLSAEPlot
 import VLSAEReport
 import VLSAETestSupport
 import XCTest
@@ -219,5 +221,63 @@ final class ExplainJobTests: XCTestCase {
         let bad = try vlsae.run(
             ["explain", "r.json", "--row", Self.fixedHidden, "--limit", "0", "--out", "ex"], in: folder)
         XCTAssertEqual(bad.status, 64, bad.stderr)
+    }
+
+    /// `--image-paths`: the gained and lost montages hold the flipped images in image order, a drawn
+    /// image in its own colour and a missing one as the placeholder grey; a list of the wrong length
+    /// is refused.
+    func testImagePathsDrawMontagesOfTheFlippedImages() throws {
+        let dir = try evaluatedCopy()
+        let vlsae = try VLSAEExecutable.locate()
+        let folder = URL(fileURLWithPath: dir.path(""))
+        let n = try ZeroShotDataset.load(manifestPath: dir.path("eval.json")).count
+        // Even images exist (solid red PNGs in pictures/), odd ones are missing.
+        try FileManager.default.createDirectory(atPath: dir.path("pictures"), withIntermediateDirectories: true)
+        let red = Color(r: 220, g: 20, b: 20)
+        let png = Data(try Canvas(width: 40, height: 30, background: red).pngData())
+        for i in stride(from: 0, to: n, by: 2) {
+            try png.write(to: URL(fileURLWithPath: dir.path("pictures/\(i).png")))
+        }
+        let list = (0..<n).map { "pictures/\($0).png" }.joined(separator: "\n") + "\n"
+        try Data(list.utf8).write(to: URL(fileURLWithPath: dir.path("images.txt")))
+        let run = try vlsae.run(
+            ["explain", "r.json", "--row", Self.fixedHidden, "--image-paths", "images.txt", "--out", "ex", "--quiet"],
+            in: folder)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let doc = try CanonicalJSON.decode(ExplainDocument.self, from: dir.path("ex/explain.json"))
+        let d = try XCTUnwrap(doc.datasets.first)
+        let drawn = try XCTUnwrap(doc.montages)
+        XCTAssertEqual(drawn.imagePaths.sha256, SHA256.hex(Data(list.utf8)))
+        let layout = Montage()
+        var checked = 0
+        for direction in ["gained", "lost"] {
+            let flips = Array(d.flips.filter { $0.direction == direction }.prefix(ExplainMontages.maxTiles))
+            let name = "montages/\(d.dataset)-\(direction).jpg"
+            guard !flips.isEmpty else {
+                XCTAssertFalse(drawn.montages.contains(name))
+                continue
+            }
+            XCTAssertTrue(drawn.montages.contains(name), "\(drawn.montages)")
+            let image = try DecodedImage.decode(
+                jpegBytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir.path("ex/\(name)")))))
+            let size = layout.size(tiles: flips.count)
+            XCTAssertEqual([image.width, image.height], [size.width, size.height])
+            for (t, f) in flips.enumerated() {
+                let o = layout.origin(ofTile: t)
+                let p = 4 * ((o.y + layout.tileSide / 2) * image.width + o.x + layout.tileSide / 2)
+                let want = f.image % 2 == 0 ? red : Montage.placeholderColor
+                for (got, expected) in zip(image.rgba[p..<(p + 3)], [want.r, want.g, want.b]) {
+                    XCTAssertEqual(
+                        Double(got), Double(expected), accuracy: 24, "\(direction) tile \(t) image \(f.image)")
+                }
+                checked += 1
+            }
+        }
+        XCTAssertGreaterThan(checked, 0, "the fixture row flips no image")
+        try Data("pictures/0.png\n".utf8).write(to: URL(fileURLWithPath: dir.path("short.txt")))
+        let short = try vlsae.run(
+            ["explain", "r.json", "--row", Self.fixedHidden, "--image-paths", "short.txt", "--out", "ex2"], in: folder)
+        XCTAssertEqual(short.status, 1, short.stderr)
+        XCTAssertTrue(short.stderr.contains("short.txt"), short.stderr)
     }
 }
