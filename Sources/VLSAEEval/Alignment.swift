@@ -238,20 +238,11 @@ public struct ConceptScorer {
                 "dataset \(dataset.name) has embeddings of dimension \(dataset.dimension) "
                     + "but the autoencoder expects \(map.inputDim)")
         }
-        self.representation = representation
-        self.text = text
-        self.k = k
-        self.labels = dataset.labels
-        self.numClasses = dataset.numClasses
-        self.images = dataset.images
-        self.map = map
-        self.planted = nil
-        self.blockRows = max(1, blockRows)
-        self.degenerate = degenerate
-        self.datasetName = dataset.name
+        let blockRows = max(1, blockRows)
         let classifier = ZeroShotClassifier(dataset: dataset)
-        classVectors = classifier.weights
+        let classVectors = classifier.weights
         var wrong = try DegenerateRows.check(dataset, classifier: classifier, policy: degenerate)
+        let classConcepts: Matrix
 
         switch text {
         case .averageFirst:
@@ -267,7 +258,7 @@ public struct ConceptScorer {
             let t = dataset.numTemplates
             // f of every template embedding of a few classes at a time: C·T rows of h activations
             // can be gigabytes (ImageNet: 80 000 × 4096).
-            let classesPerChunk = max(1, self.blockRows * 4 / t)
+            let classesPerChunk = max(1, blockRows * 4 / t)
             var out: Matrix?
             var start = 0
             while start < dataset.numClasses {
@@ -295,7 +286,10 @@ public struct ConceptScorer {
             let bad = Set(badClasses)
             wrong += dataset.labels.indices.filter { bad.contains(dataset.labels[$0]) }
         }
-        countedWrong = Array(Set(wrong)).sorted()
+        self.init(
+            dataset: dataset, representation: representation, text: text, k: k, map: map, planted: nil,
+            blockRows: blockRows, degenerate: degenerate, classVectors: classVectors, classConcepts: classConcepts,
+            countedWrong: wrong)
     }
 
     /// Scores a dataset against its planted concept codes (`representation=planted`): k is the
@@ -310,24 +304,37 @@ public struct ConceptScorer {
                 "dataset \(dataset.name): planted codes cover \(planted.images.count) images and "
                     + "\(planted.classes.count) classes, the dataset has \(dataset.count) and \(dataset.numClasses)")
         }
-        representation = .planted
-        text = .averageFirst
-        k = max(1, planted.width)
-        labels = dataset.labels
-        numClasses = dataset.numClasses
-        images = dataset.images
-        map = nil
-        self.planted = planted
-        self.blockRows = max(1, blockRows)
-        self.degenerate = degenerate
-        self.datasetName = dataset.name
         let classifier = ZeroShotClassifier(dataset: dataset)
-        classVectors = classifier.weights
-        classConcepts = Matrix(rows: dataset.numClasses, cols: 0)
         // Planted codes are never empty (every image and class has its concepts); the embeddings
         // and class vectors are checked as for an autoencoder's rows.
-        countedWrong = Array(Set(try DegenerateRows.check(dataset, classifier: classifier, policy: degenerate)))
-            .sorted()
+        let wrong = try DegenerateRows.check(dataset, classifier: classifier, policy: degenerate)
+        self.init(
+            dataset: dataset, representation: .planted, text: .averageFirst, k: max(1, planted.width), map: nil,
+            planted: planted, blockRows: max(1, blockRows), degenerate: degenerate, classVectors: classifier.weights,
+            classConcepts: Matrix(rows: dataset.numClasses, cols: 0), countedWrong: wrong)
+    }
+
+    /// Every stored property from the two public initialisers, which check and derive them;
+    /// `countedWrong` is deduplicated and sorted here.
+    private init(
+        dataset: ZeroShotDataset, representation: ConceptRepresentation, text: TextAggregation, k: Int,
+        map: ConceptMap?, planted: PlantedConcepts?, blockRows: Int, degenerate: DegenerateRowPolicy,
+        classVectors: Matrix, classConcepts: Matrix, countedWrong: [Int]
+    ) {
+        self.representation = representation
+        self.text = text
+        self.k = k
+        self.labels = dataset.labels
+        self.numClasses = dataset.numClasses
+        self.images = dataset.images
+        self.map = map
+        self.planted = planted
+        self.blockRows = blockRows
+        self.degenerate = degenerate
+        self.datasetName = dataset.name
+        self.classVectors = classVectors
+        self.classConcepts = classConcepts
+        self.countedWrong = Array(Set(countedWrong)).sorted()
     }
 
     /// N, the number of images.
