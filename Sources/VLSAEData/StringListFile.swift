@@ -11,6 +11,19 @@ public enum StringListFile {
     /// Largest file accepted (a list of a million long captions is far smaller).
     public static let maxBytes = 512 * 1024 * 1024
 
+    /// A list of file paths (`--image-paths`): the entries as listed, the files they name (a relative
+    /// entry is relative to the list's folder) and the list's digest under `role`.
+    public static func loadPaths(path: String, role: String) throws -> (
+        listed: [String], files: [String], digest: FileDigest
+    ) {
+        let (strings, digest) = try load(path: path, role: role)
+        let folder = (path as NSString).deletingLastPathComponent
+        let files = strings.map {
+            $0.hasPrefix("/") || folder.isEmpty ? $0 : (folder as NSString).appendingPathComponent($0)
+        }
+        return (strings, files, digest)
+    }
+
     /// The strings of the file at `path` with the file's digest under `role`; errors name the file.
     public static func load(path: String, role: String) throws -> (strings: [String], digest: FileDigest) {
         let data = try readFile(path)

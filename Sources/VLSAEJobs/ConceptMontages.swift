@@ -33,20 +33,15 @@ enum ConceptMontages {
             var placeholders = 0
             let tiles = top.map { item -> Montage.Tile in
                 let label = String(format: "#%d %.4f", item.index, Double(item.activation))
-                var image: DecodedImage? = nil
-                if failures[item.index] == nil {
-                    switch load(imageFiles[item.index], minSide: layout.tileSide) {
-                    case .success(let decoded): image = decoded
-                    case .failure(let f): failures[item.index] = f
-                    }
-                }
-                guard let image else {
+                // Each distinct image is judged once: a known failure is a placeholder without reading.
+                let (tile, failure) =
+                    failures[item.index].map { (placeholder($0, label: label), $0) }
+                    ?? tile(imageFiles[item.index], label: label, side: layout.tileSide)
+                if let failure {
+                    failures[item.index] = failure
                     placeholders += 1
-                    return Montage.Tile(
-                        image: nil, label: label,
-                        placeholder: failures[item.index] == .missing ? "missing" : "unreadable")
                 }
-                return Montage.Tile(image: image, label: label)
+                return tile
             }
             let name = "concept-\(entries[e].index).jpg"
             let bytes: [UInt8]
@@ -63,6 +58,20 @@ enum ConceptMontages {
         return MontageSummary(
             missingImages: rows(.missing), drawn: drawn, placeholders: placeholderTiles,
             unreadableImages: rows(.unreadable))
+    }
+
+    /// The tile of the image at `path` labelled `label`, or a placeholder and why the image could not be
+    /// drawn (also used by `ExplainMontages`).
+    static func tile(_ path: String, label: String, side: Int) -> (tile: Montage.Tile, failure: Failure?) {
+        switch load(path, minSide: side) {
+        case .success(let image): return (Montage.Tile(image: image, label: label), nil)
+        case .failure(let why): return (placeholder(why, label: label), why)
+        }
+    }
+
+    /// The grey tile drawn for an image that is missing or cannot be decoded.
+    static func placeholder(_ why: Failure, label: String) -> Montage.Tile {
+        Montage.Tile(image: nil, label: label, placeholder: why == .missing ? "missing" : "unreadable")
     }
 
     /// The image at `path`, decoded at a size no smaller than needed for a tile, or why not.

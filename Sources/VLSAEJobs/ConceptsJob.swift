@@ -126,13 +126,10 @@ public enum ConceptsJob {
         var paths: [String]?
         var imageFiles: [String]?
         if let list = o.imagePaths {
-            let (strings, digest) = try StringListFile.load(path: list, role: "image_paths")
-            try checkCount(strings.count, images.rows, list: list, of: "image paths", rows: "image embeddings")
-            let folder = (list as NSString).deletingLastPathComponent
-            paths = strings
-            imageFiles = strings.map {
-                $0.hasPrefix("/") || folder.isEmpty ? $0 : (folder as NSString).appendingPathComponent($0)
-            }
+            let (listed, files, digest) = try StringListFile.loadPaths(path: list, role: "image_paths")
+            try checkCount(listed.count, images.rows, list: list, of: "image paths", rows: "image embeddings")
+            paths = listed
+            imageFiles = files
             inputs.append(digest)
         }
         var captions: [String]?

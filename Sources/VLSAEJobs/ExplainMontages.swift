@@ -31,14 +31,10 @@ public enum ExplainMontages {
                 "--image-paths lists the images of one dataset; the row covers \(doc.datasets.count): "
                     + "name one with --dataset")
         }
-        let (strings, digest) = try StringListFile.load(path: list, role: "image_paths")
-        guard strings.count == d.nImages else {
+        let (listed, files, digest) = try StringListFile.loadPaths(path: list, role: "image_paths")
+        guard listed.count == d.nImages else {
             throw VLSAEError.file(
-                list, "lists \(strings.count) image paths, but dataset \(d.dataset) has \(d.nImages) images")
-        }
-        let base = (list as NSString).deletingLastPathComponent
-        let files = strings.map {
-            $0.hasPrefix("/") || base.isEmpty ? $0 : (base as NSString).appendingPathComponent($0)
+                list, "lists \(listed.count) image paths, but dataset \(d.dataset) has \(d.nImages) images")
         }
         let montageFolder = (folder as NSString).appendingPathComponent("montages")
         try FileManager.default.createDirectory(atPath: montageFolder, withIntermediateDirectories: true)
@@ -47,14 +43,11 @@ public enum ExplainMontages {
         for direction in ["gained", "lost"] {
             let flips = d.flips.filter { $0.direction == direction }.prefix(maxTiles)
             guard !flips.isEmpty else { continue }
-            let tiles = flips.map { f -> Montage.Tile in
-                let label = "#\(f.image) \(f.trueClass.classIndex)>\(f.rivalClass.classIndex)"
-                switch ConceptMontages.load(files[f.image], minSide: layout.tileSide) {
-                case .success(let image): return Montage.Tile(image: image, label: label)
-                case .failure(let why):
-                    return Montage.Tile(
-                        image: nil, label: label, placeholder: why == .missing ? "missing" : "unreadable")
-                }
+            let tiles = flips.map { f in
+                ConceptMontages.tile(
+                    files[f.image], label: "#\(f.image) \(f.trueClass.classIndex)>\(f.rivalClass.classIndex)",
+                    side: layout.tileSide
+                ).tile
             }
             let name = "\(safeFileName(d.dataset))-\(direction).jpg"
             let path = (montageFolder as NSString).appendingPathComponent(name)
