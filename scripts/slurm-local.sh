@@ -3,8 +3,9 @@
 # `vlsae sweep submit` without a cluster. Debian/Ubuntu packages (Slurm 22.05 on Debian 12), no
 # systemd, no cgroups: munged runs as the munge user with a key, socket and logs of its own;
 # slurmctld and slurmd run as root daemons with a minimal slurm.conf naming this host as the only
-# node. Everything lives in $SLURM_LOCAL_DIR (default .build/slurm-local in the checkout); nothing
-# is written to /etc, /run or /tmp.
+# node. Everything lives in $SLURM_LOCAL_DIR (default .build/slurm-local in the checkout) except
+# munged's key, socket and log, which live in /run/vlsae-slurm-local/<hash of that folder> (the
+# munge user must reach them); `down` removes both. Nothing is written to /etc or /tmp.
 #
 #   scripts/slurm-local.sh up       install the packages when missing (root or sudo), start the daemons
 #                                   (again: starts only what is not running), wait until the node is idle
@@ -20,7 +21,10 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DIR=${SLURM_LOCAL_DIR:-$ROOT/.build/slurm-local}
 CONF=$DIR/slurm.conf
-MUNGE=$DIR/munge
+# munged runs as the munge user, which may not be able to reach $DIR (a checkout under a
+# `mktemp -d` folder sits behind a 0700 directory), so its key, socket and log live under /run in a
+# folder named after $DIR; `down` removes it.
+MUNGE=${SLURM_LOCAL_MUNGE_DIR:-/run/vlsae-slurm-local/$(printf '%s' "$DIR" | sha256sum | cut -c1-16)}
 PACKAGES="slurmctld slurmd slurm-client munge"
 # The daemons and what they start never see the caller's TMPDIR (make test points it at a folder
 # it checks for leftovers).
@@ -105,6 +109,7 @@ EOF
 start_munge() {
   alive "$MUNGE/munged.pid" && return 1
   mkdir -p "$MUNGE"
+  chmod 0755 "$(dirname "$MUNGE")"
   chown munge:munge "$MUNGE"
   chmod 0700 "$MUNGE"
   if [ ! -s "$MUNGE/munge.key" ]; then
@@ -159,7 +164,8 @@ down() {
       kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
     fi
   done
-  rm -rf "$DIR"
+  rm -rf "$DIR" "$MUNGE"
+  rmdir "$(dirname "$MUNGE")" 2>/dev/null || true
   say "down"
 }
 
